@@ -1,0 +1,331 @@
+"""The engine: twin state arrays, stepping, actions, snapshots and forecasts.
+
+One writer: only :meth:`Engine.step` and :meth:`Engine.apply` change the state. Readers take
+:meth:`Engine.view` (an immutable copy). The engine is deterministic: the same scenario, seed,
+actions and inputs give the same state, which is what replay and forecasts rely on.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from twin import metrics, routing
+from twin.demand import Demand, build_demand
+from twin.errors import ActionError, ScenarioError
+from twin.network import Network, choose_dt_s, compile_network
+from twin.scenario import Scenario
+from twin.signals import Preemption, SignalPlans, active_phase, pedestrian_min_green_s, plans_from_table
+from twin.traffic import Kernel
+
+FloatArray = npt.NDArray[np.float64]
+SMOOTHING_S = 60.0
+"""Time constant (s) of the smoothing behind displayed flows, speeds and delays."""
+FORECAST_MARKS_S = (900, 1800, 3600)
+
+
+@dataclass
+class EngineState:
+    """Everything that changes while the twin runs (copied whole by snapshots)."""
+
+    time_s: float
+    vehicles: FloatArray  # (cells, destinations)
+    split: FloatArray  # (movements, destinations)
+    plans: SignalPlans
+    preemptions: tuple[Preemption, ...]
+    smooth_vehicles: FloatArray  # (cells,)
+    smooth_outflow_vps: FloatArray  # (cells,)
+    smooth_movement_vps: FloatArray  # (movements,)
+    next_route_update_s: float
+    generated_veh: float = 0.0
+    exited_veh: float = 0.0
+    delay_veh_s: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable copy of the engine state at ``time_s``."""
+
+    time_s: float
+    state: EngineState
+
+
+@dataclass(frozen=True)
+class TwinView:
+    """What readers see: plain arrays aligned with the scenario's link and node rows."""
+
+    time_s: float
+    links: MappingProxyType
+    junctions: MappingProxyType
+    kpis: MappingProxyType
+    extras: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+
+class Engine:
+    """The twin of one scenario.
+
+    Parameters
+    ----------
+    scenario
+        The scenario to simulate.
+    seed
+        Seed of the background-demand variation.
+    start_s
+        Simulated start time in seconds since midnight (default: ``scenario.params['start']``
+        or 0).
+    route_update_s, route_smoothing
+        Period (s) and step share of the reactive assignment.
+    dt_s
+        Time step (s); default ``scenario.params['dt_s']`` or one from the shortest link.
+    demand
+        Vehicle demand to use instead of the one built from the scenario's schedule.
+    """
+
+    def __init__(
+        self, scenario: Scenario, *, seed: int = 0, start_s: float | None = None,
+        route_update_s: float = 60.0, route_smoothing: float = 0.5, dt_s: float | None = None,
+        demand: Demand | None = None,
+    ) -> None:
+        if not 0.0 < route_smoothing <= 1.0:
+            raise ValueError(f"route_smoothing must be in (0, 1], got {route_smoothing}")
+        self.scenario = scenario
+        self.seed = seed
+        self.route_update_s = route_update_s
+        self.route_smoothing = route_smoothing
+        self.net: Network = compile_network(
+            scenario.links, scenario.movements, scenario.zones,
+            dt_s=dt_s or scenario.params.get("dt_s") or choose_dt_s(scenario.links),
+        )
+        self.dest_nodes = self.net.zone_node
+        self.exit_mask = routing.destination_exit_mask(self.net, self.dest_nodes)
+        self.kernel = Kernel(self.net, self.exit_mask)
+        self.demand: Demand = demand if demand is not None else build_demand(scenario, seed=seed)
+        self._check_origins()
+        plans = plans_from_table(scenario.signals)
+        plans = plans_from_table(
+            scenario.signals, pedestrian_min_green_s(plans, scenario.movements, scenario.links)
+        )
+        self._signal_row_of_node = np.full(len(scenario.nodes), -1)
+        self._signal_row_of_node[plans.node_ids] = np.arange(len(plans.node_ids))
+        self._mv_signal_row = self._signal_row_of_node[self.net.mv_node]
+        self._hooks: list[Callable[[Engine, float], None]] = []
+        start = float(scenario.params.get("start_s", 0.0) if start_s is None else start_s)
+        self.state = self._initial_state(plans, start)
+
+    def _check_origins(self) -> None:
+        can_leave = np.isin(self.net.origin_zone_link, self.net.mv_from_link)
+        sends = self.demand.rate_vps.sum(axis=(0, 2)) > 0
+        stuck = np.flatnonzero(sends & ~can_leave)
+        if len(stuck):
+            raise ScenarioError(
+                f"zones.csv: zone_id {stuck.tolist()} has demand but no link leaves its node"
+            )
+
+    # ---------------------------------------------------------------- state
+    def _initial_state(self, plans: SignalPlans, start_s: float) -> EngineState:
+        n_cells, n_mv, n_dest = self.net.n_cells, len(self.net.mv_from_link), len(self.dest_nodes)
+        state = EngineState(
+            time_s=start_s,
+            vehicles=np.zeros((n_cells, n_dest)),
+            split=np.zeros((n_mv, n_dest)),
+            plans=plans,
+            preemptions=(),
+            smooth_vehicles=np.zeros(n_cells),
+            smooth_outflow_vps=np.zeros(n_cells),
+            smooth_movement_vps=np.zeros(n_mv),
+            next_route_update_s=start_s,
+        )
+        free_time = metrics.cell_travel_time_s(self.net, state.vehicles.sum(axis=1))
+        state.split = self._best_split(free_time, plans)
+        return state
+
+    @property
+    def time_s(self) -> float:
+        return self.state.time_s
+
+    @property
+    def dt_s(self) -> float:
+        return self.net.dt_s
+
+    def snapshot(self) -> Snapshot:
+        """An immutable copy of the whole state."""
+        return Snapshot(self.state.time_s, copy.deepcopy(self.state))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put the engine back into ``snapshot``'s state (the snapshot stays usable)."""
+        self.state = copy.deepcopy(snapshot.state)
+
+    def add_step_hook(self, hook: Callable[[Engine, float], None]) -> None:
+        """Call ``hook(engine, dt_s)`` after every internal step (crowd, checkpoints, ...)."""
+        self._hooks.append(hook)
+
+    # ---------------------------------------------------------------- stepping
+    def step(self, dt_s: float | None = None) -> None:
+        """Advance by ``dt_s`` seconds (rounded to whole internal steps; default one step)."""
+        n_steps = 1 if dt_s is None else int(round(dt_s / self.net.dt_s))
+        if n_steps < 0:
+            raise ValueError(f"dt_s must be >= 0, got {dt_s}")
+        for _ in range(n_steps):
+            self._one_step()
+
+    def run(self, until_s: float, *, progress: Callable[[float], None] | None = None,
+            report_every_s: float = 900.0) -> None:
+        """Advance to simulated time ``until_s``; call ``progress(time_s)`` every report period."""
+        if until_s < self.state.time_s:
+            raise ValueError(f"until_s {until_s} is before the current time {self.state.time_s}")
+        next_report = self.state.time_s + report_every_s
+        while self.state.time_s < until_s - 1e-9:
+            self._one_step()
+            if progress is not None and self.state.time_s >= next_report - 1e-9:
+                progress(self.state.time_s)
+                next_report += report_every_s
+
+    def _one_step(self) -> None:
+        state, net, dt = self.state, self.net, self.net.dt_s
+        if state.time_s >= state.next_route_update_s - 1e-9:
+            self._update_routes()
+        rates = self.demand.rates_at(state.time_s)  # (zones, destinations)
+        new_vehicles = rates * dt
+        state.vehicles[net.link_first_cell[net.origin_zone_link]] += new_vehicles
+        state.generated_veh += float(new_vehicles.sum())
+        green = self._green_movements(state.time_s)
+        total = state.vehicles.sum(axis=1)  # present during this step
+        result = self.kernel.step(state.vehicles, state.split, green)
+        state.vehicles = result.vehicles
+        state.exited_veh += float(result.exited.sum())
+        blend = dt / SMOOTHING_S
+        state.smooth_vehicles += blend * (total - state.smooth_vehicles)
+        state.smooth_outflow_vps += blend * (result.cell_outflow / dt - state.smooth_outflow_vps)
+        state.smooth_movement_vps += blend * (result.movement_flow / dt - state.smooth_movement_vps)
+        real = slice(0, net.n_real_cells)
+        free_vm = result.cell_outflow[real] * net.cell_length_m[real] / net.link_free_speed_mps[net.cell_link[real]]
+        state.delay_veh_s += float(total[real].sum() * dt - free_vm.sum())
+        state.time_s = round(state.time_s + dt, 6)
+        for hook in self._hooks:
+            hook(self, dt)
+
+    def _green_movements(self, time_s: float) -> npt.NDArray[np.bool_]:
+        phase = active_phase(self.state.plans, time_s, self.state.preemptions)
+        rows = self._mv_signal_row  # -1 (unsignalised) picks the appended -1 below
+        return (rows < 0) | (np.append(phase, -1)[rows] == self.net.mv_phase)
+
+    def _update_routes(self) -> None:
+        state = self.state
+        link_time = metrics.cell_travel_time_s(self.net, state.vehicles.sum(axis=1))
+        best = self._best_split(link_time, state.plans)
+        state.split = routing.update_split(
+            state.split, best, self.exit_mask, self.net, smoothing=self.route_smoothing
+        )
+        state.next_route_update_s = state.time_s + self.route_update_s
+
+    def _best_split(self, link_time_s: FloatArray, plans: SignalPlans) -> FloatArray:
+        link_time = link_time_s + self._signal_wait_s(plans)
+        cost = routing.cost_to_destinations(self.net, link_time, self.dest_nodes)
+        best = routing.best_next_split(self.net, link_time, cost)
+        best[self.exit_mask[self.net.mv_from_link]] = 0.0
+        return best
+
+    def _signal_wait_s(self, plans: SignalPlans) -> FloatArray:
+        """Mean wait for green (s) on each link's approach: red² / (2 · cycle)."""
+        wait = np.zeros(self.net.n_links)
+        rows = self._mv_signal_row
+        mask = rows >= 0
+        cycle = plans.cycle_s[rows[mask]]
+        green = plans.greens_s[rows[mask], self.net.mv_phase[mask]]
+        np.maximum.at(wait, self.net.mv_from_link[mask], (cycle - green) ** 2 / (2.0 * cycle))
+        return wait
+
+    # ---------------------------------------------------------------- actions
+    def apply(self, action: Any) -> dict[str, Any]:
+        """Check ``action`` against the current state, then carry it out.
+
+        Raises :class:`ActionError` (state unchanged) when the action breaks a rule.
+        Returns what changed: ``{"action", "target", "before", "after"}``.
+        """
+        check = getattr(action, "check", None)
+        execute = getattr(action, "execute", None)
+        if check is None or execute is None:
+            raise ActionError(f"action must be a twin action, got {type(action).__name__}")
+        check(self)
+        return execute(self)
+
+    # ---------------------------------------------------------------- reading
+    def view(self) -> TwinView:
+        """An immutable picture of the current state for readers."""
+        state, net = self.state, self.net
+        total = state.vehicles.sum(axis=1)
+        links = metrics.link_metrics(net, total, state.smooth_vehicles, state.smooth_outflow_vps)
+        junctions = self._junction_metrics(links)
+        real = slice(0, net.n_real_cells)
+        vm_per_s = float((state.smooth_outflow_vps[real] * net.cell_length_m[real]).sum())
+        smooth_vehicles = float(state.smooth_vehicles[real].sum())
+        kpis = {
+            "vehicles_in_network": float(total[real].sum()),
+            "vehicles_waiting_to_enter": float(total[net.n_real_cells:].sum()),
+            "mean_speed_kph": 3.6 * vm_per_s / smooth_vehicles if smooth_vehicles > 1e-6 else float("nan"),
+            "total_delay_vehh": state.delay_veh_s / 3600.0,
+            "vehicles_generated": state.generated_veh,
+            "vehicles_arrived": state.exited_veh,
+        }
+        for array in (*links.values(), *junctions.values()):
+            array.setflags(write=False)
+        return TwinView(
+            time_s=state.time_s,
+            links=MappingProxyType(links),
+            junctions=MappingProxyType(junctions),
+            kpis=MappingProxyType(kpis),
+            extras=MappingProxyType(copy.deepcopy(state.extras)),
+        )
+
+    def _junction_metrics(self, links: dict[str, FloatArray]) -> dict[str, np.ndarray]:
+        n_nodes = len(self.scenario.nodes)
+        net = self.net
+        to_node = net.link_to_node[: net.n_real_links]
+        delay_rate = np.bincount(to_node, links["delay_rate_veh"], n_nodes)
+        real_mv = net.mv_from_link < net.n_real_links
+        throughput = np.bincount(net.mv_node[real_mv], self.state.smooth_movement_vps[real_mv], n_nodes)
+        delay_s = np.where(throughput > 1e-4, delay_rate / np.maximum(throughput, 1e-12), 0.0)
+        phase = np.full(n_nodes, -1, dtype=np.int8)
+        plans = self.state.plans
+        phase[plans.node_ids] = active_phase(plans, self.state.time_s, self.state.preemptions)
+        signalised = self._signal_row_of_node >= 0
+        return {
+            "phase": phase,
+            "delay_s_per_veh": delay_s,
+            "throughput_vph": throughput * 3600.0,
+            "los": metrics.junction_los(delay_s, signalised),
+            "signalised": signalised,
+        }
+
+    # ---------------------------------------------------------------- forecasting
+    def fork(self) -> Engine:
+        """An independent engine with a copy of this state (static parts shared)."""
+        twin = copy.copy(self)
+        twin.state = copy.deepcopy(self.state)
+        twin._hooks = list(self._hooks)
+        return twin
+
+    def forecast(
+        self, horizon_s: float = 3600.0, *, overrides: Iterable[Any] = (),
+        marks_s: Iterable[float] = FORECAST_MARKS_S,
+    ) -> dict[int, TwinView]:
+        """Predicted views at ``now + mark`` for each mark up to ``horizon_s``; live state untouched.
+
+        ``overrides`` are actions applied to the copy first (e.g. a candidate signal plan).
+        """
+        future = self.fork()
+        for action in overrides:
+            future.apply(action)
+        start = future.time_s
+        views: dict[int, TwinView] = {}
+        for mark in sorted(m for m in marks_s if m <= horizon_s):
+            future.run(start + mark)
+            views[int(mark)] = future.view()
+        return views

@@ -1,0 +1,231 @@
+"""Load a scenario folder (see ``docs/scenario-format.md``) into a :class:`Scenario`.
+
+Every check names the file, the row or field and the rule it broke, and raises
+:class:`twin.errors.ScenarioError` before anything is built.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.errors import ScenarioError
+
+LINK_COLUMNS = (
+    "link_id", "from_node", "to_node", "length_m", "lanes", "free_speed_kph",
+    "capacity_vphpl", "jam_density_vpkm",
+)
+MOVEMENT_COLUMNS = ("movement_id", "node_id", "from_link", "to_link", "phase")
+SIGNAL_COLUMNS = ("node_id", "cycle_s", "offset_s", "intergreen_s", "greens_s")
+ZONE_COLUMNS = ("zone_id", "kind", "node_id", "name", "weight")
+SCHEDULE_COLUMNS = ("session_id", "venue_id", "title", "doors_open", "start", "end",
+                    "expected_attendance")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything the twin knows about one event day on one piece of geography.
+
+    Tables are sorted by their id column and ids are contiguous from 0, so an id indexes the
+    numpy arrays the engine compiles from them. ``links``/``nodes``/``facilities`` are
+    GeoDataFrames (EPSG:4326) when loaded from a folder, plain DataFrames when built in memory.
+    """
+
+    name: str
+    nodes: pd.DataFrame
+    links: pd.DataFrame
+    movements: pd.DataFrame
+    signals: pd.DataFrame
+    zones: pd.DataFrame
+    schedule: pd.DataFrame
+    params: dict[str, Any] = field(default_factory=dict)
+    facilities: pd.DataFrame | None = None
+    buildings: pd.DataFrame | None = None
+    areas: pd.DataFrame | None = None
+    attribution: str = ""
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        _check_columns(self.links, LINK_COLUMNS, "links")
+        _check_columns(self.movements, MOVEMENT_COLUMNS, "movements.csv")
+        _check_columns(self.signals, SIGNAL_COLUMNS, "signals.csv")
+        _check_columns(self.zones, ZONE_COLUMNS, "zones.csv")
+        _check_contiguous(self.links["link_id"], "links", "link_id")
+        _check_contiguous(self.nodes["node_id"], "nodes", "node_id")
+        _check_links(self.links, len(self.nodes))
+
+
+def load(path: str | Path) -> Scenario:
+    """Read the scenario folder at ``path``.
+
+    Raises
+    ------
+    ScenarioError
+        When the folder or a required file is missing, or a file breaks a rule.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ScenarioError(f"scenario folder {str(folder)!r} does not exist")
+    params = _read_toml(folder / "scenario.toml")
+    nodes, links, buildings, areas = _read_network(folder / "network.gpkg")
+    facilities = _read_facilities(folder / "facilities.geojson")
+    schedule = read_schedule(folder / "schedule.csv", facilities)
+    attribution_file = folder / "ATTRIBUTION.md"
+    return Scenario(
+        name=str(params.get("name", folder.name)),
+        nodes=nodes,
+        links=links,
+        movements=_read_csv(folder / "movements.csv"),
+        signals=_read_csv(folder / "signals.csv", dtype={"greens_s": str}),
+        zones=_read_csv(folder / "zones.csv", dtype={"facility_id": str}),
+        schedule=schedule,
+        params=params,
+        facilities=facilities,
+        buildings=buildings,
+        areas=areas,
+        attribution=attribution_file.read_text() if attribution_file.exists() else "",
+        path=folder,
+    )
+
+
+def read_schedule(path: Path, facilities: pd.DataFrame | None) -> pd.DataFrame:
+    """Read and check ``schedule.csv``; times become seconds since midnight.
+
+    Rules: every column present; times ``HH:MM``; doors open ≤ start < end; the venue exists in
+    the facilities file as a venue; expected attendance is a whole number between 0 and the
+    venue's capacity.
+    """
+    table = _read_csv(path, dtype={"doors_open": str, "start": str, "end": str})
+    _check_columns(table, SCHEDULE_COLUMNS, path.name)
+    venues = _venue_capacities(facilities)
+    for column in ("doors_open", "start", "end"):
+        table[f"{column}_s"] = [
+            _clock_s(value, f"{path.name} row {row + 2} field {column!r}")
+            for row, value in enumerate(table[column])
+        ]
+    for row, record in enumerate(table.itertuples(index=False)):
+        where = f"{path.name} row {row + 2} (session {record.session_id!r})"
+        _check_session(record, venues, where)
+    return table
+
+
+def _check_session(record: Any, venues: dict[str, float], where: str) -> None:
+    if not record.doors_open_s <= record.start_s < record.end_s:
+        raise ScenarioError(
+            f"{where}: times out of order: need doors_open <= start < end, got "
+            f"{record.doors_open} / {record.start} / {record.end}"
+        )
+    if record.venue_id not in venues:
+        raise ScenarioError(
+            f"{where}: unknown venue_id {record.venue_id!r}; known venues: {sorted(venues)}"
+        )
+    attendance = record.expected_attendance
+    if not (isinstance(attendance, (int, np.integer)) and attendance >= 0):
+        raise ScenarioError(
+            f"{where}: expected_attendance must be a whole number >= 0, got {attendance!r}"
+        )
+    capacity = venues[record.venue_id]
+    if np.isfinite(capacity) and attendance > capacity:
+        raise ScenarioError(
+            f"{where}: expected_attendance {attendance} is above the capacity of "
+            f"{record.venue_id!r} ({capacity:.0f} seats)"
+        )
+
+
+def _venue_capacities(facilities: pd.DataFrame | None) -> dict[str, float]:
+    if facilities is None:
+        return {}
+    venues = facilities[facilities["kind"] == "venue"]
+    capacity = pd.to_numeric(venues["capacity"], errors="coerce").fillna(np.inf)
+    return dict(zip(venues["id"], capacity, strict=True))
+
+
+def _clock_s(value: Any, where: str) -> int:
+    """Seconds since midnight for ``HH:MM``; hours may exceed 23 for sessions past midnight."""
+    text = str(value).strip()
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[1]) >= 60:
+        raise ScenarioError(f"{where}: expected a time HH:MM, got {text!r}")
+    return int(parts[0]) * 3600 + int(parts[1]) * 60
+
+
+def parse_clock(value: str) -> int:
+    """Seconds since midnight of ``HH:MM`` (command-line form)."""
+    return _clock_s(value, "time")
+
+
+def _read_csv(path: Path, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
+    if not path.exists():
+        raise ScenarioError(f"missing scenario file {str(path)!r}")
+    try:
+        return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{str(path)!r} is not a readable CSV file: {error}") from error
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ScenarioError(f"missing scenario file {str(path)!r}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{str(path)!r} is not valid TOML: {error}") from error
+
+
+def _read_network(path: Path) -> tuple[pd.DataFrame, ...]:
+    import geopandas as gpd
+    import pyogrio
+
+    if not path.exists():
+        raise ScenarioError(f"missing scenario file {str(path)!r}")
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    for required in ("nodes", "links"):
+        if required not in layers:
+            raise ScenarioError(f"{str(path)!r} has no layer {required!r} (layers: {sorted(layers)})")
+    nodes = gpd.read_file(path, layer="nodes").sort_values("node_id", ignore_index=True)
+    links = gpd.read_file(path, layer="links").sort_values("link_id", ignore_index=True)
+    optional = [
+        gpd.read_file(path, layer=name) if name in layers else None
+        for name in ("buildings", "areas")
+    ]
+    return nodes, links, *optional
+
+
+def _read_facilities(path: Path) -> pd.DataFrame:
+    import geopandas as gpd
+
+    if not path.exists():
+        raise ScenarioError(f"missing scenario file {str(path)!r}")
+    return gpd.read_file(path)
+
+
+def _check_columns(table: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ScenarioError(f"{name}: missing column(s) {missing}")
+
+
+def _check_contiguous(ids: pd.Series, name: str, column: str) -> None:
+    if not np.array_equal(ids.to_numpy(), np.arange(len(ids))):
+        raise ScenarioError(f"{name}: {column} must be 0..{len(ids) - 1} in order")
+
+
+def _check_links(links: pd.DataFrame, n_nodes: int) -> None:
+    for column in ("length_m", "lanes", "free_speed_kph", "capacity_vphpl", "jam_density_vpkm"):
+        bad = links.index[~(pd.to_numeric(links[column], errors="coerce") > 0)]
+        if len(bad):
+            raise ScenarioError(
+                f"links: {column} must be > 0; link_id {int(links.loc[bad[0], 'link_id'])} "
+                f"has {links.loc[bad[0], column]!r}"
+            )
+    for column in ("from_node", "to_node"):
+        bad = links.index[(links[column] < 0) | (links[column] >= n_nodes)]
+        if len(bad):
+            raise ScenarioError(
+                f"links: {column} of link_id {int(links.loc[bad[0], 'link_id'])} is not a node id"
+            )
