@@ -1,0 +1,103 @@
+"""Engine determinism, snapshots, forecasts and actions on a small signalised grid."""
+
+import numpy as np
+import pytest
+
+from twin.actions import SetSignalPlan, action_from_dict, action_to_dict
+from twin.engine import Engine
+from twin.errors import ActionError
+from twin.synthetic import grid_scenario, od_demand
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return grid_scenario(3, 3, block_m=150.0, dt_s=2.0, zones_at="boundary")
+
+
+def _demand(grid):
+    n = len(grid.zones)
+    trips = [(o, d, 150.0, 0.0, 1800.0) for o in range(n) for d in range(n) if o != d]
+    return od_demand(n, trips)
+
+
+def _state_arrays(engine):
+    s = engine.state
+    return (s.time_s, s.vehicles.copy(), s.split.copy(), s.plans.greens_s.copy(), s.generated_veh,
+            s.exited_veh, s.delay_veh_s)
+
+
+def _assert_same(a, b):
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_running_in_chunks_equals_one_long_run(grid):
+    one = Engine(grid, demand=_demand(grid))
+    one.run(2400.0)
+    chunks = Engine(grid, demand=_demand(grid))
+    for _ in range(40):
+        chunks.step(60.0)
+    _assert_same(_state_arrays(one), _state_arrays(chunks))
+
+
+def test_restore_snapshot_reproduces_the_same_future(grid):
+    engine = Engine(grid, demand=_demand(grid))
+    engine.run(600.0)
+    snapshot = engine.snapshot()
+    engine.run(1500.0)
+    first_future = _state_arrays(engine)
+    engine.restore(snapshot)
+    assert engine.time_s == 600.0
+    engine.run(1500.0)
+    _assert_same(first_future, _state_arrays(engine))
+
+
+def test_forecast_leaves_live_state_untouched_and_matches_running_ahead(grid):
+    engine = Engine(grid, demand=_demand(grid))
+    engine.run(600.0)
+    before = _state_arrays(engine)
+    views = engine.forecast(900.0, marks_s=(300, 900))
+    _assert_same(before, _state_arrays(engine))
+    assert sorted(views) == [300, 900]
+    engine.run(1500.0)  # the live twin reaches the forecast's time: same state
+    assert views[900].time_s == engine.time_s
+    np.testing.assert_array_equal(views[900].links["vehicles"], engine.view().links["vehicles"])
+
+
+def test_set_signal_plan_changes_the_plan_and_reports_before_after(grid):
+    engine = Engine(grid, demand=_demand(grid))
+    node = int(engine.state.plans.node_ids[0])
+    result = engine.apply(SetSignalPlan(node, cycle_s=80.0, greens_s=(40.0, 34.0), offset_s=5.0))
+    assert result["before"]["greens_s"] == [27.0, 27.0]
+    assert result["after"]["greens_s"] == [40.0, 34.0]
+    assert engine.state.plans.plan_of(node)["cycle_s"] == 80.0
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (SetSignalPlan(999, 60.0, (27.0, 27.0)), "node_id 999 is not a signalised junction"),
+        (SetSignalPlan(4, 200.0, (97.0, 97.0)), "cycle_s must be between 30 and 180 s"),
+        (SetSignalPlan(4, 60.0, (50.0, 4.0)), r"greens_s\[1\] must be at least"),
+        (SetSignalPlan(4, 60.0, (30.0, 30.0)), "must be equal"),
+        (SetSignalPlan(4, 60.0, (27.0,)), "one value per phase"),
+        (SetSignalPlan(4, 60.0, (27.0, 27.0), offset_s=60.0), r"offset_s must be in \[0, cycle_s\)"),
+        (SetSignalPlan(4, float("nan"), (27.0, 27.0)), "cycle_s must be a finite number"),
+    ],
+)
+def test_bad_signal_plans_are_refused_and_change_nothing(grid, action, message):
+    engine = Engine(grid, demand=_demand(grid))
+    engine.run(300.0)
+    before = _state_arrays(engine)
+    with pytest.raises(ActionError, match=message):
+        engine.apply(action)
+    _assert_same(before, _state_arrays(engine))
+
+
+def test_action_round_trips_through_plain_dict_and_refuses_unknown_fields():
+    action = SetSignalPlan(4, 60.0, (27.0, 27.0))
+    assert action_from_dict(action_to_dict(action)) == action
+    with pytest.raises(ActionError, match="unknown action kind 'launch'"):
+        action_from_dict({"kind": "launch"})
+    with pytest.raises(ActionError, match=r"unknown field\(s\) \['colour'\]"):
+        action_from_dict({**action_to_dict(action), "colour": "red"})
