@@ -50,7 +50,7 @@ class SetSignalPlan:
             engine.state.plans, self.node_id, cycle_s=self.cycle_s,
             greens_s=list(self.greens_s), offset_s=self.offset_s,
         )
-        return _result(self, f"junction {self.node_id}", before, engine.state.plans.plan_of(self.node_id))
+        return action_result(self, f"junction {self.node_id}", before, engine.state.plans.plan_of(self.node_id))
 
 
 ACTION_TYPES: dict[str, type] = {"set_signal_plan": SetSignalPlan}
@@ -85,7 +85,7 @@ def action_from_dict(data: dict[str, Any]) -> Any:
         raise ActionError(f"{data['kind']}: {error}") from error
 
 
-def _result(action: Any, target: str, before: Any, after: Any) -> dict[str, Any]:
+def action_result(action: Any, target: str, before: Any, after: Any) -> dict[str, Any]:
     return {"action": action_to_dict(action), "target": target, "before": before, "after": after}
 
 

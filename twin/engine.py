@@ -8,6 +8,7 @@ actions and inputs give the same state, which is what replay and forecasts rely 
 from __future__ import annotations
 
 import copy
+from functools import cached_property
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from twin import metrics, routing
+from twin import corridor, metrics, routing
 from twin.demand import Demand, build_demand
 from twin.errors import ActionError, ScenarioError
 from twin.network import Network, choose_dt_s, compile_network
@@ -112,10 +113,14 @@ class Engine:
         plans = plans_from_table(
             scenario.signals, pedestrian_min_green_s(plans, scenario.movements, scenario.links)
         )
-        self._signal_row_of_node = np.full(len(scenario.nodes), -1)
-        self._signal_row_of_node[plans.node_ids] = np.arange(len(plans.node_ids))
-        self._mv_signal_row = self._signal_row_of_node[self.net.mv_node]
-        self._hooks: list[Callable[[Engine, float], None]] = []
+        self.signal_row_of_node = np.full(len(scenario.nodes), -1)
+        self.signal_row_of_node[plans.node_ids] = np.arange(len(plans.node_ids))
+        self._mv_signal_row = self.signal_row_of_node[self.net.mv_node]
+        self._movement_ids = {
+            (int(a), int(b)): m
+            for m, (a, b) in enumerate(zip(self.net.mv_from_link, self.net.mv_to_link, strict=True))
+        }
+        self._hooks: list[Callable[[Engine, float], None]] = [corridor.step_hook]
         start = float(scenario.params.get("start_s", 0.0) if start_s is None else start_s)
         self.state = self._initial_state(plans, start)
 
@@ -146,6 +151,13 @@ class Engine:
         state.split = self._best_split(free_time, plans)
         return state
 
+    @cached_property
+    def lines_m(self) -> Any:
+        """Link geometries in metres (GeoSeries by link_id), built on first use."""
+        from twin.geometry import link_lines_m
+
+        return link_lines_m(self.scenario)
+
     @property
     def time_s(self) -> float:
         return self.state.time_s
@@ -161,6 +173,10 @@ class Engine:
     def restore(self, snapshot: Snapshot) -> None:
         """Put the engine back into ``snapshot``'s state (the snapshot stays usable)."""
         self.state = copy.deepcopy(snapshot.state)
+
+    def movement_of(self, from_link: int, to_link: int) -> int:
+        """Index of the turning movement from ``from_link`` to ``to_link``."""
+        return self._movement_ids[(from_link, to_link)]
 
     def add_step_hook(self, hook: Callable[[Engine, float], None]) -> None:
         """Call ``hook(engine, dt_s)`` after every internal step (crowd, checkpoints, ...)."""
@@ -295,7 +311,7 @@ class Engine:
         phase = np.full(n_nodes, -1, dtype=np.int8)
         plans = self.state.plans
         phase[plans.node_ids] = active_phase(plans, self.state.time_s, self.state.preemptions)
-        signalised = self._signal_row_of_node >= 0
+        signalised = self.signal_row_of_node >= 0
         return {
             "phase": phase,
             "delay_s_per_veh": delay_s,

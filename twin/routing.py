@@ -77,25 +77,42 @@ def update_split(
     return new
 
 
+def fastest_tree(net: Network, link_time_s: FloatArray, from_link: int) -> tuple[FloatArray, IntArray]:
+    """Seconds from the end of ``from_link`` to the end of every link, and predecessors."""
+    graph = sp.csr_matrix(
+        (link_time_s[net.mv_to_link], (net.mv_from_link, net.mv_to_link)),
+        shape=(net.n_links, net.n_links),
+    )
+    dist, pred = dijkstra(graph, directed=True, indices=from_link, return_predecessors=True)
+    dist[from_link] = 0.0
+    return dist, pred
+
+
+def best_end_link(net: Network, dist: FloatArray, to_node: int) -> tuple[int, float]:
+    """The link ending at ``to_node`` reached soonest, and its time (-1, inf when unreachable)."""
+    ends = np.flatnonzero(net.link_to_node[: net.n_real_links] == to_node)
+    if len(ends) == 0 or not np.isfinite(dist[ends]).any():
+        return -1, float("inf")
+    last = int(ends[np.argmin(dist[ends])])
+    return last, float(dist[last])
+
+
+def path_to(pred: IntArray, from_link: int, last: int) -> list[int]:
+    """Links from ``from_link`` to ``last`` along the predecessor tree."""
+    path = [last]
+    while path[-1] != from_link:
+        path.append(int(pred[path[-1]]))
+    return path[::-1]
+
+
 def fastest_path(
     net: Network, link_time_s: FloatArray, from_link: int, to_node: int
 ) -> tuple[list[int], float]:
     """Links of the fastest path from the end of ``from_link`` to ``to_node``, and its time (s).
 
     The path starts with ``from_link`` itself; the time counts only the links after it.
+    An empty path and ``inf`` when ``to_node`` cannot be reached.
     """
-    graph = sp.csr_matrix(
-        (link_time_s[net.mv_to_link], (net.mv_from_link, net.mv_to_link)),
-        shape=(net.n_links, net.n_links),
-    )
-    dist, pred = dijkstra(graph, directed=True, indices=from_link, return_predecessors=True)
-    ends = np.flatnonzero(net.link_to_node[: net.n_real_links] == to_node)
-    if from_link in ends:
-        return [from_link], 0.0
-    if len(ends) == 0 or not np.isfinite(dist[ends]).any():
-        return [], float("inf")
-    last = int(ends[np.argmin(dist[ends])])
-    path = [last]
-    while path[-1] != from_link:
-        path.append(int(pred[path[-1]]))
-    return path[::-1], float(dist[last])
+    dist, pred = fastest_tree(net, link_time_s, from_link)
+    last, seconds = best_end_link(net, dist, to_node)
+    return ([], seconds) if last < 0 else (path_to(pred, from_link, last), seconds)

@@ -108,3 +108,46 @@ def od_demand(n_zones: int, trips: list[tuple[int, int, float, float, float]], *
         overlap = np.clip(np.minimum(edges[1:], end_s) - np.maximum(edges[:-1], start_s), 0, None)
         rate[:, origin, dest] += rate_vph / 3600.0 * overlap / bin_s
     return Demand(bin_s, rate, (), np.zeros((n_bins, 0, 2)), ())
+
+
+def network_scenario(
+    nodes_xy: list[tuple[float, float]], links: list[tuple[int, int, float]], *,
+    free_speed_kph: float | list[float] = 50.0, capacity_vphpl: float = 1800.0, lanes: int = 1,
+    jam_density_vpkm: float = 150.0, zone_nodes: tuple[int, ...] = (0,), dt_s: float = 1.0,
+) -> Scenario:
+    """A scenario from hand-placed nodes (metres) and ``(from, to, length_m)`` links; every turn
+    except U-turns is allowed, no signals."""
+    n = len(links)
+    speeds = free_speed_kph if isinstance(free_speed_kph, list) else [free_speed_kph] * n
+    table = pd.DataFrame(links, columns=["from_node", "to_node", "length_m"])
+    table.insert(0, "link_id", range(n))
+    table = table.assign(lanes=lanes, free_speed_kph=speeds, capacity_vphpl=capacity_vphpl,
+                         jam_density_vpkm=jam_density_vpkm)
+    nodes = pd.DataFrame({"node_id": range(len(nodes_xy)), "x_m": [p[0] for p in nodes_xy],
+                          "y_m": [p[1] for p in nodes_xy]})
+    pairs = table.merge(table, left_on="to_node", right_on="from_node", suffixes=("_in", "_out"))
+    pairs = pairs[pairs["from_node_in"] != pairs["to_node_out"]]
+    movements = pd.DataFrame({"movement_id": range(len(pairs)), "node_id": pairs["to_node_in"].to_numpy(),
+                              "from_link": pairs["link_id_in"].to_numpy(),
+                              "to_link": pairs["link_id_out"].to_numpy(), "phase": -1})
+    zones = pd.DataFrame({"zone_id": range(len(zone_nodes)), "kind": "gateway", "node_id": list(zone_nodes),
+                          "name": [f"n{v}" for v in zone_nodes], "weight": 1.0})
+    return Scenario(name="network", nodes=nodes, links=table, movements=movements,
+                    signals=_signals([], 60.0, (27.0, 27.0), 3.0), zones=zones,
+                    schedule=pd.DataFrame(columns=SCHEDULE_COLUMNS), params={"dt_s": dt_s})
+
+
+def with_hospitals(scenario: Scenario, hospital_nodes: dict[str, int], *, crs_m: str = "EPSG:32652") -> Scenario:
+    """A copy of ``scenario`` with hospitals at the given nodes (metric coordinates in ``crs_m``)."""
+    import dataclasses
+
+    import geopandas as gpd
+
+    x = scenario.nodes["x_m"].to_numpy()[list(hospital_nodes.values())]
+    y = scenario.nodes["y_m"].to_numpy()[list(hospital_nodes.values())]
+    facilities = gpd.GeoDataFrame(
+        {"id": list(hospital_nodes), "kind": "hospital", "name_en": list(hospital_nodes),
+         "node_id": list(hospital_nodes.values()), "snap_distance_m": 0.0},
+        geometry=gpd.points_from_xy(x, y), crs=crs_m,
+    ).to_crs("EPSG:4326")
+    return dataclasses.replace(scenario, facilities=facilities, params={**scenario.params, "crs_m": crs_m})

@@ -1,0 +1,3 @@
+"""Operations commands of ``python -m twin`` (corridor, checkpoints, whatif)."""
+
+COMMANDS: list = []
