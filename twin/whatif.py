@@ -84,6 +84,7 @@ def _difference(base: Any, test: Any, start_delay_vehh: float) -> dict[str, Any]
         totals[name] = {
             "delay_vehh": view.kpis["total_delay_vehh"] - start_delay_vehh,
             "vehicles_in_network": view.kpis["vehicles_in_network"],
+            "vehicles_waiting_to_enter": view.kpis["vehicles_waiting_to_enter"],
             "queue_m": float(view.links["queue_m"].sum()),
             "mean_speed_kph": view.kpis["mean_speed_kph"],
         }
