@@ -3,11 +3,17 @@
 Spectators of a session arrive on the arrival curve before its start and leave on the
 departure curve after its end (cumulative shares at minutes from start/end, in
 ``scenario.toml``). The mode split divides them: car, taxi and bus spectators are vehicle trips
-(persons / occupancy) from the boundary gateways to the car park nearest their venue (cars) or
-to the venue's drop-off (taxis and buses, which then leave empty); subway and walking
+(persons / occupancy) from the boundary gateways to the parking and drop-off zones nearest their
+venue (cars, taxis and buses alike; taxis and buses then leave empty). A venue's vehicles are
+shared over its ``spread_zones`` nearest such zones with weights 1, 1/2, 1/3, ... (drivers use
+several gates and streets round a park; one zone would funnel a whole arena into one junction); subway and walking
 spectators appear at the nearest station or park gate and are handed to the crowd model.
-Background traffic enters at every gateway by an hour-of-day profile and leaves at the others,
-in proportion to gateway weights. A seeded lognormal factor per (time bin, origin) varies
+Background traffic enters at every gateway by an hour-of-day profile and leaves at the others.
+A gateway's share of entering traffic is its share of the lanes entering the network there, and
+its share of leaving traffic its share of the lanes leaving (a one-way carriageway is only one
+of the two). Where a trip leaves depends also on distance: destination weight = exit lanes x
+straight-line distance from the origin, so most traffic passes through the area (an expressway's
+traffic mostly stays on it) and few trips turn back near where they came in. A seeded lognormal factor per (time bin, origin) varies
 background flows from day to day; ``noise_sigma = 0`` removes it.
 """
 
@@ -38,6 +44,7 @@ class DemandParams:
     arrival_curve_min: tuple[tuple[float, float], ...]
     departure_curve_min: tuple[tuple[float, float], ...]
     drive_lead_min: float
+    spread_zones: int
     background_vph: float
     background_hourly_share: tuple[float, ...]
     noise_sigma: float
@@ -71,6 +78,7 @@ class DemandParams:
                 arrival_curve_min=tuple(tuple(p) for p in table["arrival_curve_min"]),
                 departure_curve_min=tuple(tuple(p) for p in table["departure_curve_min"]),
                 drive_lead_min=float(table.get("drive_lead_min", 0.0)),
+                spread_zones=int(table.get("spread_zones", 3)),
                 background_vph=float(table["background_vph"]),
                 background_hourly_share=tuple(float(v) for v in table["background_hourly_share"]),
                 noise_sigma=float(table.get("noise_sigma", 0.0)),
@@ -102,14 +110,16 @@ def build_demand(scenario: Any, *, seed: int) -> Demand:
     zones = scenario.zones
     n_bins = int(round(DAY_S / params.bin_s))
     bin_edges_s = np.arange(n_bins + 1) * params.bin_s
-    rate = _background(params, zones, bin_edges_s, np.random.default_rng(seed))
+    entry, exit_ = gateway_shares(scenario)
+    destination = _through_weights(scenario, exit_)
+    rate = _background(params, entry, destination, bin_edges_s, np.random.default_rng(seed))
     venue_ids = tuple(scenario.schedule["venue_id"].unique())
     foot = np.zeros((n_bins, len(venue_ids), 2))
     for session in scenario.schedule.itertuples(index=False):
         arrive = _curve_share(params.arrival_curve_min, session.start_s, bin_edges_s)
         leave = _curve_share(params.departure_curve_min, session.end_s, bin_edges_s)
         lead_bins = int(round(params.drive_lead_min * 60 / params.bin_s))
-        _add_event_trips(rate, params, zones, scenario, session, np.roll(arrive, -lead_bins), leave)
+        _add_event_trips(rate, params, (entry, exit_), scenario, session, np.roll(arrive, -lead_bins), leave)
         on_foot = session.expected_attendance * sum(params.mode_split[m] for m in FOOT_MODES)
         v = venue_ids.index(session.venue_id)
         foot[:, v, 0] += on_foot * arrive / params.bin_s
@@ -125,42 +135,62 @@ def _curve_share(curve_min: tuple[tuple[float, float], ...], anchor_s: float, ed
     return np.diff(cumulative)
 
 
-def _background(params: DemandParams, zones: pd.DataFrame, edges_s: FloatArray, rng: np.random.Generator) -> FloatArray:
-    n_bins, n_zones = len(edges_s) - 1, len(zones)
-    is_gateway = (zones["kind"] == "gateway").to_numpy()
-    weight = np.where(is_gateway, zones["weight"].to_numpy(float), 0.0)
-    if weight.sum() <= 0:
-        raise ScenarioError("zones.csv: no gateway with a positive weight (background traffic needs one)")
-    share_in = weight / weight.sum()
-    to_others = weight[None, :] * (1.0 - np.eye(n_zones))
-    to_others = np.divide(to_others, to_others.sum(axis=1, keepdims=True),
-                          out=np.zeros_like(to_others), where=to_others.sum(axis=1, keepdims=True) > 0)
+def gateway_shares(scenario: Any) -> tuple[FloatArray, FloatArray]:
+    """Each zone's share of entering and of leaving gateway traffic (zero for other zones).
+
+    Shares are proportional to the lanes of the links that leave (enter) the gateway's node.
+    """
+    zones, links = scenario.zones, scenario.links
+    gateway = (zones["kind"] == "gateway").to_numpy()
+    node = zones["node_id"].to_numpy()
+    lanes_out = np.bincount(links["from_node"], links["lanes"], len(scenario.nodes))[node]
+    lanes_in = np.bincount(links["to_node"], links["lanes"], len(scenario.nodes))[node]
+    entry = np.where(gateway, lanes_out, 0.0)
+    exit_ = np.where(gateway, lanes_in, 0.0)
+    if entry.sum() <= 0 or exit_.sum() <= 0:
+        raise ScenarioError("zones.csv: needs gateways with links entering and leaving the network")
+    return entry / entry.sum(), exit_ / exit_.sum()
+
+
+def _through_weights(scenario: Any, exit_: FloatArray) -> FloatArray:
+    """(origin zone, destination zone) weights: exit share x distance between the zones' nodes."""
+    node = scenario.zones["node_id"].to_numpy()
+    x = scenario.nodes["x_m"].to_numpy(float)[node]
+    y = scenario.nodes["y_m"].to_numpy(float)[node]
+    distance = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    return exit_[None, :] * distance
+
+
+def _background(params: DemandParams, entry: FloatArray, destination: FloatArray, edges_s: FloatArray,
+                rng: np.random.Generator) -> FloatArray:
+    """Background trips (bins, O, D) in vehicles/s; ``destination`` (O, D) are relative weights."""
+    n_bins, n_zones = len(edges_s) - 1, len(entry)
+    to_others = destination * (1.0 - np.eye(n_zones))
+    total = to_others.sum(axis=1, keepdims=True)
+    to_others = np.divide(to_others, total, out=np.zeros_like(to_others), where=total > 0)
     hour = (edges_s[:-1] // 3600).astype(int) % 24
     inflow_vps = params.background_vph / 3600.0 * np.asarray(params.background_hourly_share)[hour]
     noise = rng.lognormal(-0.5 * params.noise_sigma**2, params.noise_sigma, size=(n_bins, n_zones))
-    return inflow_vps[:, None, None] * (share_in[None, :] * noise)[:, :, None] * to_others[None, :, :]
+    return inflow_vps[:, None, None] * (entry[None, :] * noise)[:, :, None] * to_others[None, :, :]
 
 
 def _add_event_trips(
-    rate: FloatArray, params: DemandParams, zones: pd.DataFrame, scenario: Any, session: Any,
-    arrive_share: FloatArray, leave_share: FloatArray,
+    rate: FloatArray, params: DemandParams, shares: tuple[FloatArray, FloatArray], scenario: Any,
+    session: Any, arrive_share: FloatArray, leave_share: FloatArray,
 ) -> None:
     """Add one session's car, taxi and bus trips to ``rate`` (vehicles/s), in place."""
-    gateway = (zones["kind"] == "gateway").to_numpy()
-    gate_share = np.where(gateway, zones["weight"].to_numpy(float), 0.0)
-    gate_share = gate_share / gate_share.sum()
-    parking = _nearest_zone(scenario, session.venue_id, "parking")
-    dropoff = _nearest_zone(scenario, session.venue_id, "dropoff")
+    entry, exit_ = shares
+    targets, target_share = _venue_zones(scenario, session.venue_id, params.spread_zones)
     for mode in VEHICLE_MODES:
         vehicles = session.expected_attendance * params.mode_split[mode] / params.occupancy[mode]
-        arrive_vps = vehicles * arrive_share / params.bin_s
-        leave_vps = vehicles * leave_share / params.bin_s
-        target = parking if mode == "car" else dropoff
-        rate[:, :, target] += arrive_vps[:, None] * gate_share[None, :]
-        rate[:, target, :] += leave_vps[:, None] * gate_share[None, :]
-        if mode != "car":  # taxis and buses leave empty after a drop-off, come in empty to pick up
-            rate[:, target, :] += arrive_vps[:, None] * gate_share[None, :]
-            rate[:, :, target] += leave_vps[:, None] * gate_share[None, :]
+        for target, share in zip(targets, target_share, strict=True):
+            arrive_vps = share * vehicles * arrive_share / params.bin_s
+            leave_vps = share * vehicles * leave_share / params.bin_s
+            rate[:, :, target] += arrive_vps[:, None] * entry[None, :]
+            rate[:, target, :] += leave_vps[:, None] * exit_[None, :]
+            if mode != "car":  # taxis and buses leave empty after a drop-off, come in empty to pick up
+                rate[:, target, :] += arrive_vps[:, None] * exit_[None, :]
+                rate[:, :, target] += leave_vps[:, None] * entry[None, :]
 
 
 def _venue_xy(scenario: Any, venue_id: str) -> tuple[float, float]:
@@ -171,20 +201,19 @@ def _venue_xy(scenario: Any, venue_id: str) -> tuple[float, float]:
     return float(nodes["x_m"].iloc[node]), float(nodes["y_m"].iloc[node])
 
 
-def _nearest_zone(scenario: Any, venue_id: str, kind: str) -> int:
+def _venue_zones(scenario: Any, venue_id: str, count: int) -> tuple[list[int], FloatArray]:
+    """The ``count`` parking/drop-off zones with distinct nodes nearest the venue, and shares."""
     zones = scenario.zones
-    if kind == "dropoff":
-        match = zones[(zones["kind"] == "dropoff") & (zones["facility_id"] == venue_id)]
-        if len(match):
-            return int(match["zone_id"].iloc[0])
-    candidates = zones[zones["kind"].isin([kind, "dropoff"] if kind == "parking" else [kind])]
+    candidates = zones[zones["kind"].isin(["parking", "dropoff"])].drop_duplicates("node_id")
     if candidates.empty:
-        raise ScenarioError(f"zones.csv: no {kind} zone for venue {venue_id!r}")
+        raise ScenarioError(f"zones.csv: no parking or dropoff zone for venue {venue_id!r}")
     x, y = _venue_xy(scenario, venue_id)
     nodes = scenario.nodes
     cx = nodes["x_m"].to_numpy()[candidates["node_id"].to_numpy()]
     cy = nodes["y_m"].to_numpy()[candidates["node_id"].to_numpy()]
-    return int(candidates["zone_id"].iloc[int(np.argmin(np.hypot(cx - x, cy - y)))])
+    nearest = np.argsort(np.hypot(cx - x, cy - y), kind="stable")[:count]
+    weight = 1.0 / np.arange(1, len(nearest) + 1)
+    return candidates["zone_id"].to_numpy()[nearest].tolist(), weight / weight.sum()
 
 
 def _nearest_station(scenario: Any, venue_id: str) -> str:

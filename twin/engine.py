@@ -149,7 +149,21 @@ class Engine:
         )
         free_time = metrics.cell_travel_time_s(self.net, state.vehicles.sum(axis=1))
         state.split = self._best_split(free_time, plans)
+        self._check_reachable(free_time)
         return state
+
+    def _check_reachable(self, link_time_s: FloatArray) -> None:
+        """Every trip in the demand must have a route from its origin to its destination."""
+        cost = routing.cost_to_destinations(self.net, link_time_s, self.dest_nodes)
+        origin_cost = cost[:, self.net.origin_zone_link].T  # (origin zone, destination)
+        has_trips = self.demand.rate_vps.sum(axis=0) > 0
+        stuck = np.argwhere(has_trips & ~np.isfinite(origin_cost))
+        if len(stuck):
+            pairs = [(int(o), int(d)) for o, d in stuck[:5]]
+            raise ScenarioError(
+                f"zones.csv: no route for trips between zones (origin, destination) {pairs}"
+                f"{' and more' if len(stuck) > 5 else ''}: every destination must be reachable"
+            )
 
     @cached_property
     def lines_m(self) -> Any:
@@ -235,18 +249,18 @@ class Engine:
     def _update_routes(self) -> None:
         state = self.state
         link_time = metrics.cell_travel_time_s(self.net, state.vehicles.sum(axis=1))
-        best = self._best_split(link_time, state.plans)
+        best, cost = self._best_split(link_time, state.plans, with_cost=True)
         state.split = routing.update_split(
-            state.split, best, self.exit_mask, self.net, smoothing=self.route_smoothing
+            state.split, best, self.exit_mask, self.net, cost, smoothing=self.route_smoothing
         )
         state.next_route_update_s = state.time_s + self.route_update_s
 
-    def _best_split(self, link_time_s: FloatArray, plans: SignalPlans) -> FloatArray:
+    def _best_split(self, link_time_s: FloatArray, plans: SignalPlans, *, with_cost: bool = False) -> Any:
         link_time = link_time_s + self._signal_wait_s(plans)
         cost = routing.cost_to_destinations(self.net, link_time, self.dest_nodes)
         best = routing.best_next_split(self.net, link_time, cost)
         best[self.exit_mask[self.net.mv_from_link]] = 0.0
-        return best
+        return (best, cost) if with_cost else best
 
     def _signal_wait_s(self, plans: SignalPlans) -> FloatArray:
         """Mean wait for green (s) on each link's approach: red² / (2 · cycle)."""

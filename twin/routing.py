@@ -7,7 +7,10 @@ is a shortest-path distance on the reversed graph from every link that ends at `
 
 Reactive dynamic user optimum (as UXsim's DUO): every ``route_update_s`` each vehicle group
 (link, destination) moves a share ``smoothing`` of its split toward the currently fastest next
-link. Ties are shared equally.
+link. Ties are shared equally. Only moves that go strictly downhill in the current time to
+destination stay in a split (the rest of the old split is dropped and renormalised): the time
+to destination is a potential, so the next-hop graph never has a cycle and vehicles cannot be
+sent round a loop (a loop of jammed links is a gridlock no signal can clear).
 """
 
 from __future__ import annotations
@@ -69,10 +72,21 @@ def destination_exit_mask(net: Network, dest_nodes: IntArray) -> npt.NDArray[np.
 
 def update_split(
     split: FloatArray, best: FloatArray, exit_mask: npt.NDArray[np.bool_], net: Network,
-    *, smoothing: float,
+    cost: FloatArray, *, smoothing: float,
 ) -> FloatArray:
-    """Move ``split`` a share ``smoothing`` toward ``best``; zero where vehicles exit instead."""
-    new = (1.0 - smoothing) * split + smoothing * best
+    """Move ``split`` a share ``smoothing`` toward ``best``, keeping only downhill moves.
+
+    ``cost`` (D, L) is the current time to destination from the end of each link; a move
+    ``a -> b`` is downhill for ``d`` when ``cost[d, b] < cost[d, a]``.
+    """
+    downhill = (cost[:, net.mv_to_link] < cost[:, net.mv_from_link]).T  # (M, D)
+    kept = (1.0 - smoothing) * split * downhill
+    order = np.argsort(net.mv_from_link, kind="stable")
+    starts = np.flatnonzero(np.diff(net.mv_from_link[order], prepend=-1))
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = np.cumsum(np.diff(net.mv_from_link[order], prepend=-1) != 0) - 1
+    kept_total = np.add.reduceat(kept[order], starts, axis=0)[group]
+    new = kept + (1.0 - kept_total) * best  # each group sums to 1 again
     new[exit_mask[net.mv_from_link]] = 0.0
     return new
 
