@@ -226,8 +226,8 @@ class Engine:
         state.vehicles[net.link_first_cell[net.origin_zone_link]] += new_vehicles
         state.generated_veh += float(new_vehicles.sum())
         green = self._green_movements(state.time_s)
-        total = state.vehicles.sum(axis=1)  # present during this step
         result = self.kernel.step(state.vehicles, state.split, green)
+        total = result.content_before  # vehicles present during this step
         state.vehicles = result.vehicles
         state.exited_veh += float(result.exited.sum())
         blend = dt / SMOOTHING_S

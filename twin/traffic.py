@@ -35,6 +35,7 @@ class StepResult:
     """Flows of one step, in vehicles (not per second)."""
 
     vehicles: FloatArray  # (C, D) new content
+    content_before: FloatArray  # (C,) vehicles present during the step
     cell_outflow: FloatArray  # (C,) vehicles that left each cell
     movement_flow: FloatArray  # (M,) vehicles through each movement
     exited: FloatArray  # (D,) vehicles that reached their destination
@@ -47,26 +48,33 @@ class Kernel:
         self.net = net
         self.mv_last_cell = net.link_last_cell[net.mv_from_link]
         self.mv_first_cell = net.link_first_cell[net.mv_to_link]
-        self.exit_mask = np.ascontiguousarray(exit_mask[: net.n_real_links])
+        exit_links, exit_dests = np.nonzero(exit_mask[: net.n_real_links])
+        self.exit_cell = net.link_last_cell[exit_links]
+        self.exit_dest = exit_dests
 
     def step(self, vehicles: FloatArray, split: FloatArray, green: BoolArray) -> StepResult:
         """Advance ``vehicles`` (C, D) by one step; ``split`` (M, D); ``green`` (M,)."""
         net = self.net
-        new, outflow, movement_flow, exited = _ctm_step(
+        new, total, outflow, movement_flow, exited = _ctm_step(
             vehicles, split, green, net.cell_send_factor, net.cell_receive_factor,
-            net.cell_capacity_veh, net.cell_jam_veh, net.interior_cells, net.link_last_cell,
-            self.exit_mask, self.mv_last_cell, self.mv_first_cell, net.mv_to_link,
+            net.cell_capacity_veh, net.cell_jam_veh, net.interior_cells, self.exit_cell,
+            self.exit_dest, self.mv_last_cell, self.mv_first_cell, net.mv_to_link,
             net.link_first_cell,
         )
-        return StepResult(new, outflow, movement_flow, exited)
+        return StepResult(new, total, outflow, movement_flow, exited)
 
 
 @numba.njit(cache=True)
 def _ctm_step(vehicles, split, green, send_factor, receive_factor, capacity, jam, interior,
-              link_last_cell, exit_mask, mv_last_cell, mv_first_cell, mv_to_link,
+              exit_cell, exit_dest, mv_last_cell, mv_first_cell, mv_to_link,
               link_first_cell):  # pragma: no cover - compiled
     n_cells, n_dest = vehicles.shape
-    total = vehicles.sum(axis=1)
+    total = np.zeros(n_cells)
+    for c in range(n_cells):
+        acc = 0.0
+        for d in range(n_dest):
+            acc += vehicles[c, d]
+        total[c] = acc
     send = np.minimum(total * send_factor, capacity)
     receive = np.minimum(capacity, receive_factor * np.maximum(jam - total, 0.0))
     # share of its content a cell sends; inf - inf in virtual cells never reaches here
@@ -83,16 +91,13 @@ def _ctm_step(vehicles, split, green, send_factor, receive_factor, capacity, jam
                 new[i + 1, d] += q
             outflow[i] = passed
     exited = np.zeros(n_dest)
-    for link in range(exit_mask.shape[0]):
-        c = link_last_cell[link]
-        if sent_share[c] == 0.0:
-            continue
-        for d in range(n_dest):
-            if exit_mask[link, d]:
-                q = vehicles[c, d] * sent_share[c]
-                new[c, d] -= q
-                exited[d] += q
-                outflow[c] += q
+    for k in range(len(exit_cell)):
+        c, d = exit_cell[k], exit_dest[k]
+        q = vehicles[c, d] * sent_share[c]
+        if q > 0.0:
+            new[c, d] -= q
+            exited[d] += q
+            outflow[c] += q
     n_mv = len(mv_last_cell)
     link_demand = np.zeros(len(link_first_cell))
     for m in range(n_mv):
@@ -118,4 +123,4 @@ def _ctm_step(vehicles, split, green, send_factor, receive_factor, capacity, jam
             new[target, d] += q
             movement_flow[m] += q
         outflow[c] += movement_flow[m]
-    return new, outflow, movement_flow, exited
+    return new, total, outflow, movement_flow, exited
