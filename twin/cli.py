@@ -156,10 +156,11 @@ def report_row(engine: Any, view: Any | None = None) -> dict[str, Any]:
 
 
 def road_name(names: Any, link_id: int) -> str:
+    """The road's name, or ``link N`` for an unnamed one (ramps are often unnamed in OSM)."""
     if names is None:
         return f"link {link_id}"
     name = names.iloc[link_id]
-    return str(name) if isinstance(name, str) and name else f"link {link_id}"
+    return str(name) if isinstance(name, str) and name and not name.startswith("unnamed") else f"link {link_id}"
 
 
 def link_columns(engine: Any) -> dict[str, list[float]]:

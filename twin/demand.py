@@ -101,7 +101,19 @@ class Demand:
 
     def rates_at(self, time_s: float) -> FloatArray:
         """(O, D) vehicles/s at ``time_s`` (seconds since midnight; wraps after a day)."""
-        return self.rate_vps[int(time_s % DAY_S // self.bin_s)]
+        return self.rate_vps[int(time_s % DAY_S // self.bin_s) % len(self.rate_vps)]
+
+    def vehicles_between(self, start_s: float, end_s: float) -> FloatArray:
+        """(O, D) vehicles departing in ``[start_s, end_s)``: the rates integrated exactly, also
+        when the interval straddles bin edges (a step need not divide a bin)."""
+        total = np.zeros(self.rate_vps.shape[1:])
+        t = start_s
+        while t < end_s - 1e-9:
+            edge = (np.floor(t / self.bin_s + 1e-9) + 1.0) * self.bin_s
+            until = min(edge, end_s)
+            total += self.rates_at(t) * (until - t)
+            t = until
+        return total
 
 
 def build_demand(scenario: Any, *, seed: int) -> Demand:

@@ -221,8 +221,7 @@ class Engine:
         state, net, dt = self.state, self.net, self.net.dt_s
         if state.time_s >= state.next_route_update_s - 1e-9:
             self._update_routes()
-        rates = self.demand.rates_at(state.time_s)  # (zones, destinations)
-        new_vehicles = rates * dt
+        new_vehicles = self.demand.vehicles_between(state.time_s, state.time_s + dt)  # (zones, dests)
         state.vehicles[net.link_first_cell[net.origin_zone_link]] += new_vehicles
         state.generated_veh += float(new_vehicles.sum())
         green = self._green_movements(state.time_s)

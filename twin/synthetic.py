@@ -50,11 +50,12 @@ def grid_scenario(
     rows: int, cols: int, *, block_m: float = 200.0, free_speed_kph: float = 50.0,
     capacity_vphpl: float = 1800.0, jam_density_vpkm: float = 150.0, lanes: int = 1,
     cycle_s: float = 60.0, greens_s: tuple[float, float] = (27.0, 27.0), intergreen_s: float = 3.0,
-    dt_s: float | None = None, zones_at: str = "all",
+    dt_s: float | None = None, zones_at: str = "all", signal_min_legs: int = 3, n_zones: int | None = None,
 ) -> Scenario:
     """A ``rows x cols`` grid of two-way streets ``block_m`` apart, signalised at every node with
-    at least three legs (east-west movements in phase 0, north-south in phase 1). Every node is
-    a zone (``zones_at="all"``) or only the boundary nodes (``"boundary"``). No U-turns."""
+    at least ``signal_min_legs`` legs (east-west movements in phase 0, north-south in phase 1).
+    Every node is a zone (``zones_at="all"``) or only the boundary nodes (``"boundary"``);
+    ``n_zones`` keeps that many of them, evenly spaced. No U-turns."""
     node_id = np.arange(rows * cols).reshape(rows, cols)
     x, y = np.meshgrid(np.arange(cols) * block_m, np.arange(rows) * block_m)
     pairs = [(node_id[r, c], node_id[r, c + 1]) for r in range(rows) for c in range(cols - 1)]
@@ -67,11 +68,13 @@ def grid_scenario(
     nodes = pd.DataFrame({"node_id": node_id.ravel(), "x_m": x.ravel(), "y_m": y.ravel()})
     movements = _grid_movements(links, nodes)
     legs = np.bincount(links["to_node"], minlength=len(nodes))
-    signalised = np.flatnonzero(legs >= 3)
+    signalised = np.flatnonzero(legs >= signal_min_legs)
     is_signal = np.isin(movements["node_id"], signalised)
     movements.loc[~is_signal, "phase"] = -1
     boundary = (nodes["x_m"].isin([0, x.max()]) | nodes["y_m"].isin([0, y.max()])).to_numpy()
     zone_nodes = nodes["node_id"].to_numpy() if zones_at == "all" else np.flatnonzero(boundary)
+    if n_zones is not None:
+        zone_nodes = zone_nodes[np.linspace(0, len(zone_nodes) - 1, n_zones).round().astype(int)]
     zones = pd.DataFrame({"zone_id": range(len(zone_nodes)), "kind": "gateway",
                           "node_id": zone_nodes, "name": [f"n{v}" for v in zone_nodes], "weight": 1.0})
     params = {"dt_s": dt_s} if dt_s else {}
