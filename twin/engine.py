@@ -22,7 +22,7 @@ from twin.demand import Demand, build_demand
 from twin.errors import ActionError, ScenarioError
 from twin.network import Network, choose_dt_s, compile_network
 from twin.scenario import Scenario
-from twin.signals import Preemption, SignalPlans, active_phase, pedestrian_min_green_s, plans_from_table
+from twin.signals import Preemption, SignalPlans, active_phase, plans_from_table
 from twin.traffic import Kernel
 
 FloatArray = npt.NDArray[np.float64]
@@ -110,9 +110,6 @@ class Engine:
         self.demand: Demand = demand if demand is not None else build_demand(scenario, seed=seed)
         self._check_origins()
         plans = plans_from_table(scenario.signals)
-        plans = plans_from_table(
-            scenario.signals, pedestrian_min_green_s(plans, scenario.movements, scenario.links)
-        )
         self.signal_row_of_node = np.full(len(scenario.nodes), -1)
         self.signal_row_of_node[plans.node_ids] = np.arange(len(plans.node_ids))
         self._mv_signal_row = self.signal_row_of_node[self.net.mv_node]

@@ -1029,6 +1029,7 @@ def signal_plans(
                 "offset_s": 0,
                 "intergreen_s": intergreen_s,
                 "greens_s": " ".join(map(str, greens_s)),
+                "min_greens_s": " ".join(f"{m:g}" for m in minimums),
                 "oversaturated": clamped,
                 "pedestrian_only_phase": 1 not in phases.values(),
             }
@@ -1039,6 +1040,7 @@ def signal_plans(
         "offset_s",
         "intergreen_s",
         "greens_s",
+        "min_greens_s",
         "oversaturated",
         "pedestrian_only_phase",
     ]
@@ -1398,7 +1400,7 @@ def _write_all(
     _write_csv(stage / "movements.csv", network.movements)
     _write_csv(
         stage / "signals.csv",
-        signals[["node_id", "cycle_s", "offset_s", "intergreen_s", "greens_s"]],
+        signals[["node_id", "cycle_s", "offset_s", "intergreen_s", "greens_s", "min_greens_s"]],
     )
     _write_csv(stage / "zones.csv", zones)
     _write_text(stage / "facilities.geojson", _facilities_json(facts, facilities))

@@ -21,19 +21,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from twin.errors import ActionError, ScenarioError
+from twin.webster import MIN_GREEN_S
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-MIN_GREEN_S = 7.0
-"""Smallest green per phase (s): a common agency minimum for a major through movement."""
 CYCLE_RANGE_S = (30.0, 180.0)
-"""Allowed cycle lengths (s); 180 s is the upper limit most urban agencies use."""
-WALK_S = 5.0
-"""Pedestrian walk interval (s) before clearance starts."""
-WALK_SPEED_MPS = 1.2
-"""Design walking speed for crossing clearance (m/s), as in HCM and MUTCD guidance."""
-LANE_WIDTH_M = 3.5
+"""Cycle lengths (s) an operator may set; 180 s is the upper limit most urban agencies use.
+(Webster suggestions stay within the narrower :data:`twin.webster.CYCLE_MIN_S`..``CYCLE_MAX_S``.)"""
 
 
 @dataclass(frozen=True)
@@ -76,14 +71,26 @@ class SignalPlans:
         }
 
 
-def plans_from_table(signals: pd.DataFrame, min_green_s: FloatArray | None = None) -> SignalPlans:
-    """Build :class:`SignalPlans` from ``signals.csv`` rows; check each plan is consistent."""
-    greens = [_parse_greens(text, row) for row, text in enumerate(signals["greens_s"])]
+def plans_from_table(signals: pd.DataFrame) -> SignalPlans:
+    """Build :class:`SignalPlans` from ``signals.csv`` rows; check each plan is consistent.
+
+    ``min_greens_s`` (optional column) holds each phase's minimum green with pedestrian
+    clearance, as the importer computed it from the junction's crossings
+    (:func:`twin.webster.pedestrian_green_s`); without it every phase gets
+    :data:`twin.webster.MIN_GREEN_S`.
+    """
+    greens = [_parse_greens(text, row, "greens_s") for row, text in enumerate(signals["greens_s"])]
     n_phases = np.array([len(g) for g in greens], dtype=np.int64)
     width = int(n_phases.max()) if len(greens) else 1
     greens_s = np.zeros((len(greens), width))
+    min_green_s = np.full((len(greens), width), MIN_GREEN_S)
     for row, values in enumerate(greens):
         greens_s[row, : len(values)] = values
+        if "min_greens_s" in signals.columns:
+            minimums = _parse_greens(signals["min_greens_s"].iloc[row], row, "min_greens_s")
+            if len(minimums) != len(values):
+                raise ScenarioError(f"signals.csv row {row + 2}: min_greens_s needs one value per phase")
+            min_green_s[row, : len(values)] = minimums
     plans = SignalPlans(
         node_ids=signals["node_id"].to_numpy(np.int64),
         cycle_s=signals["cycle_s"].to_numpy(float),
@@ -91,7 +98,7 @@ def plans_from_table(signals: pd.DataFrame, min_green_s: FloatArray | None = Non
         intergreen_s=signals["intergreen_s"].to_numpy(float),
         greens_s=greens_s,
         n_phases=n_phases,
-        min_green_s=np.full_like(greens_s, MIN_GREEN_S) if min_green_s is None else min_green_s,
+        min_green_s=min_green_s,
     )
     for j in range(len(plans.node_ids)):
         sums_to = plans.greens_s[j].sum() + plans.n_phases[j] * plans.intergreen_s[j]
@@ -103,38 +110,14 @@ def plans_from_table(signals: pd.DataFrame, min_green_s: FloatArray | None = Non
     return plans
 
 
-def _parse_greens(text: object, row: int) -> list[float]:
+def _parse_greens(text: object, row: int, column: str) -> list[float]:
     try:
         values = [float(v) for v in str(text).split()]
     except ValueError as error:
-        raise ScenarioError(f"signals.csv row {row + 2}: greens_s {text!r} is not numbers") from error
+        raise ScenarioError(f"signals.csv row {row + 2}: {column} {text!r} is not numbers") from error
     if not values or min(values) <= 0:
-        raise ScenarioError(f"signals.csv row {row + 2}: greens_s needs positive seconds, got {text!r}")
+        raise ScenarioError(f"signals.csv row {row + 2}: {column} needs positive seconds, got {text!r}")
     return values
-
-
-def pedestrian_min_green_s(
-    plans: SignalPlans, movements: pd.DataFrame, links: pd.DataFrame
-) -> FloatArray:
-    """Minimum green per phase (s) so pedestrians can cross beside it.
-
-    While phase ``k`` is green, pedestrians cross the roads served by the *other* phases. Their
-    green must hold the walk interval plus the clearance of the widest such road at 1.2 m/s;
-    the clearance may run on into the intergreen. Never below :data:`MIN_GREEN_S`.
-    """
-    minimum = np.full_like(plans.greens_s, MIN_GREEN_S)
-    lanes = links["lanes"].to_numpy(float)
-    for j, node in enumerate(plans.node_ids):
-        at_node = movements[(movements["node_id"] == node) & (movements["phase"] >= 0)]
-        width_by_phase = at_node.groupby("phase")["from_link"].agg(
-            lambda ls: 2.0 * LANE_WIDTH_M * lanes[ls.to_numpy()].max()
-        )
-        for k in range(plans.n_phases[j]):
-            crossing_m = width_by_phase.drop(index=k, errors="ignore").max()
-            if np.isfinite(crossing_m):
-                need = WALK_S + crossing_m / WALK_SPEED_MPS - plans.intergreen_s[j]
-                minimum[j, k] = max(MIN_GREEN_S, need)
-    return minimum
 
 
 def planned_phase(plans: SignalPlans, time_s: float) -> IntArray:

@@ -160,6 +160,7 @@ def test_crossing_writes_every_file_and_the_contract_columns(crossing_read_only)
         "offset_s",
         "intergreen_s",
         "greens_s",
+        "min_greens_s",
     ]
     assert list(pd.read_csv(out / "zones.csv").columns) == [
         "zone_id",
@@ -239,10 +240,13 @@ def test_crossing_movements_phases_and_signal(crossing_read_only):
     assert nodes["signalised"].sum() == 1
     assert (report["signals"]["tagged_nodes"], report["signals"]["guessed_nodes"]) == (0, 1)
     # y = 0.45 x 1900 / 1900 per phase, Y = 0.9: C0 = (1.5 x 10 + 5) / 0.1 = 200 -> 150 s,
-    # greens (150 - 10) / 2 = 70 s (pedestrian minimums 20 s and 27 s are lower)
-    signals = pd.read_csv(out / "signals.csv", dtype={"greens_s": str})
+    # greens (150 - 10) / 2 = 70 s (pedestrian minimums 20 s and 27 s are lower: 7 s + 1 s per
+    # metre over 4 and 6 lanes of 3.25 m = 20 s and 26.5 -> 27 s; phase 0's walkers cross the
+    # wider road)
+    signals = pd.read_csv(out / "signals.csv", dtype={"greens_s": str, "min_greens_s": str})
     assert signals.to_dict("records") == [
-        {"node_id": centre, "cycle_s": 150, "offset_s": 0, "intergreen_s": 5.0, "greens_s": "70 70"}
+        {"node_id": centre, "cycle_s": 150, "offset_s": 0, "intergreen_s": 5.0, "greens_s": "70 70",
+         "min_greens_s": "27 20"}
     ]
 
 
