@@ -94,7 +94,7 @@ def _add_forecast(commands: Any) -> None:
     cmd = commands.add_parser("forecast", help="predict +15/+30/+60 min from a time of the day")
     _add_scenario_options(cmd)
     cmd.add_argument("--at", default="18:30", help="time to forecast from, HH:MM")
-    cmd.add_argument("--warmup", type=int, default=60, help="minutes simulated before --at")
+    cmd.add_argument("--warmup", type=int, default=120, help="minutes simulated before --at")
     cmd.add_argument("--horizon", type=int, default=60, help="minutes ahead (15, 30, 60 marks)")
     cmd.set_defaults(run=_run_forecast)
 

@@ -13,7 +13,7 @@ def _add_common(cmd: Any, at_default: str) -> None:
 
     _add_scenario_options(cmd)
     cmd.add_argument("--at", default=at_default, help="time of the day, HH:MM")
-    cmd.add_argument("--warmup", type=int, default=60, help="minutes simulated before --at")
+    cmd.add_argument("--warmup", type=int, default=120, help="minutes simulated before --at")
 
 
 # ------------------------------------------------------------------ corridor
@@ -115,4 +115,38 @@ def run_whatif(args: argparse.Namespace, _rest: list[str]) -> int:
     return 0
 
 
-COMMANDS = [add_corridor, add_whatif]
+# ------------------------------------------------------------------ checkpoints
+def add_checkpoints(commands: Any) -> None:
+    cmd = commands.add_parser("checkpoints", help="print the security checkpoint table at a time")
+    _add_common(cmd, "19:00")
+    cmd.add_argument("--target-wait", type=float, default=10.0, help="wait target, minutes")
+    cmd.set_defaults(run=run_checkpoints)
+
+
+def run_checkpoints(args: argparse.Namespace, _rest: list[str]) -> int:
+    from twin import pedestrians
+    from twin.cli import write_json
+
+    engine = engine_at(args.scenario, args.seed, args.at, args.warmup)
+    if engine.pedestrians is None:
+        raise ActionError("this scenario has no venues, so no checkpoints")
+    rows = pedestrians.checkpoint_table(engine, target_wait_s=args.target_wait * 60.0)
+    print(f"checkpoints at {args.at} (wait target {args.target_wait:g} min; lanes face+manual)")
+    print(f"{'checkpoint':<44} {'lanes':>7} {'arr/5min':>8} {'thru/5min':>9} {'queue':>6} "
+          f"{'wait now':>8} {'+15':>6} {'+30':>6} {'advise':>7}  status")
+    for r in rows:
+        print(f"{r['name'][:44]:<44} {r['lanes_face']:>3}+{r['lanes_manual']:<3} {r['arrivals_5min']:>8.0f} "
+              f"{r['throughput_5min']:>9.0f} {r['queue_persons']:>6.0f} {r['wait_now_s'] / 60:>6.1f} m "
+              f"{r['wait_15_s'] / 60:>4.1f} m {r['wait_30_s'] / 60:>4.1f} m "
+              f"{r['recommended_face']:>3}+{r['recommended_manual']:<3}  {r['status']}")
+    write_json(args.json, {"at": args.at, "checkpoints": rows})
+    return 0
+
+
+def engine_at(*args: Any) -> Any:
+    from twin.cli import engine_at as at
+
+    return at(*args)
+
+
+COMMANDS = [add_corridor, add_whatif, add_checkpoints]

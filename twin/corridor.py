@@ -362,6 +362,28 @@ def timeline(engine: Any, amb: Ambulance) -> list[dict[str, Any]]:
     ]
 
 
+def status(engine: Any, amb: Ambulance) -> dict[str, Any]:
+    """Plain status of one ambulance for views: where it is, ETA, windows."""
+    net = engine.net
+    link = amb.route[amb.link_index]
+    fraction = min(amb.position_m / max(net.link_length_m[link], 1e-9), 1.0)
+    line = engine.lines_m.iloc[link]
+    point = line.interpolate(fraction, normalized=True)
+    lon, lat = geometry.m_to_lonlat(engine.scenario, np.array([point.x]), np.array([point.y]))[0]
+    ahead_m = float(net.link_length_m[amb.route[amb.link_index:]].sum() - amb.position_m)
+    ahead_s = float((net.link_length_m[amb.route[amb.link_index:]] / net.link_free_speed_mps[amb.route[amb.link_index:]]).sum()
+                    - amb.position_m / net.link_free_speed_mps[link]) + amb.off_network_s
+    state = "arrived" if amb.arrived_s is not None else "cancelled" if amb.cancelled_s is not None else "en route"
+    return {
+        "corridor_id": amb.corridor_id, "hospital_id": amb.hospital_id, "state": state,
+        "priority": amb.priority, "with_corridor": amb.with_corridor,
+        "dispatched_s": amb.dispatched_s, "arrived_s": amb.arrived_s, "cancelled_s": amb.cancelled_s,
+        "lon": float(lon), "lat": float(lat), "remaining_m": max(ahead_m, 0.0),
+        "eta_s": None if state != "en route" else engine.time_s + max(ahead_s, 0.0),
+        "route": list(amb.route), "timeline": timeline(engine, amb),
+    }
+
+
 # ---------------------------------------------------------------- actions
 @register_action
 @dataclass(frozen=True)

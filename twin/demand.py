@@ -90,8 +90,9 @@ class DemandParams:
 @dataclass(frozen=True)
 class Demand:
     """Vehicle trip rates ``rate_vps[bin, origin_zone, dest_zone]`` (vehicles/s) over the day,
-    and spectators on foot ``foot_pps[bin, venue, direction]`` (persons/s; direction 0 =
-    arriving, 1 = leaving), with the station or gate they use in ``foot_source``."""
+    and spectators walking to and from each venue ``foot_pps[bin, venue, direction, mode]``
+    (persons/s; direction 0 = arriving, 1 = leaving; mode 0 = by rail or on foot, from the
+    venue's nearest station ``foot_source``; mode 1 = by car, taxi or bus, from the road)."""
 
     bin_s: float
     rate_vps: FloatArray
@@ -126,16 +127,17 @@ def build_demand(scenario: Any, *, seed: int) -> Demand:
     destination = _through_weights(scenario, exit_)
     rate = _background(params, entry, destination, bin_edges_s, np.random.default_rng(seed))
     venue_ids = tuple(scenario.schedule["venue_id"].unique())
-    foot = np.zeros((n_bins, len(venue_ids), 2))
+    foot = np.zeros((n_bins, len(venue_ids), 2, 2))
     for session in scenario.schedule.itertuples(index=False):
         arrive = _curve_share(params.arrival_curve_min, session.start_s, bin_edges_s)
         leave = _curve_share(params.departure_curve_min, session.end_s, bin_edges_s)
         lead_bins = int(round(params.drive_lead_min * 60 / params.bin_s))
         _add_event_trips(rate, params, (entry, exit_), scenario, session, np.roll(arrive, -lead_bins), leave)
-        on_foot = session.expected_attendance * sum(params.mode_split[m] for m in FOOT_MODES)
         v = venue_ids.index(session.venue_id)
-        foot[:, v, 0] += on_foot * arrive / params.bin_s
-        foot[:, v, 1] += on_foot * leave / params.bin_s
+        for mode, modes in enumerate((FOOT_MODES, VEHICLE_MODES)):
+            persons = session.expected_attendance * sum(params.mode_split[m] for m in modes)
+            foot[:, v, 0, mode] += persons * arrive / params.bin_s
+            foot[:, v, 1, mode] += persons * leave / params.bin_s
     sources = tuple(_nearest_station(scenario, venue) for venue in venue_ids)
     return Demand(params.bin_s, rate, venue_ids, foot, sources)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from twin import corridor, metrics, routing
+from twin import corridor, metrics, pedestrians, routing
 from twin.demand import Demand, build_demand
 from twin.errors import ActionError, ScenarioError
 from twin.network import Network, choose_dt_s, compile_network
@@ -120,6 +120,7 @@ class Engine:
         self._hooks: list[Callable[[Engine, float], None]] = [corridor.step_hook]
         start = float(scenario.params.get("start_s", 0.0) if start_s is None else start_s)
         self.state = self._initial_state(plans, start)
+        pedestrians.attach(self)  # crowd, checkpoints and venues, when the scenario has venues
 
     def _check_origins(self) -> None:
         can_leave = np.isin(self.net.origin_zone_link, self.net.mv_from_link)
@@ -307,8 +308,19 @@ class Engine:
             links=MappingProxyType(links),
             junctions=MappingProxyType(junctions),
             kpis=MappingProxyType(kpis),
-            extras=MappingProxyType(copy.deepcopy(state.extras)),
+            extras=MappingProxyType(self._extras_view()),
         )
+
+    def _extras_view(self) -> dict[str, Any]:
+        """Plain copies of the pedestrian and corridor state for readers."""
+        extras: dict[str, Any] = {}
+        people = self.state.extras.get(pedestrians.KEY)
+        if people is not None:
+            extras["pedestrians"] = pedestrians.summary(self, self.pedestrians, people)
+        ambulances = self.state.extras.get(corridor.EXTRAS_KEY, {})
+        extras["ambulances"] = [corridor.status(self, amb) for amb in ambulances.values()]
+        extras["corridor_conflicts"] = list(self.state.extras.get(corridor.CONFLICTS_KEY, []))
+        return extras
 
     def _junction_metrics(self, links: dict[str, FloatArray]) -> dict[str, np.ndarray]:
         n_nodes = len(self.scenario.nodes)

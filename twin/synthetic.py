@@ -110,7 +110,7 @@ def od_demand(n_zones: int, trips: list[tuple[int, int, float, float, float]], *
     for origin, dest, rate_vph, start_s, end_s in trips:
         overlap = np.clip(np.minimum(edges[1:], end_s) - np.maximum(edges[:-1], start_s), 0, None)
         rate[:, origin, dest] += rate_vph / 3600.0 * overlap / bin_s
-    return Demand(bin_s, rate, (), np.zeros((n_bins, 0, 2)), ())
+    return Demand(bin_s, rate, (), np.zeros((n_bins, 0, 2, 2)), ())
 
 
 def network_scenario(
