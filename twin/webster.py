@@ -156,7 +156,7 @@ def split_greens_s(
 def _proportional(total: float, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """``total`` shared in proportion to ``weights`` (equally when they are all 0)."""
     if weights.sum() > 0:
-        return total * weights / weights.sum()
+        return total * (weights / weights.sum())  # normalise first: exact for tiny weights
     return np.full(len(weights), total / len(weights))
 
 
