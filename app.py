@@ -1,0 +1,176 @@
+"""VenueTwin control room: ``python app.py`` opens it on http://127.0.0.1:8050.
+
+:func:`create_app` builds the Dash app from a configuration (see :data:`DEFAULT_CONFIG`). The
+embedded default is one process: the scenario's engine runs in a background thread
+(:class:`twin.live.LiveTwin`) and publishes to an in-process store the callbacks read. Scaled:
+``store="redis"`` with ``run_engine=False`` for web workers that only read what an engine
+process publishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import dash
+import flask
+import pydeck
+
+from callbacks import alerts as alert_callbacks
+from callbacks import live as live_callbacks
+from callbacks import map as map_callbacks
+from callbacks.services import EXTENSION_KEY, Services
+from layouts.deck import build_scene, deck_spec
+from layouts.panels import signal_plans, venue_sessions
+from layouts.shell import wall_page
+from twin.live import LiveSettings, LiveTwin
+from twin.store import open_store
+
+HERE = Path(__file__).resolve().parent
+DECK_BUNDLE = Path(pydeck.__file__).parent / "nbextension" / "static" / "index.js"
+DECK_ROUTE = f"/_vendor/deckgl/{pydeck.__version__}/index.js"
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "scenario": HERE / "data" / "seoul_olympic_park",  # a folder, or a loaded Scenario
+    "seed": 0,
+    "start_s": None,  # simulated start (s since midnight); None: the scenario's start_s
+    "warmup_s": 600.0,  # simulated seconds run before going live (traffic already on the roads)
+    "speed": 10.0,  # simulated seconds per wall second
+    "publish_period_s": 1.0,
+    "forecast_period_s": 30.0,  # wall seconds between background forecasts (0: none)
+    "engine": None,  # an Engine to run instead of building one from the scenario
+    "run_engine": True,  # False: a web worker reading a store another process fills
+    "start": True,  # start the live loop now (tests may build an app without it)
+    "store": "memory",  # or "redis"
+    "redis_url": None,
+    "tick_ms": 1000,
+    "host": "127.0.0.1",
+    "port": 8050,
+    "debug": False,
+    "auth_db": None,  # set to turn on sign-in and roles (callbacks/auth.py)
+}
+
+
+def _scenario(value: Any) -> Any:
+    if isinstance(value, (str, Path)):
+        from twin.scenario import load
+
+        return load(value)
+    return value
+
+
+def _engine(scenario: Any, config: dict[str, Any]) -> Any:
+    """The scenario's engine, warmed up when it will run live (a web-only worker builds one
+    too, for the static pedestrian layout the map draws)."""
+    from twin.engine import Engine
+
+    engine = Engine(scenario, seed=int(config["seed"]), start_s=config["start_s"])
+    warmup_s = float(config["warmup_s"] or 0)
+    if warmup_s > 0 and config["run_engine"]:
+        engine.run(engine.time_s + warmup_s)
+    return engine
+
+
+def _serve_deck_bundle() -> flask.Response:
+    return flask.send_file(DECK_BUNDLE, mimetype="application/javascript", max_age=365 * 86400)
+
+
+def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
+    """The control-room app for ``config`` (keys of :data:`DEFAULT_CONFIG`; others are kept in
+    ``app.server.config["VENUETWIN"]`` for features such as sign-in)."""
+    config = {**DEFAULT_CONFIG, **(config or {})}
+    if not DECK_BUNDLE.exists():
+        raise FileNotFoundError(f"pydeck's deck.gl bundle is missing: {DECK_BUNDLE}")
+    scenario = _scenario(config["scenario"])
+    store = open_store(config["store"], redis_url=config["redis_url"])
+    engine = config["engine"] if config["engine"] is not None else _engine(scenario, config)
+    scene = build_scene(scenario, pedestrians=getattr(engine, "pedestrians", None))
+    live = None
+    if config["run_engine"]:
+        settings = LiveSettings(speed=float(config["speed"]), publish_period_s=float(config["publish_period_s"]),
+                                forecast_period_s=float(config["forecast_period_s"]))
+        live = LiveTwin(engine, store, settings=settings)
+
+    server = flask.Flask(__name__)
+    server.add_url_rule(DECK_ROUTE, "deck_bundle", _serve_deck_bundle)
+    app = dash.Dash(
+        __name__, server=server, title="VenueTwin — control room", update_title=None,
+        assets_folder=str(HERE / "assets"), external_scripts=[DECK_ROUTE],
+        suppress_callback_exceptions=False,
+        **({"dev_tools_disable_version_check": True} if config["debug"] else {}),
+    )
+    server.config["VENUETWIN"] = config
+    server.extensions[EXTENSION_KEY] = Services(
+        store=store, live=live, scene=scene, plans=signal_plans(scenario.signals),
+        sessions=venue_sessions(scenario.schedule, scene.venue_ids),
+    )
+    app.layout = wall_page(scenario_name=scenario.name, spec=deck_spec(scene),
+                           attribution=scene.attribution, speed=float(config["speed"]),
+                           tick_ms=int(config["tick_ms"]))
+    for module in (live_callbacks, map_callbacks, alert_callbacks):
+        module.register_callbacks(app)
+
+    # Sign-in and roles plug in here, and only here (callbacks/auth.py).
+    if config["auth_db"]:
+        from callbacks.auth import install_auth
+
+        install_auth(app, config)
+
+    if live is not None and config["start"]:
+        live.start()
+    return app
+
+
+def run_engine(config: dict[str, Any]) -> None:
+    """Run the live twin alone, publishing to the configured store, until interrupted."""
+    import time
+
+    config = {**DEFAULT_CONFIG, **config}
+    scenario = _scenario(config["scenario"])
+    live = LiveTwin(_engine(scenario, config), open_store(config["store"], redis_url=config["redis_url"]),
+                    settings=LiveSettings(speed=float(config["speed"]),
+                                          forecast_period_s=float(config["forecast_period_s"])))
+    live.start()
+    print(f"VenueTwin engine publishing to {config['store']} (Ctrl-C stops)")
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        live.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python app.py [--port N] [--speed X] [--kiosk-url]``: the embedded control room."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=DEFAULT_CONFIG["host"])
+    parser.add_argument("--port", type=int, default=DEFAULT_CONFIG["port"])
+    parser.add_argument("--speed", type=float, default=DEFAULT_CONFIG["speed"],
+                        help="simulated seconds per wall second (default %(default)s)")
+    parser.add_argument("--scenario", default=str(DEFAULT_CONFIG["scenario"]))
+    parser.add_argument("--start", default=None, help="simulated start time HH:MM")
+    parser.add_argument("--store", choices=("memory", "redis"), default="memory")
+    parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--role", choices=("all", "web", "engine"), default="all",
+                        help="all: engine and web in this process (default); web: read a Redis store "
+                             "only; engine: run the live twin and publish to Redis, no web server")
+    parser.add_argument("--debug", action="store_true")
+    args = parser.parse_args(argv)
+    start_s = None
+    if args.start:
+        hours, minutes = (int(part) for part in args.start.split(":"))
+        start_s = hours * 3600 + minutes * 60
+    config = {"scenario": args.scenario, "speed": args.speed, "start_s": start_s, "debug": args.debug,
+              "host": args.host, "port": args.port, "store": args.store, "redis_url": args.redis_url}
+    if args.role == "engine":
+        run_engine(config)
+        return
+    app = create_app({**config, "run_engine": args.role == "all"})
+    print(f"VenueTwin control room on http://{args.host}:{args.port}/ (kiosk: ?kiosk=1)")
+    app.run(host=args.host, port=args.port, debug=args.debug, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()
+
+__all__ = ["DEFAULT_CONFIG", "create_app", "main"]

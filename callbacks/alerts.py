@@ -1,0 +1,48 @@
+"""The alert feed: a click flies the map to the alert, the button acknowledges it."""
+
+from __future__ import annotations
+
+import math
+
+from dash import ALL, Input, Output, ctx
+from dash.exceptions import PreventUpdate
+
+from callbacks.services import services
+from layouts import ids
+
+ACK_TIMEOUT_S = 5.0
+FLY_ZOOM = 16.0
+
+
+def _clicked_id() -> int:
+    if not ctx.triggered or not ctx.triggered[0]["value"] or not isinstance(ctx.triggered_id, dict):
+        raise PreventUpdate  # a feed redraw, not a click
+    return int(ctx.triggered_id["id"])
+
+
+def register_callbacks(app) -> None:
+    svc = services(app)
+
+    @app.callback(Output(ids.MAP_FLY, "data"), Input({"type": ids.ALERT_ITEM, "id": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def fly_to_alert(_clicks):
+        alert_id = _clicked_id()
+        frame = svc.store.latest()
+        alert = next((a for a in frame.alerts if a["id"] == alert_id), None) if frame else None
+        if alert is None or not (math.isfinite(alert["lon"]) and math.isfinite(alert["lat"])):
+            raise PreventUpdate
+        return {"longitude": alert["lon"], "latitude": alert["lat"], "zoom": FLY_ZOOM, "id": alert_id}
+
+    @app.callback(Output(ids.ACK_RESULT, "data"), Input({"type": ids.ALERT_ACK, "id": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def acknowledge(_clicks):
+        alert_id = _clicked_id()
+        frame = svc.store.latest()
+        if svc.live is None or frame is None:
+            raise PreventUpdate
+        alert = next((a for a in frame.alerts if a["id"] == alert_id), None)
+        if alert is None:
+            raise PreventUpdate
+        kind = alert["kind"] if alert.get("count", 1) > 1 else None
+        done = svc.live.acknowledge(alert_id, kind=kind).result(timeout=ACK_TIMEOUT_S)
+        return {"id": alert_id, "acknowledged": bool(done)}

@@ -1,0 +1,59 @@
+"""The once-a-second refresh: the latest frame's map values, KPIs, clock and alert feed."""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+
+from callbacks.services import services
+from layouts import ids
+from layouts.alerts import alert_feed, alert_stats, clock, clock_state, feed_digest
+from layouts.deck import dynamic_rows, encode_update, layer_values, peak_density_place
+from layouts.kpis import kpi_strip
+
+
+def register_callbacks(app) -> None:
+    svc = services(app)
+
+    @app.callback(
+        Output(ids.MAP_UPDATE, "data"), Output(ids.MAP_DIGESTS, "data"), Output(ids.FRAME_SEQ, "data"),
+        Output(ids.KPI_STRIP, "children"), Output(ids.CLOCK, "children"),
+        Output(ids.KIOSK_CLOCK, "children"), Output(ids.CLOCK_STATE, "children"),
+        Output(ids.ALERT_FEED, "children"), Output(ids.ALERT_DIGEST, "data"),
+        Output(ids.ALERT_STATS, "children"),
+        Input(ids.TICK, "n_intervals"), Input(ids.HORIZON, "value"), Input(ids.HEAT_HORIZON, "value"),
+        Input(ids.LAYERS, "value"),
+        State(ids.FRAME_SEQ, "data"), State(ids.MAP_DIGESTS, "data"), State(ids.ALERT_DIGEST, "data"),
+        running=[(Output(ids.TICK, "disabled"), True, False)],  # one refresh in flight per page
+    )
+    def refresh(_tick, horizon_s, heat_horizon_s, toggles, seq, digests, alert_digest):
+        frame = svc.store.latest()
+        if frame is None or (frame.seq == seq and ctx.triggered_id == ids.TICK):
+            raise PreventUpdate  # nothing new: a slow or background page never stacks work
+        values = layer_values(svc.scene, frame, horizon_s=int(horizon_s or 900),
+                              heat_horizon_s=int(heat_horizon_s or 0))
+        message, new_digests = encode_update(values, dynamic_rows(svc.scene, frame), digests,
+                                             visible=set(toggles or ()))
+        where = {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)}
+        state = clock_state(frame.paused, frame.speed)
+        digest = feed_digest(frame.alerts)
+        feed = alert_feed(frame.alerts) if digest != alert_digest else no_update
+        map_message = message if message["values"] or message["rows"] else no_update
+        return (map_message, new_digests, frame.seq, kpi_strip(frame.kpis, frame.history, where=where),
+                clock(frame.time_s, seconds=True), clock(frame.time_s), state,
+                feed, digest, alert_stats(frame.alert_stats))
+
+    @app.callback(Output(ids.PAUSE, "children"), Input(ids.PAUSE, "n_clicks"), prevent_initial_call=True)
+    def toggle_pause(_clicks):
+        if svc.live is None:
+            raise PreventUpdate
+        svc.live.set_paused(not svc.live.paused)
+        return "Resume" if svc.live.paused else "Pause"
+
+    @app.callback(Output(ids.CLOCK_STATE, "children", allow_duplicate=True), Input(ids.SPEED, "value"),
+                  prevent_initial_call=True)
+    def set_speed(speed):
+        if svc.live is None or not speed:
+            raise PreventUpdate
+        svc.live.set_speed(float(speed))
+        return clock_state(svc.live.paused, svc.live.speed)

@@ -1,0 +1,1 @@
+"""Pure layout builders: plain data in, Dash components, figures and deck.gl specs out."""

@@ -1,0 +1,131 @@
+"""The KPI strip: value, unit, trend arrow and a sparkline of the last hour per KPI."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+from dash import html
+
+from layouts import theme
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """How one KPI is shown: ``scale`` converts the twin's unit to the shown one; ``bands`` are
+    the values where advisory, warning and critical start (``worse`` says which way is worse)."""
+
+    name: str
+    label: str
+    unit: str
+    digits: int = 0
+    scale: float = 1.0
+    bands: tuple[float, float, float] | None = None
+    worse: str = "up"
+
+
+KPIS = (
+    KpiSpec("vehicles_in_network", "Vehicles in network", "veh"),
+    KpiSpec("mean_speed_kph", "Mean network speed", "km/h", bands=(25.0, 18.0, 12.0), worse="down"),
+    KpiSpec("total_delay_vehh", "Total delay", "veh·h"),
+    KpiSpec("spectators_on_site", "Spectators on site", ""),
+    KpiSpec("peak_density_ppm2", "Peak crowd density", "p/m²", digits=1, bands=theme.DENSITY_BANDS_PPM2),
+    KpiSpec("worst_wait_s", "Worst checkpoint wait", "min", scale=1 / 60,
+            bands=tuple(b / 60 for b in theme.WAIT_BANDS_S)),
+    KpiSpec("open_alerts", "Open alerts", "", bands=(1.0, 5.0, 10.0)),
+)
+TREND_LOOKBACK_S = 600.0
+TREND_TOLERANCE = 0.02
+
+
+def format_value(value: float, digits: int = 0) -> str:
+    """``value`` with thousands separators, or an em dash when it is missing."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def level_of(value: float, spec: KpiSpec) -> int:
+    """0 (normal) to 3 (critical) by the KPI's bands."""
+    if spec.bands is None or value is None or not math.isfinite(value):
+        return 0
+    if spec.worse == "down":
+        return sum(value <= b for b in spec.bands)
+    return sum(value >= b for b in spec.bands)
+
+
+def trend(times_s: np.ndarray, values: np.ndarray, *, lookback_s: float = TREND_LOOKBACK_S) -> str:
+    """``"up"``, ``"down"`` or ``"flat"``: the last value against the one ``lookback_s`` earlier."""
+    finite = np.isfinite(values)
+    if finite.sum() < 2:
+        return "flat"
+    t, v = times_s[finite], values[finite]
+    earlier = v[np.searchsorted(t, t[-1] - lookback_s, side="left")]
+    scale = max(abs(earlier), abs(v[-1]), 1e-9)
+    change = (v[-1] - earlier) / scale
+    return "flat" if abs(change) < TREND_TOLERANCE else ("up" if change > 0 else "down")
+
+
+def sparkline_svg(times_s: np.ndarray, values: np.ndarray, *, window_s: float = 3600.0,
+                  width: int = 120, height: int = 30, colour: str = "#8b98a8") -> str:
+    """An SVG sparkline of the last ``window_s`` (empty frame when there are < 2 points)."""
+    finite = np.isfinite(values)
+    t, v = np.asarray(times_s)[finite], np.asarray(values)[finite]
+    body = ""
+    if len(t) >= 2:
+        x = width * (t - (t[-1] - window_s)) / window_s
+        span = float(v.max() - v.min())
+        y = (height - 3) - (height - 6) * ((v - v.min()) / span if span > 0 else np.full(len(v), 0.5))
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
+        body = (f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6" '
+                f'stroke-linejoin="round"/><circle cx="{x[-1]:.1f}" cy="{y[-1]:.1f}" r="2.2" '
+                f'fill="{colour}"/>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+            f'preserveAspectRatio="none">{body}</svg>')
+
+
+ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
+
+
+def kpi_card(spec: KpiSpec, value: float, times_s: np.ndarray, series: np.ndarray, *,
+             where: str = "") -> html.Div:
+    """One KPI card."""
+    shown = value * spec.scale if value is not None and math.isfinite(value) else math.nan
+    level = level_of(shown, spec)
+    direction = trend(times_s, series)
+    colour = theme.SEVERITY_HEX.get(level, "#8b98a8")
+    svg = sparkline_svg(times_s, series * spec.scale, colour=colour)
+    return html.Div(
+        className=f"kpi level-{level}",
+        **{"data-kpi": spec.name},
+        children=[
+            html.Div(spec.label, className="kpi-label"),
+            html.Div(className="kpi-row", children=[
+                html.Span(format_value(shown, spec.digits), className="kpi-value"),
+                html.Span(spec.unit, className="kpi-unit"),
+                html.Span(ARROWS[direction], className=f"kpi-trend trend-{direction}",
+                          title=f"trend over the last {TREND_LOOKBACK_S / 60:.0f} min: {direction}"),
+            ]),
+            html.Div(where, className="kpi-where") if where else None,
+            html.Img(src="data:image/svg+xml;utf8," + quote(svg), className="kpi-spark",
+                     alt=f"{spec.label}, last hour"),
+        ],
+    )
+
+
+def kpi_strip(values: Mapping[str, float], history: Mapping[str, Any], *,
+              where: Mapping[str, str] | None = None) -> list[html.Div]:
+    """The strip's cards from current values and the KPI history (``time_s`` + one series per
+    KPI name)."""
+    times = np.asarray(history.get("time_s", np.array([])), dtype=float)
+    where = where or {}
+    cards = []
+    for spec in KPIS:
+        series = np.asarray(history.get(spec.name, np.full(len(times), np.nan)), dtype=float)
+        cards.append(kpi_card(spec, values.get(spec.name, math.nan), times, series,
+                              where=where.get(spec.name, "")))
+    return cards

@@ -1,0 +1,126 @@
+"""The control-room page: header, KPI strip, map with layer panel and legend, alert feed,
+detail panel. Kiosk mode (``?kiosk=1``) hides everything with the class ``chrome``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dash import dcc, html
+
+from layouts import ids, theme
+from layouts.deck import DEFAULT_TOGGLES, TOGGLE_LABELS
+
+HORIZONS = ((900, "+15"), (1800, "+30"), (3600, "+60"))
+SPEEDS = (1.0, 5.0, 10.0, 30.0, 60.0)
+
+
+def _swatch(rgba: Any, *, kind: str = "line") -> html.Span:
+    r, g, b, a = rgba
+    return html.Span(className=f"swatch swatch-{kind}",
+                     style={"background": f"rgba({r},{g},{b},{max(a, 60) / 255:.2f})"})
+
+
+def _legend_row(rgba: Any, label: str, kind: str = "line") -> html.Div:
+    return html.Div([_swatch(rgba, kind=kind), html.Span(label)], className="legend-row")
+
+
+def legend() -> html.Div:
+    """What the colours mean (one severity palette for every layer)."""
+    sev = theme.SEVERITY_RGBA
+    heat = ", ".join(f"rgb({r},{g},{b})" for r, g, b in theme.HEAT_RANGE)
+    return html.Div(id=ids.LEGEND, className="legend", children=[
+        html.Div("Roads: level of service", className="legend-title"),
+        _legend_row(theme.ROAD_RGBA["primary"], "A–C normal"),
+        _legend_row(sev[1], "D advisory"), _legend_row(sev[2], "E warning"), _legend_row(sev[3], "F critical"),
+        html.Div([html.Span(className="swatch swatch-thin"), html.Span("predicted (thin, same colours)")],
+                 className="legend-row"),
+        html.Div("Crowd density (p/m²)", className="legend-title"),
+        html.Div([html.Span(className="swatch-ramp", style={"background": f"linear-gradient(90deg, {heat})"}),
+                  html.Span("0 … 6+")], className="legend-row"),
+        html.Div("Venues, checkpoints", className="legend-title"),
+        _legend_row(theme.NORMAL_RGBA, "normal", "dot"),
+        _legend_row(sev[1], "busy / > 10 min", "dot"), _legend_row(sev[2], "full / > 20 min", "dot"),
+        _legend_row(sev[3], "over / > 30 min", "dot"),
+        html.Div("Other", className="legend-title"),
+        _legend_row(theme.PHASE_RGBA[1], "signal (colour = phase)", "dot"),
+        _legend_row(theme.HOSPITAL_RGBA, "hospital", "ring"),
+        _legend_row(theme.INFO_RGBA, "ambulance, corridor"),
+    ])
+
+
+def layer_panel() -> html.Div:
+    """Layer toggles and the forecast selectors (chrome: hidden in kiosk mode)."""
+    return html.Div(className="layer-panel chrome", children=[
+        html.Div("Layers", className="panel-title"),
+        dcc.Checklist(id=ids.LAYERS, className="layer-list", value=list(DEFAULT_TOGGLES),
+                      options=[{"label": label, "value": key} for key, label in TOGGLE_LABELS.items()]),
+        html.Div("Predicted congestion", className="panel-title"),
+        dcc.RadioItems(id=ids.HORIZON, className="seg", value=900, inline=True,
+                       options=[{"label": label, "value": mark} for mark, label in HORIZONS]),
+        html.Div("Crowd heatmap", className="panel-title"),
+        dcc.RadioItems(id=ids.HEAT_HORIZON, className="seg", value=0, inline=True,
+                       options=[{"label": "now", "value": 0}, {"label": "+15", "value": 900}]),
+    ])
+
+
+def header(scenario_name: str, speed: float) -> html.Header:
+    """Title, simulated clock, clock state and clock controls."""
+    return html.Header(id=ids.HEADER, className="wall-header chrome", children=[
+        html.Div(className="brand", children=[html.Span("VenueTwin", className="brand-name"),
+                                               html.Span(scenario_name, id=ids.SCENARIO_NAME,
+                                                         className="brand-scenario")]),
+        html.Div(className="header-clock", children=[
+            html.Span("--:--:--", id=ids.CLOCK, className="clock"),
+            html.Span("", id=ids.CLOCK_STATE, className="clock-state"),
+        ]),
+        html.Div(className="controls", children=[
+            html.Button("Pause", id=ids.PAUSE, n_clicks=0, className="btn"),
+            dcc.RadioItems(id=ids.SPEED, className="seg speed", inline=True,
+                           value=speed if speed in SPEEDS else SPEEDS[2],
+                           options=[{"label": f"×{s:g}", "value": s} for s in SPEEDS]),
+        ]),
+    ])
+
+
+def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, speed: float,
+              tick_ms: int = 1000) -> html.Div:
+    """The whole control-room page. ``spec`` is :func:`layouts.deck.deck_spec`'s output: it
+    travels once, with the layout."""
+    return html.Div(id=ids.ROOT, className="wall", children=[
+        dcc.Location(id=ids.LOCATION, refresh=False),
+        dcc.Interval(id=ids.TICK, interval=tick_ms),
+        dcc.Store(id=ids.MAP_SPEC, data=spec),
+        dcc.Store(id=ids.MAP_UPDATE),
+        dcc.Store(id=ids.MAP_DIGESTS, data={}),
+        dcc.Store(id=ids.MAP_CLICK),
+        dcc.Store(id=ids.MAP_FLY),
+        dcc.Store(id=ids.MAP_APPLIED),
+        dcc.Store(id=ids.FRAME_SEQ, data=-1),
+        dcc.Store(id=ids.SELECTION),
+        dcc.Store(id=ids.ALERT_DIGEST, data=""),
+        dcc.Store(id=ids.ACK_RESULT),
+        header(scenario_name, speed),
+        html.Div(id=ids.KPI_STRIP, className="kpi-strip"),
+        html.Main(className="wall-main", children=[
+            html.Div(className="map-wrap", children=[
+                html.Div(id=ids.MAP, className="map"),
+                html.Div(className="map-clock kiosk-only", children=[
+                    html.Span("--:--", className="clock", id=ids.KIOSK_CLOCK)]),
+                html.Div(className="map-side", children=[layer_panel(), legend()]),
+                html.Div(attribution, id=ids.ATTRIBUTION, className="attribution"),
+            ]),
+            html.Aside(className="side", children=[
+                html.Div(className="feed-head", children=[
+                    html.Span("Alerts", className="panel-title"),
+                    html.Span("", id=ids.ALERT_STATS, className="feed-stats"),
+                ]),
+                html.Div(id=ids.ALERT_FEED, className="feed"),
+                html.Div(id=ids.DETAIL, className="detail", hidden=True, children=[
+                    html.Button("×", id=ids.DETAIL_CLOSE, n_clicks=0, className="detail-close chrome",
+                                title="Close"),
+                    html.Div(id=ids.DETAIL_BODY),
+                ]),
+            ]),
+        ]),
+    ])

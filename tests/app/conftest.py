@@ -1,0 +1,132 @@
+"""Browser-test harness: the control room served from a thread on a free port, and headless
+Debian Chromium driven by Playwright (never a downloaded browser).
+
+The wall runs the bundled scenario when its network is present (what ships), else a small
+signalised grid with the same columns (tests/app/geo_scenario.py); ``VT_WALL_SCENARIO=grid``
+or ``=bundled`` chooses explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "data" / "seoul_olympic_park"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = os.environ.get("VT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--enable-unsafe-swiftshader", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def wall_config(**overrides):
+    """Config of the app under test: the bundled day if present, else the geo grid."""
+    choice = os.environ.get("VT_WALL_SCENARIO") or ("bundled" if (BUNDLED / "network.gpkg").exists() else "grid")
+    if choice == "bundled":
+        config = {"scenario": BUNDLED, "speed": 30.0, "forecast_period_s": 20.0, "warmup_s": 1800.0}
+    else:
+        from tests.app.geo_scenario import busy_demand, geo_grid_scenario
+        from twin.engine import Engine
+
+        scenario = geo_grid_scenario()
+        engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
+        engine.run(engine.time_s + 600)
+        config = {"scenario": scenario, "engine": engine, "speed": 30.0, "forecast_period_s": 10.0}
+    return {**config, **overrides}
+
+
+@dataclass
+class Served:
+    """An app served from a background thread."""
+
+    app: object
+    url: str
+    _server: object = field(repr=False, default=None)
+    _thread: threading.Thread | None = field(repr=False, default=None)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+        live = self.app.server.extensions["venuetwin"].live
+        if live is not None:
+            live.stop()
+
+
+def serve(app) -> Served:
+    """Serve ``app`` (a Dash app) on 127.0.0.1 at a free port, threaded like ``app.run``."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="wall-test-server", daemon=True)
+    thread.start()
+    return Served(app=app, url=f"http://127.0.0.1:{server.server_port}", _server=server, _thread=thread)
+
+
+@pytest.fixture(scope="session")
+def wall() -> Iterator[Served]:
+    """The control room, live, for the whole session."""
+    from app import create_app
+
+    served = serve(create_app(wall_config()))
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class PageLog:
+    """What a page did: console errors and requests to hosts other than the app."""
+
+    errors: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+def open_page(browser, url: str, *, width: int = 1920, height: int = 1080, log: PageLog | None = None):
+    """A new page of ``width`` x ``height`` CSS pixels at ``url``, logging into ``log``."""
+    log = log if log is not None else PageLog()
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    app_host = urlparse(url).netloc
+
+    def on_console(message):
+        if message.type == "error":
+            log.errors.append(message.text)
+
+    def on_request(request):
+        log.requests.append(request.url)
+        parsed = urlparse(request.url)
+        if parsed.scheme in ("http", "https", "ws", "wss") and parsed.netloc != app_host:
+            log.foreign.append(request.url)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
+    page.on("request", on_request)
+    page.goto(url)
+    page.wait_for_selector("[data-deck-ready='1']", timeout=60_000)
+    return page, log
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

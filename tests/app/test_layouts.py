@@ -1,0 +1,105 @@
+"""Layout builders and the refresh encoding (no browser)."""
+
+import base64
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from layouts.alerts import alert_feed, clock, feed_digest
+from layouts.deck import band, build_scene, deck_spec, encode_update, fit_view, layer_values
+from layouts.kpis import KPIS, format_value, level_of, sparkline_svg, trend
+from tests.app.geo_scenario import geo_grid_scenario
+
+
+def test_band_levels():
+    assert band([0.5, 0.85, 0.96, 1.2, math.nan], (0.85, 0.95, 1.0)).tolist() == [0, 1, 2, 3, 0]
+
+
+def test_fit_view_centres_the_box():
+    view = fit_view(127.0, 37.5, 127.1, 37.55)
+    assert (view["longitude"], view["latitude"]) == pytest.approx((127.05, 37.525))
+    assert 12 < view["zoom"] < 15
+
+
+def test_encode_update_sends_only_changed_layers():
+    values = {"congestion": {"los": np.array([0, 5], np.uint8)}, "signals": {"phase": np.array([1], np.uint8)}}
+    first, digests = encode_update(values, {"checkpoints": []}, {})
+    assert set(first["values"]) == {"congestion", "signals"} and first["rows"] == {"checkpoints": []}
+    assert base64.b64decode(first["values"]["congestion"]["los"]) == bytes([0, 5])
+    values["signals"]["phase"] = np.array([2], np.uint8)
+    second, _ = encode_update(values, {"checkpoints": []}, digests)
+    assert set(second["values"]) == {"signals"} and second["rows"] == {}
+
+
+def test_encode_update_skips_hidden_layers_and_resends_when_shown():
+    values = {"congestion": {"los": np.array([3], np.uint8)}}
+    hidden, digests = encode_update(values, {}, {}, visible={"base"})
+    assert hidden["values"] == {} and "congestion" not in digests
+    shown, _ = encode_update(values, {}, digests, visible={"congestion"})
+    assert set(shown["values"]) == {"congestion"}
+
+
+def test_u16_values_are_little_endian():
+    message, _ = encode_update({"congestion": {"f": np.array([258], np.uint16)}}, {}, {})
+    assert base64.b64decode(message["values"]["congestion"]["f"]) == bytes([2, 1])
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return build_scene(geo_grid_scenario(3, 3))
+
+
+def test_spec_sends_geometry_once_by_reference(scene):
+    spec = deck_spec(scene)
+    layers = {layer["id"]: layer for layer in spec["deck"]["layers"]}
+    assert layers["roads"]["data"] == "@@#VT.links"
+    assert len(spec["data"]["links"]) == len(scene.links)
+    # congestion draws a subset of the same rows, derived in the browser: no geometry of its own
+    assert layers["congestion"]["data"] == "@@#VT.congestion" and spec["data"]["congestion"] == []
+    assert spec["subsets"]["congestion"]["source"] == "links"
+    assert "mapProvider" not in spec["deck"] or spec["deck"]["mapProvider"] is None
+    assert all(not str(v).startswith("http") for v in spec["deck"].values())
+
+
+def test_layer_values_read_optional_keys(scene):
+    n = len(scene.links)
+
+    view = SimpleNamespace(
+        time_s=0.0, extras={}, junctions={"phase": np.zeros(9, dtype=np.int8)},
+        links={"los": np.full(n, 5), "speed_kph": np.full(n, 12.4), "flow_vph": np.full(n, 900.0),
+               "queue_m": np.full(n, 40.0)},
+    )
+    values = layer_values(scene, SimpleNamespace(view=view, forecasts={}))
+    assert set(values) == {"congestion", "signals", "corridors"}  # no pedestrians: no crowd layers
+    assert values["congestion"]["los"].tolist() == [5] * n and values["congestion"]["s"][0] == 12
+    assert values["corridors"]["k"].sum() == 0
+
+    view.extras = {
+        "pedestrians": {"venues": {"venue_id": ["venue_test_arena"], "inside_persons": [10_800.0]}},
+        "ambulances": [{"state": "en route", "route": [1, 2], "lon": 127.1, "lat": 37.5,
+                        "corridor_id": "A1", "hospital_id": "h", "eta_s": 3600.0}],
+    }
+    values = layer_values(scene, SimpleNamespace(view=view, forecasts={}))
+    assert values["venues"]["band"].tolist() == [1] and values["venues"]["pct"].tolist() == [90]
+    assert values["corridors"]["k"].nonzero()[0].tolist() == [1, 2]
+
+
+def test_kpi_helpers():
+    assert format_value(math.nan) == "—" and format_value(12345.6) == "12,346"
+    speed = next(k for k in KPIS if k.name == "mean_speed_kph")
+    assert [level_of(v, speed) for v in (40, 20, 15, 5)] == [0, 1, 2, 3]
+    t = np.arange(0, 1200, 60.0)
+    assert trend(t, t) == "up" and trend(t, -t) == "down" and trend(t, np.ones_like(t)) == "flat"
+    assert "<polyline" in sparkline_svg(t, t) and "<polyline" not in sparkline_svg(t[:1], t[:1])
+
+
+def test_alert_feed_and_digest():
+    alert = {"id": 3, "kind": "congestion", "level": 2, "severity": "warning", "place": "Olympic-ro",
+             "message": "Congested", "raised_s": 64800.0, "eta_s": 900.0, "acked": False, "count": 1}
+    assert clock(64800.0) == "18:00" and clock(math.nan) == "--:--"
+    item = alert_feed([alert])[0]
+    assert "sev-warning" in item.className
+    assert feed_digest([alert]) != feed_digest([{**alert, "acked": True}])
+    assert feed_digest([alert]) == feed_digest([{**alert, "message": "Congested, queue 300 m"}])

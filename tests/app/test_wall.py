@@ -1,0 +1,222 @@
+"""Browser tests of the control-room wall in headless Chromium (software WebGL).
+
+Screenshots go to tests/artifacts/ (git-ignored): look at them after a UI change.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from PIL import Image
+
+from tests.app.conftest import open_page
+
+SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
+
+
+def _kpi_text(page, name: str) -> str:
+    return page.inner_text(f"[data-kpi='{name}'] .kpi-value")
+
+
+def _wait_for(predicate, timeout_s: float, step_s: float = 0.5):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step_s)
+    return predicate()
+
+
+def _wait_for_values(page, timeout_s: float = 60.0) -> None:
+    """Until the first refresh reached the map and the KPI strip."""
+    page.wait_for_selector("[data-kpi='vehicles_in_network']", timeout=timeout_s * 1000)
+    _wait_for(lambda: page.evaluate("window.vtDeck.stats().applied") > 0, timeout_s)
+
+
+def _map_pixels(page) -> Image.Image:
+    return Image.open(io.BytesIO(page.locator("#wall-map").screenshot())).convert("RGB")
+
+
+def test_page_loads_with_no_console_errors_and_no_foreign_requests(wall, browser):
+    page, log = open_page(browser, wall.url)
+    _wait_for_values(page)
+    time.sleep(3)  # a few refreshes
+    page.context.close()
+    assert log.errors == []
+    assert log.foreign == []
+    assert any("/_vendor/deckgl/" in url for url in log.requests)
+
+
+def test_map_canvas_is_not_blank(wall, browser):
+    page, _ = open_page(browser, wall.url)
+    _wait_for_values(page)
+    time.sleep(2)
+    image = _map_pixels(page)
+    page.context.close()
+    colours = image.getcolors(maxcolors=1 << 20)
+    background = max(colours)[1]
+    drawn = sum(count for count, colour in colours if colour != background)
+    assert len(colours) > 50, "the map shows almost no distinct colours"
+    assert drawn / (image.width * image.height) > 0.02, "less than 2 % of the map is drawn"
+    # abnormal colours (the severity palette) appear once traffic builds
+    assert any(r > 180 and g < 160 and b < 120 for _, (r, g, b) in colours), "no congestion colour"
+
+
+def test_kpis_move_as_the_clock_runs(wall, browser):
+    page, _ = open_page(browser, wall.url)
+    _wait_for_values(page)
+    clock_before = page.inner_text("#wall-clock")
+    kpis = ("vehicles_in_network", "mean_speed_kph", "total_delay_vehh")
+    before = {name: _kpi_text(page, name) for name in kpis}
+    moved = _wait_for(lambda: page.inner_text("#wall-clock") != clock_before
+                      and any(_kpi_text(page, n) != before[n] for n in kpis), timeout_s=20)
+    after = {name: _kpi_text(page, name) for name in kpis}
+    page.context.close()
+    assert moved, f"KPIs did not move: {before} -> {after}"
+    assert all(re.fullmatch(r"[\d,.]+", value) for value in after.values()), after
+
+
+def _road_points(page, count: int) -> list[tuple[float, float, int]]:
+    """Screen points (in the map) where a click picks a road, spread over the map."""
+    return page.evaluate(
+        """(count) => {
+            const map = document.getElementById('wall-map').getBoundingClientRect();
+            const blocked = [...document.querySelectorAll('.map-side, .attribution, .map-clock')]
+                .map(el => el.getBoundingClientRect()).filter(r => r.width > 0);
+            const rows = window.vtDeck.rows('links');
+            const points = [];
+            const step = Math.max(1, Math.floor(rows.length / 400));
+            for (let i = 0; i < rows.length && points.length < count; i += step) {
+                const path = rows[i].path;
+                const mid = path[Math.floor(path.length / 2)];
+                const prev = path[Math.max(0, Math.floor(path.length / 2) - 1)];
+                const lonLat = path.length > 2 ? mid : [(path[0][0] + path[1][0]) / 2, (path[0][1] + path[1][1]) / 2];
+                const xy = window.vtDeck.project(lonLat);
+                if (!xy) continue;
+                const [x, y] = xy;
+                if (x < 20 || y < 20 || x > map.width - 20 || y > map.height - 20) continue;
+                const px = map.left + x, py = map.top + y;
+                if (blocked.some(r => px >= r.left - 10 && px <= r.right + 10 && py >= r.top - 10 && py <= r.bottom + 10)) continue;
+                const picked = window.vtDeck.pickAt(x, y);
+                if (!picked || picked.kind !== 'road') continue;
+                if (points.some(p => Math.hypot(p[0] - px, p[1] - py) < 60)) continue;
+                points.push([px, py, picked.id]);
+            }
+            return points;
+        }""",
+        count,
+    )
+
+
+def test_click_on_a_road_opens_its_panel_while_the_map_updates(wall, browser):
+    page, _ = open_page(browser, wall.url)
+    _wait_for_values(page)
+    points = _road_points(page, 5)
+    assert len(points) >= 3, f"found only {len(points)} clickable road points"
+    opened = []
+    for x, y, link_id in points:
+        applied = page.evaluate("window.vtDeck.stats().applied")
+        page.mouse.click(x, y)
+        page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=15_000)
+        _wait_for(lambda road=f"Road {link_id}": road in page.inner_text("#wall-detail"), timeout_s=10)
+        opened.append(f"Road {link_id}" in page.inner_text("#wall-detail"))
+        assert page.evaluate("window.vtDeck.stats().applied") >= applied
+        page.click("#wall-detail-close")
+        page.wait_for_selector("#wall-detail[hidden]", state="attached", timeout=10_000)
+    updates = page.evaluate("window.vtDeck.stats().applied")
+    page.context.close()
+    assert all(opened), f"clicks that opened the right panel: {opened}"
+    assert updates > 3, "the map was not updating during the clicks"
+
+
+def _no_scrollbars(page) -> bool:
+    return page.evaluate(
+        """() => {
+            const d = document.documentElement;
+            return d.scrollHeight <= window.innerHeight && d.scrollWidth <= window.innerWidth;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_wall_fits_the_screen_and_screenshots(wall, browser, artifacts, size):
+    width, height = SIZES[size]
+    page, log = open_page(browser, wall.url, width=width, height=height)
+    _wait_for_values(page)
+    time.sleep(3)
+    assert _no_scrollbars(page)
+    map_box = page.locator("#wall-map").bounding_box()
+    assert map_box["height"] > 0.65 * height and map_box["width"] > 0.7 * width, map_box
+    page.screenshot(path=str(artifacts / f"wall-{size}.png"))
+    page.context.close()
+    assert log.errors == []
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_kiosk_mode_hides_the_chrome(wall, browser, artifacts, size):
+    width, height = SIZES[size]
+    page, log = open_page(browser, wall.url + "/?kiosk=1", width=width, height=height)
+    _wait_for_values(page)
+    page.wait_for_selector("html.vt-kiosk", state="attached", timeout=10_000)
+    time.sleep(2)
+    for selector in ("#wall-header", ".layer-panel", "#wall-pause", ".alert-ack"):
+        for element in page.query_selector_all(selector):
+            assert not element.is_visible(), f"{selector} visible in kiosk mode"
+    assert page.is_visible("#wall-kiosk-clock")
+    assert page.is_visible("#wall-attribution")
+    assert page.is_visible("#wall-kpis")
+    map_box = page.locator("#wall-map").bounding_box()
+    assert map_box["height"] > 0.7 * height and map_box["width"] > 0.7 * width, map_box
+    assert _no_scrollbars(page)
+    page.screenshot(path=str(artifacts / f"wall-kiosk-{size}.png"))
+    page.context.close()
+    assert log.errors == []
+
+
+def test_attribution_is_always_visible(wall, browser):
+    page, _ = open_page(browser, wall.url)
+    _wait_for_values(page)
+    text = page.inner_text("#wall-attribution")
+    box = page.locator("#wall-attribution").bounding_box()
+    page.context.close()
+    assert "OpenStreetMap" in text
+    assert box and box["width"] > 50 and box["y"] + box["height"] <= 1080
+
+
+def test_hover_shows_a_tooltip_with_the_numbers(wall, browser):
+    page, _ = open_page(browser, wall.url)
+    _wait_for_values(page)
+    x, y, _link_id = _road_points(page, 1)[0]
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=15_000)
+    _wait_for(lambda: "km/h" in page.inner_text(".deck-tooltip"), timeout_s=10)
+    text = page.inner_text(".deck-tooltip")
+    page.context.close()
+    assert "LOS" in text and "km/h" in text and "veh/h" in text, text
+
+
+def test_alert_click_flies_the_map_and_ack_is_recorded(wall, browser):
+    page, _ = open_page(browser, wall.url)
+    _wait_for_values(page)
+    page.wait_for_selector(".alert-body", timeout=60_000)
+    where = list(_first_alert_lonlat(wall))
+    before = page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where)
+    page.click(".alert-body >> nth=0")
+    moved = _wait_for(lambda: page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where) != before,
+                      timeout_s=15)
+    page.click(".alert-ack >> nth=0")
+    acked = _wait_for(lambda: page.query_selector(".alert.acked") is not None, timeout_s=15)
+    page.context.close()
+    assert moved, "the map did not fly to the alert"
+    assert acked, "the acknowledged alert is not shown as acknowledged"
+
+
+def _first_alert_lonlat(wall) -> tuple[float, float]:
+    frame = wall.app.server.extensions["venuetwin"].store.latest()
+    alert = frame.alerts[0]
+    return alert["lon"], alert["lat"]

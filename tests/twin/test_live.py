@@ -1,0 +1,122 @@
+"""The live loop: one writer thread, clock speed and pause, frames, commands, forecasts."""
+
+import math
+import threading
+import time
+from types import MappingProxyType, SimpleNamespace
+
+import pytest
+
+from twin.actions import SetSignalPlan
+from twin.engine import Engine
+from twin.errors import ActionError
+from twin.live import LiveSettings, LiveTwin, wall_kpis
+from twin.synthetic import grid_scenario, od_demand
+
+
+@pytest.fixture
+def engine():
+    scenario = grid_scenario(3, 3, zones_at="boundary", dt_s=2.0)
+    n = len(scenario.zones)
+    return Engine(scenario, start_s=17 * 3600, demand=od_demand(n, [(0, n - 1, 800.0, 0, 86400)]))
+
+
+def _wait(predicate, timeout_s=10.0):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="speed must be > 0, got 0"):
+        LiveSettings(speed=0)
+    with pytest.raises(ValueError, match="history_step_s must be > 0 and <= history_window_s"):
+        LiveSettings(history_step_s=7200)
+
+
+def test_frames_are_published_about_once_per_period_and_the_clock_runs_at_speed(engine):
+    live = LiveTwin(engine, settings=LiveSettings(speed=20, publish_period_s=0.2, forecast_period_s=0))
+    live.start()
+    try:
+        first = live.store.latest()
+        time.sleep(1.0)
+        last = live.store.latest()
+    finally:
+        live.stop()
+    assert 3 <= last.seq - first.seq <= 7
+    assert last.time_s - first.time_s == pytest.approx(20 * (last.wall_s - first.wall_s), abs=6)
+    assert isinstance(last.kpis, MappingProxyType) and last.kpis["vehicles_in_network"] >= 0
+
+
+def test_pause_stops_the_clock_but_not_the_frames(engine):
+    live = LiveTwin(engine, settings=LiveSettings(speed=50, publish_period_s=0.1, forecast_period_s=0))
+    live.start()
+    try:
+        live.set_paused(True)
+        time.sleep(0.3)
+        paused = live.store.latest()
+        time.sleep(0.5)
+        still = live.store.latest()
+        live.set_paused(False)
+        assert _wait(lambda: live.store.latest().time_s > still.time_s)
+    finally:
+        live.stop()
+    assert still.seq > paused.seq and still.time_s == paused.time_s and still.paused
+
+
+def test_actions_are_applied_by_the_loop_thread(engine):
+    live = LiveTwin(engine, settings=LiveSettings(speed=10, publish_period_s=0.1, forecast_period_s=0))
+    live.start()
+    try:
+        where = live.call(lambda e: threading.current_thread().name).result(5)
+        node = int(engine.scenario.signals["node_id"].iloc[0])
+        result = live.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(32.0, 32.0))).result(5)
+        bad = live.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(1.0, 63.0)))
+        with pytest.raises(ActionError, match="greens_s"):
+            bad.result(5)
+    finally:
+        live.stop()
+    assert where == "twin-live"
+    assert result["target"] == f"junction {node}"
+
+
+def test_forecasts_arrive_in_the_background(engine):
+    live = LiveTwin(engine, settings=LiveSettings(speed=10, publish_period_s=0.1, forecast_period_s=0.5,
+                                                  forecast_marks_s=(300, 900)))
+    live.start()
+    try:
+        assert _wait(lambda: set(live.store.latest().forecasts) == {300, 900}, timeout_s=20)
+        frame = live.store.latest()
+    finally:
+        live.stop()
+    assert frame.forecasts[900].time_s == pytest.approx(frame.forecast_base_s + 900)
+
+
+def test_history_keeps_one_sample_per_step(engine):
+    live = LiveTwin(engine, settings=LiveSettings(speed=600, publish_period_s=0.1, forecast_period_s=0,
+                                                  history_step_s=60, history_window_s=600))
+    live.start()
+    try:
+        assert _wait(lambda: len(live.store.latest().history["time_s"]) >= 5, timeout_s=20)
+        history = live.store.latest().history
+    finally:
+        live.stop()
+    steps = [b - a for a, b in zip(history["time_s"][:-1], history["time_s"][1:])]
+    assert all(step >= 60 for step in steps)
+    assert set(history) >= {"time_s", "vehicles_in_network", "open_alerts"}
+
+
+def test_wall_kpis_read_optional_keys():
+    view = SimpleNamespace(
+        kpis={"vehicles_in_network": 12.0},
+        extras={"pedestrians": {"peak_density_ppm2": 2.5, "on_site_persons": 350.0,
+                                "checkpoints": {"wait_s": [60.0, 900.0]}}},
+    )
+    kpis = wall_kpis(view, open_alerts=2)
+    assert kpis["vehicles_in_network"] == 12.0
+    assert (kpis["peak_density_ppm2"], kpis["worst_wait_s"], kpis["spectators_on_site"]) == (2.5, 900.0, 350.0)
+    assert kpis["open_alerts"] == 2.0
+    assert math.isnan(wall_kpis(type("Empty", (), {"kpis": {}})())["peak_density_ppm2"])

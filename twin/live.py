@@ -1,0 +1,370 @@
+"""The live twin: the engine advancing in a background thread, publishing frames to a store.
+
+:class:`LiveTwin` owns the engine. Its loop thread is the only writer: it applies queued
+commands (operator actions, alert acknowledgements), advances the simulated clock by
+``speed`` simulated seconds per wall second (unless paused), updates the alarm book and
+publishes an immutable :class:`twin.store.Frame` about once per wall second. Forecasts run in a
+second thread on a fork of the engine taken by the loop, every ``forecast_period_s`` wall
+seconds, never inside a reader's request.
+
+Commands return a :class:`concurrent.futures.Future`: the caller may wait for the result (or
+the :class:`twin.errors.ActionError`) with a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from twin import alarms
+from twin.store import Frame, InProcessStore, Store
+
+log = logging.getLogger(__name__)
+
+WALL_KPIS = (
+    "vehicles_in_network", "mean_speed_kph", "total_delay_vehh", "spectators_on_site",
+    "peak_density_ppm2", "worst_wait_s", "open_alerts",
+)
+"""The KPIs of the control-room strip, in display order (also the history series)."""
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """How the live loop runs.
+
+    Attributes
+    ----------
+    speed
+        Simulated seconds per wall second (1 = real time).
+    publish_period_s
+        Wall seconds between published frames.
+    forecast_period_s
+        Wall seconds between background forecast runs (0 disables forecasts).
+    forecast_marks_s
+        Forecast horizons, simulated seconds ahead.
+    history_window_s, history_step_s
+        KPI history kept for sparklines: window and sampling step, simulated seconds.
+    max_lag_s
+        Simulated time the loop may owe before it gives up catching up (the clock then runs
+        slower than ``speed`` and ``Frame.view`` says so through its time).
+    """
+
+    speed: float = 10.0
+    publish_period_s: float = 1.0
+    forecast_period_s: float = 30.0
+    forecast_marks_s: tuple[int, ...] = (900, 1800, 3600)
+    history_window_s: float = 3600.0
+    history_step_s: float = 60.0
+    max_lag_s: float = 120.0
+    alarm: alarms.AlarmSettings = field(default_factory=alarms.AlarmSettings)
+
+    def __post_init__(self) -> None:
+        if not self.speed > 0:
+            raise ValueError(f"speed must be > 0, got {self.speed}")
+        if not self.publish_period_s > 0:
+            raise ValueError(f"publish_period_s must be > 0, got {self.publish_period_s}")
+        if self.forecast_period_s < 0:
+            raise ValueError(f"forecast_period_s must be >= 0, got {self.forecast_period_s}")
+        if not 0 < self.history_step_s <= self.history_window_s:
+            raise ValueError("history_step_s must be > 0 and <= history_window_s, "
+                             f"got {self.history_step_s} and {self.history_window_s}")
+
+
+# ------------------------------------------------------------------ KPIs
+def view_extra(view: Any, name: str) -> Any:
+    """``view.extras[name]``, or ``None`` when the view does not carry it (yet)."""
+    extras = getattr(view, "extras", None) or {}
+    return extras.get(name) if hasattr(extras, "get") else None
+
+
+def _array_max(mapping: Any, name: str) -> tuple[float, int]:
+    values = None if mapping is None else (mapping.get(name) if hasattr(mapping, "get") else None)
+    if values is None:
+        return math.nan, -1
+    array = np.asarray(values, dtype=float).ravel()
+    if array.size == 0 or not np.isfinite(array).any():
+        return math.nan, -1
+    index = int(np.nanargmax(array))
+    return float(array[index]), index
+
+
+def wall_kpis(view: Any, *, open_alerts: int | None = None) -> dict[str, float]:
+    """The strip's KPIs from a view; ``nan`` for what the view does not carry.
+
+    Traffic KPIs come from ``view.kpis``; spectators, peak density and the worst checkpoint
+    wait from ``view.extras['pedestrians']`` (absent for a scenario without venues).
+    """
+    kpis = dict(getattr(view, "kpis", {}) or {})
+    out = {name: float(kpis.get(name, math.nan)) for name in WALL_KPIS}
+    people = view_extra(view, "pedestrians")
+    if people is not None:
+        out["spectators_on_site"] = float(people.get("on_site_persons", math.nan))
+        out["peak_density_ppm2"] = float(people.get("peak_density_ppm2", math.nan))
+        out["worst_wait_s"] = _array_max(people.get("checkpoints"), "wait_s")[0]
+    if open_alerts is not None:
+        out["open_alerts"] = float(open_alerts)
+    return out
+
+
+FORECAST_MAX_AGE_S = 600.0
+"""Forecasts older than this (simulated seconds) state no forecast alerts."""
+
+
+def alarm_conditions(roads: alarms.RoadGroups, view: Any, forecasts: dict[int, Any], base_s: float,
+                     active: Mapping[str, str], places: alarms.Places | None = None,
+                     ) -> list[alarms.Condition]:
+    """This tick's alarm conditions: road congestion now and forecast, crush risk and
+    checkpoint waits (``view.extras['pedestrians']``, located through ``places``)."""
+    age = view.time_s - base_s if forecasts else 0.0
+    usable = forecasts if 0 <= age < FORECAST_MAX_AGE_S else {}
+    conditions = alarms.road_conditions(roads, view.links, usable, forecast_age_s=age, active=active)
+    people = view_extra(view, "pedestrians")
+    if people is not None and places is not None:
+        conditions += alarms.pedestrian_conditions(people, places, active=active)
+    return conditions
+
+
+class _History:
+    """KPI samples of the last window, one per step of simulated time."""
+
+    def __init__(self, window_s: float, step_s: float) -> None:
+        self.step_s = step_s
+        self.samples: deque[tuple[float, dict[str, float]]] = deque(maxlen=int(window_s // step_s) + 1)
+
+    def add(self, time_s: float, values: dict[str, float]) -> bool:
+        if self.samples and time_s - self.samples[-1][0] < self.step_s - 1e-9:
+            return False
+        if self.samples and time_s < self.samples[-1][0]:
+            self.samples.clear()  # the clock went back (restore): start again
+        self.samples.append((time_s, values))
+        return True
+
+    def arrays(self) -> MappingProxyType:
+        times = np.array([t for t, _ in self.samples], dtype=float)
+        out = {"time_s": times}
+        for name in WALL_KPIS:
+            out[name] = np.array([v[name] for _, v in self.samples], dtype=float)
+        for array in out.values():
+            array.setflags(write=False)
+        return MappingProxyType(out)
+
+
+# ------------------------------------------------------------------ the loop
+class LiveTwin:
+    """Run ``engine`` live and publish frames to ``store``.
+
+    Parameters
+    ----------
+    engine
+        A :class:`twin.engine.Engine` (owned by this object from now on: touch it only through
+        :meth:`submit` and :meth:`call`).
+    store
+        Where frames go (default: a new :class:`twin.store.InProcessStore`).
+    settings
+        Clock, publishing, forecast and history settings.
+    recorder
+        Called as ``recorder(time_s, action, result)`` in the loop thread after an action was
+        applied and before its future resolves (the audit log hooks in here).
+    """
+
+    def __init__(self, engine: Any, store: Store | None = None, *,
+                 settings: LiveSettings | None = None,
+                 recorder: Callable[[float, Any, Any], None] | None = None) -> None:
+        self.engine = engine
+        self.store = store if store is not None else InProcessStore()
+        self.settings = settings or LiveSettings()
+        self.recorder = recorder
+        self._speed = self.settings.speed
+        self._paused = False
+        self._commands: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._forecaster: threading.Thread | None = None
+        self._forks: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._forecast_lock = threading.Lock()
+        self._forecasts: tuple[float, dict[int, Any]] = (math.nan, {})
+        self._history = _History(self.settings.history_window_s, self.settings.history_step_s)
+        self.alarm_book = alarms.AlarmBook(self.settings.alarm)
+        self._roads = alarms.road_groups(engine.scenario.links)
+        self._places = alarms.places_of(engine)
+        self._seq = -1
+        self.loop_errors = 0
+
+    # ---------------------------------------------------------------- control
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_speed(self, speed: float) -> None:
+        """Simulated seconds per wall second from now on."""
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self._speed = float(speed)
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop or restart the simulated clock (frames keep being published)."""
+        self._paused = bool(paused)
+
+    def start(self) -> LiveTwin:
+        """Publish a first frame, then start the loop and forecast threads."""
+        if self._thread is not None:
+            raise RuntimeError("LiveTwin already started")
+        self._publish()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="twin-live", daemon=True)
+        self._thread.start()
+        if self.settings.forecast_period_s > 0:
+            self._forecaster = threading.Thread(target=self._forecast_worker, name="twin-forecast",
+                                                daemon=True)
+            self._forecaster.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop both threads (pending commands fail with RuntimeError)."""
+        self._stop.set()
+        for thread in (self._thread, self._forecaster):
+            if thread is not None:
+                thread.join(timeout_s)
+        self._thread = self._forecaster = None
+        while not self._commands.empty():
+            _, future = self._commands.get_nowait()
+            future.set_exception(RuntimeError("the live twin stopped"))
+
+    # ---------------------------------------------------------------- commands
+    def call(self, fn: Callable[[Any], Any]) -> Future:
+        """Run ``fn(engine)`` in the loop thread; the future gets its result or exception."""
+        future: Future = Future()
+        self._commands.put((lambda: fn(self.engine), future))
+        if self._thread is None:  # not running: apply now, in the caller's thread
+            self._drain()
+        return future
+
+    def submit(self, action: Any) -> Future:
+        """Apply an operator action in the loop thread (``engine.apply``), record it, resolve."""
+        def apply(engine: Any) -> Any:
+            result = engine.apply(action)
+            if self.recorder is not None:
+                self.recorder(engine.time_s, action, result)
+            return result
+
+        return self.call(apply)
+
+    def acknowledge(self, alert_id: int, *, user: str = "", kind: str | None = None) -> Future:
+        """Acknowledge an alert (or, with ``kind``, a whole flood group) in the loop thread."""
+        if kind is not None:
+            return self.call(lambda engine: self.alarm_book.acknowledge_kind(kind, user=user))
+        return self.call(lambda engine: self.alarm_book.acknowledge(int(alert_id), user=user))
+
+    def _drain(self) -> bool:
+        ran = False
+        while True:
+            try:
+                fn, future = self._commands.get_nowait()
+            except queue.Empty:
+                return ran
+            ran = True
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except Exception as error:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(error)
+
+    # ---------------------------------------------------------------- loop
+    def _run(self) -> None:
+        period = self.settings.publish_period_s
+        last = time.monotonic()
+        next_publish = last + period
+        next_forecast = last  # first forecast right away
+        owed_s = 0.0
+        while not self._stop.is_set():
+            changed = self._drain()
+            now = time.monotonic()
+            if not self._paused:
+                owed_s = min(owed_s + (now - last) * self._speed, self.settings.max_lag_s)
+            last = now
+            try:
+                owed_s = self._advance(owed_s, deadline=next_publish)
+                if self.settings.forecast_period_s > 0 and time.monotonic() >= next_forecast:
+                    self._offer_fork()
+                    next_forecast = time.monotonic() + self.settings.forecast_period_s
+                if time.monotonic() >= next_publish or changed:
+                    self._publish()
+                    next_publish = max(next_publish + period, time.monotonic() + 0.5 * period)
+            except Exception:
+                self.loop_errors += 1
+                log.exception("live loop step failed")
+                self._stop.wait(period)
+            self._stop.wait(max(0.0, min(0.05, next_publish - time.monotonic())))
+
+    def _advance(self, owed_s: float, *, deadline: float) -> float:
+        """Step the engine through the owed simulated time, stopping at ``deadline``."""
+        dt = float(self.engine.dt_s)
+        while owed_s >= dt and time.monotonic() < deadline and not self._stop.is_set():
+            self.engine.step(dt)
+            owed_s -= dt
+            if not self._commands.empty():
+                self._drain()
+        return owed_s
+
+    def _offer_fork(self) -> None:
+        if self._forks.full():
+            return  # the previous forecast is still running: skip this period
+        self._forks.put(self.engine.fork())
+
+    def _forecast_worker(self) -> None:
+        marks = self.settings.forecast_marks_s
+        while not self._stop.is_set():
+            try:
+                fork = self._forks.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                base = fork.time_s
+                views = fork.forecast(max(marks), marks_s=marks)
+            except Exception:
+                log.exception("forecast failed")
+                continue
+            with self._forecast_lock:
+                self._forecasts = (float(base), dict(views))
+
+    def forecasts(self) -> tuple[float, dict[int, Any]]:
+        """Start time and views of the latest finished forecast."""
+        with self._forecast_lock:
+            return self._forecasts
+
+    def _publish(self) -> Frame:
+        view = self.engine.view()
+        base_s, forecasts = self.forecasts()
+        book = self.alarm_book
+        book.update(view.time_s, alarm_conditions(self._roads, view, forecasts, base_s, book.active(), self._places))
+        feed = book.feed(view.time_s)
+        stats = book.stats(view.time_s)
+        kpis = wall_kpis(view, open_alerts=int(stats["open"]))
+        self._history.add(view.time_s, kpis)
+        self._seq += 1
+        frame = Frame(
+            seq=self._seq, wall_s=time.time(), view=view, kpis=MappingProxyType(kpis),
+            forecasts=MappingProxyType(dict(forecasts)), forecast_base_s=base_s,
+            history=self._history.arrays(),
+            alerts=tuple(MappingProxyType(item) for item in feed),
+            alert_stats=MappingProxyType(stats),
+            speed=self._speed, paused=self._paused,
+        )
+        self.store.publish(frame)
+        return frame
