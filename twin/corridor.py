@@ -57,6 +57,7 @@ class Ambulance:
     priority: int
     with_corridor: bool
     dispatched_s: float
+    eta_without_s: float | None = None  # from the dispatcher's preview, for "time saved"
     link_index: int = 0
     position_m: float = 0.0
     arrived_s: float | None = None
@@ -378,6 +379,7 @@ def status(engine: Any, amb: Ambulance) -> dict[str, Any]:
         "corridor_id": amb.corridor_id, "hospital_id": amb.hospital_id, "state": state,
         "priority": amb.priority, "with_corridor": amb.with_corridor,
         "dispatched_s": amb.dispatched_s, "arrived_s": amb.arrived_s, "cancelled_s": amb.cancelled_s,
+        "eta_without_s": amb.eta_without_s,
         "lon": float(lon), "lat": float(lat), "remaining_m": max(ahead_m, 0.0),
         "eta_s": None if state != "en route" else engine.time_s + max(ahead_s, 0.0),
         "route": list(amb.route), "timeline": timeline(engine, amb),
@@ -395,6 +397,7 @@ class DispatchCorridor:
     lon: float
     hospital_id: str | None = None
     priority: int = 1
+    eta_without_s: float | None = None
     kind: str = "dispatch_corridor"
 
     def check(self, engine: Any) -> None:
@@ -404,12 +407,16 @@ class DispatchCorridor:
             raise ActionError(f"corridor_id {self.corridor_id!r} already exists (no duplicate corridors)")
         if isinstance(self.priority, bool) or not isinstance(self.priority, int) or not 1 <= self.priority <= 9:
             raise ActionError(f"priority must be a whole number from 1 to 9, got {self.priority!r}")
+        eta = self.eta_without_s
+        if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta < 86400):
+            raise ActionError(f"eta_without_s must be empty or seconds in [0, 86400), got {eta!r}")
         plan_corridor(engine, corridor_id=self.corridor_id, lat=self.lat, lon=self.lon, hospital_id=self.hospital_id)
 
     def execute(self, engine: Any) -> dict[str, Any]:
         plan = plan_corridor(engine, corridor_id=self.corridor_id, lat=self.lat, lon=self.lon,
                              hospital_id=self.hospital_id)
         amb = ambulance_from_plan(plan, now_s=engine.time_s, priority=self.priority, with_corridor=True)
+        amb.eta_without_s = self.eta_without_s
         engine.state.extras.setdefault(EXTRAS_KEY, {})[self.corridor_id] = amb
         engine.state.preemptions = build_preemptions(engine, engine.state.vehicles.sum(axis=1))
         after = {"hospital_id": plan.hospital_id, "route_links": len(plan.route),

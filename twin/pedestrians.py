@@ -77,11 +77,12 @@ class PedestrianState:
     gone: float
     pending_s: float
     alerts: list[Any]
+    arrived_under_target: FloatArray  # (N,) persons whose wait at joining was within the target
 
     def __deepcopy__(self, memo: dict) -> PedestrianState:
         return PedestrianState(self.crowd.copy(), self.checkpoints.copy(), self.watch.copy(),
                                self.inside.copy(), self.released.copy(), self.gone,
-                               self.pending_s, list(self.alerts))
+                               self.pending_s, list(self.alerts), self.arrived_under_target.copy())
 
 
 # ---------------------------------------------------------------- building
@@ -196,7 +197,7 @@ def new_state(layout: Layout, time_s: float) -> PedestrianState:
         checkpoints=checkpoints.new_state(layout.specs, time_s=time_s),
         watch=crowd.new_watch(net.grid),
         inside=np.zeros(layout.n_venues), released=np.zeros(layout.n_venues),
-        gone=0.0, pending_s=0.0, alerts=[],
+        gone=0.0, pending_s=0.0, alerts=[], arrived_under_target=np.zeros(len(layout.specs)),
     )
 
 
@@ -239,6 +240,10 @@ def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float,
     removed = state.crowd.removed_persons - before
     arrivals = removed[:n_v]
     state.gone += float(removed[n_v:].sum())
+    # a person joining a fluid FIFO queue waits (queue ahead) / (service capacity)
+    capacity = checkpoints.capacity_pps(layout.specs, state.checkpoints)
+    wait_at_join = np.divide(state.checkpoints.queue_persons, capacity, out=np.full(n_v, np.inf), where=capacity > 0)
+    state.arrived_under_target += np.where(wait_at_join <= WAIT_TARGET_S, arrivals, 0.0)
     served = checkpoints.step(layout.specs, state.checkpoints, arrivals, dt_s)
     state.inside += served
     density = density_grid(layout, state)
@@ -298,6 +303,7 @@ def summary(engine: Any, layout: Layout, state: PedestrianState) -> dict[str, An
             "lanes_face": cp.lanes_face.copy(), "lanes_manual": cp.lanes_manual.copy(),
             "max_lanes": np.array([s.max_lanes for s in layout.specs]),
             "arrived_persons": cp.arrived_persons.copy(), "served_persons": cp.served_persons.copy(),
+            "arrived_under_target": state.arrived_under_target.copy(), "wait_target_s": WAIT_TARGET_S,
         },
         "venues": {"venue_id": list(layout.venue_ids), "inside_persons": state.inside.copy()},
         "crush_alerts": [vars(a) for a in state.alerts],
