@@ -1,7 +1,8 @@
 """Alarm management for the control room (EEMUA 191 / ISA-18.2 habits).
 
-Producers (traffic here, crowd and checkpoints elsewhere) state *conditions* every tick: "this
-key is abnormal now, with this severity and message". The :class:`AlarmBook` turns conditions
+Producers state *conditions* every tick ("this key is abnormal now, with this severity and
+message"): :func:`road_conditions` (congestion now and forecast) and :func:`pedestrian_conditions`
+(crush risk, checkpoint waits, from the engine's pedestrian view). The :class:`AlarmBook` turns conditions
 into alerts an operator can live with:
 
 - no duplicates: one alert per key; a condition that persists updates its alert in place;

@@ -50,7 +50,7 @@ class Frame:
     history
         KPI series of the last simulated hour: ``time_s`` and one array per KPI name.
     alerts
-        Managed alerts (see :mod:`twin.alarms`), newest first, as plain dicts.
+        Managed alerts (see :mod:`twin.alarms`), most severe then newest first, as mappings.
     alert_stats
         Counters of the alarm book (raised, suppressed duplicates, rate per hour).
     speed
