@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need, then runs pytest.
-#   - Debian packages: chromium (browser tests, headless), redis-server (scaled-mode store tests)
+#   - Debian packages: chromium (browser tests, headless), redis-server (scaled-mode store tests),
+#     fonts-nanum (Korean road names in screenshots; without it they render as empty boxes)
 #   - Python packages: requirements-test.txt (the app's requirements plus pytest, hypothesis, playwright)
 # No browser download: Playwright drives Debian's /usr/bin/chromium.
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")"
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+[ -d /usr/share/fonts/truetype/nanum ] || need_apt+=(fonts-nanum)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
