@@ -123,4 +123,8 @@ def _ctm_step(vehicles, split, green, send_factor, receive_factor, capacity, jam
             new[target, d] += q
             movement_flow[m] += q
         outflow[c] += movement_flow[m]
+    for c in range(n_cells):  # split shares may sum to 1 + 1e-16: clear the rounding residue
+        for d in range(n_dest):
+            if new[c, d] < 0.0:
+                new[c, d] = 0.0
     return new, total, outflow, movement_flow, exited
