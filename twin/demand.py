@@ -105,16 +105,25 @@ class Demand:
         return self.rate_vps[int(time_s % DAY_S // self.bin_s) % len(self.rate_vps)]
 
     def vehicles_between(self, start_s: float, end_s: float) -> FloatArray:
-        """(O, D) vehicles departing in ``[start_s, end_s)``: the rates integrated exactly, also
-        when the interval straddles bin edges (a step need not divide a bin)."""
-        total = np.zeros(self.rate_vps.shape[1:])
-        t = start_s
-        while t < end_s - 1e-9:
-            edge = (np.floor(t / self.bin_s + 1e-9) + 1.0) * self.bin_s
-            until = min(edge, end_s)
-            total += self.rates_at(t) * (until - t)
-            t = until
-        return total
+        """(O, D) vehicles departing in ``[start_s, end_s)``."""
+        return integrate_bins(self.rate_vps, self.bin_s, start_s, end_s)
+
+    def persons_between(self, start_s: float, end_s: float) -> FloatArray:
+        """(venue, direction, mode) spectators on foot in ``[start_s, end_s)``."""
+        return integrate_bins(self.foot_pps, self.bin_s, start_s, end_s)
+
+
+def integrate_bins(rates: FloatArray, bin_s: float, start_s: float, end_s: float) -> FloatArray:
+    """Integral over ``[start_s, end_s)`` of piecewise-constant ``rates[bin, ...]`` (per second):
+    exact also when the interval straddles bin edges (a step need not divide a bin). Times are
+    seconds since midnight and wrap after a day."""
+    total = np.zeros(rates.shape[1:])
+    t = start_s
+    while t < end_s - 1e-9:
+        until = min((np.floor(t / bin_s + 1e-9) + 1.0) * bin_s, end_s)
+        total += rates[int(t % DAY_S // bin_s) % len(rates)] * (until - t)
+        t = until
+    return total
 
 
 def build_demand(scenario: Any, *, seed: int) -> Demand:

@@ -224,7 +224,7 @@ def step_hook(engine: Any, dt_s: float) -> None:
 def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float, dt_s: float) -> None:
     """Advance the pedestrians over ``[start_s, start_s + dt_s)``."""
     net, n_v = layout.network, layout.n_venues
-    foot = _foot_between(demand, start_s, start_s + dt_s)  # (V, direction, mode) persons
+    foot = demand.persons_between(start_s, start_s + dt_s)  # (V, direction, mode) persons
     source = np.zeros(len(net.source_group))
     source[layout.station_source] += foot[:, 0, 0]
     source[layout.gate_source] += foot[:, 0, 1]
@@ -248,18 +248,6 @@ def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float,
     state.inside += served
     density = density_grid(layout, state)
     state.alerts = crowd.update_watch(state.watch, net.grid, density, dt_s)
-
-
-def _foot_between(demand: Any, start_s: float, end_s: float) -> FloatArray:
-    """(V, direction, mode) persons in ``[start_s, end_s)``, integrated over the bins."""
-    total = np.zeros(demand.foot_pps.shape[1:])
-    t = start_s
-    while t < end_s - 1e-9:
-        edge = (np.floor(t / demand.bin_s + 1e-9) + 1.0) * demand.bin_s
-        until = min(edge, end_s)
-        total += demand.foot_pps[int(t % 86400 // demand.bin_s)] * (until - t)
-        t = until
-    return total
 
 
 def density_cells(layout: Layout, state: PedestrianState) -> FloatArray:

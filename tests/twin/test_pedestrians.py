@@ -21,7 +21,7 @@ def evening():
 
 def test_persons_are_conserved(evening):
     people = evening.state.extras[pedestrians.KEY]
-    offered = pedestrians._foot_between(evening.demand, 17 * 3600, evening.time_s)[:, 0, :].sum()
+    offered = evening.demand.persons_between(17 * 3600, evening.time_s)[:, 0, :].sum()
     on_grid = people.crowd.persons.sum() + people.crowd.backlog_persons.sum()
     queued = people.checkpoints.queue_persons.sum()
     assert offered > 10_000  # the evening's arrivals are under way
