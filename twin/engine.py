@@ -104,11 +104,15 @@ class Engine:
             scenario.links, scenario.movements, scenario.zones,
             dt_s=dt_s or scenario.params.get("dt_s") or choose_dt_s(scenario.links),
         )
-        self.dest_nodes = self.net.zone_node
-        self.exit_mask = routing.destination_exit_mask(self.net, self.dest_nodes)
-        self.kernel = Kernel(self.net, self.exit_mask)
         self.demand: Demand = demand if demand is not None else build_demand(scenario, seed=seed)
         self._check_origins()
+        # one commodity per distinct destination node that receives trips (zones sharing a node,
+        # and entry-only gateways that never receive any, add no work)
+        received = self.demand.rate_vps.sum(axis=(0, 1)) > 0
+        self.dest_nodes = np.unique(self.net.zone_node[received]) if received.any() else self.net.zone_node[:1]
+        self.zone_to_dest = (self.net.zone_node[:, None] == self.dest_nodes[None, :]).astype(float)
+        self.exit_mask = routing.destination_exit_mask(self.net, self.dest_nodes)
+        self.kernel = Kernel(self.net, self.exit_mask)
         plans = plans_from_table(scenario.signals)
         self.signal_row_of_node = np.full(len(scenario.nodes), -1)
         self.signal_row_of_node[plans.node_ids] = np.arange(len(plans.node_ids))
@@ -153,13 +157,13 @@ class Engine:
     def _check_reachable(self, link_time_s: FloatArray) -> None:
         """Every trip in the demand must have a route from its origin to its destination."""
         cost = routing.cost_to_destinations(self.net, link_time_s, self.dest_nodes)
-        origin_cost = cost[:, self.net.origin_zone_link].T  # (origin zone, destination)
-        has_trips = self.demand.rate_vps.sum(axis=0) > 0
+        origin_cost = cost[:, self.net.origin_zone_link].T  # (origin zone, destination node)
+        has_trips = (self.demand.rate_vps.sum(axis=0) @ self.zone_to_dest) > 0
         stuck = np.argwhere(has_trips & ~np.isfinite(origin_cost))
         if len(stuck):
-            pairs = [(int(o), int(d)) for o, d in stuck[:5]]
+            pairs = [(int(o), int(self.dest_nodes[d])) for o, d in stuck[:5]]
             raise ScenarioError(
-                f"zones.csv: no route for trips between zones (origin, destination) {pairs}"
+                f"zones.csv: no route for trips from zone to node (origin zone, destination node) {pairs}"
                 f"{' and more' if len(stuck) > 5 else ''}: every destination must be reachable"
             )
 
@@ -219,7 +223,7 @@ class Engine:
         state, net, dt = self.state, self.net, self.net.dt_s
         if state.time_s >= state.next_route_update_s - 1e-9:
             self._update_routes()
-        new_vehicles = self.demand.vehicles_between(state.time_s, state.time_s + dt)  # (zones, dests)
+        new_vehicles = self.demand.vehicles_between(state.time_s, state.time_s + dt) @ self.zone_to_dest
         state.vehicles[net.link_first_cell[net.origin_zone_link]] += new_vehicles
         state.generated_veh += float(new_vehicles.sum())
         green = self._green_movements(state.time_s)
