@@ -356,13 +356,16 @@ class Engine:
 
     def forecast(
         self, horizon_s: float = 3600.0, *, overrides: Iterable[Any] = (),
-        marks_s: Iterable[float] = FORECAST_MARKS_S,
+        marks_s: Iterable[float] = FORECAST_MARKS_S, crowd: bool = True,
     ) -> dict[int, TwinView]:
         """Predicted views at ``now + mark`` for each mark up to ``horizon_s``; live state untouched.
 
         ``overrides`` are actions applied to the copy first (e.g. a candidate signal plan).
+        ``crowd=False`` forecasts traffic only: the pedestrians stay as they are now.
         """
         future = self.fork()
+        if not crowd:
+            future._hooks = [hook for hook in future._hooks if hook is not pedestrians.step_hook]
         for action in overrides:
             future.apply(action)
         start = future.time_s

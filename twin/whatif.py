@@ -69,8 +69,8 @@ def what_if(
     fork = engine.fork()
     for action in candidate:
         fork.apply(action)  # checks every action on a copy; the live engine is untouched
-    base = engine.forecast(horizon_s, marks_s=marks_s)
-    test = engine.forecast(horizon_s, overrides=candidate, marks_s=marks_s)
+    base = engine.forecast(horizon_s, marks_s=marks_s, crowd=False)  # signal plans move vehicles only
+    test = engine.forecast(horizon_s, overrides=candidate, marks_s=marks_s, crowd=False)
     start_delay = engine.state.delay_veh_s / 3600.0
     return {
         "from_s": engine.time_s,
