@@ -10,24 +10,33 @@ process publishes.
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dash
 import flask
 import pydeck
+from dash import dcc, html
 
+from callbacks import actions as action_callbacks
 from callbacks import alerts as alert_callbacks
 from callbacks import live as live_callbacks
 from callbacks import map as map_callbacks
+from callbacks import pages as page_callbacks
+from callbacks import summary as summary_callbacks
 from callbacks.services import EXTENSION_KEY, Services
+from layouts import ids
 from layouts.deck import build_scene, deck_spec
 from layouts.panels import signal_plans, venue_sessions
 from layouts.shell import wall_page
-from twin.live import LiveSettings, LiveTwin
+from layouts.summary import summary_page
+from twin.live import Background, LiveSettings, LiveTwin
 from twin.store import open_store
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_AUTH_DB = HERE / "instance" / "auth.sqlite"
 DECK_BUNDLE = Path(pydeck.__file__).parent / "nbextension" / "static" / "index.js"
 DECK_ROUTE = f"/_vendor/deckgl/{pydeck.__version__}/index.js"
 
@@ -49,6 +58,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "port": 8050,
     "debug": False,
     "auth_db": None,  # set to turn on sign-in and roles (callbacks/auth.py)
+    "normal_day": True,  # compute the summary's normal-day baseline in the background at start
+    "summary_tick_ms": 5000,
 }
 
 
@@ -103,23 +114,71 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
     server.config["VENUETWIN"] = config
     server.extensions[EXTENSION_KEY] = Services(
         store=store, live=live, scene=scene, plans=signal_plans(scenario.signals),
-        sessions=venue_sessions(scenario.schedule, scene.venue_ids),
+        sessions=venue_sessions(scenario.schedule, scene.venue_ids), scenario=scenario,
+        normal_day=_normal_day(scenario, engine, config),
+        commands=action_callbacks.command_path(live, config, default_db=HERE / "var" / "audit.sqlite"),
     )
-    app.layout = wall_page(scenario_name=scenario.name, spec=deck_spec(scene),
-                           attribution=scene.attribution, speed=float(config["speed"]),
-                           tick_ms=int(config["tick_ms"]))
-    for module in (live_callbacks, map_callbacks, alert_callbacks):
+    for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks):
         module.register_callbacks(app)
 
     # Sign-in and roles plug in here, and only here (callbacks/auth.py).
     if config["auth_db"]:
-        from callbacks.auth import install_auth
+        from callbacks.auth import DEFAULT_HOME_PAGES, install_auth
 
+        # Until the replay page exists, planners land on the read-only map.
+        config.setdefault("home_pages", {**DEFAULT_HOME_PAGES, "planner": "/map"})
         install_auth(app, config)
+    _mount_pages(app, scenario, scene, config)
 
     if live is not None and config["start"]:
         live.start()
     return app
+
+
+def _normal_day(scenario: Any, engine: Any, config: dict[str, Any]) -> Background | None:
+    """The executive summary's normal-day baseline, computed once in a background thread."""
+    if not config["normal_day"] or not config["start"]:
+        return None
+    from twin.summary import normal_day
+
+    start_s = max(0.0, float(engine.time_s) - float(config["warmup_s"] or 0) - 1800.0)
+    ends = scenario.schedule["end_s"] if len(scenario.schedule) else [engine.time_s]
+    end_s = min(86400.0, max(float(max(ends)) + 3600.0, float(engine.time_s) + 3600.0))
+    return Background(lambda: normal_day(scenario, seed=int(config["seed"]), start_s=start_s, end_s=end_s),
+                      name="normal-day").start()
+
+
+def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, Any]) -> None:
+    """The router and its pages: / (wall), /map (read-only), /summary, /admin/audit (sign-in on)."""
+    spec = deck_spec(scene)  # geometry built once, sent with the wall page
+    ops = action_callbacks.panes(app.server.extensions[EXTENSION_KEY])  # operator action panels
+
+    def wall(read_only: bool) -> Any:
+        return lambda bar, nav: wall_page(
+            scenario_name=scenario.name, spec=spec, attribution=scene.attribution,
+            speed=float(config["speed"]), tick_ms=int(config["tick_ms"]), read_only=read_only,
+            user_bar=bar, nav=nav, ops_panes=() if read_only else ops)
+
+    pages = {"/": wall(False), "/map": wall(True),
+             "/summary": lambda bar, nav: summary_page(scenario_name=scenario.name, user_bar=bar, nav=nav,
+                                                       tick_ms=int(config["summary_tick_ms"]))}
+    auth = app.server.extensions.get("venuetwin.auth")
+    if auth is not None:
+        from callbacks import audit as audit_callbacks
+        from callbacks.auth import ALL_ROLES
+        from layouts.audit import audit_page
+
+        pages["/admin/audit"] = lambda bar, nav: html.Div(className="admin-page", children=[
+            html.Header([html.Span("VenueTwin", className="brand-name"), nav, bar], className="admin-header"),
+            audit_page(auth.audit.facets(), roles=ALL_ROLES)])
+        audit_callbacks.register_callbacks(app, auth.audit)
+    app.layout = page_callbacks.root_layout()
+    # Components that callbacks create on the fly (panels) join through this list.
+    extras = app.server.extensions.get("venuetwin.validation", [])
+    app.validation_layout = html.Div([app.layout, dcc.Location(id=ids.REDIRECT),
+                                      *(page(None, None) for page in pages.values()), *extras])
+    page_callbacks.register_callbacks(app, pages)
+    summary_callbacks.register_callbacks(app)
 
 
 def run_engine(config: dict[str, Any]) -> None:
@@ -140,6 +199,23 @@ def run_engine(config: dict[str, Any]) -> None:
         live.stop()
 
 
+def sign_in_config(host: str, *, auth_db: str | None = None,
+                   environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Sign-in settings of ``python app.py``: always on. The users and audit log live in
+    ``auth_db`` (else $VENUETWIN_AUTH_DB, else ``instance/auth.sqlite``); the session key comes
+    from $VENUETWIN_SECRET_KEY. Without one, only on a loopback address, a random per-process
+    key and the clearly marked local demo sign-in; on any other address it refuses to start."""
+    from callbacks.auth import LOOPBACK_HOSTS
+
+    path = Path(auth_db or environ.get("VENUETWIN_AUTH_DB") or DEFAULT_AUTH_DB)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = environ.get("VENUETWIN_SECRET_KEY") or None
+    if secret is None and host not in LOOPBACK_HOSTS:
+        raise SystemExit(f"VENUETWIN_SECRET_KEY must be set (32+ random characters) to serve on {host};"
+                         " only 127.0.0.1 runs without one, with the local demo sign-in")
+    return {"auth_db": str(path), "secret_key": secret, "demo_login": secret is None}
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python app.py [--port N] [--speed X] [--kiosk-url]``: the embedded control room."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -154,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--role", choices=("all", "web", "engine"), default="all",
                         help="all: engine and web in this process (default); web: read a Redis store "
                              "only; engine: run the live twin and publish to Redis, no web server")
+    parser.add_argument("--auth-db", default=None,
+                        help=f"users and audit log (default $VENUETWIN_AUTH_DB or {DEFAULT_AUTH_DB})")
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
     start_s = None
@@ -165,8 +243,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.role == "engine":
         run_engine(config)
         return
+    config.update(sign_in_config(args.host, auth_db=args.auth_db))
     app = create_app({**config, "run_engine": args.role == "all"})
     print(f"VenueTwin control room on http://{args.host}:{args.port}/ (kiosk: ?kiosk=1)")
+    if config.get("demo_login"):
+        print("Sign-in: local demo sign-in offered on this machine (no VENUETWIN_SECRET_KEY set);"
+              " users: python -m twin users add NAME --role ROLE")
     app.run(host=args.host, port=args.port, debug=args.debug, use_reloader=False)
 
 

@@ -1,4 +1,5 @@
-"""The alert feed: a click flies the map to the alert, the button acknowledges it."""
+"""The alert feed: a click flies the map to the alert, the button acknowledges it (operators
+only, checked on the server; each acknowledgement is written to the audit log with the user)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import math
 from dash import ALL, Input, Output, ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks.services import services
+from callbacks.auth import current_user, protect
+from callbacks.services import record_action, services
 from layouts import ids
 
 ACK_TIMEOUT_S = 5.0
+OPERATOR_ROLES = ("operator",)
 FLY_ZOOM = 16.0
 
 
@@ -44,5 +47,13 @@ def register_callbacks(app) -> None:
         if alert is None:
             raise PreventUpdate
         kind = alert["kind"] if alert.get("count", 1) > 1 else None
-        done = svc.live.acknowledge(alert_id, kind=kind).result(timeout=ACK_TIMEOUT_S)
+        user = current_user()
+        done = svc.live.acknowledge(alert_id, kind=kind, user=user.name if user else "").result(
+            timeout=ACK_TIMEOUT_S)
+        record_action(app, "alert.acknowledge", target=f"alert {alert_id}: {alert['message']}",
+                      before={"acked": bool(alert.get("acked"))},
+                      after={"acked": bool(done), "kind": kind, "severity": alert.get("severity")},
+                      sim_time_s=frame.time_s, result="ok" if done else "failed")
         return {"id": alert_id, "acknowledged": bool(done)}
+
+    protect(app, acknowledge, roles=OPERATOR_ROLES)

@@ -1,15 +1,19 @@
-"""The once-a-second refresh: the latest frame's map values, KPIs, clock and alert feed."""
+"""The once-a-second refresh: the latest frame's map values, KPIs, clock and alert feed; the
+clock controls (pause, speed: operators only, checked on the server and audited)."""
 
 from __future__ import annotations
 
 from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.services import services
+from callbacks.auth import current_user, protect
+from callbacks.services import record_action, services
 from layouts import ids
 from layouts.alerts import alert_feed, alert_stats, clock, clock_state, feed_digest
 from layouts.deck import dynamic_rows, encode_update, layer_values, peak_density_place
 from layouts.kpis import kpi_strip
+
+OPERATOR_ROLES = ("operator",)
 
 
 def register_callbacks(app) -> None:
@@ -37,7 +41,9 @@ def register_callbacks(app) -> None:
         where = {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)}
         state = clock_state(frame.paused, frame.speed)
         digest = feed_digest(frame.alerts)
-        feed = alert_feed(frame.alerts) if digest != alert_digest else no_update
+        user = current_user()  # None without sign-in: everyone may act
+        can_ack = user is None or user.role in OPERATOR_ROLES
+        feed = alert_feed(frame.alerts, can_ack=can_ack) if digest != alert_digest else no_update
         map_message = message if message["values"] or message["rows"] else no_update
         return (map_message, new_digests, frame.seq, kpi_strip(frame.kpis, frame.history, where=where),
                 clock(frame.time_s, seconds=True), clock(frame.time_s), state,
@@ -47,7 +53,10 @@ def register_callbacks(app) -> None:
     def toggle_pause(_clicks):
         if svc.live is None:
             raise PreventUpdate
-        svc.live.set_paused(not svc.live.paused)
+        before = svc.live.paused
+        svc.live.set_paused(not before)
+        record_action(app, "clock.pause" if svc.live.paused else "clock.resume", target="clock",
+                      before={"paused": before}, after={"paused": svc.live.paused}, sim_time_s=_sim_time(svc))
         return "Resume" if svc.live.paused else "Pause"
 
     @app.callback(Output(ids.CLOCK_STATE, "children", allow_duplicate=True), Input(ids.SPEED, "value"),
@@ -55,5 +64,16 @@ def register_callbacks(app) -> None:
     def set_speed(speed):
         if svc.live is None or not speed:
             raise PreventUpdate
+        before = svc.live.speed
         svc.live.set_speed(float(speed))
+        record_action(app, "clock.speed", target="clock", before={"speed": before},
+                      after={"speed": svc.live.speed}, sim_time_s=_sim_time(svc))
         return clock_state(svc.live.paused, svc.live.speed)
+
+    for control in (toggle_pause, set_speed):
+        protect(app, control, roles=OPERATOR_ROLES)
+
+
+def _sim_time(svc) -> float | None:
+    frame = svc.store.latest()
+    return frame.time_s if frame is not None else None

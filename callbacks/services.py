@@ -27,6 +27,31 @@ class Services:
     scene: Scene
     plans: dict[int, str]
     sessions: list[dict[str, Any]]
+    commands: Any = None  # twin.commands.CommandPath: the one path for operator actions (None: read-only)
+    scenario: Any = None
+    normal_day: Any = None  # twin.live.Background of twin.summary.normal_day, or None
+
+
+def audit_log(app: Any) -> Any:
+    """The app's :class:`twin.audit.AuditLog` when sign-in is on, else None."""
+    auth = app.server.extensions.get("venuetwin.auth")
+    return auth.audit if auth is not None else None
+
+
+def record_action(app: Any, action: str, *, target: str = "", before: Any = None, after: Any = None,
+                  sim_time_s: float | None = None, result: str = "ok") -> None:
+    """Write an operator action to the audit log with the signed-in user (no-op without sign-in)."""
+    from flask import request
+
+    from callbacks.auth import current_user
+
+    log = audit_log(app)
+    if log is None:
+        return
+    user = current_user()
+    log.record(user=user.name if user else "", role=user.role if user else "", action=action,
+               target=target, before=before, after=after, sim_time_s=sim_time_s, result=result,
+               ip=request.remote_addr or "")
 
 
 def services(app: Any) -> Services:

@@ -25,8 +25,9 @@ def clock_state(paused: bool, speed: float) -> str:
     return "PAUSED" if paused else f"LIVE ×{speed:g}"
 
 
-def alert_item(alert: Mapping[str, Any]) -> html.Div:
-    """One feed entry; the body flies the map to the place, the button acknowledges."""
+def alert_item(alert: Mapping[str, Any], *, can_ack: bool = True) -> html.Div:
+    """One feed entry; the body flies the map to the place, the button acknowledges (shown only
+    when ``can_ack``: the read-only map has none)."""
     eta = alert.get("eta_s")
     when = html.Span(f"in {eta / 60:.0f} min", className="alert-eta") if eta is not None else None
     count = alert.get("count", 1)
@@ -47,16 +48,16 @@ def alert_item(alert: Mapping[str, Any]) -> html.Div:
                      ]),
             html.Button("ACK" if not alert.get("acked") else "✓", n_clicks=0,
                         id={"type": ids.ALERT_ACK, "id": alert["id"]}, className="alert-ack chrome",
-                        disabled=bool(alert.get("acked")), title="Acknowledge"),
+                        disabled=bool(alert.get("acked")), title="Acknowledge") if can_ack else None,
         ],
     )
 
 
-def alert_feed(alerts: Sequence[Mapping[str, Any]]) -> list[html.Div]:
+def alert_feed(alerts: Sequence[Mapping[str, Any]], *, can_ack: bool = True) -> list[html.Div]:
     """The feed, most severe and newest first (the order the alarm book gives)."""
     if not alerts:
         return [html.Div("No open alerts", className="alert-empty")]
-    return [alert_item(alert) for alert in alerts]
+    return [alert_item(alert, can_ack=can_ack) for alert in alerts]
 
 
 def alert_stats(stats: Mapping[str, float]) -> str:

@@ -3,7 +3,7 @@ detail panel. Kiosk mode (``?kiosk=1``) hides everything with the class ``chrome
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -64,8 +64,10 @@ def layer_panel() -> html.Div:
     ])
 
 
-def header(scenario_name: str, speed: float) -> html.Header:
-    """Title, simulated clock, clock state and clock controls."""
+def header(scenario_name: str, speed: float, *, read_only: bool = False, user_bar: Any = None,
+           nav: Any = None) -> html.Header:
+    """Title, simulated clock, clock state and clock controls (none when ``read_only``), the
+    links to other pages and who is signed in."""
     return html.Header(id=ids.HEADER, className="wall-header chrome", children=[
         html.Div(className="brand", children=[html.Span("VenueTwin", className="brand-name"),
                                                html.Span(scenario_name, id=ids.SCENARIO_NAME,
@@ -75,18 +77,35 @@ def header(scenario_name: str, speed: float) -> html.Header:
             html.Span("", id=ids.CLOCK_STATE, className="clock-state"),
         ]),
         html.Div(className="controls", children=[
-            html.Button("Pause", id=ids.PAUSE, n_clicks=0, className="btn"),
-            dcc.RadioItems(id=ids.SPEED, className="seg speed", inline=True,
-                           value=speed if speed in SPEEDS else SPEEDS[2],
-                           options=[{"label": f"×{s:g}", "value": s} for s in SPEEDS]),
+            html.Span("read-only", className="read-only-badge") if read_only else None,
+            *([] if read_only else [
+                html.Button("Pause", id=ids.PAUSE, n_clicks=0, className="btn"),
+                dcc.RadioItems(id=ids.SPEED, className="seg speed", inline=True,
+                               value=speed if speed in SPEEDS else SPEEDS[2],
+                               options=[{"label": f"×{s:g}", "value": s} for s in SPEEDS]),
+            ]),
+            nav, user_bar,
         ]),
     ])
 
 
+OPS_TABS = (("alerts", "Alerts"), ("signals", "Signals"), ("corridor", "Corridor"),
+            ("checkpoints", "Checkpoints"))
+
+
+def ops_tabs() -> dcc.RadioItems:
+    """The side column's tab strip: the alert feed or one operator action panel."""
+    return dcc.RadioItems(id=ids.OPS_TAB, className="seg ops-tabs chrome", inline=True, value="alerts",
+                          options=[{"label": label, "value": key} for key, label in OPS_TABS])
+
+
 def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, speed: float,
-              tick_ms: int = 1000) -> html.Div:
+              tick_ms: int = 1000, read_only: bool = False, user_bar: Any = None,
+              nav: Any = None, ops_panes: Sequence[Any] = ()) -> html.Div:
     """The whole control-room page. ``spec`` is :func:`layouts.deck.deck_spec`'s output: it
-    travels once, with the layout."""
+    travels once, with the layout. ``read_only``: the map for planners and executives, without
+    the clock controls (the server refuses their callbacks anyway). ``ops_panes``: the operator
+    action panels (signals, corridor, checkpoints), with a tab strip above the alert feed."""
     return html.Div(id=ids.ROOT, className="wall", children=[
         dcc.Location(id=ids.LOCATION, refresh=False),
         dcc.Interval(id=ids.TICK, interval=tick_ms),
@@ -100,7 +119,7 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
         dcc.Store(id=ids.SELECTION),
         dcc.Store(id=ids.ALERT_DIGEST, data=""),
         dcc.Store(id=ids.ACK_RESULT),
-        header(scenario_name, speed),
+        header(scenario_name, speed, read_only=read_only, user_bar=user_bar, nav=nav),
         html.Div(id=ids.KPI_STRIP, className="kpi-strip"),
         html.Main(className="wall-main", children=[
             html.Div(className="map-wrap", children=[
@@ -110,12 +129,16 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
                 html.Div(className="map-side", children=[layer_panel(), legend()]),
                 html.Div(attribution, id=ids.ATTRIBUTION, className="attribution"),
             ]),
-            html.Aside(className="side", children=[
-                html.Div(className="feed-head", children=[
-                    html.Span("Alerts", className="panel-title"),
-                    html.Span("", id=ids.ALERT_STATS, className="feed-stats"),
+            html.Aside(id=ids.SIDE, className="side", children=[
+                *([ops_tabs(), dcc.Interval(id=ids.OPS_TICK, interval=2000)] if ops_panes else []),
+                html.Div(id=ids.ALERTS_PANE, className="alerts-pane", children=[
+                    html.Div(className="feed-head", children=[
+                        html.Span("Alerts", className="panel-title"),
+                        html.Span("", id=ids.ALERT_STATS, className="feed-stats"),
+                    ]),
+                    html.Div(id=ids.ALERT_FEED, className="feed"),
                 ]),
-                html.Div(id=ids.ALERT_FEED, className="feed"),
+                *ops_panes,
                 html.Div(id=ids.DETAIL, className="detail", hidden=True, children=[
                     html.Button("×", id=ids.DETAIL_CLOSE, n_clicks=0, className="detail-close chrome",
                                 title="Close"),

@@ -63,8 +63,8 @@ def bench_scenario(repeats: int) -> dict[str, Any]:
         "movements": len(engine.net.mv_from_link),
         "dt_s": engine.dt_s,
         "forecast_60min_s": wall,
-        "cell_updates_per_s": engine.net.n_cells * steps / wall,
-        "cell_destination_updates_per_s": engine.net.n_cells * len(engine.dest_nodes) * steps / wall,
+        "cell_updates_per_s": engine.net.n_cells * steps / traffic_wall,
+        "cell_destination_updates_per_s": engine.net.n_cells * len(engine.dest_nodes) * steps / traffic_wall,
     }
 
 

@@ -368,3 +368,39 @@ class LiveTwin:
         )
         self.store.publish(frame)
         return frame
+
+
+class Background:
+    """``fn()`` computed once in a daemon thread; :attr:`value` is ``None`` until it is done
+    (and stays ``None`` if it failed: :attr:`error` then holds the exception).
+
+    Used for slow, read-only baselines such as :func:`twin.summary.normal_day`.
+    """
+
+    def __init__(self, fn: Callable[[], Any], *, name: str = "twin-background") -> None:
+        self._fn = fn
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> Background:
+        self._thread.start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until computed (or failed); whether it is done."""
+        return self._done.wait(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            self.value = self._fn()
+        except Exception as error:  # noqa: BLE001 - kept for the reader, logged
+            self.error = error
+            log.exception("background computation %s failed", self._thread.name)
+        finally:
+            self._done.set()
