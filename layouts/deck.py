@@ -260,6 +260,10 @@ def _layers(scene: Scene) -> list[pdk.Layer]:
                   pickable=True, **path),
         pdk.Layer("PathLayer", id="predicted", data=_ref("predicted"), get_color="p", get_width="pw",
                   pickable=True, visible=False, **path),
+        pdk.Layer("PathLayer", id="whatif", data=_ref("whatif"), get_color="d", get_width=8,
+                  pickable=False, **path),
+        pdk.Layer("PathLayer", id="route", data=_ref("route"), get_color=list(theme.INFO_RGBA), get_width=7,
+                  pickable=False, **path),
         pdk.Layer("PathLayer", id="corridors", data=_ref("corridors"), get_color="k", get_width=10,
                   pickable=False, **path),
         pdk.Layer("ScatterplotLayer", id="signals", data=_ref("signals"), get_position="position",
@@ -304,6 +308,10 @@ def _scale(field: str, scale: float = 1.0, digits: int = 0) -> dict[str, Any]:
 
 
 LOS_LABELS = theme.LOS_LETTERS
+DELTA_RGBA = ((0, 0, 0, 0), (46, 160, 67, 240), (126, 231, 135, 200), (240, 140, 46, 200), (229, 72, 77, 240))
+"""What-if preview colours: unchanged (transparent), much less / less / more / much more delay."""
+DELTA_STEPS_VEH = (0.5, 2.0)
+"""Change in delayed vehicles on a road from which it counts as changed, and as much changed."""
 PHASE_LABELS = ("all-red", *(f"{k}" for k in range(1, len(theme.PHASE_RGBA))))
 BAND_LABELS = ("normal", "advisory", "warning", "critical")
 
@@ -315,6 +323,7 @@ CHANNELS: dict[str, list[dict[str, Any]]] = {
     "predicted": [_u8("los", _palette("p", theme.PREDICTED_LOS_RGBA), _labels("PL", LOS_LABELS)),
                   _u8("s", _scale("ps"))],
     "corridors": [_u8("k", _palette("k", ((0, 0, 0, 0), theme.INFO_RGBA)))],
+    "whatif": [_u8("d", _palette("d", DELTA_RGBA))],
     "signals": [_u8("phase", _palette("c", theme.PHASE_RGBA), _labels("ph", PHASE_LABELS))],
     "venues": [_u8("band", _palette("c", theme.BAND_RGBA)), _u8("o", _scale("o"), dtype="u16"),
                _u8("pct", _scale("pct"), dtype="u16")],
@@ -328,6 +337,7 @@ SUBSETS = {
     "congestion": {"source": "links", "field": "c", "highlight": "roads"},
     "predicted": {"source": "links", "field": "p", "highlight": "roads"},
     "corridors": {"source": "links", "field": "k", "highlight": "roads"},
+    "whatif": {"source": "links", "field": "d", "highlight": "roads"},
     "crowd": {"source": "crowd_cells", "field": "h", "min": 0.3},
 }
 """Layers that draw only the rows of ``source`` whose colour ``field`` is not transparent (or
@@ -360,7 +370,7 @@ def deck_spec(scene: Scene) -> dict[str, Any]:
         "deck": deck_json,
         "data": {"links": scene.links, "signals": scene.signals, "buildings": scene.buildings,
                  "areas": scene.areas, "venues": scene.venues, "hospitals": scene.hospitals,
-                 "crowd_cells": scene.crowd, "checkpoints": scene.checkpoints, "ambulances": [],
+                 "crowd_cells": scene.crowd, "checkpoints": scene.checkpoints, "ambulances": [], "route": [],
                  **{layer: [] for layer in SUBSETS}},
         "channels": CHANNELS,
         "subsets": SUBSETS,
@@ -503,6 +513,25 @@ def encode_update(values: Mapping[str, Mapping[str, np.ndarray]], rows: Mapping[
         if digests.get(layer) != digest:
             message["values"][layer] = packed
     return message, new
+
+
+def delta_classes(delta_veh: Any) -> npt.NDArray[np.uint8]:
+    """Index into :data:`DELTA_RGBA` per road for a change in delayed vehicles (candidate - current)."""
+    d = np.nan_to_num(np.asarray(delta_veh, dtype=float))
+    small, large = DELTA_STEPS_VEH
+    out = np.zeros(d.shape, dtype=np.uint8)
+    out[d <= -small], out[d <= -large] = 2, 1
+    out[d >= small], out[d >= large] = 3, 4
+    return out
+
+
+def preview_message(*, delta_veh: Any = None, n_links: int = 0, route: Any = None) -> dict[str, Any]:
+    """A bridge message drawing a what-if (roads coloured by change in delay) and a route preview;
+    ``delta_veh=None`` clears the colours, ``route=None`` the route."""
+    classes = delta_classes(delta_veh) if delta_veh is not None else np.zeros(n_links, dtype=np.uint8)
+    rows = [{"path": [[round(float(x), COORD_DECIMALS), round(float(y), COORD_DECIMALS)] for x, y in route]}] \
+        if route else []
+    return {"values": {"whatif": {"d": _pack(classes)}}, "rows": {"route": rows}}
 
 
 def peak_density_place(scene: Scene, view: Any) -> str:

@@ -99,3 +99,4 @@ CP_APPLY = "cp-apply"
 CP_MSG = "cp-msg"
 CP_SEEN = "cp-seen"  # dcc.Store: lanes the operator saw
 OPS_TICK = "ops-tick"  # dcc.Interval: slower refresh of the action panels
+MAP_PREVIEW = "ops-map-preview"  # dcc.Store: bridge message of a preview (what-if colours, route)

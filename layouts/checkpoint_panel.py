@@ -1,0 +1,94 @@
+"""Checkpoint throughput panel: table of all checkpoints, per-checkpoint chart, lane action."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from layouts import ids
+from layouts.alerts import clock
+
+
+def checkpoint_pane(options: list[dict[str, Any]]) -> html.Div:
+    return html.Div(id=ids.CP_PANE, className="ops-pane", hidden=True, children=[
+        html.Div("Checkpoint throughput", className="panel-title"),
+        html.Div(id=ids.CP_TABLE),
+        dcc.Dropdown(id=ids.CP_SELECT, options=options, value=options[0]["value"] if options else None,
+                     clearable=False, className="ops-dropdown"),
+        html.Div(className="field-row", children=[
+            dcc.RadioItems(id=ids.CP_LANE_TYPE, className="seg", inline=True, value="face",
+                           options=[{"label": "face e-gates", "value": "face"}, {"label": "manual", "value": "manual"}]),
+            html.Label(["open lanes", dcc.Input(id=ids.CP_COUNT, type="number", min=0, step=1, className="num")],
+                       className="field"),
+            html.Button("Set lanes", id=ids.CP_APPLY, n_clicks=0, className="btn btn-primary"),
+        ]),
+        html.Div(id=ids.CP_MSG, className="ops-msg", role="status"),
+        dcc.Store(id=ids.CP_SEEN),
+        html.Div(id=ids.CP_CHART),
+    ])
+
+
+def checkpoint_options(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"label": r["name"], "value": int(r["checkpoint_id"])} for r in rows]
+
+
+def _short(name: str) -> str:
+    return name.replace("Seoul Olympic Park ", "").replace(" entrance", "")
+
+
+def checkpoint_table(rows: Sequence[Mapping[str, Any]], *, target_wait_s: float) -> html.Table:
+    """One row per checkpoint; the status colour compares waits with ``target_wait_s``."""
+    head = html.Tr([html.Th(h) for h in ("Checkpoint", "Lanes F/M", "Arr /5m", "Thru /5m", "Queue",
+                                         "Wait", "+15", "+30", "Rec F/M", "")])
+    body = []
+    for r in rows:
+        body.append(html.Tr(className=f"cp-row status-{r['status']}", **{"data-cp": str(r["checkpoint_id"])}, children=[
+            html.Td(_short(r["name"]), title=r["name"]),
+            html.Td(f"{r['lanes_face']}/{r['lanes_manual']}", className="cp-lanes"),
+            html.Td(f"{r['arrivals_5min']:.0f}"), html.Td(f"{r['throughput_5min']:.0f}"),
+            html.Td(f"{r['queue_persons']:.0f}"),
+            html.Td(f"{r['wait_now_s'] / 60:.0f}m", className="cp-wait"),
+            html.Td(f"{r['wait_15_s'] / 60:.0f}m", className="cp-wait15"),
+            html.Td(f"{r['wait_30_s'] / 60:.0f}m", className="cp-wait30"),
+            html.Td(f"{r['recommended_face']}/{r['recommended_manual']}"),
+            html.Td(html.Span(r["status"], className=f"status-dot status-{r['status']}")),
+        ]))
+    return html.Table([head, *body], className="ops-table cp-table",
+                      title=f"status against a wait target of {target_wait_s / 60:.0f} min")
+
+
+def checkpoint_figure(name: str, history: Mapping[str, Any], index: int, forecast_wait_s: np.ndarray,
+                      now_s: float, target_wait_s: float) -> go.Figure:
+    """Arrivals and throughput per minute and the wait over the day so far, plus the forecast wait.
+
+    ``history["minute"]`` is the minute of the day; the forecast starts at ``now_s``.
+    """
+    minutes = np.asarray(history["minute"], dtype=float)
+    fig = go.Figure()
+    fig.add_bar(x=minutes, y=np.asarray(history["arrived_persons"])[:, index], name="arrivals /min",
+                marker_color="#8b949e")
+    fig.add_scatter(x=minutes, y=np.asarray(history["served_persons"])[:, index], name="throughput /min",
+                    line={"color": "#3fb950"})
+    fig.add_scatter(x=minutes, y=np.asarray(history["wait_s"])[:, index] / 60, name="wait (min)", yaxis="y2",
+                    line={"color": "#58a6ff"})
+    ahead = now_s / 60 + np.arange(1, len(forecast_wait_s) + 1)
+    fig.add_scatter(x=ahead, y=np.asarray(forecast_wait_s) / 60, name="predicted wait", yaxis="y2",
+                    line={"color": "#58a6ff", "dash": "dot"})
+    fig.add_hline(y=target_wait_s / 60, yref="y2", line={"color": "#e5484d", "dash": "dash", "width": 1})
+    lo = minutes[0] if len(minutes) else now_s / 60
+    hi = ahead[-1] if len(ahead) else now_s / 60
+    ticks = np.linspace(lo, hi, 5)
+    fig.update_layout(
+        template="plotly_dark", height=230, margin={"l": 40, "r": 40, "t": 24, "b": 30},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font={"size": 11},
+        title={"text": _short(name), "font": {"size": 12}},
+        xaxis={"tickvals": list(ticks), "ticktext": [clock(t * 60) for t in ticks]},
+        yaxis={"title": "persons / min"}, yaxis2={"title": "wait min", "overlaying": "y", "side": "right",
+                                                  "showgrid": False, "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.25, "font": {"size": 10}},
+    )
+    return fig
