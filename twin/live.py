@@ -399,7 +399,7 @@ class Background:
     def _run(self) -> None:
         try:
             self.value = self._fn()
-        except Exception as error:  # noqa: BLE001 - kept for the reader, logged
+        except Exception as error:  # kept for the reader, and logged
             self.error = error
             log.exception("background computation %s failed", self._thread.name)
         finally:

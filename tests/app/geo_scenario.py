@@ -36,11 +36,13 @@ def geo_grid_scenario(rows: int = 4, cols: int = 5, *, block_m: float = 250.0):
         reverse_link_id=[reverse.get((b, a), -1) for a, b in zip(links["from_node"], links["to_node"])],
     ), geometry=lines, crs=CRS_M).to_crs("EPSG:4326")
     centre = (x.mean(), y.mean())
+    fx, fy = np.array([centre[0] + 40, x.max() + 120]), np.array([centre[1] + 40, y.min() - 80])
+    gap_m = np.hypot(fx[:, None] - x[None, :], fy[:, None] - y[None, :])  # like the importer's snap
     facilities = gpd.GeoDataFrame(
         {"id": ["venue_test_arena", "hospital_test"], "kind": ["venue", "hospital"],
-         "name_en": ["Test Arena", "Test Hospital"], "capacity": [12000, None]},
-        geometry=gpd.points_from_xy([centre[0] + 40, x.max() + 120], [centre[1] + 40, y.min() - 80]),
-        crs=CRS_M).to_crs("EPSG:4326")
+         "name_en": ["Test Arena", "Test Hospital"], "capacity": [12000, None],
+         "node_id": gap_m.argmin(axis=1), "snap_distance_m": gap_m.min(axis=1)},
+        geometry=gpd.points_from_xy(fx, fy), crs=CRS_M).to_crs("EPSG:4326")
     return dataclasses.replace(base, nodes=nodes, links=links, facilities=facilities,
                                params={**base.params, "crs_m": CRS_M},
                                attribution="© OpenStreetMap contributors (test geometry)")
