@@ -19,14 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from twin._sqlite import SqliteFile
 from typing import Any
 
 __all__ = ["CATEGORIES", "RESULTS", "AuditEntry", "AuditError", "AuditFilter", "AuditLog"]
@@ -147,7 +145,7 @@ class AuditFilter:
         return ("WHERE " + " AND ".join(terms) if terms else ""), params
 
 
-class AuditLog:
+class AuditLog(SqliteFile):
     """The audit log in the SQLite file at `path` (created if missing).
 
     Parameters
@@ -159,25 +157,7 @@ class AuditLog:
     """
 
     def __init__(self, path: str | Path, *, clock=time.time) -> None:
-        self.path = Path(path)
-        self._clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")  # WAL + FULL: fsync at every commit
-        self._lock = threading.Lock()
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """The log's one connection, for one thread at a time; commits on success."""
-        with self._lock, self._conn:
-            yield self._conn
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
+        super().__init__(path, _SCHEMA, clock=clock, durable=True)
 
     def record(
         self,

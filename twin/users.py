@@ -16,12 +16,11 @@ import enum
 import functools
 import re
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from twin._sqlite import SqliteFile
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -118,7 +117,7 @@ def _dummy_hash() -> str:
     return generate_password_hash("venuetwin-no-such-user")
 
 
-class UserStore:
+class UserStore(SqliteFile):
     """User accounts in the SQLite file at `path` (created if missing).
 
     Parameters
@@ -130,23 +129,7 @@ class UserStore:
     """
 
     def __init__(self, path: str | Path, *, clock=time.time) -> None:
-        self.path = Path(path)
-        self._clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
-        self._lock = threading.Lock()
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """The store's one connection, for one thread at a time; commits on success."""
-        with self._lock, self._conn:
-            yield self._conn
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
+        super().__init__(path, _SCHEMA, clock=clock)
 
     def add(self, name: str, password: str, role: str | Role) -> User:
         """Create an active user; raise UserError on bad input or a taken name."""
