@@ -238,6 +238,16 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     assert bar and not [e for e in log.errors if "favicon" not in e]
 
 
+def _wait_until(predicate, timeout_s: float) -> bool:
+    """Poll ``predicate`` every half second (software WebGL redraws take 0.5-1.5 s each)."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return bool(predicate())
+
+
 def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
     ops.app.server.extensions["venuetwin"].live.set_speed(5.0)  # a trip of minutes lasts long enough to follow
     page, log = open_page(browser, ops.url)
@@ -262,9 +272,9 @@ def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
     first = page.inner_text(f"tr[data-corridor='{corridor_id}'] .cor-eta-now")
     _wait_text(page, "#cor-spacetime", f"{corridor_id}: distance vs time", timeout_s=20)
     page.wait_for_selector("#cor-spacetime .js-plotly-plot")
-    time.sleep(4)
-    assert page.inner_text(f"tr[data-corridor='{corridor_id}'] .cor-eta-now") != first or "en route" not in \
-        page.inner_text(f"tr[data-corridor='{corridor_id}']"), "the ETA did not count down"
+    counted = _wait_until(lambda: page.inner_text(f"tr[data-corridor='{corridor_id}'] .cor-eta-now") != first
+                          or "en route" not in page.inner_text(f"tr[data-corridor='{corridor_id}']"), 30.0)
+    assert counted, "the ETA did not count down"
     page.screenshot(path=str(artifacts / "ops-corridor-dispatched-1080p.png"))
     if "en route" in page.inner_text(f"tr[data-corridor='{corridor_id}']"):
         page.click(f"tr[data-corridor='{corridor_id}'] button:has-text('Cancel')")

@@ -126,12 +126,12 @@ def test_click_on_a_road_opens_its_panel_while_the_map_updates(wall, browser):
         same_road = re.compile(r"\bRoad (" + "|".join(map(str, ids)) + r")\b")
         applied = page.evaluate("window.vtDeck.stats().applied")
         page.mouse.click(x, y)
-        page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=15_000)
-        _wait_for(lambda: same_road.search(page.inner_text("#wall-detail")), timeout_s=10)
+        page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=30_000)
+        _wait_for(lambda: same_road.search(page.inner_text("#wall-detail")), timeout_s=20)
         opened.append(bool(same_road.search(page.inner_text("#wall-detail"))))
         assert page.evaluate("window.vtDeck.stats().applied") >= applied
         page.click("#wall-detail-close")
-        page.wait_for_selector("#wall-detail[hidden]", state="attached", timeout=10_000)
+        page.wait_for_selector("#wall-detail[hidden]", state="attached", timeout=30_000)
     updates = page.evaluate("window.vtDeck.stats().applied")
     page.context.close()
     assert all(opened), f"clicks that opened the right panel: {opened}"
@@ -198,8 +198,8 @@ def test_hover_shows_a_tooltip_with_the_numbers(wall, browser):
     x, y, _link_id = _road_points(page, 1)[0]
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)
-    page.wait_for_selector(".deck-tooltip", state="visible", timeout=15_000)
-    _wait_for(lambda: "km/h" in page.inner_text(".deck-tooltip"), timeout_s=10)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=30_000)
+    _wait_for(lambda: "km/h" in page.inner_text(".deck-tooltip"), timeout_s=20)
     text = page.inner_text(".deck-tooltip")
     page.context.close()
     assert "LOS" in text and "km/h" in text and "veh/h" in text, text
@@ -215,7 +215,7 @@ def test_alert_click_flies_the_map_and_ack_is_recorded(wall, browser):
     moved = _wait_for(lambda: page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where) != before,
                       timeout_s=15)
     page.click(".alert-ack >> nth=0")
-    acked = _wait_for(lambda: page.query_selector(".alert.acked") is not None, timeout_s=15)
+    acked = _wait_for(lambda: page.query_selector(".alert.acked") is not None, timeout_s=30)
     page.context.close()
     assert moved, "the map did not fly to the alert"
     assert acked, "the acknowledged alert is not shown as acknowledged"
