@@ -87,8 +87,7 @@ def _signal_action(node: Any, greens: list[Any], cycle: Any, offset: Any) -> dic
 
 def _junction_read(node: int):
     def read(engine: Any) -> dict[str, Any]:
-        net = engine.net
-        into = np.unique(net.mv_from_link[(net.mv_node == node) & (net.mv_phase >= 0)])
+        into = np.unique(engine.net.mv_from_link[engine.signal_movements(node)])
         return {"plan": engine.state.plans.plan_of(node), "approaches": [int(k) for k in into]}
     return read
 
@@ -294,11 +293,9 @@ def register_callbacks(app: Any) -> None:
     def _cp_read(index: int):
         def read(engine: Any) -> dict[str, Any]:
             state = engine.state.extras[pedestrians.KEY].checkpoints
-            forecast = pedestrians.arrival_forecast_pps(engine, 1800.0)
-            predicted = checkpoints.predict_wait_s(engine.pedestrians.specs, state, forecast, dt_s=60.0)
-            return {"rows": pedestrians.checkpoint_table(engine, target_wait_s=TARGET_WAIT_S),
-                    "history": checkpoints.history(state), "predicted": np.asarray(predicted)[:, index].copy(),
-                    "now_s": engine.time_s}
+            rows = pedestrians.checkpoint_table(engine, target_wait_s=TARGET_WAIT_S)
+            return {"rows": rows, "history": checkpoints.history(state),
+                    "predicted": np.asarray(rows[index]["predicted_wait_s"]), "now_s": engine.time_s}
         return read
 
     def _cp_view(index: int) -> tuple[Any, Any, dict[str, Any]]:

@@ -194,6 +194,11 @@ class Engine:
         """Index of the turning movement from ``from_link`` to ``to_link``."""
         return self._movement_ids[(from_link, to_link)]
 
+    def signal_movements(self, node_id: int) -> npt.NDArray[np.int64]:
+        """Indices of the signal-controlled movements into junction ``node_id`` (its approaches
+        are ``net.mv_from_link`` of these)."""
+        return np.flatnonzero((self.net.mv_node == node_id) & (self.net.mv_phase >= 0))
+
     def add_step_hook(self, hook: Callable[[Engine, float], None]) -> None:
         """Call ``hook(engine, dt_s)`` after every internal step (crowd, checkpoints, ...)."""
         self._hooks.append(hook)

@@ -321,7 +321,8 @@ def arrival_forecast_pps(engine: Any, horizon_s: float, dt_s: float = 60.0) -> F
 
 
 def checkpoint_table(engine: Any, *, target_wait_s: float = WAIT_TARGET_S) -> list[dict[str, Any]]:
-    """Per checkpoint: lanes, last-5-minute arrivals/throughput, queue, waits now/+15/+30, advice."""
+    """Per checkpoint: lanes, last-5-minute arrivals/throughput, queue, waits now/+15/+30, advice,
+    and ``predicted_wait_s``: the predicted wait (s) minute by minute over the next 30 minutes."""
     layout, state = engine.pedestrians, engine.state.extras[KEY]
     cp = state.checkpoints
     forecast = arrival_forecast_pps(engine, 1800.0)
@@ -343,6 +344,7 @@ def checkpoint_table(engine: Any, *, target_wait_s: float = WAIT_TARGET_S) -> li
             "wait_15_s": float(predicted[14, i]), "wait_30_s": float(predicted[29, i]),
             "recommended_face": int(advice.lanes_face[i]), "recommended_manual": int(advice.lanes_manual[i]),
             "status": _status(max(wait_now[i], predicted[29, i]), target_wait_s),
+            "predicted_wait_s": [float(w) for w in predicted[:, i]],
         })
     return rows
 

@@ -26,7 +26,7 @@ def approach_flow_ratios(engine: Engine, node_id: int) -> np.ndarray:
     """
     plans, net, state = engine.state.plans, engine.net, engine.state
     row = plans.row(node_id)
-    into_node = (net.mv_node == node_id) & (net.mv_phase >= 0)
+    into_node = engine.signal_movements(node_id)
     links = net.mv_from_link[into_node]
     phases = net.mv_phase[into_node]
     flow_vps = np.maximum(state.smooth_outflow_vps[net.link_first_cell[links]],
