@@ -220,7 +220,8 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     _wait_text(page, "#sig-msg", "Webster")
     page.click("#sig-preview")
     page.wait_for_selector(".whatif-diff", timeout=60_000)
-    assert "+60 min" in page.inner_text("#sig-result") and page.query_selector("#sig-result .js-plotly-plot")
+    assert "+60 min" in page.inner_text("#sig-result")
+    page.wait_for_selector("#sig-result .js-plotly-plot", timeout=30_000)  # plotly draws after the table
     # the map colours the roads whose delay the candidate changes
     page.wait_for_function("(window.vtDeck.rows('whatif') || []).length > 0", timeout=20_000)
     page.screenshot(path=str(artifacts / "ops-signals-preview-1080p.png"))
@@ -290,7 +291,8 @@ def test_checkpoint_lane_change_moves_the_predicted_wait(ops, browser, artifacts
     _tab(page, "Checkpoints")
     page.wait_for_selector("#cp-table tr.cp-row >> nth=0", timeout=30_000)
     rows = page.query_selector_all("#cp-table tr.cp-row")
-    assert len(rows) >= 2 and page.query_selector("#cp-chart .js-plotly-plot")
+    assert len(rows) >= 2
+    page.wait_for_selector("#cp-chart .js-plotly-plot", timeout=30_000)
     lanes = page.inner_text("tr[data-cp='0'] .cp-lanes")
     face = int(lanes.split("/")[0])
     page.wait_for_function("document.querySelector('#cp-count').value !== ''")
