@@ -22,8 +22,8 @@ from twin.demand import Demand, build_demand
 from twin.errors import ActionError, ScenarioError
 from twin.network import Network, choose_dt_s, compile_network
 from twin.scenario import Scenario
-from twin.signals import Preemption, SignalPlans, active_phase, plans_from_table
-from twin.traffic import Kernel
+from twin.signals import Preemption, SignalPlans, active_phase, movement_green, plans_from_table
+from twin.traffic import Kernel, Readings
 
 FloatArray = npt.NDArray[np.float64]
 SMOOTHING_S = 60.0
@@ -47,6 +47,7 @@ class EngineState:
     generated_veh: float = 0.0
     exited_veh: float = 0.0
     delay_veh_s: float = 0.0
+    vehicle_s: float = 0.0  # vehicle-seconds spent in the network, waiting to enter included
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -113,6 +114,8 @@ class Engine:
         self.zone_to_dest = (self.net.zone_node[:, None] == self.dest_nodes[None, :]).astype(float)
         self.exit_mask = routing.destination_exit_mask(self.net, self.dest_nodes)
         self.kernel = Kernel(self.net, self.exit_mask)
+        self._rate_cache: tuple[int, FloatArray] = (-1, np.zeros(0))
+        self._route_cache: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
         plans = plans_from_table(scenario.signals)
         self.signal_row_of_node = np.full(len(scenario.nodes), -1)
         self.signal_row_of_node[plans.node_ids] = np.arange(len(plans.node_ids))
@@ -150,7 +153,7 @@ class Engine:
             next_route_update_s=start_s,
         )
         free_time = metrics.cell_travel_time_s(self.net, state.vehicles.sum(axis=1))
-        state.split = self._best_split(free_time, plans)
+        state.split = self._next_split(free_time, plans, state.split, 1.0)
         self._check_reachable(free_time)
         return state
 
@@ -225,48 +228,64 @@ class Engine:
                 next_report += report_every_s
 
     def _one_step(self) -> None:
-        state, net, dt = self.state, self.net, self.net.dt_s
+        state, dt = self.state, self.net.dt_s
         if state.time_s >= state.next_route_update_s - 1e-9:
             self._update_routes()
-        new_vehicles = self.demand.vehicles_between(state.time_s, state.time_s + dt) @ self.zone_to_dest
-        state.vehicles[net.link_first_cell[net.origin_zone_link]] += new_vehicles
-        state.generated_veh += float(new_vehicles.sum())
+        entering = self._entering_veh(state.time_s, state.time_s + dt)
         green = self._green_movements(state.time_s)
-        result = self.kernel.step(state.vehicles, state.split, green)
-        total = result.content_before  # vehicles present during this step
-        state.vehicles = result.vehicles
-        state.exited_veh += float(result.exited.sum())
-        blend = dt / SMOOTHING_S
-        state.smooth_vehicles += blend * (total - state.smooth_vehicles)
-        state.smooth_outflow_vps += blend * (result.cell_outflow / dt - state.smooth_outflow_vps)
-        state.smooth_movement_vps += blend * (result.movement_flow / dt - state.smooth_movement_vps)
-        real = slice(0, net.n_real_cells)
-        free_vm = result.cell_outflow[real] * net.cell_length_m[real] / net.link_free_speed_mps[net.cell_link[real]]
-        state.delay_veh_s += float(total[real].sum() * dt - free_vm.sum())
+        readings = Readings(state.smooth_vehicles, state.smooth_outflow_vps, state.smooth_movement_vps)
+        state.vehicles, tally = self.kernel.step(
+            state.vehicles, state.split, green, entering, readings, dt / SMOOTHING_S
+        )
+        state.generated_veh += tally.entered_veh
+        state.exited_veh += tally.exited_veh
+        state.delay_veh_s += tally.delay_veh_s
+        state.vehicle_s += tally.vehicle_s
         state.time_s = round(state.time_s + dt, 6)
         for hook in self._hooks:
             hook(self, dt)
 
+    def _entering_veh(self, start_s: float, end_s: float) -> FloatArray:
+        """(origin zones, destinations) vehicles generated in ``[start_s, end_s)``.
+
+        A step inside one demand bin is that bin's rate times the step, cached per bin.
+        """
+        bin_s = self.demand.bin_s
+        index = int(start_s // bin_s)
+        if end_s > (index + 1) * bin_s + 1e-9:  # the step straddles a bin edge
+            return self.demand.vehicles_between(start_s, end_s) @ self.zone_to_dest
+        cached_index, rate = self._rate_cache
+        if cached_index != index:
+            rate = self.demand.rates_at(start_s) @ self.zone_to_dest
+            self._rate_cache = (index, rate)
+        return rate * (end_s - start_s)
+
     def _green_movements(self, time_s: float) -> npt.NDArray[np.bool_]:
         phase = active_phase(self.state.plans, time_s, self.state.preemptions)
-        rows = self._mv_signal_row  # -1 (unsignalised) picks the appended -1 below
-        return (rows < 0) | (np.append(phase, -1)[rows] == self.net.mv_phase)
+        return movement_green(phase, self._mv_signal_row, self.net.mv_phase)
 
     def _update_routes(self) -> None:
         state = self.state
         link_time = metrics.cell_travel_time_s(self.net, state.vehicles.sum(axis=1))
-        best, cost = self._best_split(link_time, state.plans, with_cost=True)
-        state.split = routing.update_split(
-            state.split, best, self.exit_mask, self.net, cost, smoothing=self.route_smoothing
-        )
+        state.split = self._next_split(link_time, state.plans, state.split, self.route_smoothing)
         state.next_route_update_s = state.time_s + self.route_update_s
 
-    def _best_split(self, link_time_s: FloatArray, plans: SignalPlans, *, with_cost: bool = False) -> Any:
+    def _next_split(self, link_time_s: FloatArray, plans: SignalPlans, old_split: FloatArray,
+                    smoothing: float) -> FloatArray:
         link_time = link_time_s + self._signal_wait_s(plans)
-        cost = routing.cost_to_destinations(self.net, link_time, self.dest_nodes)
-        best = routing.best_next_split(self.net, link_time, cost)
-        best[self.exit_mask[self.net.mv_from_link]] = 0.0
-        return (best, cost) if with_cost else best
+        cost = self._cost_to_destinations(link_time)
+        return routing.next_hop_split(self.net, link_time, cost, old_split, self.exit_mask,
+                                      smoothing=smoothing)
+
+    def _cost_to_destinations(self, link_time_s: FloatArray) -> FloatArray:
+        """Seconds to each destination (D, L), reused while every link time is exactly the same
+        (in free flow link times do not change: no new fastest paths to search for)."""
+        cached_time, cached_cost = self._route_cache
+        if np.array_equal(cached_time, link_time_s):
+            return cached_cost
+        cost = routing.cost_to_destinations(self.net, link_time_s, self.dest_nodes)
+        self._route_cache = (link_time_s, cost)
+        return cost
 
     def _signal_wait_s(self, plans: SignalPlans) -> FloatArray:
         """Mean wait for green (s) on each link's approach: red² / (2 · cycle)."""

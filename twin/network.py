@@ -16,6 +16,7 @@ by the same node model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +66,13 @@ class Network:
     # zones
     origin_zone_link: IntArray  # virtual link of each origin zone (by zone_id)
     zone_node: IntArray
+
+    @cached_property
+    def movements_by_from_link(self) -> tuple[IntArray, IntArray]:
+        """Movements grouped by the link they leave: ``order[start[l]:start[l + 1]]`` leave link ``l``."""
+        order = np.argsort(self.mv_from_link, kind="stable")
+        start = np.searchsorted(self.mv_from_link[order], np.arange(self.n_links + 1))
+        return order, start
 
     @property
     def n_links(self) -> int:

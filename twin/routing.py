@@ -15,6 +15,7 @@ sent round a loop (a loop of jammed links is a gridlock no signal can clear).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -47,22 +48,6 @@ def cost_to_destinations(
     return cost[:, :n_links]
 
 
-def best_next_split(net: Network, link_time_s: FloatArray, cost: FloatArray) -> FloatArray:
-    """All-or-nothing split (M, D): 1 on the fastest movement out of each link per destination.
-
-    Ties share equally; a group with no finite option shares equally among all its movements.
-    """
-    value = (link_time_s[net.mv_to_link][None, :] + cost[:, net.mv_to_link]).T  # (M, D)
-    order = np.argsort(net.mv_from_link, kind="stable")
-    starts = np.flatnonzero(np.diff(net.mv_from_link[order], prepend=-1))
-    group = np.empty(len(order), dtype=np.int64)
-    group[order] = np.cumsum(np.diff(net.mv_from_link[order], prepend=-1) != 0) - 1
-    best = np.minimum.reduceat(value[order], starts, axis=0)
-    is_best = value <= best[group] * (1 + 1e-12) + 1e-6
-    counts = np.add.reduceat(is_best[order].astype(float), starts, axis=0)
-    return is_best / counts[group]
-
-
 def destination_exit_mask(net: Network, dest_nodes: IntArray) -> npt.NDArray[np.bool_]:
     """(L, D): vehicles for ``d`` leave the network at the end of link ``l``."""
     mask = net.link_to_node[:, None] == dest_nodes[None, :]
@@ -70,24 +55,55 @@ def destination_exit_mask(net: Network, dest_nodes: IntArray) -> npt.NDArray[np.
     return mask
 
 
-def update_split(
-    split: FloatArray, best: FloatArray, exit_mask: npt.NDArray[np.bool_], net: Network,
-    cost: FloatArray, *, smoothing: float,
+def next_hop_split(
+    net: Network, link_time_s: FloatArray, cost: FloatArray, old_split: FloatArray,
+    exit_mask: npt.NDArray[np.bool_], *, smoothing: float,
 ) -> FloatArray:
-    """Move ``split`` a share ``smoothing`` toward ``best``, keeping only downhill moves.
+    """The new split (M, D): ``old_split`` moved a share ``smoothing`` toward the fastest next hop.
 
-    ``cost`` (D, L) is the current time to destination from the end of each link; a move
-    ``a -> b`` is downhill for ``d`` when ``cost[d, b] < cost[d, a]``.
+    Per link ``a`` and destination ``d`` the fastest next hops are the movements ``a -> b``
+    with the least ``link_time_s[b] + cost[d, b]`` (ties share equally; a group with no
+    finite option shares equally among all its movements). Of the old split only the
+    downhill moves (``cost[d, b] < cost[d, a]``) are kept, scaled by ``1 - smoothing``; the
+    rest of the group's share goes to the fastest hops, so each group sums to 1. Groups whose
+    vehicles leave the network at the end of ``a`` (``exit_mask[a, d]``) get 0.
+    ``smoothing=1`` (or a zero ``old_split``) gives the all-or-nothing fastest split.
     """
-    downhill = (cost[:, net.mv_to_link] < cost[:, net.mv_from_link]).T  # (M, D)
-    kept = (1.0 - smoothing) * split * downhill
-    order = np.argsort(net.mv_from_link, kind="stable")
-    starts = np.flatnonzero(np.diff(net.mv_from_link[order], prepend=-1))
-    group = np.empty(len(order), dtype=np.int64)
-    group[order] = np.cumsum(np.diff(net.mv_from_link[order], prepend=-1) != 0) - 1
-    kept_total = np.add.reduceat(kept[order], starts, axis=0)[group]
-    new = kept + (1.0 - kept_total) * best  # each group sums to 1 again
-    new[exit_mask[net.mv_from_link]] = 0.0
+    order, start = net.movements_by_from_link
+    return _next_hop_split(link_time_s, cost, net.mv_to_link, order, start, old_split,
+                           exit_mask, float(smoothing))
+
+
+@numba.njit(cache=True)
+def _next_hop_split(link_time_s, cost, mv_to_link, order, start, old_split, exit_mask,
+                    smoothing):  # pragma: no cover - compiled
+    n_mv, n_dest = old_split.shape
+    new = np.zeros((n_mv, n_dest))
+    for d in range(n_dest):  # destination outermost: cost[d] is one contiguous row
+        for link in range(len(start) - 1):
+            first, last = start[link], start[link + 1]
+            if first == last or exit_mask[link, d]:
+                continue
+            best = np.inf
+            for k in range(first, last):
+                to = mv_to_link[order[k]]
+                best = min(best, link_time_s[to] + cost[d, to])
+            tolerance = best * (1.0 + 1e-12) + 1e-6
+            n_best = 0
+            kept_total = 0.0
+            for k in range(first, last):
+                m = order[k]
+                to = mv_to_link[m]
+                if link_time_s[to] + cost[d, to] <= tolerance:
+                    n_best += 1
+                if cost[d, to] < cost[d, link]:  # downhill: keep part of the old share
+                    new[m, d] = (1.0 - smoothing) * old_split[m, d]
+                    kept_total += new[m, d]
+            for k in range(first, last):
+                m = order[k]
+                to = mv_to_link[m]
+                if link_time_s[to] + cost[d, to] <= tolerance:
+                    new[m, d] += (1.0 - kept_total) / n_best
     return new
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -122,12 +123,35 @@ def _parse_greens(text: object, row: int, column: str) -> list[float]:
 
 def planned_phase(plans: SignalPlans, time_s: float) -> IntArray:
     """Phase index green under the plan at ``time_s`` per junction; -1 in an intergreen."""
-    tau = np.mod(time_s - plans.offset_s, plans.cycle_s)[:, None]
-    period = plans.greens_s + plans.intergreen_s[:, None]
-    period = np.where(np.arange(plans.greens_s.shape[1]) < plans.n_phases[:, None], period, 0.0)
-    start = np.cumsum(period, axis=1) - period
-    green = (tau >= start) & (tau < start + plans.greens_s)
-    return np.where(green.any(axis=1), np.argmax(green, axis=1), -1)
+    return _planned_phase(float(time_s), plans.offset_s, plans.cycle_s, plans.greens_s,
+                          plans.intergreen_s, plans.n_phases)
+
+
+@numba.njit(cache=True)
+def _planned_phase(time_s, offset_s, cycle_s, greens_s, intergreen_s, n_phases):  # pragma: no cover - compiled
+    """Walk each junction's cycle: phase ``k`` is green on ``[start_k, start_k + green_k)`` of
+    the cycle time, ``start_k`` = the greens and intergreens before it."""
+    phase = np.full(len(cycle_s), -1, dtype=np.int64)
+    for j in range(len(cycle_s)):
+        tau = (time_s - offset_s[j]) % cycle_s[j]
+        start = 0.0
+        for k in range(n_phases[j]):
+            if start <= tau < start + greens_s[j, k]:
+                phase[j] = k
+                break
+            start += greens_s[j, k] + intergreen_s[j]
+    return phase
+
+
+@numba.njit(cache=True)
+def movement_green(phase, mv_signal_row, mv_phase):  # pragma: no cover - compiled
+    """(M,) True where a movement may flow: unsignalised (``mv_signal_row < 0``) or its
+    junction's green phase (``phase[row]``) is the movement's phase."""
+    green = np.empty(len(mv_signal_row), dtype=np.bool_)
+    for m in range(len(mv_signal_row)):
+        row = mv_signal_row[m]
+        green[m] = row < 0 or phase[row] == mv_phase[m]
+    return green
 
 
 @dataclass(frozen=True)

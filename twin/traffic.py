@@ -14,6 +14,9 @@ The composition of what a cell sends is the composition of its content.
 
 Every flow is taken from one cell and added to another, so vehicles are conserved exactly
 (to floating-point rounding).
+
+The whole step (entering vehicles, flows, the smoothed readings and the delay tally) is one
+compiled function: per step the engine makes one call, whatever the network size.
 """
 
 from __future__ import annotations
@@ -30,15 +33,26 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
-class StepResult:
-    """Flows of one step, in vehicles (not per second)."""
+@dataclass
+class Readings:
+    """Exponentially smoothed readings the kernel updates in place each step.
 
-    vehicles: FloatArray  # (C, D) new content
-    content_before: FloatArray  # (C,) vehicles present during the step
-    cell_outflow: FloatArray  # (C,) vehicles that left each cell
-    movement_flow: FloatArray  # (M,) vehicles through each movement
-    exited: FloatArray  # (D,) vehicles that reached their destination
+    ``blend = dt / time constant``: each step moves a reading that share toward the step's value.
+    """
+
+    vehicles: FloatArray  # (C,) vehicles in each cell
+    outflow_vps: FloatArray  # (C,) vehicles/s leaving each cell
+    movement_vps: FloatArray  # (M,) vehicles/s through each movement
+
+
+@dataclass(frozen=True)
+class StepTally:
+    """Totals of one step: vehicles entered and arrived, and vehicle-seconds (s·veh)."""
+
+    entered_veh: float
+    exited_veh: float
+    delay_veh_s: float  # over real cells: time spent beyond free-flow time
+    vehicle_s: float  # vehicles in all cells (waiting to enter included) at the step's end, x dt
 
 
 class Kernel:
@@ -51,35 +65,59 @@ class Kernel:
         exit_links, exit_dests = np.nonzero(exit_mask[: net.n_real_links])
         self.exit_cell = net.link_last_cell[exit_links]
         self.exit_dest = exit_dests
+        self.origin_cell = net.link_first_cell[net.origin_zone_link]
+        real = slice(0, net.n_real_cells)
+        self.cell_free_time_s = np.zeros(net.n_cells)
+        self.cell_free_time_s[real] = net.cell_length_m[real] / net.link_free_speed_mps[net.cell_link[real]]
 
-    def step(self, vehicles: FloatArray, split: FloatArray, green: BoolArray) -> StepResult:
-        """Advance ``vehicles`` (C, D) by one step; ``split`` (M, D); ``green`` (M,)."""
+    def step(
+        self, vehicles: FloatArray, split: FloatArray, green: BoolArray, entering: FloatArray,
+        readings: Readings, blend: float,
+    ) -> tuple[FloatArray, StepTally]:
+        """Advance ``vehicles`` (C, D) by one step and return the new content and the tally.
+
+        ``split`` (M, D) next-hop shares; ``green`` (M,) movements allowed to flow;
+        ``entering`` (origin zones, D) vehicles generated this step, added to the origin cells
+        (``vehicles`` is updated in place by that addition). ``readings`` are smoothed in place.
+        """
         net = self.net
-        new, total, outflow, movement_flow, exited = _ctm_step(
-            vehicles, split, green, net.cell_send_factor, net.cell_receive_factor,
-            net.cell_capacity_veh, net.cell_jam_veh, net.interior_cells, self.exit_cell,
-            self.exit_dest, self.mv_last_cell, self.mv_first_cell, net.mv_to_link,
-            net.link_first_cell,
+        new, tally = _ctm_step(
+            vehicles, split, green, entering, self.origin_cell,
+            net.cell_send_factor, net.cell_receive_factor, net.cell_capacity_veh, net.cell_jam_veh,
+            net.interior_cells, self.exit_cell, self.exit_dest, self.mv_last_cell,
+            self.mv_first_cell, net.mv_to_link, net.link_first_cell, self.cell_free_time_s,
+            net.n_real_cells, net.dt_s, blend,
+            readings.vehicles, readings.outflow_vps, readings.movement_vps,
         )
-        return StepResult(new, total, outflow, movement_flow, exited)
+        return new, StepTally(tally[0], tally[1], tally[2], tally[3])
 
 
 @numba.njit(cache=True)
-def _ctm_step(vehicles, split, green, send_factor, receive_factor, capacity, jam, interior,
-              exit_cell, exit_dest, mv_last_cell, mv_first_cell, mv_to_link,
-              link_first_cell):  # pragma: no cover - compiled
+def _ctm_step(vehicles, split, green, entering, origin_cell, send_factor, receive_factor, capacity,
+              jam, interior, exit_cell, exit_dest, mv_last_cell, mv_first_cell, mv_to_link,
+              link_first_cell, cell_free_time_s, n_real_cells, dt_s, blend,
+              smooth_vehicles, smooth_outflow, smooth_movement):  # pragma: no cover - compiled
     n_cells, n_dest = vehicles.shape
-    total = np.zeros(n_cells)
+    entered = 0.0
+    for o in range(len(origin_cell)):
+        for d in range(n_dest):
+            vehicles[origin_cell[o], d] += entering[o, d]
+            entered += entering[o, d]
+    # content, sending and receiving per cell; ``new`` starts as a copy of the content
+    new = np.empty_like(vehicles)
+    total = np.empty(n_cells)
+    send = np.empty(n_cells)
+    receive = np.empty(n_cells)
+    sent_share = np.empty(n_cells)  # share of its content a cell sends
     for c in range(n_cells):
         acc = 0.0
         for d in range(n_dest):
             acc += vehicles[c, d]
+            new[c, d] = vehicles[c, d]
         total[c] = acc
-    send = np.minimum(total * send_factor, capacity)
-    receive = np.minimum(capacity, receive_factor * np.maximum(jam - total, 0.0))
-    # share of its content a cell sends; inf - inf in virtual cells never reaches here
-    sent_share = np.where(total > 0.0, send / np.maximum(total, 1e-300), 0.0)
-    new = vehicles.copy()
+        send[c] = min(acc * send_factor[c], capacity[c])
+        receive[c] = min(capacity[c], receive_factor[c] * max(jam[c] - acc, 0.0))
+        sent_share[c] = send[c] / acc if acc > 0.0 else 0.0
     outflow = np.zeros(n_cells)
     for i in interior:
         passed = min(send[i], receive[i + 1])
@@ -90,14 +128,15 @@ def _ctm_step(vehicles, split, green, send_factor, receive_factor, capacity, jam
                 new[i, d] -= q
                 new[i + 1, d] += q
             outflow[i] = passed
-    exited = np.zeros(n_dest)
+    exited = 0.0
     for k in range(len(exit_cell)):
         c, d = exit_cell[k], exit_dest[k]
         q = vehicles[c, d] * sent_share[c]
         if q > 0.0:
             new[c, d] -= q
-            exited[d] += q
+            exited += q
             outflow[c] += q
+    # node model: movements onto one link share its receiving flow by demand
     n_mv = len(mv_last_cell)
     link_demand = np.zeros(len(link_first_cell))
     for m in range(n_mv):
@@ -119,12 +158,24 @@ def _ctm_step(vehicles, split, green, send_factor, receive_factor, capacity, jam
         scale = sent_share[c] * ratio
         for d in range(n_dest):
             q = vehicles[c, d] * split[m, d] * scale
-            new[c, d] -= q
+            # split shares may sum to 1 + 1e-16: never leave a rounding residue below zero
+            new[c, d] = max(new[c, d] - q, 0.0)
             new[target, d] += q
             movement_flow[m] += q
         outflow[c] += movement_flow[m]
-    for c in range(n_cells):  # split shares may sum to 1 + 1e-16: clear the rounding residue
-        for d in range(n_dest):
-            if new[c, d] < 0.0:
-                new[c, d] = 0.0
-    return new, total, outflow, movement_flow, exited
+    # smoothed readings and the step's vehicle-seconds
+    delay = 0.0
+    vehicle_s = 0.0
+    for c in range(n_cells):
+        smooth_vehicles[c] += blend * (total[c] - smooth_vehicles[c])
+        smooth_outflow[c] += blend * (outflow[c] / dt_s - smooth_outflow[c])
+        vehicle_s += total[c] * dt_s
+        if c < n_real_cells:
+            delay += total[c] * dt_s - outflow[c] * cell_free_time_s[c]
+    for m in range(n_mv):
+        smooth_movement[m] += blend * (movement_flow[m] / dt_s - smooth_movement[m])
+    # counting the content after the step: a vehicle counts from the step it enters (departs in
+    # that step, half a step early on average) to the step before it leaves (arrives during
+    # the next, half a step late on average), so the travel-time sum is unbiased
+    vehicle_s -= exited * dt_s
+    return new, (entered, exited, delay, vehicle_s)
