@@ -70,39 +70,42 @@ def next_hop_split(
     ``smoothing=1`` (or a zero ``old_split``) gives the all-or-nothing fastest split.
     """
     order, start = net.movements_by_from_link
-    return _next_hop_split(link_time_s, cost, net.mv_to_link, order, start, old_split,
+    cost_by_link = np.ascontiguousarray(cost.T)  # (L, D): one link's costs side by side
+    return _next_hop_split(link_time_s, cost_by_link, net.mv_to_link, order, start, old_split,
                            exit_mask, float(smoothing))
 
 
 @numba.njit(cache=True)
-def _next_hop_split(link_time_s, cost, mv_to_link, order, start, old_split, exit_mask,
+def _next_hop_split(link_time_s, cost_by_link, mv_to_link, order, start, old_split, exit_mask,
                     smoothing):  # pragma: no cover - compiled
     n_mv, n_dest = old_split.shape
     new = np.zeros((n_mv, n_dest))
-    for d in range(n_dest):  # destination outermost: cost[d] is one contiguous row
-        for link in range(len(start) - 1):
-            first, last = start[link], start[link + 1]
-            if first == last or exit_mask[link, d]:
+    for link in range(len(start) - 1):
+        first, last = start[link], start[link + 1]
+        if first == last:
+            continue
+        for d in range(n_dest):
+            if exit_mask[link, d]:
                 continue
             best = np.inf
             for k in range(first, last):
                 to = mv_to_link[order[k]]
-                best = min(best, link_time_s[to] + cost[d, to])
+                best = min(best, link_time_s[to] + cost_by_link[to, d])
             tolerance = best * (1.0 + 1e-12) + 1e-6
             n_best = 0
             kept_total = 0.0
             for k in range(first, last):
                 m = order[k]
                 to = mv_to_link[m]
-                if link_time_s[to] + cost[d, to] <= tolerance:
+                if link_time_s[to] + cost_by_link[to, d] <= tolerance:
                     n_best += 1
-                if cost[d, to] < cost[d, link]:  # downhill: keep part of the old share
+                if cost_by_link[to, d] < cost_by_link[link, d]:  # downhill: keep part of the old share
                     new[m, d] = (1.0 - smoothing) * old_split[m, d]
                     kept_total += new[m, d]
             for k in range(first, last):
                 m = order[k]
                 to = mv_to_link[m]
-                if link_time_s[to] + cost[d, to] <= tolerance:
+                if link_time_s[to] + cost_by_link[to, d] <= tolerance:
                     new[m, d] += (1.0 - kept_total) / n_best
     return new
 
