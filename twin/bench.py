@@ -78,6 +78,9 @@ def grid_for_cells(target_cells: int) -> tuple[int, Any]:
 
 
 def bench_scaling(sizes: list[int], horizon_s: float, repeats: int) -> list[dict[str, Any]]:
+    """Seconds per simulated hour on growing grids, with reactive routing (every 60 s) and with
+    the routes held fixed: the CTM step is linear in cells; a route update (Dijkstra per
+    destination) grows as cells x log(cells)."""
     rows_out = []
     for target in sizes:
         rows, scenario = grid_for_cells(target)
@@ -88,15 +91,27 @@ def bench_scaling(sizes: list[int], horizon_s: float, repeats: int) -> list[dict
         build_s = time.perf_counter() - started
         engine.step(60.0)
         wall, _ = best_of(repeats, lambda e=engine: e.forecast(horizon_s, marks_s=(horizon_s,)))
-        per_hour = wall * 3600.0 / horizon_s
+        fixed, _ = best_of(repeats, lambda e=engine: _run_fixed_routes(e, horizon_s))
+        per_hour, fixed_per_hour = wall * 3600.0 / horizon_s, fixed * 3600.0 / horizon_s
         rows_out.append({
             "grid": f"{rows}x{rows}", "cells": engine.net.n_cells, "build_s": build_s,
             "horizon_s": horizon_s, "wall_s": wall, "s_per_sim_hour": per_hour,
             "us_per_cell_hour": per_hour / engine.net.n_cells * 1e6,
+            "fixed_routes_s_per_sim_hour": fixed_per_hour,
+            "fixed_routes_us_per_cell_hour": fixed_per_hour / engine.net.n_cells * 1e6,
         })
-        print(f"  {rows_out[-1]['grid']:>9}  {engine.net.n_cells:>9,} cells  build {build_s:6.2f} s  "
-              f"{per_hour:8.2f} s per simulated hour  {rows_out[-1]['us_per_cell_hour']:7.2f} µs/cell/h")
+        row = rows_out[-1]
+        print(f"  {row['grid']:>9}  {engine.net.n_cells:>9,} cells  build {build_s:6.2f} s  "
+              f"{per_hour:8.2f} s per simulated hour ({row['us_per_cell_hour']:6.1f} µs/cell/h); "
+              f"routes fixed {fixed_per_hour:8.2f} s ({row['fixed_routes_us_per_cell_hour']:6.1f} µs/cell/h)")
     return rows_out
+
+
+def _run_fixed_routes(engine: Engine, horizon_s: float) -> None:
+    """Run a fork of ``engine`` for ``horizon_s`` keeping its current next-hop splits."""
+    future = engine.fork()
+    future.route_update_s = future.state.next_route_update_s = float("inf")
+    future.run(future.time_s + horizon_s)
 
 
 # ---------------------------------------------------------------- peers

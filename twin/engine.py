@@ -114,6 +114,7 @@ class Engine:
         self.zone_to_dest = (self.net.zone_node[:, None] == self.dest_nodes[None, :]).astype(float)
         self.exit_mask = routing.destination_exit_mask(self.net, self.dest_nodes)
         self.kernel = Kernel(self.net, self.exit_mask)
+        self._reverse_graph = routing.ReverseGraph(self.net, self.dest_nodes)
         self._rate_cache: tuple[int, FloatArray] = (-1, np.zeros(0))
         self._route_cache: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
         plans = plans_from_table(scenario.signals)
@@ -159,7 +160,7 @@ class Engine:
 
     def _check_reachable(self, link_time_s: FloatArray) -> None:
         """Every trip in the demand must have a route from its origin to its destination."""
-        cost = routing.cost_to_destinations(self.net, link_time_s, self.dest_nodes)
+        cost = self._reverse_graph.cost(link_time_s)
         origin_cost = cost[:, self.net.origin_zone_link].T  # (origin zone, destination node)
         has_trips = (self.demand.rate_vps.sum(axis=0) @ self.zone_to_dest) > 0
         stuck = np.argwhere(has_trips & ~np.isfinite(origin_cost))
@@ -283,7 +284,7 @@ class Engine:
         cached_time, cached_cost = self._route_cache
         if np.array_equal(cached_time, link_time_s):
             return cached_cost
-        cost = routing.cost_to_destinations(self.net, link_time_s, self.dest_nodes)
+        cost = self._reverse_graph.cost(link_time_s)
         self._route_cache = (link_time_s, cost)
         return cost
 

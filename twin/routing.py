@@ -27,25 +27,45 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+class ReverseGraph:
+    """The reversed movement graph toward fixed destination nodes, built once; each call to
+    :meth:`cost` only refills the arc weights from the current link times.
+
+    Vertices: one per link, plus one per destination joined to the links that end at it.
+    """
+
+    def __init__(self, net: Network, dest_nodes: IntArray) -> None:
+        n_links, n_dest = net.n_links, len(dest_nodes)
+        real_end = net.link_to_node[: net.n_real_links]
+        dest_of_link, ending = np.nonzero(real_end[None, :] == dest_nodes[:, None])
+        rows = np.concatenate([net.mv_to_link, n_links + dest_of_link])
+        cols = np.concatenate([net.mv_from_link, ending])
+        arc = np.arange(1, len(rows) + 1, dtype=float)  # arc numbers survive the CSR ordering
+        shape = (n_links + n_dest, n_links + n_dest)
+        layout = sp.csr_matrix((arc, (rows, cols)), shape=shape)
+        self.arc_order = layout.data.astype(np.int64) - 1
+        self.indices, self.indptr, self.shape = layout.indices, layout.indptr, shape
+        self.weighted_link = np.concatenate([net.mv_to_link, np.full(len(ending), -1)])
+        self.n_links, self.n_dest = n_links, n_dest
+
+    def cost(self, link_time_s: FloatArray) -> FloatArray:
+        """Seconds from the end of each link to each destination node, shape (D, L); ``inf``
+        where a destination cannot be reached from that link."""
+        tiny = 1e-9  # csgraph drops explicit zeros; a nanosecond stands in for "free"
+        weight = np.where(self.weighted_link >= 0, link_time_s[self.weighted_link], tiny)
+        graph = sp.csr_matrix((weight[self.arc_order], self.indices, self.indptr), shape=self.shape)
+        cost = dijkstra(graph, directed=True, indices=self.n_links + np.arange(self.n_dest))
+        return cost[:, : self.n_links]
+
+
 def cost_to_destinations(
     net: Network, link_time_s: FloatArray, dest_nodes: IntArray
 ) -> FloatArray:
     """Seconds from the end of each link to each destination node, shape (D, L).
 
-    One ``dijkstra`` call on the reversed movement graph, extended by one vertex per
-    destination joined to the links that end at it. ``inf`` where a destination cannot be
-    reached from that link.
+    One ``dijkstra`` call on the reversed movement graph (:class:`ReverseGraph`).
     """
-    n_links, n_dest = net.n_links, len(dest_nodes)
-    real_end = net.link_to_node[: net.n_real_links]
-    dest_of_link, ending = np.nonzero(real_end[None, :] == dest_nodes[:, None])
-    tiny = 1e-9  # csgraph drops explicit zeros; a nanosecond stands in for "free"
-    rows = np.concatenate([net.mv_to_link, n_links + dest_of_link])
-    cols = np.concatenate([net.mv_from_link, ending])
-    weight = np.concatenate([link_time_s[net.mv_to_link], np.full(len(ending), tiny)])
-    reverse = sp.csr_matrix((weight, (rows, cols)), shape=(n_links + n_dest, n_links + n_dest))
-    cost = dijkstra(reverse, directed=True, indices=n_links + np.arange(n_dest))
-    return cost[:, :n_links]
+    return ReverseGraph(net, dest_nodes).cost(link_time_s)
 
 
 def destination_exit_mask(net: Network, dest_nodes: IntArray) -> npt.NDArray[np.bool_]:
