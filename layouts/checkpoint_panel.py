@@ -32,33 +32,58 @@ def checkpoint_pane(options: list[dict[str, Any]]) -> html.Div:
     ])
 
 
+GROUPS = (("venue_entrance", "Venue entrances — every spectator: ticket and bag check"),
+          ("park_gate", "Park gates — arrivals by road, screened before the entrance"))
+"""Table sections by checkpoint ``kind``, in checkpoint order (entrances, then gates)."""
+
+
 def checkpoint_options(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"label": r["name"], "value": int(r["checkpoint_id"])} for r in rows]
+    """Dropdown options in the table's order; a gate's label says it is a gate."""
+    order = [kind for kind, _ in GROUPS]
+    ranked = sorted(rows, key=lambda r: order.index(r.get("kind", "venue_entrance")))
+    return [{"label": r["name"], "value": int(r["checkpoint_id"])} for r in ranked]
+
+
+COLUMNS = ("Checkpoint", "Lanes F/M", "Arr /5m", "Thru /5m", "Queue", "Wait", "+15", "+30", "Rec F/M", "")
 
 
 def _short(name: str) -> str:
-    return name.replace("Seoul Olympic Park ", "").replace(" entrance", "")
+    for noise in ("Seoul Olympic Park ", "Olympic Park ", " entrance", " checkpoint"):
+        name = name.replace(noise, "")
+    return name
+
+
+def _minutes(wait_s: float) -> str:
+    """A wait as whole minutes; ``∞`` while persons queue with no lane open."""
+    return f"{wait_s / 60:.0f}m" if np.isfinite(wait_s) else "∞"
 
 
 def checkpoint_table(rows: Sequence[Mapping[str, Any]], *, target_wait_s: float) -> html.Table:
-    """One row per checkpoint; the status colour compares waits with ``target_wait_s``."""
-    head = html.Tr([html.Th(h) for h in ("Checkpoint", "Lanes F/M", "Arr /5m", "Thru /5m", "Queue",
-                                         "Wait", "+15", "+30", "Rec F/M", "")])
+    """One row per checkpoint, venue entrances then park gates (a section heading each); the
+    status colour compares waits with ``target_wait_s``."""
+    head = html.Tr([html.Th(h) for h in COLUMNS])
     body = []
-    for r in rows:
-        body.append(html.Tr(className=f"cp-row status-{r['status']}", **{"data-cp": str(r["checkpoint_id"])}, children=[
-            html.Td(_short(r["name"]), title=r["name"]),
-            html.Td(f"{r['lanes_face']}/{r['lanes_manual']}", className="cp-lanes"),
-            html.Td(f"{r['arrivals_5min']:.0f}"), html.Td(f"{r['throughput_5min']:.0f}"),
-            html.Td(f"{r['queue_persons']:.0f}"),
-            html.Td(f"{r['wait_now_s'] / 60:.0f}m", className="cp-wait"),
-            html.Td(f"{r['wait_15_s'] / 60:.0f}m", className="cp-wait15"),
-            html.Td(f"{r['wait_30_s'] / 60:.0f}m", className="cp-wait30"),
-            html.Td(f"{r['recommended_face']}/{r['recommended_manual']}"),
-            html.Td(html.Span(r["status"], className=f"status-dot status-{r['status']}")),
-        ]))
+    for kind, heading in GROUPS:
+        members = [r for r in rows if r.get("kind", "venue_entrance") == kind]
+        if members:
+            body.append(html.Tr(html.Td(heading, colSpan=len(COLUMNS)), className="cp-group"))
+        body.extend(_row(r) for r in members)
     return html.Table([head, *body], className="ops-table cp-table",
                       title=f"status against a wait target of {target_wait_s / 60:.0f} min")
+
+
+def _row(r: Mapping[str, Any]) -> html.Tr:
+    return html.Tr(className=f"cp-row status-{r['status']}", **{"data-cp": str(r["checkpoint_id"])}, children=[
+        html.Td(_short(r["name"]), title=r["name"]),
+        html.Td(f"{r['lanes_face']}/{r['lanes_manual']}", className="cp-lanes"),
+        html.Td(f"{r['arrivals_5min']:.0f}"), html.Td(f"{r['throughput_5min']:.0f}"),
+        html.Td(f"{r['queue_persons']:.0f}"),
+        html.Td(_minutes(r["wait_now_s"]), className="cp-wait"),
+        html.Td(_minutes(r["wait_15_s"]), className="cp-wait15"),
+        html.Td(_minutes(r["wait_30_s"]), className="cp-wait30"),
+        html.Td(f"{r['recommended_face']}/{r['recommended_manual']}"),
+        html.Td(html.Span(r["status"], className=f"status-dot status-{r['status']}")),
+    ])
 
 
 def checkpoint_figure(name: str, history: Mapping[str, Any], index: int, forecast_wait_s: np.ndarray,

@@ -109,7 +109,10 @@ def checkpoint_detail(scene: Scene, frame: Any, index: int) -> list[Any]:
         ("Lane positions", _num(value("max_lanes"))),
         ("Served so far", _num(value("served_persons"), 0, "persons")),
     ]
-    return [html.H3(name), html.Div("Security checkpoint", className="detail-sub"), _rows(pairs)]
+    kinds = table.get("kind") or ()
+    sub = ("Park gate checkpoint (screened before the venue entrance)"
+           if index < len(kinds) and kinds[index] == "park_gate" else "Security checkpoint")
+    return [html.H3(name), html.Div(sub, className="detail-sub"), _rows(pairs)]
 
 
 def detail_panel(scene: Scene, frame: Any, selection: Mapping[str, Any] | None, *,

@@ -626,13 +626,10 @@ def default_checkpoints(
     gate_xy = np.column_stack([gates.geometry.x, gates.geometry.y]) if len(gates) else np.empty((0, 2))
     capacity = _capacities(venues)
     nearest_gate = _nearest(venue_xy, gate_xy)
-    lane_rate = manual_rate_pps * entry_window_s
 
     def sized(design_persons: float) -> dict[str, int]:
-        planned = max(1, math.ceil(design_persons / lane_rate)) if lane_rate > 0 else 1
-        face = math.floor(face_share * planned + 0.5)
-        return {"lanes_face": face, "lanes_manual": planned - face,
-                "max_lanes": planned + max(1, math.ceil(spare_share * planned))}
+        return planned_lanes(design_persons, manual_rate_pps=manual_rate_pps, entry_window_s=entry_window_s,
+                             face_share=face_share, spare_share=spare_share)
 
     specs: list[CheckpointSpec] = []
     for i, venue in enumerate(venues.itertuples(index=False)):
@@ -652,6 +649,33 @@ def default_checkpoints(
             facility_id=str(gate.id),
         ))
     return tuple(specs)
+
+
+def planned_lanes(
+    design_persons: float,
+    *,
+    manual_rate_pps: float = MANUAL_LANE_RATE_PPS,
+    entry_window_s: float = ENTRY_WINDOW_S,
+    face_share: float = FACE_LANE_SHARE,
+    spare_share: float = SPARE_LANE_SHARE,
+) -> dict[str, int]:
+    """Lanes that pass ``design_persons`` in ``entry_window_s`` at the manual rate (the sizing
+    rule of :func:`default_checkpoints`).
+
+    Returns
+    -------
+    dict
+        ``lanes_face``, ``lanes_manual`` (the plan, at least one lane) and ``max_lanes`` (the
+        plan plus ``ceil(spare_share * plan)`` spare positions, at least one), ready for
+        :func:`dataclasses.replace` on a :class:`CheckpointSpec`.
+    """
+    if not (np.isfinite(design_persons) and design_persons >= 0):
+        raise ValueError(f"'design_persons' must be a finite number >= 0, got {design_persons!r}")
+    lane_rate = manual_rate_pps * entry_window_s
+    planned = max(1, math.ceil(design_persons / lane_rate)) if lane_rate > 0 else 1
+    face = math.floor(face_share * planned + 0.5)
+    return {"lanes_face": face, "lanes_manual": planned - face,
+            "max_lanes": planned + max(1, math.ceil(spare_share * planned))}
 
 
 def _short(name: object) -> str:

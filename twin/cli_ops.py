@@ -131,13 +131,15 @@ def run_checkpoints(args: argparse.Namespace, _rest: list[str]) -> int:
     if engine.pedestrians is None:
         raise ActionError("this scenario has no venues, so no checkpoints")
     rows = pedestrians.checkpoint_table(engine, target_wait_s=args.target_wait * 60.0)
-    print(f"checkpoints at {args.at} (wait target {args.target_wait:g} min; lanes face+manual)")
-    print(f"{'checkpoint':<44} {'lanes':>7} {'arr/5min':>8} {'thru/5min':>9} {'queue':>6} "
+    print(f"checkpoints at {args.at} (wait target {args.target_wait:g} min; lanes face+manual; "
+          "arrivals by road are screened at a park gate, then at the venue entrance)")
+    print(f"{'checkpoint':<44} {'kind':<5} {'id':>2} {'lanes':>7} {'arr/5min':>8} {'thru/5min':>9} {'queue':>6} "
           f"{'wait now':>8} {'+15':>6} {'+30':>6} {'advise':>7}  status")
     for r in rows:
-        print(f"{r['name'][:44]:<44} {r['lanes_face']:>3}+{r['lanes_manual']:<3} {r['arrivals_5min']:>8.0f} "
-              f"{r['throughput_5min']:>9.0f} {r['queue_persons']:>6.0f} {r['wait_now_s'] / 60:>6.1f} m "
-              f"{r['wait_15_s'] / 60:>4.1f} m {r['wait_30_s'] / 60:>4.1f} m "
+        kind = "gate" if r["kind"] == "park_gate" else "venue"
+        print(f"{r['name'][:44]:<44} {kind:<5} {r['checkpoint_id']:>2} {r['lanes_face']:>3}+{r['lanes_manual']:<3} "
+              f"{r['arrivals_5min']:>8.0f} {r['throughput_5min']:>9.0f} {r['queue_persons']:>6.0f} "
+              f"{r['wait_now_s'] / 60:>6.1f} m {r['wait_15_s'] / 60:>4.1f} m {r['wait_30_s'] / 60:>4.1f} m "
               f"{r['recommended_face']:>3}+{r['recommended_manual']:<3}  {r['status']}")
     write_json(args.json, {"at": args.at, "checkpoints": rows})
     return 0

@@ -63,13 +63,12 @@ def executive_summary(
 
 
 def _attendance(scenario: Any, time_s: float, people: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Per venue: persons inside against capacity, and arrivals against the expected crowd of the
-    venue's current or next session."""
+    """Per venue: persons inside against capacity, arrivals against the expected crowd of the
+    venue's current or next session, and its spectators queueing (at its entrance and at gates)."""
     if people is None:
         return []
     facilities = scenario.facilities.set_index("id")
     schedule = scenario.schedule
-    checkpoints = people["checkpoints"]
     rows = []
     for v, venue in enumerate(people["venues"]["venue_id"]):
         sessions = schedule[(schedule["venue_id"] == venue) & (schedule["end_s"] > time_s)]
@@ -83,14 +82,15 @@ def _attendance(scenario: Any, time_s: float, people: dict[str, Any] | None) -> 
             "session": None if session is None else str(session["title"]),
             "starts_s": None if session is None else float(session["start_s"]),
             "expected_persons": None if session is None else int(session["expected_attendance"]),
-            "queued_persons": float(checkpoints["queue_persons"][v]),
+            "queued_persons": float(people["venues"]["queued_persons"][v]),  # at its gates and entrance
         })
     return rows
 
 
 def _checkpoints(people: dict[str, Any] | None) -> dict[str, Any]:
     """Worst and queue-weighted mean wait now (s), and the share of arrivals whose wait at joining
-    was within the target."""
+    was within the target, over every checkpoint: park gates and venue entrances (a spectator
+    screened at a gate and then at the entrance counts at each)."""
     if people is None:
         return {}
     cp = people["checkpoints"]

@@ -103,3 +103,26 @@ def test_alert_feed_and_digest():
     assert "sev-warning" in item.className
     assert feed_digest([alert]) != feed_digest([{**alert, "acked": True}])
     assert feed_digest([alert]) == feed_digest([{**alert, "message": "Congested, queue 300 m"}])
+
+
+def _cp_row(i, name, kind, **values):
+    row = {"checkpoint_id": i, "name": name, "kind": kind, "lanes_face": 1, "lanes_manual": 2,
+           "arrivals_5min": 10.0, "throughput_5min": 10.0, "queue_persons": 0.0, "wait_now_s": 0.0,
+           "wait_15_s": 60.0, "wait_30_s": 120.0, "recommended_face": 1, "recommended_manual": 0, "status": "ok"}
+    return {**row, **values}
+
+
+def test_checkpoint_table_has_a_section_for_the_park_gates():
+    from layouts.checkpoint_panel import checkpoint_options, checkpoint_table
+
+    rows = [_cp_row(0, "KSPO Dome entrance", "venue_entrance"),
+            _cp_row(1, "Olympic Park North Gate 2 checkpoint", "park_gate", lanes_face=0, lanes_manual=0,
+                    queue_persons=1400.0, wait_now_s=math.inf, status="over")]
+    table = checkpoint_table(rows, target_wait_s=600.0)
+    trs = table.children[1:]
+    assert [tr.className.split()[0] for tr in trs] == ["cp-group", "cp-row", "cp-group", "cp-row"]
+    assert "Venue entrances" in trs[0].children.children and "Park gates" in trs[2].children.children
+    gate = trs[3]
+    assert gate.children[0].children == "North Gate 2" and gate.children[0].title == rows[1]["name"]
+    assert gate.children[1].children == "0/0" and gate.children[5].children == "∞"  # queue, no lane open
+    assert [o["value"] for o in checkpoint_options(rows)] == [0, 1]

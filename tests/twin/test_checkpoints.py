@@ -269,3 +269,12 @@ def test_default_checkpoints_checks_its_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cp.default_checkpoints(facilities)
+
+
+def test_planned_lanes_pass_the_design_crowd_in_the_entry_window():
+    # 8,410 persons in 60 min at 5/min per manual lane: ceil(8410 / 300) = 29 lanes, a quarter
+    # of them face e-gates (7.25 -> 7), spare ceil(29 / 4) = 8 positions
+    assert cp.planned_lanes(8410.0) == {"lanes_face": 7, "lanes_manual": 22, "max_lanes": 37}
+    assert cp.planned_lanes(0.0) == {"lanes_face": 0, "lanes_manual": 1, "max_lanes": 2}
+    with pytest.raises(ValueError, match="'design_persons' must be a finite number >= 0, got -1.0"):
+        cp.planned_lanes(-1.0)

@@ -1,71 +1,245 @@
-"""Spectators on foot on the bundled scenario: conservation, queues in space, lane actions."""
+"""Spectators on foot on the bundled scenario: conservation, two-stage screening (park gate,
+then venue entrance), queues in space, lane actions."""
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
 
 from twin import checkpoints, pedestrians
+from twin.demand import build_demand
 from twin.engine import Engine
 from twin.errors import ActionError
 from twin.pedestrians import SetLanes
 from twin.scenario import load
 
+START_S = 17 * 3600  # a new engine is empty: nobody on the grid, in a queue or inside
+KSPO, NORTH_2 = 5, 7  # checkpoint ids: venues in schedule order, then the gates crossed
+
 
 @pytest.fixture(scope="module")
-def evening():
-    engine = Engine(load("data/seoul_olympic_park"), start_s=17 * 3600)
+def scenario():
+    return load("data/seoul_olympic_park")
+
+
+@pytest.fixture(scope="module")
+def evening(scenario):
+    engine = Engine(scenario, start_s=START_S)
     engine.run(19 * 3600)
     return engine
 
 
+@pytest.fixture(scope="module")
+def gates_closed(scenario):
+    """From 17:00 to 18:20 with every lane of every park gate closed."""
+    engine = Engine(scenario, start_s=START_S)
+    for gate in engine.pedestrians.gate_checkpoint:
+        engine.apply(SetLanes(int(gate), "face", 0))
+        engine.apply(SetLanes(int(gate), "manual", 0))
+    engine.run(18 * 3600 + 1200)
+    return engine
+
+
+def _offered(engine, mode=slice(None)):
+    """(V,) spectators arriving since the start, by rail/foot (mode 0), by road (1) or both."""
+    return engine.demand.persons_between(START_S, engine.time_s)[:, 0, mode].reshape(engine.pedestrians.n_venues, -1).sum(axis=1)
+
+
+def _balance(engine):
+    """offered - (on grid + waiting at sources + in every queue + inside + gone)."""
+    people = engine.state.extras[pedestrians.KEY]
+    on_grid = people.crowd.persons.sum()
+    at_sources = people.crowd.backlog_persons.sum() + people.passed_gate_persons.sum()
+    queued = people.checkpoints.queue_persons.sum()  # gates and entrances
+    return _offered(engine).sum() - (on_grid + at_sources + queued + people.inside.sum() + people.gone)
+
+
+def test_checkpoints_are_the_venue_entrances_then_the_gates_spectators_cross(evening):
+    layout = evening.pedestrians
+    kinds = [s.kind for s in layout.specs]
+    assert kinds == ["venue_entrance"] * 6 + ["park_gate"] * 2
+    assert [s.venue_id for s in layout.specs[:6]] == list(layout.venue_ids)
+    assert layout.gate_ids == ("gate_world_peace_gate", "gate_north_2")  # North Gate 1 is nobody's
+    assert layout.specs[KSPO].name == "KSPO Dome entrance"
+    assert layout.specs[NORTH_2].name == "Olympic Park North Gate 2 checkpoint"
+    # by road: through the gate nearest the venue (the Velodrome is the one behind World Peace Gate)
+    velodrome = layout.venue_ids.index("venue_olympic_velodrome")
+    assert [layout.gate_ids[g] for g in layout.road_gate] == [
+        "gate_world_peace_gate" if v == velodrome else "gate_north_2" for v in range(6)]
+    # by rail: Olympic Park and Hanseong Baekje stations reach the park by gates not in the data
+    assert np.all(layout.rail_gate == -1)
+    for spec, gate in zip(layout.specs[6:], layout.gate_ids, strict=True):
+        assert spec.facility_id == gate and spec.venue_id is None and len(layout.queue_cells[spec.checkpoint_id])
+
+
 def test_persons_are_conserved(evening):
     people = evening.state.extras[pedestrians.KEY]
-    offered = evening.demand.persons_between(17 * 3600, evening.time_s)[:, 0, :].sum()
-    on_grid = people.crowd.persons.sum() + people.crowd.backlog_persons.sum()
-    queued = people.checkpoints.queue_persons.sum()
-    assert offered > 10_000  # the evening's arrivals are under way
-    assert offered == pytest.approx(on_grid + queued + people.inside.sum() + people.gone, rel=1e-9)
+    assert _offered(evening).sum() > 10_000  # the evening's arrivals are under way
+    assert _balance(evening) == pytest.approx(0.0, abs=1e-9 * _offered(evening).sum())
+    # the gate stage carried persons, and each gate queue's mix by venue adds up to the queue
+    gates = evening.pedestrians.gate_checkpoint
+    assert people.checkpoints.served_persons[gates].sum() > 1000
+    np.testing.assert_allclose(people.gate_queue_persons.sum(axis=1), people.checkpoints.queue_persons[gates],
+                               atol=1e-9)
 
 
-def test_queue_occupies_space_in_the_density_map(evening):
+def test_a_closed_gate_holds_everyone_arriving_by_road(gates_closed):
+    engine, layout = gates_closed, gates_closed.pedestrians
+    people = engine.state.extras[pedestrians.KEY]
+    cp = people.checkpoints
+    by_road, by_rail = _offered(engine, 1), _offered(engine, 0)
+    gates = layout.gate_checkpoint
+    assert cp.served_persons[gates].sum() == 0.0
+    for g, gate in enumerate(gates):  # each gate holds the road arrivals of the venues behind it
+        assert cp.queue_persons[gate] == pytest.approx(by_road[layout.road_gate == g].sum(), rel=1e-12)
+    assert cp.queue_persons[NORTH_2] > 1000
+    # the entrances saw only the rail and walking crowd: arrived + still walking = offered by rail
+    walking = people.crowd.persons[: layout.n_venues].sum() + people.crowd.backlog_persons[layout.station_source].sum()
+    assert cp.arrived_persons[: layout.n_venues].sum() + walking == pytest.approx(by_rail.sum(), rel=1e-9)
+    assert people.passed_gate_persons.sum() == 0.0
+    assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
+
+
+def test_opening_a_closed_gate_serves_its_queue_at_the_lanes_capacity(gates_closed):
+    engine = gates_closed.fork()
+    cp = engine.state.extras[pedestrians.KEY].checkpoints
+    served_before = cp.served_persons[NORTH_2]
+    table = pedestrians.checkpoint_table(engine)[NORTH_2]
+    assert table["wait_now_s"] == np.inf and table["status"] == "over"
+    assert table["recommended_face"] + table["recommended_manual"] > 0
+    engine.apply(SetLanes(NORTH_2, "manual", 2))  # 2 x 5/min: a bottleneck of 10 persons/min
+    assert pedestrians.checkpoint_table(engine)[NORTH_2]["wait_now_s"] < np.inf
+    engine.run(engine.time_s + 600)
+    assert cp.queue_persons[NORTH_2] > 0  # still a queue: the lanes ran at capacity throughout
+    assert cp.served_persons[NORTH_2] - served_before == pytest.approx(2 * 5 / 60 * 600, rel=1e-9)
+    assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
+
+
+def test_a_spectator_screened_at_a_gate_walks_on_to_the_venue_entrance(scenario):
+    """Road arrivals only (rail and foot removed from the demand): every person is counted by
+    hand, per venue, through gate queue -> past the gate -> walking -> entrance -> inside."""
+    demand = build_demand(scenario, seed=0)
+    road_only = demand.foot_pps.copy()
+    road_only[..., 0] = 0.0
+    engine = Engine(scenario, start_s=START_S, demand=dataclasses.replace(demand, foot_pps=road_only))
+    engine.run(18 * 3600 + 1200)  # before any session ends: nobody leaves
+    layout, people = engine.pedestrians, engine.state.extras[pedestrians.KEY]
+    cp, offered = people.checkpoints, _offered(engine, 1)
+    gates = layout.gate_checkpoint
+    np.testing.assert_allclose(cp.arrived_persons[gates], np.bincount(layout.road_gate, offered), rtol=1e-12)
+    for v in range(layout.n_venues):
+        g = layout.road_gate[v]
+        source = layout.gate_source[g, v]
+        past_gate = offered[v] - people.gate_queue_persons[g, v]
+        walking = people.passed_gate_persons[source] + people.crowd.backlog_persons[source] + people.crowd.persons[v].sum()
+        assert past_gate == pytest.approx(walking + cp.arrived_persons[v], rel=1e-9, abs=1e-9)
+        # served = inside + released (the tennis day session's departures, until 17:45, take
+        # spectators back out: an engine started at 17:00 holds no day crowd)
+        served = people.inside[v] + people.released[v]
+        assert cp.arrived_persons[v] == pytest.approx(cp.queue_persons[v] + served, rel=1e-12, abs=1e-9)
+    # the gates' throughput is the venues' flow past them; KSPO's crowd went through both stages
+    past = offered - people.gate_queue_persons.sum(axis=0)
+    np.testing.assert_allclose(cp.served_persons[gates], np.bincount(layout.road_gate, past), rtol=1e-9)
+    assert cp.served_persons[NORTH_2] > 1000 and cp.arrived_persons[KSPO] > 500
+
+
+def test_a_station_behind_a_gate_sends_its_crowd_through_the_gate(scenario):
+    """Rule check: KSPO's rail crowd sent from Mongchontoseong station (next to the World Peace
+    Gate) crosses that gate on its way; from its usual station it crosses none."""
+    demand = build_demand(scenario, seed=0)
+    kspo = demand.venue_ids.index("venue_kspo_dome")
+    sources = tuple("transit_mongchontoseong_station" if v == kspo else s for v, s in enumerate(demand.foot_source))
+    engine = Engine(scenario, start_s=START_S, demand=dataclasses.replace(demand, foot_source=sources))
+    layout = engine.pedestrians
+    peace = layout.gate_ids.index("gate_world_peace_gate")
+    assert layout.rail_gate[kspo] == peace and np.sum(layout.rail_gate >= 0) == 1
+    engine.run(18 * 3600 + 1200)
+    people = engine.state.extras[pedestrians.KEY]
+    cp = people.checkpoints
+    # World Peace Gate's arrivals: the Velodrome's road crowd + KSPO's rail crowd that reached it
+    approach = layout.n_venues  # KSPO's walk to the gate is the first approach group
+    station = layout.station_source[kspo]
+    reached = _offered(engine, 0)[kspo] - people.crowd.persons[approach].sum() - people.crowd.backlog_persons[station]
+    velodrome_by_road = _offered(engine, 1)[layout.road_gate == peace].sum()
+    assert reached > 100
+    assert cp.arrived_persons[layout.gate_checkpoint[peace]] == pytest.approx(velodrome_by_road + reached, rel=1e-9)
+    assert people.gate_queue_persons[peace, kspo] >= 0 and layout.gate_source[peace, kspo] >= 0
+    assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
+
+
+def test_a_gate_serves_its_mix_of_venues_in_proportion():
+    queue = np.array([[10.0, 30.0], [4.0, 0.0]])  # two gates, two venues
+    passed = pedestrians.serve_well_mixed(queue, np.array([[0.0, 10.0], [0.0, 0.0]]), np.array([25.0, 4.0]))
+    np.testing.assert_allclose(passed, [[5.0, 20.0], [4.0, 0.0]])  # 25 of 50: half of each venue's 10 and 40
+    np.testing.assert_allclose(queue, [[5.0, 20.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("checkpoint", [KSPO, NORTH_2])
+def test_queue_occupies_space_in_the_density_map(evening, checkpoint):
     layout = evening.pedestrians
     people = copy.deepcopy(evening.state.extras[pedestrians.KEY])
     people.checkpoints.queue_persons[:] = 0.0
     empty = pedestrians.density_cells(layout, people)
-    people.checkpoints.queue_persons[5] = 3000.0  # KSPO Dome
+    people.checkpoints.queue_persons[checkpoint] = 3000.0
     queued = pedestrians.density_cells(layout, people)
     area = layout.network.grid.cell_area_m2
     assert (queued - empty).sum() * area == pytest.approx(3000.0)
-    pen = layout.queue_cells[5]
+    pen = layout.queue_cells[checkpoint]
     assert np.all(np.isin(np.flatnonzero(queued - empty > 1e-12), pen))  # only in the pen
     # 3,000 persons at 2 p/m² on 400 m² cells fill 3.75 cells: the nearest three are at 2 p/m²
     np.testing.assert_allclose((queued - empty)[pen[:3]], pedestrians.QUEUE_DENSITY_PPM2)
 
 
+def test_gate_pen_is_round_the_gate(evening):
+    layout = evening.pedestrians
+    spec = layout.specs[NORTH_2]
+    net = layout.network
+    from twin.walkable import cell_centre_m
+
+    x, y = cell_centre_m(net.grid, net.cell_row[layout.queue_cells[NORTH_2]], net.cell_col[layout.queue_cells[NORTH_2]])
+    assert np.hypot(x - spec.x_m, y - spec.y_m).max() <= pedestrians.QUEUE_PEN_M + 2 * pedestrians.CELL_M
+
+
 def test_throughput_never_exceeds_open_lane_capacity(evening):
-    for row in pedestrians.checkpoint_table(evening):
+    rows = pedestrians.checkpoint_table(evening)
+    assert {r["kind"] for r in rows} == {"venue_entrance", "park_gate"}
+    for row in rows:
         capacity_5min = (row["lanes_face"] * 20 / 60 + row["lanes_manual"] * 5 / 60) * 300
         assert row["throughput_5min"] <= capacity_5min + 1e-6
 
 
 def test_opening_lanes_cuts_the_predicted_wait(evening):
     engine = evening.fork()
-    before = pedestrians.checkpoint_table(engine)[5]
+    before = pedestrians.checkpoint_table(engine)[KSPO]
     assert before["queue_persons"] > 0
-    result = engine.apply(SetLanes(5, "face", before["lanes_face"] + 6))
-    after = pedestrians.checkpoint_table(engine)[5]
+    result = engine.apply(SetLanes(KSPO, "face", before["lanes_face"] + 6))
+    after = pedestrians.checkpoint_table(engine)[KSPO]
     assert result["before"] == before["lanes_face"] and result["after"] == before["lanes_face"] + 6
     assert after["wait_now_s"] < before["wait_now_s"]
+
+
+def test_a_held_gate_crowd_reaches_the_entrance_forecast_when_the_gate_opens(gates_closed):
+    """The entrance forecast carries the gate's throughput, a walk later."""
+    engine = gates_closed.fork()
+    closed = pedestrians.arrival_forecast_pps(engine, 1800.0)
+    engine.apply(SetLanes(NORTH_2, "face", 20))
+    opened = pedestrians.arrival_forecast_pps(engine, 1800.0)
+    extra = (opened - closed)[:, KSPO] * 60.0
+    walk_s = pedestrians.walk_time_s(engine.pedestrians, engine.pedestrians.gate_source[1, KSPO], KSPO)
+    assert extra.sum() > 100 and np.all(extra >= -1e-9)
+    assert extra[: int(walk_s // 60)].sum() == 0.0  # nobody before the walk from the gate
 
 
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (SetLanes(99, "face", 1), "checkpoint_id"),
-        (SetLanes(5, "drone", 1), "lane_type"),
-        (SetLanes(5, "face", -1), "count"),
-        (SetLanes(5, "manual", 1000), "max_lanes"),
+        (SetLanes(99, "face", 1), r"checkpoint_id: 99 is not a checkpoint \(expected a whole number 0..7\)"),
+        (SetLanes(KSPO, "drone", 1), "lane_type"),
+        (SetLanes(KSPO, "face", -1), "count"),
+        (SetLanes(KSPO, "manual", 1000), "max_lanes"),
+        (SetLanes(NORTH_2, "manual", 1000), r"max_lanes=\d+ at checkpoint 7 'Olympic Park North Gate 2 checkpoint'"),
+        (SetLanes(NORTH_2, "face", 2.5), "count: must be a whole number"),
     ],
 )
 def test_bad_lane_changes_are_refused_and_change_nothing(evening, action, message):
@@ -79,8 +253,47 @@ def test_bad_lane_changes_are_refused_and_change_nothing(evening, action, messag
     np.testing.assert_array_equal(before.queue_persons, after.queue_persons)
 
 
+def test_gate_lanes_open_and_close_like_entrance_lanes(evening):
+    engine = evening.fork()
+    result = engine.apply(SetLanes(NORTH_2, "manual", 0))
+    assert result["target"] == "Olympic Park North Gate 2 checkpoint manual lanes" and result["after"] == 0
+    assert engine.state.extras[pedestrians.KEY].checkpoints.lanes_manual[NORTH_2] == 0
+    assert evening.state.extras[pedestrians.KEY].checkpoints.lanes_manual[NORTH_2] == result["before"] > 0
+
+
 def test_view_carries_pedestrian_figures(evening):
     figures = evening.view().extras["pedestrians"]
     assert figures["on_site_persons"] > 0
     assert len(figures["density_ppm2"]) == evening.pedestrians.network.n_cells
+    assert figures["checkpoints"]["kind"][NORTH_2] == "park_gate"
+    people = evening.state.extras[pedestrians.KEY]
+    queued = people.checkpoints.queue_persons[:6] + people.gate_queue_persons.sum(axis=0)
+    np.testing.assert_allclose(figures["venues"]["queued_persons"], queued)
     assert checkpoints.LANE_TYPES == ("face", "manual")
+
+
+def test_forecast_with_the_crowd_is_deterministic_and_leaves_the_twin_alone(gates_closed):
+    engine = gates_closed.fork()
+    queue = engine.state.extras[pedestrians.KEY].checkpoints.queue_persons.copy()
+    first = engine.forecast(900.0, marks_s=(900,), overrides=[SetLanes(NORTH_2, "face", 20)])
+    second = engine.forecast(900.0, marks_s=(900,), overrides=[SetLanes(NORTH_2, "face", 20)])
+    a, b = first[900].extras["pedestrians"], second[900].extras["pedestrians"]
+    np.testing.assert_array_equal(a["checkpoints"]["queue_persons"], b["checkpoints"]["queue_persons"])
+    assert a["checkpoints"]["queue_persons"][NORTH_2] < queue[NORTH_2]  # the override opened the gate
+    np.testing.assert_array_equal(engine.state.extras[pedestrians.KEY].checkpoints.queue_persons, queue)
+
+
+def test_checkpoints_command_lists_the_gates(capsys, tmp_path):
+    import json
+
+    from twin.cli import main
+
+    out = tmp_path / "cp.json"
+    assert main(["checkpoints", "--at", "18:10", "--warmup", "20", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    gate_lines = [line for line in printed.splitlines() if " gate " in line]
+    assert [line.split(" checkpoint")[0] for line in gate_lines] == [
+        "Olympic Park World Peace Gate", "Olympic Park North Gate 2"]
+    rows = json.loads(out.read_text())["checkpoints"]
+    assert [r["checkpoint_id"] for r in rows if r["kind"] == "park_gate"] == [6, 7]
+    assert rows[NORTH_2]["arrivals_5min"] > 0 and len(rows[NORTH_2]["predicted_wait_s"]) == 30

@@ -6,6 +6,7 @@ import pytest
 from twin import checkpoints, pedestrians
 from twin.corridor import DispatchCorridor
 from twin.engine import Engine
+from twin.pedestrians import SetLanes
 from twin.scenario import load
 from twin.summary import NormalDay, executive_summary, normal_day
 
@@ -64,3 +65,21 @@ def test_normal_day_has_no_event_traffic():
     scenario = load("data/seoul_olympic_park")
     quiet = normal_day(scenario, seed=0, start_s=18 * 3600, end_s=18 * 3600 + 900)
     assert len(quiet.time_s) == 3 and np.all(quiet.delay_rate_veh >= 0)
+
+
+def test_a_venue_queue_counts_its_spectators_held_at_a_gate(evening):
+    engine = evening.fork()
+    layout = engine.pedestrians
+    gate = int(layout.gate_checkpoint[layout.road_gate[layout.venue_ids.index("venue_kspo_dome")]])
+    engine.apply(SetLanes(gate, "face", 0))
+    engine.apply(SetLanes(gate, "manual", 0))
+    engine.run(engine.time_s + 300)
+    people = engine.state.extras[pedestrians.KEY]
+    summary = executive_summary(engine.scenario, engine.view(), normal=None, alert_counts={})
+    queued = {row["venue_id"]: row["queued_persons"] for row in summary["attendance"]}
+    for v, venue in enumerate(layout.venue_ids):
+        held = people.gate_queue_persons[:, v].sum()
+        assert queued[venue] == pytest.approx(people.checkpoints.queue_persons[v] + held)
+    assert people.gate_queue_persons[:, layout.venue_ids.index("venue_kspo_dome")].sum() > 100
+    assert summary["checkpoints"]["worst_wait_s"] == np.inf  # queue behind a gate with no lane open
+    assert summary["checkpoints"]["worst_name"] == layout.specs[gate].name
