@@ -47,11 +47,27 @@ Wiring (every ``CROWD_DT_S`` seconds of simulated time, as an engine step hook):
 - Departures pass no checkpoint: after a session the departure curve releases spectators from
   the venue (never more than are inside) at its entrance; they walk to their station or gate
   and leave.
+- A state created mid-day (the engine starts at any time, the bundled day at 17:00) begins with
+  the sessions in progress (:func:`inside_at_start`): each venue holds the spectators the
+  demand's own curves delivered since the start of the day minus those its departure curves
+  released (``Demand.persons_between`` from midnight, so every session's arrival window that
+  began before the start counts), never below zero nor above the venue's capacity. The rule,
+  a simplification: everyone who arrived before the start is inside and everyone who left is
+  gone; nobody is walking, waiting at a source or queueing at the start, and the checkpoint
+  counters start at zero. Against a run from midnight, the start state therefore holds inside
+  those the run still has walking or queueing, and leaves out those the run still has walking
+  away. On the bundled day at 17:00 the start state holds 7,580 inside (Tennis Center 1,620,
+  Velodrome 5,400, Olympic Hall 230, Art Hall 330); the run from midnight 7,458 inside, 122 on
+  their way in (21 of Olympic Hall's, 101 of the Art Hall's: 1.6 %) and 487 day-session
+  spectators walking away (tested in ``tests/twin/test_pedestrians.py``). Without the start
+  crowds the Tennis Center's day-session departures after 17:00 (the curve runs until 17:45)
+  would release night-session spectators who had just come in.
 
 The crowd grid covers the park (venues, gates and the stations used, plus
 ``GRID_MARGIN_M``) at ``CELL_M`` cells. Walkable space follows :mod:`twin.walkable`'s rule.
-Persons are conserved exactly: offered = on the grid + waiting at sources (crowd backlogs and
-``passed_gate_persons``) + in every queue (gates and venues) + inside venues + gone (tested).
+Persons are conserved exactly: offered (``inside_at_start`` + arrivals since the start) = on the
+grid + waiting at sources (crowd backlogs and ``passed_gate_persons``) + in every queue (gates
+and venues) + inside venues + gone (tested). Spectators on site are offered minus gone.
 """
 
 from __future__ import annotations
@@ -65,6 +81,7 @@ import shapely
 
 from twin import checkpoints, crowd, walkable
 from twin.actions import action_result, register_action
+from twin.demand import DAY_S
 from twin.errors import ActionError, ScenarioError
 
 FloatArray = npt.NDArray[np.float64]
@@ -100,6 +117,7 @@ class Layout:
     venue_ids: tuple[str, ...]  # demand's venue order; venue v has arrival group v
     gate_ids: tuple[str, ...]  # facility id of gate g (checkpoint V + g)
     venue_checkpoint: IntArray  # (V,) checkpoint index of each venue
+    venue_capacity_persons: FloatArray  # (V,) seats of each venue, inf where the facilities give none
     station_source: IntArray  # (V,) source index of arrivals by rail/foot (at the station)
     road_gate: IntArray  # (V,) gate the venue's arrivals by road cross
     rail_gate: IntArray  # (V,) gate the venue's arrivals by rail/foot cross, -1 for none
@@ -131,6 +149,7 @@ class PedestrianState:
     checkpoints: checkpoints.CheckpointState
     watch: crowd.CrushWatch
     inside: FloatArray  # (V,) persons inside each venue
+    inside_at_start: FloatArray  # (V,) persons inside each venue when the state was created
     released: FloatArray  # (V,) cumulative persons released after sessions
     gone: float
     pending_s: float
@@ -161,8 +180,9 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
     n_v = len(venue_ids)
     gates, road_gate, rail_gate = _crossings(facilities, points, venue_ids, stations)
     open_share = float(scenario.params.get("checkpoints", {}).get("open_share", 1.0))
+    capacity = _venue_capacity_persons(facilities, venue_ids)
     specs = _checkpoint_specs(facilities, crs, venue_ids, gates, _gate_design_persons(
-        facilities, demand, road_gate, rail_gate, len(gates)), open_share)
+        np.nan_to_num(capacity, nan=0.0), demand, road_gate, rail_gate, len(gates)), open_share)
     grid = _grid(scenario, crs, points, [*venue_ids, *stations, *gates])
     venue_cells = [_cell(grid, specs[v].x_m, specs[v].y_m) for v in range(n_v)]
     exits = sorted(set(stations) | set(gates))
@@ -197,6 +217,7 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
 
     return Layout(
         network=net, specs=specs, venue_ids=venue_ids, gate_ids=tuple(gates), venue_checkpoint=np.arange(n_v),
+        venue_capacity_persons=np.nan_to_num(capacity, nan=np.inf),
         station_source=np.array(station_src), road_gate=road_gate, rail_gate=rail_gate, gate_source=gate_src,
         approach_gate=np.array([g for g, _ in approach], dtype=np.int64),
         approach_venue=np.array([v for _, v in approach], dtype=np.int64),
@@ -229,14 +250,18 @@ def _checkpoint_specs(facilities: Any, crs: str, venue_ids: tuple[str, ...], gat
     return tuple(specs)
 
 
-def _gate_design_persons(facilities: Any, demand: Any, road_gate: IntArray, rail_gate: IntArray,
-                         n_gates: int) -> FloatArray:
-    """(G,) design crowd of each gate: every venue's capacity times the share of its arrivals
-    (by the day's demand) that crosses the gate."""
+def _venue_capacity_persons(facilities: Any, venue_ids: tuple[str, ...]) -> FloatArray:
+    """(V,) the facilities' capacity of each venue, NaN where it gives none."""
     import pandas as pd
 
-    capacity = pd.to_numeric(facilities.set_index("id").loc[list(demand.venue_ids), "capacity"], errors="coerce")
-    capacity = np.nan_to_num(capacity.to_numpy(float), nan=0.0)
+    capacity = pd.to_numeric(facilities.set_index("id").loc[list(venue_ids), "capacity"], errors="coerce")
+    return capacity.to_numpy(float)
+
+
+def _gate_design_persons(capacity: FloatArray, demand: Any, road_gate: IntArray, rail_gate: IntArray,
+                         n_gates: int) -> FloatArray:
+    """(G,) design crowd of each gate: every venue's capacity (persons, 0 where unknown) times the
+    share of its arrivals (by the day's demand) that crosses the gate."""
     arriving = demand.foot_pps[:, :, 0, :].sum(axis=0)  # (V, mode)
     share = np.divide(arriving, arriving.sum(axis=1, keepdims=True), out=np.zeros_like(arriving),
                       where=arriving.sum(axis=1, keepdims=True) > 0)
@@ -312,19 +337,43 @@ def _pen(net: crowd.CrowdNetwork, group: int) -> npt.NDArray[np.int64]:
     return inside[np.argsort(distance[inside], kind="stable")]
 
 
-def new_state(layout: Layout, time_s: float) -> PedestrianState:
+def new_state(layout: Layout, demand: Any, time_s: float) -> PedestrianState:
+    """The pedestrians at ``time_s``: venues hold :func:`inside_at_start`, nobody is walking or
+    queueing (see the module docstring)."""
     net = layout.network
     n_v, n_g = layout.n_venues, layout.n_gates
+    inside = inside_at_start(layout, demand, time_s)
     return PedestrianState(
         crowd=crowd.new_state(net, time_s=time_s),
         checkpoints=checkpoints.new_state(layout.specs, time_s=time_s),
         watch=crowd.new_watch(net.grid),
-        inside=np.zeros(n_v), released=np.zeros(n_v),
+        inside=inside.copy(), inside_at_start=inside, released=np.zeros(n_v),
         gone=0.0, pending_s=0.0, alerts=[], arrived_under_target=np.zeros(len(layout.specs)),
         gate_queue_persons=np.zeros((n_g, n_v)), passed_gate_persons=np.zeros(len(net.source_group)),
         passed_minute=np.full(PASSED_HISTORY_MIN, -1, dtype=np.int64),
         passed_history=np.zeros((PASSED_HISTORY_MIN, n_g, n_v)),
     )
+
+
+def inside_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
+    """(V,) spectators inside each venue at ``time_s`` by the demand's curves alone.
+
+    The persons ``demand.foot_pps`` delivers to each venue from the start of the day (midnight
+    before ``time_s``) until ``time_s``, minus the persons its departure curves release in that
+    time, never below zero nor above the venue's capacity (a warning names a venue cut to it).
+    Everyone who arrived is taken to be inside (nobody walking or queueing: module docstring).
+    """
+    import warnings
+
+    moved = demand.persons_between(time_s - time_s % DAY_S, time_s).sum(axis=2)  # (V, direction)
+    inside = np.maximum(moved[:, 0] - moved[:, 1], 0.0)
+    capacity = layout.venue_capacity_persons
+    over = np.flatnonzero(inside > capacity)
+    if len(over):
+        listed = ", ".join(f"{layout.venue_ids[v]} {inside[v]:.0f} > {capacity[v]:.0f}" for v in over)
+        warnings.warn(f"spectators inside at the start by the demand exceed the venue's capacity, "
+                      f"starting at capacity: {listed}", UserWarning, stacklevel=2)
+    return np.minimum(inside, capacity)
 
 
 # ---------------------------------------------------------------- stepping (engine hook)
@@ -334,7 +383,7 @@ def attach(engine: Any) -> None:
     engine.pedestrians = layout
     if layout is None:
         return
-    engine.state.extras[KEY] = new_state(layout, engine.time_s)
+    engine.state.extras[KEY] = new_state(layout, engine.demand, engine.time_s)
     engine.add_step_hook(step_hook)
 
 
@@ -453,13 +502,16 @@ def density_grid(layout: Layout, state: PedestrianState) -> FloatArray:
 def summary(engine: Any, layout: Layout, state: PedestrianState) -> dict[str, Any]:
     """Plain figures for views: per checkpoint and venue, peak density, alerts.
 
-    A venue's ``queued_persons`` counts its entrance queue and its spectators in gate queues.
+    ``on_site_persons`` is everyone offered and not gone: walking, waiting at a source, queueing
+    or inside (the crowds inside at the start included). A venue's ``queued_persons`` counts its
+    entrance queue and its spectators in gate queues.
     """
     density = density_cells(layout, state)
     peak = int(np.argmax(density)) if len(density) else 0
     cp = state.checkpoints
     wait = checkpoints.mean_wait_now_s(layout.specs, cp)
-    on_site = state.crowd.persons.sum() + state.passed_gate_persons.sum() + cp.queue_persons.sum() + state.inside.sum()
+    on_site = (state.crowd.persons.sum() + state.crowd.backlog_persons.sum() + state.passed_gate_persons.sum()
+               + cp.queue_persons.sum() + state.inside.sum())  # offered - gone
     return {
         "density_ppm2": density,
         "peak_density_ppm2": float(density[peak]) if len(density) else 0.0,

@@ -1,5 +1,5 @@
-"""Spectators on foot on the bundled scenario: conservation, two-stage screening (park gate,
-then venue entrance), queues in space, lane actions."""
+"""Spectators on foot on the bundled scenario: the crowds inside at the start, conservation,
+two-stage screening (park gate, then venue entrance), queues in space, lane actions."""
 
 import copy
 import dataclasses
@@ -14,8 +14,9 @@ from twin.errors import ActionError
 from twin.pedestrians import SetLanes
 from twin.scenario import load
 
-START_S = 17 * 3600  # a new engine is empty: nobody on the grid, in a queue or inside
+START_S = 17 * 3600  # a new engine has nobody walking or queueing; its venues hold the sessions in progress
 KSPO, NORTH_2 = 5, 7  # checkpoint ids: venues in schedule order, then the gates crossed
+TENNIS, VELODROME = 0, 1
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +48,109 @@ def _offered(engine, mode=slice(None)):
 
 
 def _balance(engine):
-    """offered - (on grid + waiting at sources + in every queue + inside + gone)."""
+    """offered (inside at the start + arriving since) - (on grid + waiting at sources + in every
+    queue + inside + gone)."""
     people = engine.state.extras[pedestrians.KEY]
     on_grid = people.crowd.persons.sum()
     at_sources = people.crowd.backlog_persons.sum() + people.passed_gate_persons.sum()
     queued = people.checkpoints.queue_persons.sum()  # gates and entrances
-    return _offered(engine).sum() - (on_grid + at_sources + queued + people.inside.sum() + people.gone)
+    offered = people.inside_at_start.sum() + _offered(engine).sum()
+    return offered - (on_grid + at_sources + queued + people.inside.sum() + people.gone)
+
+
+def _in_flight(layout, people):
+    """(V,) spectators walking to or queueing for each venue: on the grid, at its station's or
+    gates' sources, in gate queues, past a gate, in its entrance queue."""
+    crowd = people.crowd
+    flight = crowd.persons[: layout.n_venues].sum(axis=1) + crowd.backlog_persons[layout.station_source]
+    flight += people.gate_queue_persons.sum(axis=0) + people.checkpoints.queue_persons[layout.venue_checkpoint]
+    for a, v in enumerate(layout.approach_venue):  # walking from a station to a gate on the way
+        flight[v] += crowd.persons[layout.n_venues + a].sum()
+    for g, v in zip(*np.nonzero(layout.gate_source >= 0), strict=True):
+        source = layout.gate_source[g, v]
+        flight[v] += people.passed_gate_persons[source] + crowd.backlog_persons[source]
+    return flight
+
+
+# Inside each venue at the start, by hand from schedule.csv and scenario.toml: attendance x mode
+# split (rail+walk 0.75, road 0.25: the two shares sum to the whole crowd) x (share arrived - share
+# gone). Arrival shares at minutes from the start (-150 0, -90 .10, -60 .30, -30 .70, 0 .95,
+# 20 1), departure shares at minutes from the end (0 0, 10 .35, 20 .65, 40 .90, 75 1), linear between.
+# Venues: Tennis Center, Velodrome, Olympic Hall, Art Hall, Ticketlink Live Arena, KSPO Dome.
+INSIDE_AT_START = [
+    ("09:00:00", [0.0] * 6),  # before the first arrival (tennis day session: 12:00 - 150 min = 09:30)
+    ("12:10:00", [7200 * (0.95 + 0.05 * 10 / 20), 0, 0, 0, 0, 0]),  # mid-session: +10 min, 6840
+    ("17:12:30", [
+        7200 * (1 - (0.90 + 0.10 * 2.5 / 35))  # day session, 42.5 min after its 16:30 end: 668.6
+        + 8500 * 0.10 * 12.5 / 60,  # night session, 137.5 min before its 19:30 start: 177.1
+        5400 * 1.0,  # 16:00-18:30: everyone in (mid-session)
+        2300 * (0.10 + 0.20 * 12.5 / 30),  # 77.5 min before 18:30: 421.7
+        1100 * (0.30 + 0.40 * 12.5 / 30),  # 47.5 min before 18:00: 513.3
+        4800 * 0.10 * 12.5 / 60, 14600 * 0.10 * 12.5 / 60]),  # 137.5 min before 19:30: 100, 304.2
+    ("19:00:00", [8500 * 0.70, 5400 * (1 - (0.65 + 0.25 * 10 / 20)), 2300 * 1.0, 1100 * 1.0,
+                  4800 * 0.70, 14600 * 0.70]),  # 5950, 1215 (30 min after 18:30), ..., 10220
+    ("21:00:00", [8500, 0, 2300 * (1 - 0.775), 1100 * (1 - (0.90 + 0.10 * 20 / 35)), 4800, 14600]),
+]
+
+
+@pytest.mark.parametrize(("clock", "expected"), INSIDE_AT_START)
+def test_an_engine_starts_with_the_crowds_the_curves_delivered_and_nobody_in_flight(scenario, clock, expected):
+    h, m, s = (int(part) for part in clock.split(":"))
+    engine = Engine(scenario, start_s=h * 3600 + m * 60 + s)
+    people = engine.state.extras[pedestrians.KEY]
+    np.testing.assert_allclose(people.inside, expected, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(people.inside_at_start, people.inside)
+    assert people.crowd.persons.sum() == people.checkpoints.queue_persons.sum() == people.released.sum() == 0.0
+    assert engine.view().extras["pedestrians"]["on_site_persons"] == pytest.approx(sum(expected), rel=1e-12)
+
+
+def test_a_venue_starts_at_most_full(scenario):
+    engine = Engine(scenario, start_s=19 * 3600)
+    small = dataclasses.replace(engine.pedestrians, venue_capacity_persons=np.full(6, 2000.0))
+    message = ("exceed the venue's capacity, starting at capacity: venue_olympic_tennis_center 5950 > 2000, "
+               "venue_olympic_hall 2300 > 2000, venue_ticketlink_live_arena 3360 > 2000, venue_kspo_dome 10220 > 2000$")
+    with pytest.warns(UserWarning, match=message) as caught:
+        inside = pedestrians.inside_at_start(small, engine.demand, 19 * 3600)
+    assert len(caught) == 1
+    np.testing.assert_allclose(inside, [2000, 1215, 2000, 1100, 2000, 2000])
+
+
+def test_the_day_session_leaving_takes_out_only_the_day_crowd(scenario):
+    """Started at 17:00, the Tennis Center holds the day session's last 1,620 (7,200 x (1 -
+    0.775)); its departure curve (until 17:45) releases exactly those, and every night-session
+    spectator screened at the entrance stays inside."""
+    engine = Engine(scenario, start_s=START_S)
+    people = engine.state.extras[pedestrians.KEY]
+    served = people.checkpoints.served_persons
+    assert people.inside[TENNIS] == pytest.approx(7200 * (1 - 0.775), rel=1e-12)
+    for minute in range(5, 65, 5):
+        engine.run(START_S + minute * 60)
+        day_gone = 7200 * (np.interp(30 + minute, [20, 40, 75], [0.65, 0.90, 1.0]) - 0.775)
+        assert people.released[TENNIS] == pytest.approx(day_gone, rel=1e-9)
+        assert people.inside[TENNIS] == pytest.approx(1620 - day_gone + served[TENNIS], rel=1e-9)
+        assert people.inside[TENNIS] >= served[TENNIS] - 1e-9  # the night crowd so far, none released
+    assert people.released[TENNIS] == pytest.approx(1620, rel=1e-12) and served[TENNIS] > 500
+    assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
+
+
+def test_a_start_state_matches_a_run_from_midnight_but_for_those_in_flight(scenario, evening):
+    """The pedestrians run from 00:00 to 17:00 (the engine's step hook calls :func:`advance`
+    every ``CROWD_DT_S``; the traffic is left out) end with the start state's crowds inside less
+    those still walking or queueing at 17:00: 21 for Olympic Hall and 101 for the Art Hall. The
+    run also has 487 day-session spectators walking away, whom the start state counts as gone."""
+    layout, demand = evening.pedestrians, evening.demand
+    run = pedestrians.new_state(layout, demand, 0.0)
+    assert run.inside.sum() == 0.0
+    for step in range(int(START_S / pedestrians.CROWD_DT_S)):
+        pedestrians.advance(layout, run, demand, step * pedestrians.CROWD_DT_S, pedestrians.CROWD_DT_S)
+    start = pedestrians.new_state(layout, demand, START_S)
+    np.testing.assert_allclose(start.inside - run.inside, _in_flight(layout, run), atol=1e-6)
+    np.testing.assert_allclose(run.released, [7200 * 0.775, 0, 0, 0, 0, 0], rtol=1e-9)
+    np.testing.assert_allclose(start.inside, [1620, 5400, 230, 330, 0, 0], rtol=1e-12)
+    np.testing.assert_allclose(start.inside - run.inside, [0, 0, 21, 101, 0, 0], atol=1.0)
+    leaving = run.crowd.persons[layout.n_venues + len(layout.approach_gate):].sum()  # exit groups
+    assert leaving == pytest.approx(487, abs=1.0)
+    assert leaving == pytest.approx(7200 * 0.775 - run.gone, rel=1e-9)  # released and not yet gone
 
 
 def test_checkpoints_are_the_venue_entrances_then_the_gates_spectators_cross(evening):
@@ -76,7 +174,14 @@ def test_checkpoints_are_the_venue_entrances_then_the_gates_spectators_cross(eve
 def test_persons_are_conserved(evening):
     people = evening.state.extras[pedestrians.KEY]
     assert _offered(evening).sum() > 10_000  # the evening's arrivals are under way
+    assert people.inside_at_start.sum() == pytest.approx(1620 + 5400 + 230 + 330)  # see INSIDE_AT_START
     assert _balance(evening) == pytest.approx(0.0, abs=1e-9 * _offered(evening).sum())
+    on_site = evening.view().extras["pedestrians"]["on_site_persons"]
+    assert on_site == pytest.approx(people.inside_at_start.sum() + _offered(evening).sum() - people.gone, rel=1e-12)
+    # at 19:00 the day session's last 1,620 and 4,185 of the Velodrome's 5,400 (30 min after its
+    # 18:30 end: 0.775) are released; the Velodrome's 1,215 others are inside, as in INSIDE_AT_START
+    np.testing.assert_allclose(people.released[[TENNIS, VELODROME]], [1620, 5400 * 0.775], rtol=1e-9)
+    assert people.inside[VELODROME] == pytest.approx(1215, rel=1e-9)
     # the gate stage carried persons, and each gate queue's mix by venue adds up to the queue
     gates = evening.pedestrians.gate_checkpoint
     assert people.checkpoints.served_persons[gates].sum() > 1000
@@ -134,9 +239,9 @@ def test_a_spectator_screened_at_a_gate_walks_on_to_the_venue_entrance(scenario)
         past_gate = offered[v] - people.gate_queue_persons[g, v]
         walking = people.passed_gate_persons[source] + people.crowd.backlog_persons[source] + people.crowd.persons[v].sum()
         assert past_gate == pytest.approx(walking + cp.arrived_persons[v], rel=1e-9, abs=1e-9)
-        # served = inside + released (the tennis day session's departures, until 17:45, take
-        # spectators back out: an engine started at 17:00 holds no day crowd)
-        served = people.inside[v] + people.released[v]
+        # served = inside + released - inside at the start (the venues hold the road share of
+        # the sessions in progress at 17:00, and the tennis day session's leave until 17:45)
+        served = people.inside[v] + people.released[v] - people.inside_at_start[v]
         assert cp.arrived_persons[v] == pytest.approx(cp.queue_persons[v] + served, rel=1e-12, abs=1e-9)
     # the gates' throughput is the venues' flow past them; KSPO's crowd went through both stages
     past = offered - people.gate_queue_persons.sum(axis=0)
