@@ -117,6 +117,7 @@ class Engine:
         self._reverse_graph = routing.ReverseGraph(self.net, self.dest_nodes)
         self._rate_cache: tuple[int, FloatArray] = (-1, np.zeros(0))
         self._route_cache: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
+        self._spare: FloatArray | None = None  # the buffer the next step writes into
         plans = plans_from_table(scenario.signals)
         self.signal_row_of_node = np.full(len(scenario.nodes), -1)
         self.signal_row_of_node[plans.node_ids] = np.arange(len(plans.node_ids))
@@ -235,9 +236,10 @@ class Engine:
         entering = self._entering_veh(state.time_s, state.time_s + dt)
         green = self._green_movements(state.time_s)
         readings = Readings(state.smooth_vehicles, state.smooth_outflow_vps, state.smooth_movement_vps)
-        state.vehicles, tally = self.kernel.step(
-            state.vehicles, state.split, green, entering, readings, dt / SMOOTHING_S
+        new, tally = self.kernel.step(
+            state.vehicles, state.split, green, entering, readings, dt / SMOOTHING_S, out=self._spare
         )
+        self._spare, state.vehicles = state.vehicles, new  # two buffers take turns
         state.generated_veh += tally.entered_veh
         state.exited_veh += tally.exited_veh
         state.delay_veh_s += tally.delay_veh_s
@@ -376,6 +378,7 @@ class Engine:
         """An independent engine with a copy of this state (static parts shared)."""
         twin = copy.copy(self)
         twin.state = copy.deepcopy(self.state)
+        twin._spare = None
         twin._hooks = list(self._hooks)
         return twin
 

@@ -72,17 +72,21 @@ class Kernel:
 
     def step(
         self, vehicles: FloatArray, split: FloatArray, green: BoolArray, entering: FloatArray,
-        readings: Readings, blend: float,
+        readings: Readings, blend: float, out: FloatArray | None = None,
     ) -> tuple[FloatArray, StepTally]:
         """Advance ``vehicles`` (C, D) by one step and return the new content and the tally.
 
         ``split`` (M, D) next-hop shares; ``green`` (M,) movements allowed to flow;
         ``entering`` (origin zones, D) vehicles generated this step, added to the origin cells
         (``vehicles`` is updated in place by that addition). ``readings`` are smoothed in place.
+        ``out``: an array of ``vehicles``' shape to write the new content into (its old values
+        are ignored); a big network saves allocating (and page-faulting) one per step.
         """
         net = self.net
+        if out is None or out.shape != vehicles.shape or out is vehicles:
+            out = np.empty_like(vehicles)
         new, tally = _ctm_step(
-            vehicles, split, green, entering, self.origin_cell,
+            vehicles, out, split, green, entering, self.origin_cell,
             net.cell_send_factor, net.cell_receive_factor, net.cell_capacity_veh, net.cell_jam_veh,
             net.interior_cells, self.exit_cell, self.exit_dest, self.mv_last_cell,
             self.mv_first_cell, net.mv_to_link, net.link_first_cell, self.cell_free_time_s,
@@ -93,7 +97,7 @@ class Kernel:
 
 
 @numba.njit(cache=True)
-def _ctm_step(vehicles, split, green, entering, origin_cell, send_factor, receive_factor, capacity,
+def _ctm_step(vehicles, new, split, green, entering, origin_cell, send_factor, receive_factor, capacity,
               jam, interior, exit_cell, exit_dest, mv_last_cell, mv_first_cell, mv_to_link,
               link_first_cell, cell_free_time_s, n_real_cells, dt_s, blend,
               smooth_vehicles, smooth_outflow, smooth_movement):  # pragma: no cover - compiled
@@ -104,7 +108,6 @@ def _ctm_step(vehicles, split, green, entering, origin_cell, send_factor, receiv
             vehicles[origin_cell[o], d] += entering[o, d]
             entered += entering[o, d]
     # content, sending and receiving per cell; ``new`` starts as a copy of the content
-    new = np.empty_like(vehicles)
     total = np.empty(n_cells)
     send = np.empty(n_cells)
     receive = np.empty(n_cells)
