@@ -11,6 +11,10 @@ link. Ties are shared equally. Only moves that go strictly downhill in the curre
 destination stay in a split (the rest of the old split is dropped and renormalised): the time
 to destination is a potential, so the next-hop graph never has a cycle and vehicles cannot be
 sent round a loop (a loop of jammed links is a gridlock no signal can clear).
+
+The period matters more than its cost suggests: the engine re-routes every 60 s (UXsim's default
+is 600 s). On the bundled event day a 300 s period let the evening jam lock up (at 20:00 a mean
+speed of 3.7 km/h and 5,300 vehicles in the network, against 16 km/h and 2,100 with 60 s).
 """
 
 from __future__ import annotations
