@@ -108,6 +108,10 @@
     if (base.radiusUnits === 'pixels') out.radiusScale = scale;
     if (base.lineWidthUnits === 'pixels' || base.stroked) out.lineWidthScale = scale;
     if (base['@@type'] === 'TextLayer') out.sizeScale = scale;
+    // per-label pixel offsets (layouts/labels.py, laid out at 1080p) grow with the text
+    if (base.getPixelOffset === '@@=lo' && scale !== 1) {
+      out.getPixelOffset = '@@=[lo[0] * ' + scale + ', lo[1] * ' + scale + ']';
+    }
     if (base['@@type'] === 'HeatmapLayer') out.radiusPixels = (base.radiusPixels || 30) * scale;
     if (S.highlight && S.highlight.layer === id) {
       out.highlightedObjectIndex = S.highlight.index;

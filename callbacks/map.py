@@ -34,10 +34,12 @@ def register_callbacks(app) -> None:
         return {"kind": click["kind"], "id": click["id"], "name": click.get("name", "")}
 
     @app.callback(Output(ids.DETAIL_BODY, "children"), Output(ids.DETAIL, "hidden"),
-                  Input(ids.SELECTION, "data"), Input(ids.FRAME_SEQ, "data"))
-    def detail(selection, _seq):
+                  Input(ids.SELECTION, "data"), Input(ids.FRAME_SEQ, "data"), State(ids.DETAIL, "hidden"))
+    def detail(selection, _seq, hidden):
         if not selection:
-            if ctx.triggered_id == ids.FRAME_SEQ:
+            # a refresh answered after the close (it started while the panel was open) can show
+            # the panel again: the next frame hides it once more
+            if ctx.triggered_id == ids.FRAME_SEQ and hidden:
                 raise PreventUpdate
             return [], True
         body = detail_panel(svc.scene, svc.store.latest(), selection, plans=svc.plans,

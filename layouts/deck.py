@@ -28,6 +28,7 @@ import pydeck as pdk
 from pydeck.types import String
 
 from layouts import theme
+from layouts.labels import label_offsets
 from twin.live import view_extra
 
 COORD_DECIMALS = 5  # about 1 m
@@ -133,13 +134,17 @@ def build_scene(scenario: Any, *, pedestrians: Any = None) -> Scene:
                for n in signal_nodes]
     venues, venue_ids, hospitals = _facilities(scenario.facilities)
     west, south, east, north = links.total_bounds
+    view = fit_view(west, south, east, north)
+    for venue, offset in zip(venues, label_offsets([v["position"] for v in venues], [v["n"] for v in venues],
+                                                   view["zoom"], priority=[v["cap"] for v in venues]), strict=True):
+        venue["lo"] = offset
     return Scene(
         name=scenario.name, links=link_rows, signal_nodes=signal_nodes, signals=signals,
         buildings=_polygons(scenario.buildings), areas=_areas(scenario.areas),
         venues=venues, venue_ids=venue_ids, hospitals=hospitals, link_paths=tuple(link_paths),
         link_length_m=np.asarray(links["length_m"], dtype=float),
         crowd=_crowd_rows(pedestrians), checkpoints=_checkpoint_rows(scenario, pedestrians),
-        view=fit_view(west, south, east, north),
+        view=view,
         bounds=(float(west), float(south), float(east), float(north)),
         attribution=ODBL if "openstreetmap" in (scenario.attribution or "").lower() or not scenario.attribution else scenario.attribution.splitlines()[0],
     )
@@ -245,7 +250,7 @@ def _layers(scene: Scene) -> list[pdk.Layer]:
     text = {"get_position": "position", "get_text": "n", "get_size": 14, "size_units": String("pixels"),
             "get_color": list(theme.LABEL_RGBA), "font_family": String(LABEL_FONT),
             "get_text_anchor": String("middle"), "get_alignment_baseline": String("top"),
-            "get_pixel_offset": [0, 14], "font_weight": 600}
+            "get_pixel_offset": "lo", "font_weight": 600}  # layouts/labels.py keeps names apart
     return [
         pdk.Layer("PolygonLayer", id="areas", data=_ref("areas"), get_polygon="polygon",
                   get_fill_color="c", stroked=False),

@@ -214,8 +214,12 @@ def test_alert_click_flies_the_map_and_ack_is_recorded(wall, browser):
     page.click(".alert-body >> nth=0")
     moved = _wait_for(lambda: page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where) != before,
                       timeout_s=15)
-    page.click(".alert-ack >> nth=0")
-    acked = _wait_for(lambda: page.query_selector(".alert.acked") is not None, timeout_s=30)
+    acked = None
+    for _attempt in range(3):  # at x30 an alert can resolve (and leave the feed) before the click lands
+        page.click(".alert-ack >> nth=0")
+        acked = _wait_for(lambda: page.query_selector(".alert.acked") is not None, timeout_s=20)
+        if acked:
+            break
     page.context.close()
     assert moved, "the map did not fly to the alert"
     assert acked, "the acknowledged alert is not shown as acknowledged"
