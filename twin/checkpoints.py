@@ -20,11 +20,24 @@ per second, from the spec):
   is about twice as slow.
 
 The queue is a fluid: in a step of ``dt`` the checkpoint serves ``min(queue + arrivals,
-capacity * dt)`` (see :func:`twin.queueing.fluid_queue`), so persons are conserved exactly:
+capacity * open_s)`` (see :func:`twin.queueing.fluid_queue`), where ``open_s`` is the part of
+the step its doors are open, so persons are conserved exactly:
 ``arrived = served + queue`` at every step. Arrivals are an input (modelled by the demand
 or the crowd, or counted by turnstile feeds). All lanes of a checkpoint share one queue;
 a visitor can use either kind of lane (a pooled approximation: in practice only enrolled
 visitors can use face lanes).
+
+**Doors.** A checkpoint may serve only within its ``open_windows_s`` (times of day in seconds
+since midnight, repeated every day, as the demand's curves are): a venue entrance serves from
+a session's doors opening to its end, the day's last until midnight (:mod:`twin.pedestrians`
+builds them from the schedule);
+a park gate (``None``) is open all day. Outside them its capacity is 0 and arrivals queue. Waits
+(:func:`mean_wait_now_s`, :func:`predict_wait_s`) are those of the last person in the queue
+(0 for an empty queue): the time until the open lanes, counting only the seconds the doors are
+open, have served the queue ahead, i.e. ``(time until the doors open) + queue / capacity`` for
+a queue that builds before the doors open. The lanes are held at their current (or candidate)
+count over the whole wait. :func:`recommended_lanes` judges only the part lanes can shorten,
+``queue / capacity`` (the pre-doors queue must clear within the target once the doors open).
 """
 
 from __future__ import annotations
@@ -37,6 +50,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from twin.demand import DAY_S
 from twin.errors import ActionError, ScenarioError
 from twin.queueing import erlang_c_mean_wait_s, fluid_queue
 
@@ -89,6 +103,10 @@ class CheckpointSpec:
         ``"venue_entrance"`` or ``"park_gate"``.
     facility_id
         Facility the checkpoint was placed from (venue or gate id), if any.
+    open_windows_s
+        ``((open_s, close_s), ...)``: times of day (seconds since midnight, ``0 <= open < close
+        <= 86400``, in order, not overlapping; see :func:`merge_windows`) when the checkpoint
+        serves, every day; None (a park gate) for open all day.
     """
 
     checkpoint_id: int
@@ -104,6 +122,7 @@ class CheckpointSpec:
     manual_rate_pps: float = MANUAL_LANE_RATE_PPS
     kind: str = "venue_entrance"
     facility_id: str | None = None
+    open_windows_s: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         where = f"checkpoint {self.checkpoint_id} {self.name!r}"
@@ -127,11 +146,115 @@ class CheckpointSpec:
             raise ScenarioError(f"{where}: x_m and y_m must be finite")
         if self.kind not in ("venue_entrance", "park_gate"):
             raise ScenarioError(f"{where}: kind must be 'venue_entrance' or 'park_gate', got {self.kind!r}")
+        if self.open_windows_s is not None:
+            _check_windows(self.open_windows_s, where)
 
     @property
     def face_lane_limit(self) -> int:
         """Most face lanes that can be open at once."""
         return self.max_lanes if self.max_face_lanes is None else min(self.max_face_lanes, self.max_lanes)
+
+
+def _check_windows(windows: object, where: str) -> None:
+    rule = (f"{where}: open_windows_s must be None or ((open_s, close_s), ...) with 0 <= open_s < "
+            f"close_s <= {DAY_S}, in order and not overlapping, got {windows!r}")
+    try:
+        pairs = np.array(windows, dtype=float)
+    except (TypeError, ValueError):
+        raise ScenarioError(rule) from None
+    if pairs.ndim != 2 or pairs.shape[0] < 1 or pairs.shape[1] != 2:
+        raise ScenarioError(rule)
+    flat = pairs.ravel()
+    if not (np.all(np.isfinite(flat)) and flat[0] >= 0 and flat[-1] <= DAY_S and np.all(pairs[:, 0] < pairs[:, 1])
+            and np.all(pairs[1:, 0] >= pairs[:-1, 1])):
+        raise ScenarioError(rule)
+
+
+def merge_windows(windows_s: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """The union of ``(open_s, close_s)`` windows as sorted, disjoint windows (for
+    ``CheckpointSpec.open_windows_s``): overlapping or touching windows become one."""
+    merged: list[list[float]] = []
+    for start, end in sorted((float(a), float(b)) for a, b in windows_s):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return tuple((a, b) for a, b in merged)
+
+
+def _windows(spec: CheckpointSpec) -> FloatArray:
+    """``(K, 2)`` open windows of a day; all day for a checkpoint without windows."""
+    return np.array(spec.open_windows_s if spec.open_windows_s is not None else ((0.0, DAY_S),), dtype=float)
+
+
+def _open_until_s(windows: FloatArray, time_s: FloatArray) -> FloatArray:
+    """Open seconds from midnight of day 0 until ``time_s`` (non-decreasing in time)."""
+    day = np.floor(time_s / DAY_S)
+    of_day = time_s - day * DAY_S
+    length = windows[:, 1] - windows[:, 0]
+    return day * length.sum() + np.clip(of_day[..., None] - windows[:, 0], 0.0, length).sum(axis=-1)
+
+
+def open_s(specs: Sequence[CheckpointSpec], start_s: npt.ArrayLike, dt_s: float) -> FloatArray:
+    """Seconds each checkpoint's doors are open within ``[start_s, start_s + dt_s)``.
+
+    Parameters
+    ----------
+    specs
+        The checkpoints.
+    start_s
+        Step start(s), seconds since midnight of day 0: a scalar or ``(T,)``.
+    dt_s
+        Step length in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` for a scalar start, ``(T, N)`` for ``T`` starts; exactly ``dt_s`` for a
+        checkpoint open all day.
+    """
+    start = np.asarray(start_s, dtype=float)
+    columns = [np.full(start.shape, float(dt_s)) if s.open_windows_s is None
+               else _open_until_s(_windows(s), start + dt_s) - _open_until_s(_windows(s), start) for s in specs]
+    return np.stack(columns, axis=-1) if columns else np.zeros((*start.shape, 0))
+
+
+def until_open_s(specs: Sequence[CheckpointSpec], time_s: float) -> FloatArray:
+    """``(N,)`` seconds from ``time_s`` until each checkpoint's doors open (0 while open; the
+    next day's first window after the day's last)."""
+    of_day = time_s % DAY_S
+    until = np.zeros(len(specs))
+    for i, spec in enumerate(specs):
+        windows = _windows(spec)
+        if not np.any((windows[:, 0] <= of_day) & (of_day < windows[:, 1])):
+            later = windows[windows[:, 0] > of_day, 0]
+            until[i] = (later.min() if len(later) else windows[0, 0] + DAY_S) - of_day
+    return until
+
+
+def _serve_time_s(windows: FloatArray, time_s: FloatArray, work_s: FloatArray) -> FloatArray:
+    """Time (s) from ``time_s`` until ``work_s`` (> 0, finite) open seconds have passed."""
+    length = windows[:, 1] - windows[:, 0]
+    per_day, open_end = length.sum(), np.cumsum(length)
+    target = _open_until_s(windows, time_s) + work_s
+    day = np.ceil(target / per_day) - 1.0  # the day within which the target is reached
+    rest = target - day * per_day  # in (0, per_day]
+    k = np.minimum(np.searchsorted(open_end, rest, side="left"), len(length) - 1)
+    return day * DAY_S + windows[k, 0] + rest - (open_end[k] - length[k]) - time_s
+
+
+def _door_wait_s(specs: Sequence[CheckpointSpec], queue_persons: FloatArray, capacity_pps: FloatArray,
+                 time_s: FloatArray) -> FloatArray:
+    """``(T, N)`` wait of the last person in each queue at ``time_s`` (``(T,)``): the time until
+    the open lanes have served the queue, counting only the seconds the doors are open; 0 for an
+    empty queue, inf for a queue without a lane open."""
+    work = _wait_s(queue_persons, capacity_pps)  # open seconds needed
+    wait = work.copy()
+    for i, spec in enumerate(specs):  # a handful of checkpoints
+        due = np.isfinite(work[:, i]) & (work[:, i] > 0)
+        if spec.open_windows_s is not None and due.any():
+            wait[due, i] = _serve_time_s(_windows(spec), time_s[due], work[due, i])
+    return wait
 
 
 def _is_count(value: object) -> bool:
@@ -274,7 +397,7 @@ def step(
         raise ValueError(f"'dt_s' must be a finite number > 0, got {dt_s!r}")
     capacity = capacity_pps(specs, state)
     available = state.queue_persons + arrivals
-    served = np.minimum(available, capacity * dt_s)
+    served = np.minimum(available, capacity * open_s(specs, state.time_s, dt_s))
     state.queue_persons = available - served
     state.arrived_persons += arrivals
     state.served_persons += served
@@ -284,15 +407,15 @@ def step(
     state.time_s += dt_s
     minute_now = int(state.time_s // 60)
     if minute_now > minute_before:
-        _write_history(state, minute_now - 1, capacity)
+        _write_history(state, minute_now - 1, mean_wait_now_s(specs, state))
     return served
 
 
-def _write_history(state: CheckpointState, minute: int, capacity: FloatArray) -> None:
+def _write_history(state: CheckpointState, minute: int, wait_s: FloatArray) -> None:
     row = state.history_next
     state.history_minute[row] = minute
     state.history_queue_persons[row] = state.queue_persons
-    state.history_wait_s[row] = _wait_s(state.queue_persons, capacity)
+    state.history_wait_s[row] = wait_s
     state.history_arrived_persons[row] = state.minute_arrived_persons
     state.history_served_persons[row] = state.minute_served_persons
     state.minute_arrived_persons[:] = 0.0
@@ -328,11 +451,15 @@ def _wait_s(queue_persons: FloatArray, service_pps: FloatArray) -> FloatArray:
 
 
 def mean_wait_now_s(specs: Sequence[CheckpointSpec], state: CheckpointState) -> FloatArray:
-    """``(N,)`` wait of a visitor joining now: queue / service capacity (Little's law).
+    """``(N,)`` wait of a visitor joining now (at ``state.time_s``), the last in the queue:
+    queue / service capacity (Little's law), plus the time the doors stay closed before the
+    queue is served (module docstring).
 
     ``inf`` where persons queue and no lane is open; 0 for an empty queue.
     """
-    return _wait_s(state.queue_persons, capacity_pps(specs, state))
+    wait = _door_wait_s(specs, state.queue_persons[None, :], capacity_pps(specs, state)[None, :],
+                        np.array([state.time_s]))
+    return wait[0]
 
 
 def _check_state(specs: Sequence[CheckpointSpec], state: CheckpointState) -> None:
@@ -365,7 +492,10 @@ def predict_wait_s(
     Returns
     -------
     numpy.ndarray
-        ``(T, N)`` wait of a visitor joining at the end of each step.
+        ``(T, N)`` wait of a visitor joining at the end of each step (the forecast starts at
+        ``state.time_s``): a checkpoint serves only while its doors are open (capacity 0 before,
+        then the lanes' capacity), and the wait counts the time the doors are still closed (the
+        module docstring's rule).
     """
     _check_state(specs, state)
     forecast = _forecast(arrival_rate_forecast_pps, len(specs))
@@ -373,8 +503,10 @@ def predict_wait_s(
     manual = state.lanes_manual if lanes_manual is None else np.asarray(lanes_manual)
     face_rate, manual_rate = _rates(specs)
     capacity = face * face_rate + manual * manual_rate
-    queue = fluid_queue(state.queue_persons, forecast, capacity, dt_s)
-    return _wait_s(queue, np.broadcast_to(capacity, queue.shape))
+    steps_s = state.time_s + dt_s * np.arange(len(forecast))
+    open_share = open_s(specs, steps_s, dt_s) / dt_s  # (T, N): capacity 0 while the doors are shut
+    queue = fluid_queue(state.queue_persons, forecast, capacity * open_share, dt_s)
+    return _door_wait_s(specs, queue, np.broadcast_to(capacity, queue.shape), steps_s + dt_s)
 
 
 def _forecast(arrival_rate_forecast_pps: npt.ArrayLike, n: int) -> FloatArray:
@@ -400,7 +532,8 @@ class LaneAdvice:
     transient_lanes
         ``(N,)`` lanes needed by the fluid queue over the forecast.
     predicted_max_wait_s
-        ``(N,)`` largest fluid-queue wait over the forecast with the recommended lanes.
+        ``(N,)`` largest fluid-queue ``queue / capacity`` over the forecast with the recommended
+        lanes (the time the doors stay closed left out).
     feasible
         ``(N,)`` false where even ``max_lanes`` misses the target (the advice is then all
         lanes open).
@@ -435,8 +568,10 @@ def recommended_lanes(
 
     - steady state: Erlang C mean wait at the forecast's peak arrival rate, with ``n``
       lanes of the mean lane rate of the mix (an M/M/n approximation of mixed lanes);
-    - transient: the fluid queue from the current queue over the whole forecast, whose
-      largest wait must be within target.
+    - transient: the fluid queue from the current queue over the whole forecast (serving only
+      while the doors are open), whose largest ``queue / capacity`` must be within target. The
+      time the doors stay closed is left out (no lane shortens it): a queue built before the
+      doors open must clear within the target once they open.
 
     Parameters
     ----------
@@ -461,8 +596,9 @@ def recommended_lanes(
         raise ValueError(f"'target_wait_s' must be a finite number >= 0, got {target_wait_s!r}")
     if not _is_count(min_lanes):
         raise ValueError(f"'min_lanes' must be a whole number >= 0, got {min_lanes!r}")
+    open_share = open_s(specs, state.time_s + dt_s * np.arange(len(forecast)), dt_s) / dt_s
     advice = [
-        _advise(spec, state.queue_persons[i], forecast[:, i], dt_s, target_wait_s, min_lanes)
+        _advise(spec, state.queue_persons[i], forecast[:, i], open_share[:, i], dt_s, target_wait_s, min_lanes)
         for i, spec in enumerate(specs)
     ]
     columns = list(zip(*advice, strict=True))
@@ -477,15 +613,15 @@ def recommended_lanes(
 
 
 def _advise(
-    spec: CheckpointSpec, queue0: float, rate_pps: FloatArray, dt_s: float, target_wait_s: float,
-    min_lanes: int,
+    spec: CheckpointSpec, queue0: float, rate_pps: FloatArray, open_share: FloatArray, dt_s: float,
+    target_wait_s: float, min_lanes: int,
 ) -> tuple[int, int, int, int, float, bool]:
     counts = np.arange(spec.max_lanes + 1)
     mixes = [lane_mix(spec, int(n)) for n in counts]
     capacity = np.array([f * spec.face_rate_pps + m * spec.manual_rate_pps for f, m in mixes])
-    # transient: every candidate count at once, (T, n_candidates)
+    # transient: every candidate count at once, (T, n_candidates); no service while doors are shut
     queue = fluid_queue(np.full(len(counts), queue0), np.repeat(rate_pps[:, None], len(counts), 1),
-                        capacity, dt_s)
+                        open_share[:, None] * capacity, dt_s)
     max_wait = _wait_s(queue, np.broadcast_to(capacity, queue.shape)).max(axis=0)
     transient_ok = max_wait <= target_wait_s
     peak = float(rate_pps.max())

@@ -10,6 +10,15 @@ Wiring (every ``CROWD_DT_S`` seconds of simulated time, as an engine step hook):
   down the distance field to the venue's entrance checkpoint (kind ``venue_entrance``), which
   is always the last one (ticket and bag check). Served persons at the entrance are inside the
   venue (occupancy).
+- Doors (the rule): a venue entrance serves only while its venue's doors are open, from a
+  session's ``doors_open`` to its ``end`` (the union over the venue's sessions, the last one held
+  open until midnight so that whoever still queues at the end gets in: :func:`door_windows_s`;
+  times of day in ``CheckpointSpec.open_windows_s``). Before and between
+  them arrivals queue at the entrance (its capacity is 0); park gates are open all day. The
+  arrival curves begin 150 minutes before a session's start, so a queue builds outside the doors
+  (on the bundled day, from 17:00: about 1,300 at the KSPO Dome at its 18:00 doors, 2,300 at the
+  Tennis Center at 18:30), standing in the entrance's pen like any queue. Waits count the time
+  until the doors open (:mod:`twin.checkpoints`).
 - Who crosses a gate (the rule):
 
   * arrivals by road always do: they are set down at the gate nearest their venue and join its
@@ -49,23 +58,27 @@ Wiring (every ``CROWD_DT_S`` seconds of simulated time, as an engine step hook):
   and leave.
 - A state created mid-day (the engine starts at any time, the bundled day at 17:00) begins with
   the sessions in progress (:func:`inside_at_start`): each venue holds the spectators the
-  demand's own curves delivered since the start of the day minus those its departure curves
-  released (``Demand.persons_between`` from midnight, so every session's arrival window that
-  began before the start counts), never below zero nor above the venue's capacity. The rule,
-  a simplification: everyone who arrived before the start is inside and everyone who left is
-  gone; nobody is walking, waiting at a source or queueing at the start, and the checkpoint
-  counters start at zero. Against a run from midnight, the start state therefore holds inside
-  those the run still has walking or queueing, and leaves out those the run still has walking
-  away. On the bundled day at 17:00 the start state holds 7,580 inside (Tennis Center 1,620,
-  Velodrome 5,400, Olympic Hall 230, Art Hall 330); the run from midnight 7,458 inside, 122 on
-  their way in (21 of Olympic Hall's, 101 of the Art Hall's: 1.6 %) and 487 day-session
+  demand's own curves delivered from the start of the day until its doors last shut (until the
+  start while they are open) minus those its departure curves released until the start
+  (``Demand.persons_between`` from midnight, so every session's arrival window that began before
+  the start counts), never below zero nor above the venue's capacity. Those delivered since its
+  doors last shut (or since midnight) queue at its entrance (:func:`queued_at_start`; doors
+  opening at the start instant have admitted nobody yet), counted as the entrance's arrivals. The
+  rule, a simplification: everyone who arrived while the doors were open is inside, everyone who
+  arrived while they are shut is queueing, and everyone who left is gone; nobody is walking,
+  waiting at a source or in a gate queue at the start, and the other checkpoint counters start at
+  zero. Against a run from midnight, the start state therefore holds inside those the run still
+  has walking or queueing for open doors, and leaves out those the run still has walking away. On
+  the bundled day at 17:00 the start state holds 7,020 inside (Tennis Center 1,620, Velodrome
+  5,400) and 560 queueing (Olympic Hall 230, doors at 17:30; Art Hall 330, doors at 17:00); the run
+  from midnight the same 7,020 inside, the 560 on their way in or queueing, and 487 day-session
   spectators walking away (tested in ``tests/twin/test_pedestrians.py``). Without the start
   crowds the Tennis Center's day-session departures after 17:00 (the curve runs until 17:45)
   would release night-session spectators who had just come in.
 
 The crowd grid covers the park (venues, gates and the stations used, plus
 ``GRID_MARGIN_M``) at ``CELL_M`` cells. Walkable space follows :mod:`twin.walkable`'s rule.
-Persons are conserved exactly: offered (``inside_at_start`` + arrivals since the start) = on the
+Persons are conserved exactly: offered (``inside_at_start`` + ``queued_at_start`` + arrivals since the start) = on the
 grid + waiting at sources (crowd backlogs and ``passed_gate_persons``) + in every queue (gates
 and venues) + inside venues + gone (tested). Spectators on site are offered minus gone.
 """
@@ -150,6 +163,7 @@ class PedestrianState:
     watch: crowd.CrushWatch
     inside: FloatArray  # (V,) persons inside each venue
     inside_at_start: FloatArray  # (V,) persons inside each venue when the state was created
+    queued_at_start: FloatArray  # (V,) persons in each entrance queue (doors shut) when it was created
     released: FloatArray  # (V,) cumulative persons released after sessions
     gone: float
     pending_s: float
@@ -182,7 +196,8 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
     open_share = float(scenario.params.get("checkpoints", {}).get("open_share", 1.0))
     capacity = _venue_capacity_persons(facilities, venue_ids)
     specs = _checkpoint_specs(facilities, crs, venue_ids, gates, _gate_design_persons(
-        np.nan_to_num(capacity, nan=0.0), demand, road_gate, rail_gate, len(gates)), open_share)
+        np.nan_to_num(capacity, nan=0.0), demand, road_gate, rail_gate, len(gates)), open_share,
+        door_windows_s(scenario.schedule, venue_ids))
     grid = _grid(scenario, crs, points, [*venue_ids, *stations, *gates])
     venue_cells = [_cell(grid, specs[v].x_m, specs[v].y_m) for v in range(n_v)]
     exits = sorted(set(stations) | set(gates))
@@ -226,11 +241,26 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
     )
 
 
+def door_windows_s(schedule: Any, venue_ids: tuple[str, ...]) -> list[tuple[tuple[float, float], ...]]:
+    """Per venue, when its doors are open: the union of its sessions' ``[doors_open, end)``
+    (seconds since midnight, :func:`twin.checkpoints.merge_windows`), the last window of the
+    day held open until midnight so that nobody still queueing at the last session's end is
+    locked out overnight."""
+    windows = []
+    for venue in venue_ids:
+        rows = schedule[schedule["venue_id"] == venue]
+        merged = checkpoints.merge_windows(list(zip(rows["doors_open_s"], rows["end_s"], strict=True)))
+        windows.append((*merged[:-1], (merged[-1][0], float(checkpoints.DAY_S))))
+    return windows
+
+
 def _checkpoint_specs(facilities: Any, crs: str, venue_ids: tuple[str, ...], gate_ids: list[str],
-                      gate_design_persons: FloatArray, open_share: float) -> tuple[checkpoints.CheckpointSpec, ...]:
+                      gate_design_persons: FloatArray, open_share: float,
+                      doors_s: list[tuple[tuple[float, float], ...]]) -> tuple[checkpoints.CheckpointSpec, ...]:
     """One entrance checkpoint per scheduled venue, then one per crossed gate, placed by
-    :func:`twin.checkpoints.default_checkpoints`. Entrances keep its size; a gate is sized for
-    ``gate_design_persons`` (the crowd that crosses it, not every venue behind it). Only
+    :func:`twin.checkpoints.default_checkpoints`. Entrances keep its size and serve only within
+    ``doors_s`` (per venue, :func:`door_windows_s`); a gate is sized for ``gate_design_persons``
+    (the crowd that crosses it, not every venue behind it) and is open all day. Only
     ``open_share`` of the planned lanes of each kind are open at the start of the day (at least
     one), the rest can be opened."""
     import dataclasses
@@ -239,7 +269,7 @@ def _checkpoint_specs(facilities: Any, crs: str, venue_ids: tuple[str, ...], gat
     with warnings.catch_warnings():  # venues without a capacity: none is scheduled here
         warnings.simplefilter("ignore", UserWarning)
         placed = {s.facility_id: s for s in checkpoints.default_checkpoints(facilities, crs_m=crs)}
-    planned = [placed[v] for v in venue_ids] + [
+    planned = [dataclasses.replace(placed[v], open_windows_s=doors) for v, doors in zip(venue_ids, doors_s, strict=True)] + [
         dataclasses.replace(placed[g], **checkpoints.planned_lanes(float(design)))
         for g, design in zip(gate_ids, gate_design_persons, strict=True)]
     specs = []
@@ -338,16 +368,20 @@ def _pen(net: crowd.CrowdNetwork, group: int) -> npt.NDArray[np.int64]:
 
 
 def new_state(layout: Layout, demand: Any, time_s: float) -> PedestrianState:
-    """The pedestrians at ``time_s``: venues hold :func:`inside_at_start`, nobody is walking or
-    queueing (see the module docstring)."""
+    """The pedestrians at ``time_s``: venues hold :func:`inside_at_start`, entrances whose doors
+    are shut queue :func:`queued_at_start` (counted as the entrance's arrivals), nobody is
+    walking (see the module docstring)."""
     net = layout.network
     n_v, n_g = layout.n_venues, layout.n_gates
-    inside = inside_at_start(layout, demand, time_s)
+    inside, queued = inside_at_start(layout, demand, time_s), queued_at_start(layout, demand, time_s)
+    gates = checkpoints.new_state(layout.specs, time_s=time_s)
+    gates.queue_persons[layout.venue_checkpoint] = queued
+    gates.arrived_persons[layout.venue_checkpoint] = queued
     return PedestrianState(
         crowd=crowd.new_state(net, time_s=time_s),
-        checkpoints=checkpoints.new_state(layout.specs, time_s=time_s),
+        checkpoints=gates,
         watch=crowd.new_watch(net.grid),
-        inside=inside.copy(), inside_at_start=inside, released=np.zeros(n_v),
+        inside=inside.copy(), inside_at_start=inside, queued_at_start=queued.copy(), released=np.zeros(n_v),
         gone=0.0, pending_s=0.0, alerts=[], arrived_under_target=np.zeros(len(layout.specs)),
         gate_queue_persons=np.zeros((n_g, n_v)), passed_gate_persons=np.zeros(len(net.source_group)),
         passed_minute=np.full(PASSED_HISTORY_MIN, -1, dtype=np.int64),
@@ -359,14 +393,19 @@ def inside_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
     """(V,) spectators inside each venue at ``time_s`` by the demand's curves alone.
 
     The persons ``demand.foot_pps`` delivers to each venue from the start of the day (midnight
-    before ``time_s``) until ``time_s``, minus the persons its departure curves release in that
-    time, never below zero nor above the venue's capacity (a warning names a venue cut to it).
-    Everyone who arrived is taken to be inside (nobody walking or queueing: module docstring).
+    before ``time_s``) until its doors last closed (:func:`_doors_shut_since_s`; ``time_s`` while
+    they are open), minus the persons its departure curves release until ``time_s``, never below
+    zero nor above the venue's capacity (a warning names a venue cut to it). Everyone who arrived
+    while or before the doors were last open is taken to be inside; those who arrived since
+    they shut queue (:func:`queued_at_start`; module docstring).
     """
     import warnings
 
-    moved = demand.persons_between(time_s - time_s % DAY_S, time_s).sum(axis=2)  # (V, direction)
-    inside = np.maximum(moved[:, 0] - moved[:, 1], 0.0)
+    day_s = time_s - time_s % DAY_S
+    shut_s = _doors_shut_since_s(layout, time_s)
+    arrived = np.array([demand.persons_between(day_s, shut_s[v])[v, 0].sum() for v in range(layout.n_venues)])
+    left = demand.persons_between(day_s, time_s)[:, 1].sum(axis=1)
+    inside = np.maximum(arrived - left, 0.0)
     capacity = layout.venue_capacity_persons
     over = np.flatnonzero(inside > capacity)
     if len(over):
@@ -374,6 +413,27 @@ def inside_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
         warnings.warn(f"spectators inside at the start by the demand exceed the venue's capacity, "
                       f"starting at capacity: {listed}", UserWarning, stacklevel=2)
     return np.minimum(inside, capacity)
+
+
+def queued_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
+    """(V,) spectators queueing at each venue entrance at ``time_s`` by the demand's curves: the
+    persons delivered since its doors shut (:func:`_doors_shut_since_s`), 0 while they are open."""
+    shut_s = _doors_shut_since_s(layout, time_s)
+    return np.array([demand.persons_between(shut_s[v], time_s)[v, 0].sum() for v in range(layout.n_venues)])
+
+
+def _doors_shut_since_s(layout: Layout, time_s: float) -> FloatArray:
+    """(V,) when each venue's doors last shut, on the day of ``time_s``: ``time_s`` while they
+    are open, else the end of the day's last door window before ``time_s``, else midnight. Doors
+    opening at ``time_s`` itself are still shut (they have admitted nobody yet)."""
+    day_s, of_day = time_s - time_s % DAY_S, time_s % DAY_S
+    since = np.full(layout.n_venues, float(time_s))
+    for v in range(layout.n_venues):
+        windows = np.array(layout.specs[layout.venue_checkpoint[v]].open_windows_s or ((0.0, DAY_S),))
+        if not np.any((windows[:, 0] < of_day) & (of_day < windows[:, 1])):
+            closed = windows[windows[:, 1] <= of_day, 1]
+            since[v] = day_s + (closed.max() if len(closed) else 0.0)
+    return since
 
 
 # ---------------------------------------------------------------- stepping (engine hook)
@@ -424,10 +484,11 @@ def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float,
     np.add.at(at_gate, (layout.approach_gate, layout.approach_venue), removed[n_v:n_v + n_a])
     state.gone += float(removed[n_v + n_a:].sum())
     arrivals = np.concatenate([removed[:n_v], at_gate.sum(axis=1)])
-    # a person joining a fluid FIFO queue waits (queue ahead) / (service capacity)
-    capacity = checkpoints.capacity_pps(layout.specs, state.checkpoints)
-    wait_at_join = np.divide(state.checkpoints.queue_persons, capacity, out=np.full(len(capacity), np.inf),
-                             where=capacity > 0)
+    # a person joining a fluid FIFO queue waits (queue ahead) / (service capacity), plus the time
+    # the doors stay shut (at least until they open, even behind nobody); forever without a lane
+    cp = state.checkpoints
+    wait_at_join = np.where(checkpoints.capacity_pps(layout.specs, cp) > 0, np.maximum(
+        checkpoints.mean_wait_now_s(layout.specs, cp), checkpoints.until_open_s(layout.specs, cp.time_s)), np.inf)
     state.arrived_under_target += np.where(wait_at_join <= WAIT_TARGET_S, arrivals, 0.0)
     served = checkpoints.step(layout.specs, state.checkpoints, arrivals, dt_s)
     state.inside += served[:n_v]

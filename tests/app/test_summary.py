@@ -192,15 +192,28 @@ def _number(page, figure: str) -> str:
     return page.inner_text(f".sum-figure[data-figure='{figure}'] .sum-value")
 
 
-def _independent(frame, specs) -> dict[str, float]:
-    """The summary's figures from the frame's raw arrays and the checkpoint specs."""
+def _until_doors_open_s(spec, time_s: float) -> float:
+    """Seconds from ``time_s`` until the checkpoint's doors open (0 while open or without doors)."""
+    of_day = time_s % 86400
+    windows = spec.open_windows_s or ()
+    if not windows or any(a <= of_day < b for a, b in windows):
+        return 0.0
+    return min([a for a, _ in windows if a > of_day] or [windows[0][0] + 86400]) - of_day
+
+
+def _independent(frame, specs, queue_time_s) -> dict[str, float]:
+    """The summary's figures from the frame's raw arrays and the checkpoint specs: a queue waits
+    queue / capacity, plus the time until the doors open at a shut venue entrance (at the
+    checkpoints' own time ``queue_time_s``, up to one crowd step behind the frame)."""
     people = frame.view.extras["pedestrians"]
     cp = people["checkpoints"]
     face = np.array([s.face_rate_pps for s in specs])
     manual = np.array([s.manual_rate_pps for s in specs])
     capacity_pps = cp["lanes_face"] * face + cp["lanes_manual"] * manual
     queue = np.asarray(cp["queue_persons"], dtype=float)
+    shut_s = np.array([_until_doors_open_s(s, queue_time_s) for s in specs])
     wait_s = np.where(capacity_pps > 0, queue / np.where(capacity_pps > 0, capacity_pps, 1), np.inf)
+    wait_s = np.where(queue > 0, wait_s + shut_s, wait_s)
     return {
         "inside": float(np.sum(people["venues"]["inside_persons"])),
         "worst_wait_min": float(wait_s.max()) / 60,
@@ -224,7 +237,8 @@ def test_summary_numbers_match_the_twin_and_print(wall, browser, artifacts):
         while time.time() < deadline and not svc.store.latest().paused:
             time.sleep(0.2)
         frame = svc.store.latest()
-        expected = _independent(frame, svc.live.engine.pedestrians.specs)
+        queue_time_s = svc.live.engine.state.extras["pedestrians"].checkpoints.time_s  # paused
+        expected = _independent(frame, svc.live.engine.pedestrians.specs, queue_time_s)
         clock = f"{int(frame.time_s) // 3600:02d}:{int(frame.time_s) % 3600 // 60:02d}"
         page.wait_for_selector(f"#summary-asof:has-text('{clock}')", timeout=30_000)
         page.wait_for_function("!document.querySelector(\".sum-figure[data-figure='delay_index'] "

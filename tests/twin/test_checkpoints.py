@@ -278,3 +278,88 @@ def test_planned_lanes_pass_the_design_crowd_in_the_entry_window():
     assert cp.planned_lanes(0.0) == {"lanes_face": 0, "lanes_manual": 1, "max_lanes": 2}
     with pytest.raises(ValueError, match="'design_persons' must be a finite number >= 0, got -1.0"):
         cp.planned_lanes(-1.0)
+
+
+# ------------------------------------------------------------------------------ doors
+def door_spec(checkpoint_id=0, *, face=3, manual=0, windows=((600.0, 1200.0),)):
+    return cp.CheckpointSpec(
+        checkpoint_id=checkpoint_id, name="Hall entrance", venue_id="v0", x_m=0.0, y_m=0.0,
+        lanes_face=face, lanes_manual=manual, max_lanes=10, face_rate_pps=FACE, manual_rate_pps=MANUAL,
+        open_windows_s=windows,
+    )
+
+
+def test_an_entrance_serves_nobody_before_its_doors_open_then_lanes_times_rate():
+    specs = [door_spec(), spec(1, face=3, manual=0)]  # doors 00:10-00:20; a gate open all day
+    state = cp.new_state(specs)
+    for _ in range(60):  # 00:00-00:10 in 10 s steps, 5 persons a step at each
+        served = cp.step(specs, state, np.array([5.0, 5.0]), 10.0)
+        assert served[0] == 0.0 and served[1] == 5.0  # 3 x 20/min = 10 a step at the gate
+    assert state.queue_persons[0] == state.arrived_persons[0] == 300.0 and state.served_persons[0] == 0.0
+    for _ in range(12):  # 00:10-00:12: 3 face lanes serve 10 a step, 5 join
+        served = cp.step(specs, state, np.array([5.0, 0.0]), 10.0)
+        assert served[0] == pytest.approx(10.0)
+    assert state.queue_persons[0] == pytest.approx(300 + 12 * 5 - 12 * 10)
+    np.testing.assert_allclose(state.arrived_persons, state.served_persons + state.queue_persons, rtol=1e-12)
+
+
+def test_a_step_straddling_the_doors_serves_for_the_open_seconds_only():
+    specs = [door_spec()]
+    state = cp.new_state(specs, time_s=590.0)
+    served = cp.step(specs, state, np.array([100.0]), 30.0)  # 590-620: open 20 s
+    assert served[0] == pytest.approx(3 * FACE * 20.0)
+    state = cp.new_state(specs, time_s=1190.0)
+    assert cp.step(specs, state, np.array([100.0]), 30.0)[0] == pytest.approx(3 * FACE * 10.0)  # shut at 1200
+    np.testing.assert_allclose(cp.open_s(specs, [0.0, 590.0, 1190.0, 1200.0, 86400.0 + 600.0], 30.0)[:, 0],
+                               [0.0, 20.0, 10.0, 0.0, 30.0])  # the windows repeat every day
+
+
+def test_predicted_wait_before_the_doors_open_counts_the_time_until_they_open():
+    specs = [door_spec(windows=((1800.0, 7200.0),))]  # doors at 00:30; 3 face lanes: 1 p/s
+    state = cp.new_state(specs)
+    cp.step(specs, state, np.array([120.0]), 60.0)  # 00:00-00:01: 120 queue
+    forecast = np.full((40, 1), 0.5)  # 30 a minute join
+    predicted = cp.predict_wait_s(specs, state, forecast, dt_s=60.0)
+    joined_s = 60.0 + 60.0 * np.arange(1, 41)  # a visitor joins at the end of each step
+    queue = 120 + 30 * np.arange(1, 41)  # until 00:30 nobody is served
+    before = joined_s <= 1800
+    assert np.all(predicted[before, 0] >= 1800 - joined_s[before])
+    np.testing.assert_allclose(predicted[before, 0], 1800 - joined_s[before] + queue[before] / 1.0)
+    # after 00:30 the queue (990 at 00:30) shrinks by (1 - 0.5) p/s
+    after = ~before
+    queue_after = 990 - 30 * (joined_s[after] - 1800) / 60
+    np.testing.assert_allclose(predicted[after, 0], queue_after / 1.0)
+    assert cp.mean_wait_now_s(specs, state)[0] == pytest.approx(1800 - 60 + 120)
+
+
+def test_predicted_wait_agrees_with_stepping_across_the_doors_opening():
+    specs = [door_spec(face=1, windows=((300.0, 1000.0),)), spec(1, face=0, manual=1)]
+    state = cp.new_state(specs)
+    forecast = np.array([[0.8, 0.1], [0.2, 0.05], [0.0, 0.2], [0.6, 0.0], [0.5, 0.5], [0.0, 0.0]] * 3)
+    predicted = cp.predict_wait_s(specs, state, forecast, dt_s=60.0)
+    stepped = state.copy()
+    for k, rates in enumerate(forecast):
+        cp.step(specs, stepped, rates * 60.0, 60.0)
+        np.testing.assert_allclose(predicted[k], cp.mean_wait_now_s(specs, stepped), atol=1e-9)
+
+
+def test_lane_advice_clears_the_pre_doors_queue_within_the_target():
+    specs = [door_spec(face=1, manual=0, windows=((600.0, 7200.0),))]
+    state = cp.new_state(specs)
+    cp.step(specs, state, np.array([1200.0]), 60.0)  # 1,200 queue, doors in 9 minutes
+    advice = cp.recommended_lanes(specs, state, np.zeros((30, 1)), dt_s=60.0, target_wait_s=600.0)
+    # 1,200 in 600 s needs 2 p/s: 6 face lanes (1/3 p/s each); the closed time is nobody's fault
+    assert (advice.lanes_face[0], advice.lanes_manual[0]) == (6, 0) and advice.feasible[0]
+
+
+def test_merge_windows_makes_the_union():
+    assert cp.merge_windows([(64800, 79200), (37800, 59400), (50000, 60000), (60000, 61000)]) == (
+        (37800.0, 61000.0), (64800.0, 79200.0))
+
+
+@pytest.mark.parametrize("windows", [((1200.0, 600.0),), ((0.0, 700.0), (600.0, 900.0)), ((-1.0, 5.0),),
+                                     ((0.0, 90000.0),), (), ((1.0, 2.0, 3.0),), "doors"])
+def test_bad_door_windows_are_refused(windows):
+    with pytest.raises(ScenarioError, match=r"checkpoint 0 'Hall entrance': open_windows_s must be None or "
+                                            r"\(\(open_s, close_s\), \.\.\.\) with 0 <= open_s < close_s <= 86400"):
+        door_spec(windows=windows)

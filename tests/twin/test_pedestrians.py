@@ -48,13 +48,13 @@ def _offered(engine, mode=slice(None)):
 
 
 def _balance(engine):
-    """offered (inside at the start + arriving since) - (on grid + waiting at sources + in every
-    queue + inside + gone)."""
+    """offered (inside and queueing at the start + arriving since) - (on grid + waiting at
+    sources + in every queue + inside + gone)."""
     people = engine.state.extras[pedestrians.KEY]
     on_grid = people.crowd.persons.sum()
     at_sources = people.crowd.backlog_persons.sum() + people.passed_gate_persons.sum()
     queued = people.checkpoints.queue_persons.sum()  # gates and entrances
-    offered = people.inside_at_start.sum() + _offered(engine).sum()
+    offered = people.inside_at_start.sum() + people.queued_at_start.sum() + _offered(engine).sum()
     return offered - (on_grid + at_sources + queued + people.inside.sum() + people.gone)
 
 
@@ -72,36 +72,55 @@ def _in_flight(layout, people):
     return flight
 
 
-# Inside each venue at the start, by hand from schedule.csv and scenario.toml: attendance x mode
-# split (rail+walk 0.75, road 0.25: the two shares sum to the whole crowd) x (share arrived - share
-# gone). Arrival shares at minutes from the start (-150 0, -90 .10, -60 .30, -30 .70, 0 .95,
-# 20 1), departure shares at minutes from the end (0 0, 10 .35, 20 .65, 40 .90, 75 1), linear between.
+# Inside each venue and queueing at its entrance at the start, by hand from schedule.csv and
+# scenario.toml: attendance x mode split (rail+walk 0.75, road 0.25: the two shares sum to the whole
+# crowd) x (share arrived - share gone). Arrival shares at minutes from the start (-150 0, -90 .10,
+# -60 .30, -30 .70, 0 .95, 20 1), departure shares at minutes from the end (0 0, 10 .35, 20 .65,
+# 40 .90, 75 1), linear between. Doors (doors_open to end): Tennis Center 10:30-16:30 and
+# 18:30-22:30, Velodrome 14:30-18:30, Olympic Hall 17:30-20:30, Art Hall 17:00-20:00, Ticketlink
+# Live Arena 18:00-21:30, KSPO Dome 18:00-22:00. Spectators who arrived since the doors last shut
+# queue at the entrance; the others are inside.
 # Venues: Tennis Center, Velodrome, Olympic Hall, Art Hall, Ticketlink Live Arena, KSPO Dome.
-INSIDE_AT_START = [
-    ("09:00:00", [0.0] * 6),  # before the first arrival (tennis day session: 12:00 - 150 min = 09:30)
-    ("12:10:00", [7200 * (0.95 + 0.05 * 10 / 20), 0, 0, 0, 0, 0]),  # mid-session: +10 min, 6840
+START_CROWDS = [
+    ("09:00:00", [0.0] * 6, [0.0] * 6),  # before the first arrival (tennis day session: 12:00 - 150 min = 09:30)
+    ("10:00:00", [0.0] * 6, [7200 * 0.10 * 30 / 60, 0, 0, 0, 0, 0]),  # doors at 10:30: all 360 queue
+    ("12:10:00", [7200 * (0.95 + 0.05 * 10 / 20), 0, 0, 0, 0, 0], [0.0] * 6),  # mid-session: +10 min, 6840
     ("17:12:30", [
-        7200 * (1 - (0.90 + 0.10 * 2.5 / 35))  # day session, 42.5 min after its 16:30 end: 668.6
-        + 8500 * 0.10 * 12.5 / 60,  # night session, 137.5 min before its 19:30 start: 177.1
+        7200 * (1 - (0.90 + 0.10 * 2.5 / 35)),  # day session, 42.5 min after its 16:30 end: 668.6
         5400 * 1.0,  # 16:00-18:30: everyone in (mid-session)
-        2300 * (0.10 + 0.20 * 12.5 / 30),  # 77.5 min before 18:30: 421.7
-        1100 * (0.30 + 0.40 * 12.5 / 30),  # 47.5 min before 18:00: 513.3
-        4800 * 0.10 * 12.5 / 60, 14600 * 0.10 * 12.5 / 60]),  # 137.5 min before 19:30: 100, 304.2
+        0, 1100 * (0.30 + 0.40 * 12.5 / 30),  # Olympic Hall's doors are shut; the Art Hall's open: 513.3
+        0, 0], [
+        8500 * 0.10 * 12.5 / 60,  # night session, 137.5 min before its 19:30 start, doors at 18:30: 177.1
+        0, 2300 * (0.10 + 0.20 * 12.5 / 30),  # 77.5 min before 18:30, doors at 17:30: 421.7
+        0, 4800 * 0.10 * 12.5 / 60, 14600 * 0.10 * 12.5 / 60]),  # 137.5 min before 19:30: 100, 304.2
     ("19:00:00", [8500 * 0.70, 5400 * (1 - (0.65 + 0.25 * 10 / 20)), 2300 * 1.0, 1100 * 1.0,
-                  4800 * 0.70, 14600 * 0.70]),  # 5950, 1215 (30 min after 18:30), ..., 10220
-    ("21:00:00", [8500, 0, 2300 * (1 - 0.775), 1100 * (1 - (0.90 + 0.10 * 20 / 35)), 4800, 14600]),
+                  4800 * 0.70, 14600 * 0.70], [0.0] * 6),  # 5950, 1215 (30 min after 18:30), ..., 10220
+    ("21:00:00", [8500, 0, 2300 * (1 - 0.775), 1100 * (1 - (0.90 + 0.10 * 20 / 35)), 4800, 14600], [0.0] * 6),
 ]
 
 
-@pytest.mark.parametrize(("clock", "expected"), INSIDE_AT_START)
-def test_an_engine_starts_with_the_crowds_the_curves_delivered_and_nobody_in_flight(scenario, clock, expected):
+@pytest.mark.parametrize(("clock", "inside", "queued"), START_CROWDS)
+def test_an_engine_starts_with_the_crowds_the_curves_delivered_and_nobody_walking(scenario, clock, inside, queued):
     h, m, s = (int(part) for part in clock.split(":"))
     engine = Engine(scenario, start_s=h * 3600 + m * 60 + s)
     people = engine.state.extras[pedestrians.KEY]
-    np.testing.assert_allclose(people.inside, expected, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(people.inside, inside, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(people.inside_at_start, people.inside)
-    assert people.crowd.persons.sum() == people.checkpoints.queue_persons.sum() == people.released.sum() == 0.0
-    assert engine.view().extras["pedestrians"]["on_site_persons"] == pytest.approx(sum(expected), rel=1e-12)
+    cp, entrances = people.checkpoints, engine.pedestrians.venue_checkpoint
+    np.testing.assert_allclose(cp.queue_persons[entrances], queued, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(people.queued_at_start, cp.queue_persons[entrances])
+    np.testing.assert_array_equal(cp.arrived_persons, cp.queue_persons)  # the queue counts as arrived
+    assert people.crowd.persons.sum() == cp.queue_persons[engine.pedestrians.gate_checkpoint].sum() == 0.0
+    assert people.released.sum() == cp.served_persons.sum() == 0.0
+    on_site = engine.view().extras["pedestrians"]["on_site_persons"]
+    assert on_site == pytest.approx(sum(inside) + sum(queued), rel=1e-12)
+
+
+def test_doors_opening_at_the_start_have_admitted_nobody(scenario):
+    """At 17:00 the Art Hall's doors open: its 330 (1,100 x 0.30, arrived 16:00-17:00) queue."""
+    people = Engine(scenario, start_s=START_S).state.extras[pedestrians.KEY]
+    np.testing.assert_allclose(people.queued_at_start, [0, 0, 2300 * 0.10, 1100 * 0.30, 0, 0], rtol=1e-12)
+    np.testing.assert_allclose(people.inside, [7200 * (1 - 0.775), 5400, 0, 0, 0, 0], rtol=1e-12)
 
 
 def test_a_venue_starts_at_most_full(scenario):
@@ -118,36 +137,43 @@ def test_a_venue_starts_at_most_full(scenario):
 def test_the_day_session_leaving_takes_out_only_the_day_crowd(scenario):
     """Started at 17:00, the Tennis Center holds the day session's last 1,620 (7,200 x (1 -
     0.775)); its departure curve (until 17:45) releases exactly those, and every night-session
-    spectator screened at the entrance stays inside."""
+    spectator screened at the entrance (from 18:30, when its doors open) stays inside."""
     engine = Engine(scenario, start_s=START_S)
     people = engine.state.extras[pedestrians.KEY]
     served = people.checkpoints.served_persons
     assert people.inside[TENNIS] == pytest.approx(7200 * (1 - 0.775), rel=1e-12)
-    for minute in range(5, 65, 5):
+    for minute in range(5, 125, 5):
         engine.run(START_S + minute * 60)
         day_gone = 7200 * (np.interp(30 + minute, [20, 40, 75], [0.65, 0.90, 1.0]) - 0.775)
         assert people.released[TENNIS] == pytest.approx(day_gone, rel=1e-9)
         assert people.inside[TENNIS] == pytest.approx(1620 - day_gone + served[TENNIS], rel=1e-9)
         assert people.inside[TENNIS] >= served[TENNIS] - 1e-9  # the night crowd so far, none released
+        assert (served[TENNIS] > 0) == (minute > 90)  # the doors open at 18:30
     assert people.released[TENNIS] == pytest.approx(1620, rel=1e-12) and served[TENNIS] > 500
     assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
 
 
 def test_a_start_state_matches_a_run_from_midnight_but_for_those_in_flight(scenario, evening):
     """The pedestrians run from 00:00 to 17:00 (the engine's step hook calls :func:`advance`
-    every ``CROWD_DT_S``; the traffic is left out) end with the start state's crowds inside less
-    those still walking or queueing at 17:00: 21 for Olympic Hall and 101 for the Art Hall. The
-    run also has 487 day-session spectators walking away, whom the start state counts as gone."""
+    every ``CROWD_DT_S``; the traffic is left out) end with the start state's crowds inside and
+    queueing less those still walking or queueing at 17:00: all 230 of Olympic Hall's and 330 of
+    the Art Hall's (their doors open at 17:30 and 17:00: the run has admitted nobody), whom the
+    start state has queueing at the entrances. The run also has 487 day-session spectators
+    walking away, whom the start state counts as gone."""
     layout, demand = evening.pedestrians, evening.demand
     run = pedestrians.new_state(layout, demand, 0.0)
     assert run.inside.sum() == 0.0
     for step in range(int(START_S / pedestrians.CROWD_DT_S)):
         pedestrians.advance(layout, run, demand, step * pedestrians.CROWD_DT_S, pedestrians.CROWD_DT_S)
     start = pedestrians.new_state(layout, demand, START_S)
-    np.testing.assert_allclose(start.inside - run.inside, _in_flight(layout, run), atol=1e-6)
+    arrived = start.inside + start.queued_at_start
+    np.testing.assert_allclose(arrived - run.inside, _in_flight(layout, run), atol=1e-6)
     np.testing.assert_allclose(run.released, [7200 * 0.775, 0, 0, 0, 0, 0], rtol=1e-9)
-    np.testing.assert_allclose(start.inside, [1620, 5400, 230, 330, 0, 0], rtol=1e-12)
-    np.testing.assert_allclose(start.inside - run.inside, [0, 0, 21, 101, 0, 0], atol=1.0)
+    np.testing.assert_allclose(start.inside, [1620, 5400, 0, 0, 0, 0], rtol=1e-12)
+    np.testing.assert_allclose(start.queued_at_start, [0, 0, 230, 330, 0, 0], rtol=1e-12)
+    np.testing.assert_allclose(run.inside, [1620, 5400, 0, 0, 0, 0], atol=1e-6)
+    served = run.checkpoints.served_persons[layout.venue_checkpoint]
+    assert served[2] == served[3] == 0.0
     leaving = run.crowd.persons[layout.n_venues + len(layout.approach_gate):].sum()  # exit groups
     assert leaving == pytest.approx(487, abs=1.0)
     assert leaving == pytest.approx(7200 * 0.775 - run.gone, rel=1e-9)  # released and not yet gone
@@ -174,12 +200,14 @@ def test_checkpoints_are_the_venue_entrances_then_the_gates_spectators_cross(eve
 def test_persons_are_conserved(evening):
     people = evening.state.extras[pedestrians.KEY]
     assert _offered(evening).sum() > 10_000  # the evening's arrivals are under way
-    assert people.inside_at_start.sum() == pytest.approx(1620 + 5400 + 230 + 330)  # see INSIDE_AT_START
+    assert people.inside_at_start.sum() == pytest.approx(1620 + 5400)  # see START_CROWDS
+    assert people.queued_at_start.sum() == pytest.approx(230 + 330)
     assert _balance(evening) == pytest.approx(0.0, abs=1e-9 * _offered(evening).sum())
     on_site = evening.view().extras["pedestrians"]["on_site_persons"]
-    assert on_site == pytest.approx(people.inside_at_start.sum() + _offered(evening).sum() - people.gone, rel=1e-12)
+    at_start = people.inside_at_start.sum() + people.queued_at_start.sum()
+    assert on_site == pytest.approx(at_start + _offered(evening).sum() - people.gone, rel=1e-12)
     # at 19:00 the day session's last 1,620 and 4,185 of the Velodrome's 5,400 (30 min after its
-    # 18:30 end: 0.775) are released; the Velodrome's 1,215 others are inside, as in INSIDE_AT_START
+    # 18:30 end: 0.775) are released; the Velodrome's 1,215 others are inside, as in START_CROWDS
     np.testing.assert_allclose(people.released[[TENNIS, VELODROME]], [1620, 5400 * 0.775], rtol=1e-9)
     assert people.inside[VELODROME] == pytest.approx(1215, rel=1e-9)
     # the gate stage carried persons, and each gate queue's mix by venue adds up to the queue
@@ -199,9 +227,11 @@ def test_a_closed_gate_holds_everyone_arriving_by_road(gates_closed):
     for g, gate in enumerate(gates):  # each gate holds the road arrivals of the venues behind it
         assert cp.queue_persons[gate] == pytest.approx(by_road[layout.road_gate == g].sum(), rel=1e-12)
     assert cp.queue_persons[NORTH_2] > 1000
-    # the entrances saw only the rail and walking crowd: arrived + still walking = offered by rail
+    # the entrances saw only the rail and walking crowd (besides the queues at 17:00): arrived +
+    # still walking = offered by rail
     walking = people.crowd.persons[: layout.n_venues].sum() + people.crowd.backlog_persons[layout.station_source].sum()
-    assert cp.arrived_persons[: layout.n_venues].sum() + walking == pytest.approx(by_rail.sum(), rel=1e-9)
+    reached = cp.arrived_persons[: layout.n_venues].sum() - people.queued_at_start.sum()
+    assert reached + walking == pytest.approx(by_rail.sum(), rel=1e-9)
     assert people.passed_gate_persons.sum() == 0.0
     assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
 
@@ -238,7 +268,8 @@ def test_a_spectator_screened_at_a_gate_walks_on_to_the_venue_entrance(scenario)
         source = layout.gate_source[g, v]
         past_gate = offered[v] - people.gate_queue_persons[g, v]
         walking = people.passed_gate_persons[source] + people.crowd.backlog_persons[source] + people.crowd.persons[v].sum()
-        assert past_gate == pytest.approx(walking + cp.arrived_persons[v], rel=1e-9, abs=1e-9)
+        reached = cp.arrived_persons[v] - people.queued_at_start[v]  # the queue at 17:00 counts as arrived
+        assert past_gate == pytest.approx(walking + reached, rel=1e-9, abs=1e-9)
         # served = inside + released - inside at the start (the venues hold the road share of
         # the sessions in progress at 17:00, and the tennis day session's leave until 17:45)
         served = people.inside[v] + people.released[v] - people.inside_at_start[v]
@@ -402,3 +433,81 @@ def test_checkpoints_command_lists_the_gates(capsys, tmp_path):
     rows = json.loads(out.read_text())["checkpoints"]
     assert [r["checkpoint_id"] for r in rows if r["kind"] == "park_gate"] == [6, 7]
     assert rows[NORTH_2]["arrivals_5min"] > 0 and len(rows[NORTH_2]["predicted_wait_s"]) == 30
+
+
+@pytest.fixture(scope="module")
+def before_doors(scenario):
+    """From 17:00 to 18:00, when the KSPO Dome's and the Ticketlink Live Arena's doors open."""
+    engine = Engine(scenario, start_s=START_S)
+    engine.run(18 * 3600)
+    return engine
+
+
+def test_an_entrance_admits_nobody_before_its_doors_open(before_doors):
+    """KSPO's arrivals start at 17:00 (19:30 - 150 min): by 18:00 (-90 min) 14,600 x 0.10 = 1,460
+    have arrived, every one still walking or queueing at the shut entrance."""
+    layout, people = before_doors.pedestrians, before_doors.state.extras[pedestrians.KEY]
+    cp = people.checkpoints
+    assert layout.specs[KSPO].open_windows_s == ((18 * 3600.0, 24 * 3600.0),)  # doors 18:00; last session: open till midnight
+    assert layout.specs[NORTH_2].open_windows_s is None  # park gates are open all day
+    assert cp.served_persons[KSPO] == 0.0 and people.inside[KSPO] == 0.0
+    assert cp.queue_persons[KSPO] == cp.arrived_persons[KSPO] > 1000
+    assert _in_flight(layout, people)[KSPO] == pytest.approx(14600 * 0.10, rel=1e-9)
+    assert _balance(before_doors) == pytest.approx(0.0, abs=1e-9 * _offered(before_doors).sum())
+    # the queue stands in the entrance's pen at 2 p/m² (800 a 400 m² cell), and the crush watch
+    # is fed that density map
+    density = pedestrians.density_cells(layout, people)
+    assert density[layout.queue_cells[KSPO][0]] >= pedestrians.QUEUE_DENSITY_PPM2
+    grid = pedestrians.density_grid(layout, people)
+    assert grid.max() == pytest.approx(density.max())
+
+
+def test_an_entrance_serves_at_its_lanes_capacity_once_its_doors_open(before_doors):
+    engine = before_doors.fork()
+    cp = engine.state.extras[pedestrians.KEY].checkpoints
+    lanes_pps = (cp.lanes_face[KSPO] * 20 + cp.lanes_manual[KSPO] * 5) / 60  # 5 x 20/min + 15 x 5/min
+    assert lanes_pps == pytest.approx(175 / 60)
+    engine.run(18 * 3600 + 300)
+    assert cp.queue_persons[KSPO] > 0  # not cleared yet: the lanes ran at capacity throughout
+    assert cp.served_persons[KSPO] == pytest.approx(lanes_pps * 300, rel=1e-9)
+    engine.run(18 * 3600 + 1800)
+    assert cp.queue_persons[KSPO] < 1.0 < cp.served_persons[KSPO] < lanes_pps * 1800  # cleared
+    assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
+
+
+def test_the_predicted_wait_before_the_doors_open_counts_the_time_until_they_open(scenario):
+    engine = Engine(scenario, start_s=START_S)
+    engine.run(17 * 3600 + 1800)
+    people = engine.state.extras[pedestrians.KEY]
+    row = pedestrians.checkpoint_table(engine)[KSPO]
+    joined_s = people.checkpoints.time_s + 60.0 * np.arange(1, 31)  # a visitor joining each minute
+    predicted = np.array(row["predicted_wait_s"])
+    assert np.all(predicted >= 18 * 3600 - joined_s)  # all before 18:00
+    assert row["wait_15_s"] >= 15 * 60 and row["wait_now_s"] >= 30 * 60 - pedestrians.CROWD_DT_S
+    # the advice is the lanes that clear the queue at the doors within the target, not all lanes
+    assert row["recommended_face"] + row["recommended_manual"] < engine.pedestrians.specs[KSPO].max_lanes
+
+
+@pytest.mark.parametrize("action", [SetLanes(KSPO, "face", -1), SetLanes(KSPO, "manual", 1000)])
+def test_bad_lane_changes_before_the_doors_open_change_nothing(before_doors, action):
+    engine = before_doors.fork()
+    before = engine.state.extras[pedestrians.KEY].checkpoints.copy()
+    with pytest.raises(ActionError):
+        engine.apply(action)
+    after = engine.state.extras[pedestrians.KEY].checkpoints
+    for name in ("lanes_face", "lanes_manual", "queue_persons", "served_persons"):
+        np.testing.assert_array_equal(getattr(before, name), getattr(after, name))
+
+
+def test_doors_follow_the_schedule_and_the_last_session_is_never_locked_out(scenario):
+    """schedule.csv: Tennis day session doors 10:30, end 16:30; night doors 18:30, end 22:30.
+    Between the sessions the doors are shut; after the night session they stay open to midnight
+    so that whoever still queues gets in (the Art Hall's one open lane cannot clear its queue by
+    its 20:00 end: those people are not held until the next day)."""
+    demand = build_demand(scenario, seed=0)
+    windows = pedestrians.door_windows_s(scenario.schedule, demand.venue_ids)
+    tennis = demand.venue_ids.index("venue_olympic_tennis_center")
+    art_hall = demand.venue_ids.index("venue_woori_financial_art_hall")
+    h = 3600.0
+    assert windows[tennis] == ((10.5 * h, 16.5 * h), (18.5 * h, 24 * h))
+    assert windows[art_hall] == ((17 * h, 24 * h),)
