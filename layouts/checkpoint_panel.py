@@ -82,8 +82,13 @@ def _row(r: Mapping[str, Any]) -> html.Tr:
         html.Td(_minutes(r["wait_15_s"]), className="cp-wait15"),
         html.Td(_minutes(r["wait_30_s"]), className="cp-wait30"),
         html.Td(f"{r['recommended_face']}/{r['recommended_manual']}"),
-        html.Td(html.Span(r["status"], className=f"status-dot status-{r['status']}")),
+        html.Td(html.Span(_status_text(r), className=f"status-dot status-{r['status']}")),
     ])
+
+
+def _status_text(r: Mapping[str, Any]) -> str:
+    """The status word, or the time a shut entrance's doors open ("doors 18:30")."""
+    return f"doors {clock(r['doors_open_at_s'])}" if r.get("doors_open_at_s") is not None else r["status"]
 
 
 def checkpoint_figure(name: str, history: Mapping[str, Any], index: int, forecast_wait_s: np.ndarray,

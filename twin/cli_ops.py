@@ -140,9 +140,16 @@ def run_checkpoints(args: argparse.Namespace, _rest: list[str]) -> int:
         print(f"{r['name'][:44]:<44} {kind:<5} {r['checkpoint_id']:>2} {r['lanes_face']:>3}+{r['lanes_manual']:<3} "
               f"{r['arrivals_5min']:>8.0f} {r['throughput_5min']:>9.0f} {r['queue_persons']:>6.0f} "
               f"{r['wait_now_s'] / 60:>6.1f} m {r['wait_15_s'] / 60:>4.1f} m {r['wait_30_s'] / 60:>4.1f} m "
-              f"{r['recommended_face']:>3}+{r['recommended_manual']:<3}  {r['status']}")
+              f"{r['recommended_face']:>3}+{r['recommended_manual']:<3}  {_status_text(r)}")
     write_json(args.json, {"at": args.at, "checkpoints": rows})
     return 0
+
+
+def _status_text(row: dict[str, Any]) -> str:
+    """The status word, or when a shut entrance's doors open ("doors 18:30")."""
+    from twin.cli import clock
+
+    return f"doors {clock(row['doors_open_at_s'])}" if row["doors_open_at_s"] is not None else row["status"]
 
 
 def engine_at(*args: Any) -> Any:

@@ -667,7 +667,9 @@ def _gate_passing_pps(layout: Layout, state: PedestrianState, now_s: float, gate
 def checkpoint_table(engine: Any, *, target_wait_s: float = WAIT_TARGET_S) -> list[dict[str, Any]]:
     """Per checkpoint (venue entrances, then park gates): kind, lanes, last-5-minute
     arrivals/throughput, queue, waits now/+15/+30, advice, and ``predicted_wait_s``: the
-    predicted wait (s) minute by minute over the next 30 minutes."""
+    predicted wait (s) minute by minute over the next 30 minutes. ``status`` is ok / watch /
+    over against ``target_wait_s``, or ``doors`` while the entrance's doors are shut
+    (``doors_open_at_s``: when they open, seconds since midnight; None while open)."""
     layout, state = engine.pedestrians, engine.state.extras[KEY]
     cp = state.checkpoints
     forecast = arrival_forecast_pps(engine, 1800.0)
@@ -676,6 +678,7 @@ def checkpoint_table(engine: Any, *, target_wait_s: float = WAIT_TARGET_S) -> li
     recent = checkpoints.history(cp)
     last5 = slice(-5, None)
     wait_now = checkpoints.mean_wait_now_s(layout.specs, cp)
+    doors_in_s = checkpoints.until_open_s(layout.specs, engine.time_s)
     rows = []
     for i, spec in enumerate(layout.specs):
         rows.append({
@@ -689,7 +692,9 @@ def checkpoint_table(engine: Any, *, target_wait_s: float = WAIT_TARGET_S) -> li
             "wait_now_s": float(wait_now[i]),
             "wait_15_s": float(predicted[14, i]), "wait_30_s": float(predicted[29, i]),
             "recommended_face": int(advice.lanes_face[i]), "recommended_manual": int(advice.lanes_manual[i]),
-            "status": _status(max(wait_now[i], predicted[29, i]), target_wait_s),
+            # doors shut: a wait lanes cannot shorten; the status says when they open instead
+            "doors_open_at_s": float(round(engine.time_s + doors_in_s[i])) if doors_in_s[i] > 0 else None,
+            "status": "doors" if doors_in_s[i] > 0 else _status(max(wait_now[i], predicted[29, i]), target_wait_s),
             "predicted_wait_s": [float(w) for w in predicted[:, i]],
         })
     return rows

@@ -126,3 +126,14 @@ def test_checkpoint_table_has_a_section_for_the_park_gates():
     assert gate.children[0].children == "North Gate 2" and gate.children[0].title == rows[1]["name"]
     assert gate.children[1].children == "0/0" and gate.children[5].children == "∞"  # queue, no lane open
     assert [o["value"] for o in checkpoint_options(rows)] == [0, 1]
+
+
+def test_a_shut_entrance_shows_when_its_doors_open():
+    from layouts.checkpoint_panel import checkpoint_table
+
+    rows = [_cp_row(0, "KSPO Dome entrance", "venue_entrance", status="doors", doors_open_at_s=64800.0,
+                    queue_persons=900.0, wait_now_s=1200.0),
+            _cp_row(1, "Olympic Hall entrance", "venue_entrance", doors_open_at_s=None)]
+    shut, open_ = checkpoint_table(rows, target_wait_s=600.0).children[2:4]
+    assert "status-doors" in shut.className and shut.children[-1].children.children == "doors 18:00"
+    assert open_.children[-1].children.children == "ok"

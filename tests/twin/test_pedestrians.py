@@ -511,3 +511,16 @@ def test_doors_follow_the_schedule_and_the_last_session_is_never_locked_out(scen
     h = 3600.0
     assert windows[tennis] == ((10.5 * h, 16.5 * h), (18.5 * h, 24 * h))
     assert windows[art_hall] == ((17 * h, 24 * h),)
+
+
+def test_the_table_says_when_shut_doors_open_instead_of_a_wait_status(scenario):
+    """At 17:45 (schedule.csv) the KSPO Dome (doors 18:00) and the Tennis Center's night session
+    (doors 18:30) are shut, the Olympic Hall (doors 17:30) is open; gates are always open."""
+    engine = Engine(scenario, start_s=START_S)
+    engine.run(17.75 * 3600)
+    rows = {r["checkpoint_id"]: r for r in pedestrians.checkpoint_table(engine)}
+    assert rows[KSPO]["status"] == "doors" and rows[KSPO]["doors_open_at_s"] == 18 * 3600
+    assert rows[TENNIS]["status"] == "doors" and rows[TENNIS]["doors_open_at_s"] == 18.5 * 3600
+    olympic_hall = next(r for r in rows.values() if r["venue_id"] == "venue_olympic_hall")
+    assert olympic_hall["doors_open_at_s"] is None and olympic_hall["status"] in ("ok", "watch", "over")
+    assert rows[NORTH_2]["doors_open_at_s"] is None
