@@ -2,8 +2,8 @@
 
 The routing graph has one vertex per link; a turning movement ``a -> b`` is an arc weighted by
 the travel time of ``b``. The time to go from the end of link ``a`` to destination node ``z``
-is a shortest-path distance on the reversed graph from every link that ends at ``z``
-(``scipy.sparse.csgraph.dijkstra`` with ``min_only``).
+is a shortest-path distance on the reversed graph from a vertex joined to every link that ends
+at ``z`` (:class:`ReverseGraph`: one ``scipy.sparse.csgraph.dijkstra`` call for all destinations).
 
 Reactive dynamic user optimum (as UXsim's DUO): every ``route_update_s`` each vehicle group
 (link, destination) moves a share ``smoothing`` of its split toward the currently fastest next
@@ -60,16 +60,6 @@ class ReverseGraph:
         graph = sp.csr_matrix((weight[self.arc_order], self.indices, self.indptr), shape=self.shape)
         cost = dijkstra(graph, directed=True, indices=self.n_links + np.arange(self.n_dest))
         return cost[:, : self.n_links]
-
-
-def cost_to_destinations(
-    net: Network, link_time_s: FloatArray, dest_nodes: IntArray
-) -> FloatArray:
-    """Seconds from the end of each link to each destination node, shape (D, L).
-
-    One ``dijkstra`` call on the reversed movement graph (:class:`ReverseGraph`).
-    """
-    return ReverseGraph(net, dest_nodes).cost(link_time_s)
 
 
 def destination_exit_mask(net: Network, dest_nodes: IntArray) -> npt.NDArray[np.bool_]:

@@ -37,7 +37,7 @@ def link_times(net, via_1_s: float, rest_s: float = 15.0) -> np.ndarray:
 def split_of_4(diamond, via_1_s: float, old: dict[int, float] | None = None, smoothing: float = 1.0):
     net, dest, exit_mask, out_of_4 = diamond
     times = link_times(net, via_1_s)
-    cost = routing.cost_to_destinations(net, times, dest)
+    cost = routing.ReverseGraph(net, dest).cost(times)
     old_split = np.zeros((len(net.mv_from_link), 1))
     for link, share in (old or {}).items():
         old_split[out_of_4[link]] = share
@@ -75,7 +75,7 @@ def test_an_uphill_old_share_is_dropped(diamond):
 def test_vehicles_leaving_at_the_end_of_a_link_get_no_split(diamond):
     net, dest, exit_mask, _ = diamond
     times = link_times(net, 20.0)
-    cost = routing.cost_to_destinations(net, times, dest)
+    cost = routing.ReverseGraph(net, dest).cost(times)
     new = routing.next_hop_split(net, times, cost, np.zeros((len(net.mv_from_link), 1)), exit_mask, smoothing=1.0)
     into_3 = np.isin(net.mv_from_link, [1, 3])
     assert into_3.sum() == 2 and not new[into_3].any()  # 1 -> 5 and 3 -> 5: they have arrived
