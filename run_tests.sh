@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what the tests need, then runs pytest.
+# The whole test suite on a fresh machine: installs what the tests need, then runs pytest
+# inside a virtual environment of its own (never the machine's site-packages, so a package
+# installed by hand cannot hide a missing declaration).
 #   - Debian packages: chromium (browser tests, headless), redis-server (scaled-mode store tests),
 #     fonts-nanum (Korean road names in screenshots; without it they render as empty boxes)
-#   - Python packages: requirements-test.txt (the app's requirements plus pytest, hypothesis, playwright)
+#   - Python packages: requirements-test.txt (the app's requirements plus pytest, hypothesis,
+#     playwright, pillow) in .venv-test/, rebuilt from scratch whenever a requirements file changes
 # No browser download: Playwright drives Debian's /usr/bin/chromium.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +21,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -r requirements-test.txt
+VENV=.venv-test
+stamp=$(cat requirements.txt requirements-test.txt | sha256sum | cut -c1-16)
+if [ "$(cat "$VENV/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
+  echo "building a fresh virtual environment in $VENV (requirements changed or none yet)"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-test.txt
+  echo "$stamp" > "$VENV/.requirements-stamp"
+fi
 
-exec python3 -m pytest "$@"
+exec "$VENV/bin/python" -m pytest "$@"
