@@ -10,6 +10,7 @@ process publishes.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,8 @@ from twin.live import Background, LiveSettings, LiveTwin
 from twin.store import open_store
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_RECORDINGS = HERE / "var" / "recordings"
+log = logging.getLogger("venuetwin")
 DEFAULT_AUTH_DB = HERE / "instance" / "auth.sqlite"
 DECK_BUNDLE = Path(pydeck.__file__).parent / "nbextension" / "static" / "index.js"
 DECK_ROUTE = f"/_vendor/deckgl/{pydeck.__version__}/index.js"
@@ -58,6 +61,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "port": 8050,
     "debug": False,
     "auth_db": None,  # set to turn on sign-in and roles (callbacks/auth.py)
+    "recordings": None,  # folder of the day recordings (python app.py: var/recordings); None: none
+    "new_day": False,  # True: close an interrupted day instead of resuming it
     "normal_day": True,  # compute the summary's normal-day baseline in the background at start
     "summary_tick_ms": 5000,
 }
@@ -83,6 +88,24 @@ def _engine(scenario: Any, config: dict[str, Any]) -> Any:
     return engine
 
 
+def _live_twin(scenario: Any, store: Any, config: dict[str, Any]) -> LiveTwin:
+    """The live twin: resuming the interrupted day or starting a new recorded one when
+    ``recordings`` is set (see :mod:`twin.days`), else an unrecorded engine."""
+    settings = LiveSettings(speed=float(config["speed"]), publish_period_s=float(config["publish_period_s"]),
+                            forecast_period_s=float(config["forecast_period_s"]))
+    if not config["recordings"]:
+        engine = config["engine"] if config["engine"] is not None else _engine(scenario, config)
+        return LiveTwin(engine, store, settings=settings)
+    from twin.days import open_live_day
+
+    day = open_live_day(config["recordings"], scenario, seed=int(config["seed"]), start_s=config["start_s"],
+                        warmup_s=float(config["warmup_s"] or 0), new_day=bool(config["new_day"]),
+                        engine=config["engine"])
+    for note in day.notes:
+        log.warning("%s", note)
+    return LiveTwin(day.engine, store, settings=settings, recorder=day.recorder, paused=day.paused, speed=day.speed)
+
+
 def _serve_deck_bundle() -> flask.Response:
     return flask.send_file(DECK_BUNDLE, mimetype="application/javascript", max_age=365 * 86400)
 
@@ -95,13 +118,9 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         raise FileNotFoundError(f"pydeck's deck.gl bundle is missing: {DECK_BUNDLE}")
     scenario = _scenario(config["scenario"])
     store = open_store(config["store"], redis_url=config["redis_url"])
-    engine = config["engine"] if config["engine"] is not None else _engine(scenario, config)
+    live = _live_twin(scenario, store, config) if config["run_engine"] else None
+    engine = live.engine if live is not None else (config["engine"] or _engine(scenario, config))
     scene = build_scene(scenario, pedestrians=getattr(engine, "pedestrians", None))
-    live = None
-    if config["run_engine"]:
-        settings = LiveSettings(speed=float(config["speed"]), publish_period_s=float(config["publish_period_s"]),
-                                forecast_period_s=float(config["forecast_period_s"]))
-        live = LiveTwin(engine, store, settings=settings)
 
     server = flask.Flask(__name__)
     server.add_url_rule(DECK_ROUTE, "deck_bundle", _serve_deck_bundle)
@@ -117,6 +136,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         sessions=venue_sessions(scenario.schedule, scene.venue_ids), scenario=scenario,
         normal_day=_normal_day(scenario, engine, config),
         commands=action_callbacks.command_path(live, config, default_db=HERE / "var" / "audit.sqlite"),
+        recordings=Path(config["recordings"]) if config["recordings"] else None,
     )
     for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks):
         module.register_callbacks(app)
@@ -187,16 +207,14 @@ def run_engine(config: dict[str, Any]) -> None:
 
     config = {**DEFAULT_CONFIG, **config}
     scenario = _scenario(config["scenario"])
-    live = LiveTwin(_engine(scenario, config), open_store(config["store"], redis_url=config["redis_url"]),
-                    settings=LiveSettings(speed=float(config["speed"]),
-                                          forecast_period_s=float(config["forecast_period_s"])))
+    live = _live_twin(scenario, open_store(config["store"], redis_url=config["redis_url"]), config)
     live.start()
-    print(f"VenueTwin engine publishing to {config['store']} (Ctrl-C stops)")
+    print(f"VenueTwin engine publishing to {config['store']} (Ctrl-C stops)", flush=True)
     try:
         while True:
             time.sleep(1.0)
     except KeyboardInterrupt:
-        live.stop()
+        live.stop(close_day=True)
 
 
 def sign_in_config(host: str, *, auth_db: str | None = None,
@@ -232,6 +250,10 @@ def main(argv: list[str] | None = None) -> None:
                              "only; engine: run the live twin and publish to Redis, no web server")
     parser.add_argument("--auth-db", default=None,
                         help=f"users and audit log (default $VENUETWIN_AUTH_DB or {DEFAULT_AUTH_DB})")
+    parser.add_argument("--recordings", default=str(DEFAULT_RECORDINGS),
+                        help="folder of the day recordings (default %(default)s)")
+    parser.add_argument("--new-day", action="store_true",
+                        help="close an interrupted day instead of resuming it, and start a new one")
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
     start_s = None
@@ -239,17 +261,43 @@ def main(argv: list[str] | None = None) -> None:
         hours, minutes = (int(part) for part in args.start.split(":"))
         start_s = hours * 3600 + minutes * 60
     config = {"scenario": args.scenario, "speed": args.speed, "start_s": start_s, "debug": args.debug,
-              "host": args.host, "port": args.port, "store": args.store, "redis_url": args.redis_url}
+              "host": args.host, "port": args.port, "store": args.store, "redis_url": args.redis_url,
+              "recordings": args.recordings, "new_day": args.new_day}
     if args.role == "engine":
         run_engine(config)
         return
     config.update(sign_in_config(args.host, auth_db=args.auth_db))
     app = create_app({**config, "run_engine": args.role == "all"})
-    print(f"VenueTwin control room on http://{args.host}:{args.port}/ (kiosk: ?kiosk=1)")
+    print(f"VenueTwin control room on http://{args.host}:{args.port}/ (kiosk: ?kiosk=1)", flush=True)
     if config.get("demo_login"):
         print("Sign-in: local demo sign-in offered on this machine (no VENUETWIN_SECRET_KEY set);"
-              " users: python -m twin users add NAME --role ROLE")
-    app.run(host=args.host, port=args.port, debug=args.debug, use_reloader=False)
+              " users: python -m twin users add NAME --role ROLE", flush=True)
+    serve(app, host=args.host, port=args.port, debug=args.debug)
+
+
+def serve(app: dash.Dash, *, host: str, port: int, debug: bool = False) -> None:
+    """Serve ``app`` with waitress (a production WSGI server; Flask's own with ``debug``) until
+    Ctrl-C or SIGTERM, then stop the live twin cleanly: a clean shutdown closes the day."""
+    import signal
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    live = app.server.extensions[EXTENSION_KEY].live
+    try:
+        if debug:
+            app.run(host=host, port=port, debug=True, use_reloader=False)
+        else:
+            import waitress
+
+            waitress.serve(app.server, host=host, port=port, threads=8, ident="VenueTwin")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if live is not None:
+            live.stop(close_day=True)
+            print("VenueTwin stopped; the day is closed", flush=True)
 
 
 if __name__ == "__main__":

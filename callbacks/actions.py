@@ -15,7 +15,7 @@ import numpy as np
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.services import services
+from callbacks.services import services, who
 from layouts import ids
 from layouts.checkpoint_panel import (
     checkpoint_figure,
@@ -41,7 +41,7 @@ from layouts.signal_panel import (
     preview_body,
     signal_pane,
 )
-from twin import checkpoints, corridor, pedestrians, whatif
+from twin import corridor, pedestrians, whatif
 from twin.actions import action_from_dict
 from twin.errors import ActionError
 from twin.live import view_extra
@@ -55,20 +55,9 @@ def panes(svc: Any) -> list[Any]:
     """The three action panels for the page (static options read once from the twin)."""
     if svc.commands is None:
         return []
-    hospitals, rows = svc.commands.read(lambda e: (corridor.hospitals(e), _cp_rows(e)))
+    hospitals, rows = svc.commands.query("hospitals"), svc.commands.query("checkpoint_rows")
     return [signal_pane(junction_options(svc.scene.signals)), corridor_pane(hospital_options(hospitals)),
             checkpoint_pane(checkpoint_options(rows))]
-
-
-def _cp_rows(engine: Any) -> list[dict[str, Any]]:
-    return pedestrians.checkpoint_table(engine) if getattr(engine, "pedestrians", None) is not None else []
-
-
-def _who() -> tuple[str, str]:
-    from callbacks.auth import current_user
-
-    user = current_user()
-    return (user.name, user.role) if user is not None else ("local", OPERATOR)
 
 
 def _note(result: Any, ok_text: str) -> Any:
@@ -83,13 +72,6 @@ def _signal_action(node: Any, greens: list[Any], cycle: Any, offset: Any) -> dic
     """The browser's values as an action dict, unchecked (the command path checks)."""
     return {"kind": "set_signal_plan", "node_id": node, "cycle_s": cycle, "greens_s": list(greens or []),
             "offset_s": offset}
-
-
-def _junction_read(node: int):
-    def read(engine: Any) -> dict[str, Any]:
-        into = np.unique(engine.net.mv_from_link[engine.signal_movements(node)])
-        return {"plan": engine.state.plans.plan_of(node), "approaches": [int(k) for k in into]}
-    return read
 
 
 def register_callbacks(app: Any) -> None:
@@ -140,7 +122,7 @@ def register_callbacks(app: Any) -> None:
     def junction_live(node, _tick, tab):
         if node is None or tab != "signals":
             raise PreventUpdate  # hidden panels cost nothing
-        data = cmd.read(_junction_read(int(node)))
+        data = cmd.query("junction_detail", node)
         frame = svc.store.latest()
         view = frame.view
         rows = [{"name": svc.scene.links[k]["n"] or f"road {k}", "queue_m": float(view.links["queue_m"][k]),
@@ -156,7 +138,7 @@ def register_callbacks(app: Any) -> None:
     def junction_editor(node):
         if node is None:
             return [], None, None, None, [], ""
-        plan = cmd.read(lambda e: e.state.plans.plan_of(int(node)))
+        plan = cmd.query("signal_plan", node)
         return plan_editor(plan), plan["cycle_s"], plan["offset_s"], plan, [], ""
 
     @guarded(Output({"type": ids.SIG_GREEN, "phase": ALL}, "value"), Output(ids.SIG_CYCLE, "value"),
@@ -167,10 +149,10 @@ def register_callbacks(app: Any) -> None:
         if node is None:
             return [no_update] * len(greens), no_update, no_update, message("Refused: select a junction first", "refused")
         try:
-            plan = cmd.read(lambda e: whatif.suggest_plan(e, int(node)))
+            plan = cmd.query("suggested_plan", node)
         except ActionError as error:
             return [no_update] * len(greens), no_update, no_update, message(f"Refused: {error}", "refused")
-        return (list(plan.greens_s), plan.cycle_s, plan.offset_s,
+        return (plan["greens_s"], plan["cycle_s"], plan["offset_s"],
                 message("Webster's plan filled in: Preview to see its effect, Apply to make it live", "ok"))
 
     @guarded(Output(ids.SIG_RESULT, "children", allow_duplicate=True),
@@ -181,7 +163,7 @@ def register_callbacks(app: Any) -> None:
     def preview(_clicks, node, greens, cycle, offset):
         try:
             action = action_from_dict(_signal_action(node, greens, cycle, offset))
-            fork = cmd.read(lambda e: e.fork())  # taken in the loop thread; forecast outside it
+            fork = cmd.query("forecast_copy")  # taken in the loop thread; forecast outside it
             result = whatif.what_if(fork, [action])
         except ActionError as error:
             return [], message(f"Refused: {error}", "refused"), preview_message(n_links=n_links)
@@ -195,12 +177,11 @@ def register_callbacks(app: Any) -> None:
              State({"type": ids.SIG_GREEN, "phase": ALL}, "value"), State(ids.SIG_CYCLE, "value"),
              State(ids.SIG_OFFSET, "value"), State(ids.SIG_SEEN, "data"), prevent_initial_call=True)
     def apply_plan(_clicks, node, greens, cycle, offset, seen):
-        user, role = _who()
-        result = cmd.submit(_signal_action(node, greens, cycle, offset), user=user, role=role, based_on=seen)
+        result = cmd.submit(_signal_action(node, greens, cycle, offset), **who(), based_on=seen)
         if not result.ok:
             return _note(result, ""), no_update, no_update, no_update
         previous = result.before if result.before != result.after else no_update
-        full = cmd.read(lambda e: e.state.plans.plan_of(int(node)))
+        full = cmd.query("signal_plan", node)
         return (_note(result, f"Applied to {result.target}: cycle {result.after['cycle_s']:.0f} s (audit #{result.audit_id})"),
                 result.after, previous, phase_bar(full))
 
@@ -213,12 +194,11 @@ def register_callbacks(app: Any) -> None:
     def revert(_clicks, node, previous, seen):
         if not previous or node is None or previous.get("node_id") != node:
             return message("Refused: nothing to revert for this junction on this screen", "refused"), *([no_update] * 6)
-        user, role = _who()
         action = _signal_action(node, previous["greens_s"], previous["cycle_s"], previous["offset_s"])
-        result = cmd.submit(action, user=user, role=role, based_on=seen)
+        result = cmd.submit(action, **who(), based_on=seen)
         if not result.ok:
             return _note(result, ""), *([no_update] * 6)
-        full = cmd.read(lambda e: e.state.plans.plan_of(int(node)))
+        full = cmd.query("signal_plan", node)
         return (_note(result, f"Reverted {result.target} to cycle {result.after['cycle_s']:.0f} s (audit #{result.audit_id})"),
                 result.after, result.before, plan_editor(full), full["cycle_s"], full["offset_s"], phase_bar(full))
 
@@ -232,7 +212,7 @@ def register_callbacks(app: Any) -> None:
         try:
             if not all(isinstance(v, (int, float)) for v in (lat, lon)):
                 raise ActionError(f"lat and lon must be numbers, got {lat!r}, {lon!r}")
-            fork = cmd.read(lambda e: e.fork())
+            fork = cmd.query("forecast_copy")
             plan = corridor.plan_corridor(fork, corridor_id=corridor_id, lat=lat, lon=lon, hospital_id=hospital_id)
             result = corridor.evaluate(fork, plan)
             names = {s["i"]: s["n"] for s in svc.scene.signals}
@@ -254,8 +234,7 @@ def register_callbacks(app: Any) -> None:
             return message("Refused: preview a corridor first", "refused"), no_update, no_update
         action = {"kind": "dispatch_corridor", **{k: draft.get(k) for k in
                                                   ("corridor_id", "lat", "lon", "hospital_id", "eta_without_s")}}
-        user, role = _who()
-        result = cmd.submit(action, user=user, role=role)
+        result = cmd.submit(action, **who())
         if not result.ok and "already exists" in result.reason:
             return message(f"{draft['corridor_id']} is already dispatched (repeated click ignored)", "warn"), \
                 no_update, no_update
@@ -270,8 +249,7 @@ def register_callbacks(app: Any) -> None:
         if not ctx.triggered_id or not any(clicks or ()) or not ctx.triggered[0]["value"]:
             raise PreventUpdate
         corridor_id = ctx.triggered_id["id"]
-        user, role = _who()
-        result = cmd.submit({"kind": "cancel_corridor", "corridor_id": corridor_id}, user=user, role=role)
+        result = cmd.submit({"kind": "cancel_corridor", "corridor_id": corridor_id}, **who())
         return _note(result, f"Cancelled {corridor_id}: signals return to their plans (audit #{result.audit_id})")
 
     @guarded(Output(ids.COR_LIST, "children"), Output(ids.COR_DETAIL, "options"), Output(ids.COR_SPACETIME, "children"),
@@ -290,16 +268,8 @@ def register_callbacks(app: Any) -> None:
                 space_time_view(chosen, svc.scene.link_length_m, frame.view.time_s))
 
     # ---------------------------------------------------------------- checkpoints
-    def _cp_read(index: int):
-        def read(engine: Any) -> dict[str, Any]:
-            state = engine.state.extras[pedestrians.KEY].checkpoints
-            rows = pedestrians.checkpoint_table(engine, target_wait_s=TARGET_WAIT_S)
-            return {"rows": rows, "history": checkpoints.history(state),
-                    "predicted": np.asarray(rows[index]["predicted_wait_s"]), "now_s": engine.time_s}
-        return read
-
     def _cp_view(index: int) -> tuple[Any, Any, dict[str, Any]]:
-        data = cmd.read(_cp_read(index))
+        data = cmd.query("checkpoint_detail", index)
         row = data["rows"][index]
         figure = checkpoint_figure(row["name"], data["history"], index, data["predicted"], data["now_s"],
                                    TARGET_WAIT_S)
@@ -319,8 +289,10 @@ def register_callbacks(app: Any) -> None:
     def lanes_seen(index, lane_type):
         if index is None:
             raise PreventUpdate
-        lanes = cmd.read(lambda e: int(getattr(e.state.extras[pedestrians.KEY].checkpoints,
-                                               f"lanes_{lane_type}")[int(index)]))
+        try:
+            lanes = cmd.query("lanes", index, lane_type)
+        except ActionError:
+            raise PreventUpdate from None
         return lanes, lanes
 
     @guarded(Output(ids.CP_MSG, "children"), Output(ids.CP_SEEN, "data", allow_duplicate=True),
@@ -328,9 +300,8 @@ def register_callbacks(app: Any) -> None:
              Input(ids.CP_APPLY, "n_clicks"), State(ids.CP_SELECT, "value"), State(ids.CP_LANE_TYPE, "value"),
              State(ids.CP_COUNT, "value"), State(ids.CP_SEEN, "data"), prevent_initial_call=True)
     def set_lanes(_clicks, index, lane_type, count, seen):
-        user, role = _who()
         action = {"kind": "set_lanes", "checkpoint_id": index, "lane_type": lane_type, "count": count}
-        result = cmd.submit(action, user=user, role=role, based_on=seen)
+        result = cmd.submit(action, **who(), based_on=seen)
         if not result.ok:
             return _note(result, ""), no_update, no_update, no_update
         table, chart, row = _cp_view(int(index))

@@ -8,11 +8,10 @@ import math
 from dash import ALL, Input, Output, ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks.auth import current_user, protect
-from callbacks.services import record_action, services
+from callbacks.auth import protect
+from callbacks.services import services, who
 from layouts import ids
 
-ACK_TIMEOUT_S = 5.0
 OPERATOR_ROLES = ("operator",)
 FLY_ZOOM = 16.0
 
@@ -41,19 +40,12 @@ def register_callbacks(app) -> None:
     def acknowledge(_clicks):
         alert_id = _clicked_id()
         frame = svc.store.latest()
-        if svc.live is None or frame is None:
+        if svc.commands is None or frame is None:
             raise PreventUpdate
         alert = next((a for a in frame.alerts if a["id"] == alert_id), None)
         if alert is None:
             raise PreventUpdate
-        kind = alert["kind"] if alert.get("count", 1) > 1 else None
-        user = current_user()
-        done = svc.live.acknowledge(alert_id, kind=kind, user=user.name if user else "").result(
-            timeout=ACK_TIMEOUT_S)
-        record_action(app, "alert.acknowledge", target=f"alert {alert_id}: {alert['message']}",
-                      before={"acked": bool(alert.get("acked"))},
-                      after={"acked": bool(done), "kind": kind, "severity": alert.get("severity")},
-                      sim_time_s=frame.time_s, result="ok" if done else "failed")
-        return {"id": alert_id, "acknowledged": bool(done)}
+        result = svc.commands.acknowledge(alert_id, group=alert.get("count", 1) > 1, **who())
+        return {"id": alert_id, "acknowledged": result.ok}
 
     protect(app, acknowledge, roles=OPERATOR_ROLES)

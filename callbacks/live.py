@@ -7,7 +7,7 @@ from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.auth import current_user, protect
-from callbacks.services import record_action, services
+from callbacks.services import services, who
 from layouts import ids
 from layouts.alerts import alert_feed, alert_stats, clock, clock_state, feed_digest
 from layouts.deck import dynamic_rows, encode_update, layer_values, peak_density_place
@@ -51,29 +51,18 @@ def register_callbacks(app) -> None:
 
     @app.callback(Output(ids.PAUSE, "children"), Input(ids.PAUSE, "n_clicks"), prevent_initial_call=True)
     def toggle_pause(_clicks):
-        if svc.live is None:
+        if svc.commands is None:
             raise PreventUpdate
-        before = svc.live.paused
-        svc.live.set_paused(not before)
-        record_action(app, "clock.pause" if svc.live.paused else "clock.resume", target="clock",
-                      before={"paused": before}, after={"paused": svc.live.paused}, sim_time_s=_sim_time(svc))
+        svc.commands.clock(paused=not svc.live.paused, **who())  # recorded, audited, then applied
         return "Resume" if svc.live.paused else "Pause"
 
     @app.callback(Output(ids.CLOCK_STATE, "children", allow_duplicate=True), Input(ids.SPEED, "value"),
                   prevent_initial_call=True)
     def set_speed(speed):
-        if svc.live is None or not speed:
+        if svc.commands is None or speed is None:
             raise PreventUpdate
-        before = svc.live.speed
-        svc.live.set_speed(float(speed))
-        record_action(app, "clock.speed", target="clock", before={"speed": before},
-                      after={"speed": svc.live.speed}, sim_time_s=_sim_time(svc))
+        svc.commands.clock(speed=speed, **who())  # a speed the screen does not offer is refused
         return clock_state(svc.live.paused, svc.live.speed)
 
     for control in (toggle_pause, set_speed):
         protect(app, control, roles=OPERATOR_ROLES)
-
-
-def _sim_time(svc) -> float | None:
-    frame = svc.store.latest()
-    return frame.time_s if frame is not None else None

@@ -30,6 +30,7 @@ class Services:
     commands: Any = None  # twin.commands.CommandPath: the one path for operator actions (None: read-only)
     scenario: Any = None
     normal_day: Any = None  # twin.live.Background of twin.summary.normal_day, or None
+    recordings: Any = None  # pathlib.Path of the recordings folder, or None
 
 
 def audit_log(app: Any) -> Any:
@@ -38,20 +39,16 @@ def audit_log(app: Any) -> Any:
     return auth.audit if auth is not None else None
 
 
-def record_action(app: Any, action: str, *, target: str = "", before: Any = None, after: Any = None,
-                  sim_time_s: float | None = None, result: str = "ok") -> None:
-    """Write an operator action to the audit log with the signed-in user (no-op without sign-in)."""
+def who() -> dict[str, str]:
+    """``user``, ``role`` and ``ip`` of the request, for the command path (without sign-in:
+    ``local``, acting as an operator)."""
     from flask import request
 
     from callbacks.auth import current_user
 
-    log = audit_log(app)
-    if log is None:
-        return
     user = current_user()
-    log.record(user=user.name if user else "", role=user.role if user else "", action=action,
-               target=target, before=before, after=after, sim_time_s=sim_time_s, result=result,
-               ip=request.remote_addr or "")
+    name, role = (user.name, user.role) if user is not None else ("local", "operator")
+    return {"user": name, "role": role, "ip": request.remote_addr or ""}
 
 
 def services(app: Any) -> Services:

@@ -71,6 +71,7 @@ def action_from_dict(data: dict[str, Any]) -> Any:
     """Rebuild an action from :func:`action_to_dict`'s form; unknown kinds or fields are refused."""
     if not isinstance(data, dict) or "kind" not in data:
         raise ActionError("action must be an object with a 'kind' field")
+    _register_all()
     cls = ACTION_TYPES.get(data["kind"])
     if cls is None:
         raise ActionError(f"unknown action kind {data['kind']!r}; known: {sorted(ACTION_TYPES)}")
@@ -83,6 +84,11 @@ def action_from_dict(data: dict[str, Any]) -> Any:
         return cls(**values)
     except TypeError as error:
         raise ActionError(f"{data['kind']}: {error}") from error
+
+
+def _register_all() -> None:
+    """Import the modules whose action kinds register themselves (lanes, corridors)."""
+    from twin import corridor, pedestrians  # noqa: F401 - imported for their @register_action
 
 
 def action_result(action: Any, target: str, before: Any, after: Any) -> dict[str, Any]:

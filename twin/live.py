@@ -7,8 +7,12 @@ publishes an immutable :class:`twin.store.Frame` about once per wall second. For
 second thread on a fork of the engine taken by the loop, every ``forecast_period_s`` wall
 seconds, never inside a reader's request.
 
-Commands return a :class:`concurrent.futures.Future`: the caller may wait for the result (or
-the :class:`twin.errors.ActionError`) with a timeout.
+Every change reaches the loop through :class:`twin.commands.CommandPath` (validate, record,
+apply, acknowledge); readers use :meth:`LiveTwin.query` (named read-only queries of
+:mod:`twin.queries`) or the published frames. With a :class:`twin.recorder.Recorder` the loop
+also writes a snapshot every :data:`twin.recorder.SNAPSHOT_EVERY_S` simulated seconds and the
+KPIs and alert list every simulated minute. :meth:`LiveTwin.run_until` runs the same loop body
+without a thread and without the wall clock (headless days and forks).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from twin import alarms
+from twin import alarms, queries
+from twin.recorder import SAMPLE_EVERY_S, SNAPSHOT_EVERY_S, Recorder
 from twin.store import Frame, InProcessStore, Store
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,9 @@ WALL_KPIS = (
     "peak_density_ppm2", "worst_wait_s", "open_alerts",
 )
 """The KPIs of the control-room strip, in display order (also the history series)."""
+CLOCK_SPEEDS = (1.0, 5.0, 10.0, 30.0, 60.0)
+"""Clock speeds (simulated seconds per wall second) an operator may choose; the configured
+start speed is allowed as well."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,25 @@ def wall_kpis(view: Any, *, open_alerts: int | None = None) -> dict[str, float]:
     return out
 
 
+def sample_kpis(view: Any, *, open_alerts: int) -> dict[str, float]:
+    """What a recording keeps every simulated minute: the strip's KPIs plus the checkpoint and
+    crowd figures a planner compares (persons-weighted mean wait, s; share of arrivals whose
+    wait was within the target; crush alerts in force; ambulances en route)."""
+    out = wall_kpis(view, open_alerts=open_alerts)
+    people = view_extra(view, "pedestrians")
+    if people is not None:
+        cps = people["checkpoints"]
+        queue_p = np.asarray(cps["queue_persons"], dtype=float)
+        wait = np.nan_to_num(np.asarray(cps["wait_s"], dtype=float))
+        arrived = float(np.sum(cps["arrived_persons"]))
+        out["mean_wait_s"] = float((queue_p * wait).sum() / queue_p.sum()) if queue_p.sum() > 1e-9 else 0.0
+        out["share_under_target"] = float(np.sum(cps["arrived_under_target"]) / arrived) if arrived > 0 else math.nan
+        out["crush_alerts"] = float(len(people.get("crush_alerts", ())))
+    ambulances = view_extra(view, "ambulances") or ()
+    out["ambulances_en_route"] = float(sum(1 for a in ambulances if a.get("state") == "en route"))
+    return out
+
+
 FORECAST_MAX_AGE_S = 600.0
 """Forecasts older than this (simulated seconds) state no forecast alerts."""
 
@@ -174,19 +201,19 @@ class LiveTwin:
     settings
         Clock, publishing, forecast and history settings.
     recorder
-        Called as ``recorder(time_s, action, result)`` in the loop thread after an action was
-        applied and before its future resolves (the audit log hooks in here).
+        Where the day is recorded (snapshots and samples from the loop; the command path writes
+        the inputs); ``None`` records nothing.
     """
 
     def __init__(self, engine: Any, store: Store | None = None, *,
-                 settings: LiveSettings | None = None,
-                 recorder: Callable[[float, Any, Any], None] | None = None) -> None:
+                 settings: LiveSettings | None = None, recorder: Recorder | None = None,
+                 paused: bool = False, speed: float | None = None) -> None:
         self.engine = engine
         self.store = store if store is not None else InProcessStore()
         self.settings = settings or LiveSettings()
         self.recorder = recorder
-        self._speed = self.settings.speed
-        self._paused = False
+        self._speed = float(speed) if speed is not None else self.settings.speed
+        self._paused = bool(paused)
         self._commands: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -200,6 +227,7 @@ class LiveTwin:
         self._places = alarms.places_of(engine)
         self._seq = -1
         self.loop_errors = 0
+        self._next_sample_s = self._next_snapshot_s = math.inf
 
     # ---------------------------------------------------------------- control
     @property
@@ -210,20 +238,24 @@ class LiveTwin:
     def paused(self) -> bool:
         return self._paused
 
-    def set_speed(self, speed: float) -> None:
-        """Simulated seconds per wall second from now on."""
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0, got {speed}")
-        self._speed = float(speed)
+    def allowed_speeds(self) -> tuple[float, ...]:
+        """Clock speeds the command path accepts: :data:`CLOCK_SPEEDS` and the start speed."""
+        return tuple(sorted({*CLOCK_SPEEDS, float(self.settings.speed)}))
 
-    def set_paused(self, paused: bool) -> None:
-        """Stop or restart the simulated clock (frames keep being published)."""
-        self._paused = bool(paused)
+    def apply_clock(self, *, paused: bool | None = None, speed: float | None = None) -> None:
+        """Change the clock (the command path calls this in the loop thread, after recording)."""
+        if speed is not None:
+            if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
+                raise ValueError(f"speed must be a finite number > 0, got {speed!r}")
+            self._speed = float(speed)
+        if paused is not None:
+            self._paused = bool(paused)
 
     def start(self) -> LiveTwin:
         """Publish a first frame, then start the loop and forecast threads."""
         if self._thread is not None:
             raise RuntimeError("LiveTwin already started")
+        self._begin_recording()
         self._publish()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="twin-live", daemon=True)
@@ -234,8 +266,9 @@ class LiveTwin:
             self._forecaster.start()
         return self
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop both threads (pending commands fail with RuntimeError)."""
+    def stop(self, timeout_s: float = 5.0, *, close_day: bool = True) -> None:
+        """Stop both threads (pending commands fail with RuntimeError) and close the recording:
+        ``close_day`` marks the day closed (a clean shutdown), else it stays open to resume."""
         self._stop.set()
         for thread in (self._thread, self._forecaster):
             if thread is not None:
@@ -244,31 +277,29 @@ class LiveTwin:
         while not self._commands.empty():
             _, future = self._commands.get_nowait()
             future.set_exception(RuntimeError("the live twin stopped"))
+        if self.recorder is not None and not self.recorder.closed:
+            self.recorder.close(self.engine.time_s if close_day else None)
 
-    # ---------------------------------------------------------------- commands
+    # ---------------------------------------------------------------- commands and queries
     def call(self, fn: Callable[[Any], Any]) -> Future:
-        """Run ``fn(engine)`` in the loop thread; the future gets its result or exception."""
+        """Run ``fn(engine)`` in the loop thread; the future gets its result or exception.
+
+        For :class:`twin.commands.CommandPath` and :meth:`query` only: the web side never
+        passes functions into the loop.
+        """
         future: Future = Future()
         self._commands.put((lambda: fn(self.engine), future))
         if self._thread is None:  # not running: apply now, in the caller's thread
             self._drain()
         return future
 
-    def submit(self, action: Any) -> Future:
-        """Apply an operator action in the loop thread (``engine.apply``), record it, resolve."""
-        def apply(engine: Any) -> Any:
-            result = engine.apply(action)
-            if self.recorder is not None:
-                self.recorder(engine.time_s, action, result)
-            return result
-
-        return self.call(apply)
-
-    def acknowledge(self, alert_id: int, *, user: str = "", kind: str | None = None) -> Future:
-        """Acknowledge an alert (or, with ``kind``, a whole flood group) in the loop thread."""
-        if kind is not None:
-            return self.call(lambda engine: self.alarm_book.acknowledge_kind(kind, user=user))
-        return self.call(lambda engine: self.alarm_book.acknowledge(int(alert_id), user=user))
+    def query(self, name: str, *args: Any, timeout_s: float = 30.0) -> Any:
+        """The read-only query ``name`` of :data:`twin.queries.QUERIES`, run in the loop thread
+        so it sees one consistent state. Bad arguments raise :class:`twin.errors.ActionError`."""
+        fn = queries.QUERIES.get(name)
+        if fn is None:
+            raise KeyError(f"unknown query {name!r}; known: {sorted(queries.QUERIES)}")
+        return self.call(lambda engine: fn(engine, *args)).result(timeout=timeout_s)
 
     def _drain(self) -> bool:
         ran = False
@@ -314,13 +345,58 @@ class LiveTwin:
 
     def _advance(self, owed_s: float, *, deadline: float) -> float:
         """Step the engine through the owed simulated time, stopping at ``deadline``."""
+        if not math.isfinite(owed_s):
+            log.error("live loop owed a non-finite time (%r): reset to 0", owed_s)
+            owed_s = 0.0
         dt = float(self.engine.dt_s)
         while owed_s >= dt and time.monotonic() < deadline and not self._stop.is_set():
             self.engine.step(dt)
+            self._after_step()
             owed_s -= dt
             if not self._commands.empty():
                 self._drain()
         return owed_s
+
+    def run_until(self, until_s: float, *, progress: Callable[[float], None] | None = None) -> None:
+        """Advance to simulated ``until_s`` in the caller's thread, as fast as it computes: the
+        loop body of a live day (recording, alarms every simulated minute) without the wall
+        clock. For headless days and forks; not while the loop thread runs."""
+        if self._thread is not None:
+            raise RuntimeError("run_until is for a LiveTwin whose loop thread is not running")
+        if self._seq < 0:
+            self._begin_recording()
+            self._publish()
+        dt = float(self.engine.dt_s)
+        while self.engine.time_s < until_s - 1e-9:
+            self.engine.step(dt)
+            self._after_step(publish=True)
+            if progress is not None and self.engine.time_s % 60.0 < dt:
+                progress(self.engine.time_s)
+
+    # ---------------------------------------------------------------- recording
+    def _begin_recording(self) -> None:
+        """Snapshot the start (or the resumed moment) and set the next sample and snapshot."""
+        now = self.engine.time_s
+        self._next_sample_s = math.floor(now / SAMPLE_EVERY_S + 1e-9) * SAMPLE_EVERY_S
+        self._next_snapshot_s = (math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1) * SNAPSHOT_EVERY_S
+        if self.recorder is not None:
+            self.recorder.record_snapshot(self.engine.state, now)
+
+    def _after_step(self, *, publish: bool = False) -> None:
+        """Sample every simulated minute and snapshot every few minutes (when recording)."""
+        now = self.engine.time_s
+        if now >= self._next_sample_s - 1e-9:
+            self._next_sample_s = (math.floor(now / SAMPLE_EVERY_S + 1e-9) + 1) * SAMPLE_EVERY_S
+            if publish:
+                self._publish()
+            if self.recorder is not None:
+                view = self.engine.view()
+                book = self.alarm_book
+                kpis = sample_kpis(view, open_alerts=int(book.stats(now)["open"]))
+                self.recorder.record_sample(now, kpis, book.feed(now))
+        if self.recorder is not None and now >= self._next_snapshot_s - 1e-9:
+            self._next_snapshot_s = (math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1) * SNAPSHOT_EVERY_S
+            self.recorder.record_snapshot(self.engine.state, now)
 
     def _offer_fork(self) -> None:
         if self._forks.full():

@@ -66,19 +66,24 @@ def _text(payload) -> str:
     return json.dumps(payload, ensure_ascii=False)
 
 
+def _read(app, fn):
+    """Test-only look at the engine in its loop thread (the web side uses named queries)."""
+    return _svc(app).live.call(fn).result(timeout=30)
+
+
 def _plans(app):
-    return _svc(app).commands.read(lambda e: e.state.plans.greens_s.copy().tolist())
+    return _read(app, lambda e: e.state.plans.greens_s.copy().tolist())
 
 
 def _lanes(app):
     from twin.pedestrians import KEY
 
-    return _svc(app).commands.read(lambda e: (e.state.extras[KEY].checkpoints.lanes_face.tolist(),
+    return _read(app, lambda e: (e.state.extras[KEY].checkpoints.lanes_face.tolist(),
                                               e.state.extras[KEY].checkpoints.lanes_manual.tolist()))
 
 
 def _corridors(app):
-    return _svc(app).commands.read(lambda e: sorted(e.state.extras.get("ambulances", {})))
+    return _read(app, lambda e: sorted(e.state.extras.get("ambulances", {})))
 
 
 @pytest.mark.parametrize(("values", "reason"), [

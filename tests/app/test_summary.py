@@ -231,7 +231,7 @@ def test_summary_numbers_match_the_twin_and_print(wall, browser, artifacts):
     page.goto(wall.url + "/summary")
     page.wait_for_selector(".sum-figure[data-figure='worst_wait']")
     assert svc.normal_day.wait(120) and svc.normal_day.error is None
-    svc.live.set_paused(True)
+    svc.live.apply_clock(paused=True)
     try:
         deadline = time.time() + 30
         while time.time() < deadline and not svc.store.latest().paused:
@@ -267,7 +267,7 @@ def test_summary_numbers_match_the_twin_and_print(wall, browser, artifacts):
         assert pages == 1, f"the printed summary has {pages} pages"
         assert fits, "the summary does not fit one laptop screen"
     finally:
-        svc.live.set_paused(False)
+        svc.live.apply_clock(paused=False)
         page.context.close()
 
 

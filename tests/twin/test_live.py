@@ -9,7 +9,7 @@ import pytest
 
 from twin.actions import SetSignalPlan
 from twin.engine import Engine
-from twin.errors import ActionError
+from twin.commands import CommandPath
 from twin.live import LiveSettings, LiveTwin, wall_kpis
 from twin.synthetic import grid_scenario, od_demand
 
@@ -55,12 +55,12 @@ def test_pause_stops_the_clock_but_not_the_frames(engine):
     live = LiveTwin(engine, settings=LiveSettings(speed=50, publish_period_s=0.1, forecast_period_s=0))
     live.start()
     try:
-        live.set_paused(True)
+        live.apply_clock(paused=True)
         time.sleep(0.3)
         paused = live.store.latest()
         time.sleep(0.5)
         still = live.store.latest()
-        live.set_paused(False)
+        live.apply_clock(paused=False)
         assert _wait(lambda: live.store.latest().time_s > still.time_s)
     finally:
         live.stop()
@@ -73,14 +73,18 @@ def test_actions_are_applied_by_the_loop_thread(engine):
     try:
         where = live.call(lambda e: threading.current_thread().name).result(5)
         node = int(engine.scenario.signals["node_id"].iloc[0])
-        result = live.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(32.0, 32.0))).result(5)
-        bad = live.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(1.0, 63.0)))
-        with pytest.raises(ActionError, match="greens_s"):
-            bad.result(5)
+        commands = CommandPath(live)
+        result = commands.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(32.0, 32.0)),
+                                 user="kim", role="operator")
+        bad = commands.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(1.0, 63.0)),
+                              user="kim", role="operator")
+        plan = live.query("signal_plan", node)
     finally:
         live.stop()
     assert where == "twin-live"
-    assert result["target"] == f"junction {node}"
+    assert result.ok and result.target == f"junction {node}"
+    assert not bad.ok and "greens_s" in bad.reason and bad.code == "refused"
+    assert plan["greens_s"] == [32.0, 32.0]
 
 
 def test_forecasts_arrive_in_the_background(engine):
