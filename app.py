@@ -27,6 +27,7 @@ from callbacks import live as live_callbacks
 from callbacks import map as map_callbacks
 from callbacks import pages as page_callbacks
 from callbacks import summary as summary_callbacks
+from callbacks.api import register_api
 from callbacks.services import EXTENSION_KEY, Services
 from layouts import ids
 from layouts.deck import build_scene, deck_spec
@@ -149,6 +150,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         config.setdefault("home_pages", {**DEFAULT_HOME_PAGES, "planner": "/map"})
         install_auth(app, config)
     _mount_pages(app, scenario, scene, config)
+    register_api(app)
 
     if live is not None and config["start"]:
         live.start()
