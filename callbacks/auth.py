@@ -2,26 +2,50 @@
 
 ``install_auth(app, config)`` wires everything onto ``app.server`` (Flask):
 
-- ``/login`` (GET form, POST) with a per user-name-and-IP rate limit
-  (``429`` with ``Retry-After``), ``/logout`` (GET asks, POST signs out), and on
-  127.0.0.1/localhost only, a clearly marked local demo sign-in (``/login/demo``);
-- sessions in Flask's signed cookie (secret from ``config["secret_key"]``), with an
-  idle timeout (cookie age) and an absolute one (sign-in time); a disabled user or a
-  changed role ends the session on its next request;
-- one ``before_request`` guard: no session, no access (pages redirect to the
-  sign-in page, everything else gets ``403``); pages a role may not see redirect
-  to its home page; a POST to ``/_dash-update-component`` runs only if the
-  callback's roles include the user's (see :func:`protect`); every refusal is
-  written to the security log;
+- ``/login`` (GET form, POST) with rate limits on failed sign-ins (``429`` with
+  ``Retry-After``, see "Rate limits" below), ``/logout`` (GET asks, POST signs out),
+  and on 127.0.0.1/localhost only, a clearly marked local demo sign-in (``/login/demo``);
+- server-side sessions: a random session id, stored hashed in the auth database
+  (``twin.users.UserStore``), travels in Flask's signed cookie and is checked on every
+  request. It is rotated at sign-in and revoked at sign-out, when the user is
+  disabled, and by ``python -m twin users revoke-sessions NAME``, so a copied cookie
+  stops working at once. Idle timeout (server last-use time and cookie age) and an
+  absolute one (sign-in time); a changed role also ends the session;
+- API bearer tokens: a request to a path under ``/api/`` with ``Authorization: Bearer
+  <token>`` (``python -m twin users token NAME``) acts as the token's user; without a
+  valid token or session it gets a JSON ``401`` (never a redirect);
+- one ``before_request`` guard that decides from the resolved Flask endpoint and
+  denies by default: without a session only the sign-in routes, the static asset
+  endpoints (at their canonical path) and the deck.gl bundle (endpoint ``deck_bundle``)
+  are served; pages redirect to the sign-in page, everything else gets ``403``;
+  pages a role may not see redirect to its home page; a POST to
+  ``/_dash-update-component`` runs only if the callback's roles include the user's
+  (see :func:`protect`), and its body is read only after the session is checked;
+  every refusal is written to the security log;
 - security headers on every response (see :func:`content_security_policy`).
+
+Rate limits (Flask-Limiter's storage and moving-window strategy: in memory in one
+process, in Redis when ``rate_limit_storage_uri`` or ``store="redis"`` with
+``redis_url`` is configured, so every worker shares them): failed sign-ins per user
+name and address (``login_max_failures`` per ``login_window_s``), and a budget of
+failed credentials per address across all names, API tokens included
+(``login_address_limits``, default 10 a minute and 30 in 15 minutes, so the wait grows
+from up to a minute to up to 15 minutes, never longer). The first time an address
+exhausts its budget, an ``alert.password_spraying`` entry goes to the security log
+for admins. A browser that has signed in as a user before carries a signed device
+cookie for that name; from it, that user is limited per device only, so an attacker
+sharing the operator's address cannot lock the operator out.
 
 Callbacks read the signed-in user with :func:`current_user`. Paths assume the app
 is served at ``/`` (Dash's default ``routes_pathname_prefix``).
 
 Cross-site request forgery: the session cookie is ``SameSite=Lax``; Dash updates
 must be ``application/json`` (a cross-site page cannot send that without a CORS
-preflight, which this app never grants); other state-changing requests must carry
-the session's CSRF token (form field ``csrf_token`` or header ``X-CSRFToken``).
+preflight, which this app never grants); other state-changing requests with the
+session cookie must carry the session's CSRF token (form field ``csrf_token`` or
+header ``X-CSRFToken``). Bearer-token requests carry no cookie and need none.
+
+Request body limits and bounded JSON parsing live in :mod:`callbacks.limits`.
 """
 
 from __future__ import annotations
@@ -29,11 +53,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import posixpath
 import secrets
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from hashlib import sha256
@@ -42,17 +66,20 @@ from urllib.parse import urlencode, urlsplit
 
 import dash
 from flask import Response, g, has_request_context, jsonify, redirect, request, session
+from flask_limiter import Limiter
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import RateLimitItem, parse_many
 
 from layouts.signin import signin_page, signout_page
 from twin.audit import AuditLog
-from twin.users import Role, UserError, UserStore
+from twin.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
 
 __all__ = [
     "ALL_ROLES",
     "DEFAULT_HOME_PAGES",
     "DEFAULT_PAGE_ROLES",
     "Auth",
-    "LoginRateLimiter",
+    "LoginLimits",
     "SignedInUser",
     "content_security_policy",
     "current_user",
@@ -71,6 +98,7 @@ DEFAULT_PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "/replay": ("planner",),
     "/summary": ALL_ROLES,
     "/admin": ("admin",),
+    "/api": ALL_ROLES,  # the HTTP API: each endpoint checks the role of the action itself
 }
 DEFAULT_HOME_PAGES: dict[str, str] = {
     "operator": "/",
@@ -80,7 +108,14 @@ DEFAULT_HOME_PAGES: dict[str, str] = {
 }
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_SECRET_KEY_CHARS = 32
-_PUBLIC_PATHS = frozenset({"/login", "/login/demo", "/_favicon.ico"})
+# Endpoints served without a session (static ones only at their canonical path).
+_PUBLIC_ENDPOINTS = frozenset({"venuetwin_login", "venuetwin_demo_login"})
+_STATIC_ENDPOINTS = frozenset({"static", "_dash_assets.static", "deck_bundle"})
+_API_PREFIX = "/api/"
+DEFAULT_ADDRESS_LIMITS = "10 per minute; 30 per 15 minutes"
+_DEVICE_COOKIE = "venuetwin_device"
+_DEVICE_MAX_AGE_S = 90 * 86400
+_DEVICE_MAX_NAMES = 8
 _FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _AUTH_KEY = "venuetwin.auth"
@@ -94,6 +129,7 @@ class SignedInUser:
     name: str
     role: str
     demo: bool = False
+    token: bool = False  # signed in by an API bearer token (no cookie, no CSRF)
 
 
 @dataclass(frozen=True)
@@ -109,7 +145,8 @@ class AuthSettings:
     cookie_secure: bool = False
     login_max_failures: int = 5
     login_window_s: float = 300
-    rate_limit_cache: Any = None
+    login_address_limits: str = DEFAULT_ADDRESS_LIMITS
+    rate_limit_storage_uri: str = "memory://"
     callback_roles: Mapping[str, Iterable[str]] = field(default_factory=dict)
     callback_default_roles: Iterable[str] = ALL_ROLES
     page_roles: Mapping[str, Iterable[str]] = field(default_factory=lambda: DEFAULT_PAGE_ROLES)
@@ -137,6 +174,13 @@ class AuthSettings:
             raise ValueError(
                 f"config['login_max_failures'] must be >= 1, got {self.login_max_failures}"
             )
+        try:
+            parse_many(self.login_address_limits)
+        except ValueError:
+            raise ValueError(
+                "config['login_address_limits'] must be rate limits such as"
+                f" '10 per minute; 30 per 15 minutes', got {self.login_address_limits!r}"
+            ) from None
         for role, home in self.home_pages.items():
             if role not in _match_roles(self.page_roles, home):
                 raise ValueError(
@@ -150,61 +194,67 @@ class AuthSettings:
         return bool(self.demo_login) and self.host in LOOPBACK_HOSTS
 
 
-class LoginRateLimiter:
-    """Failed sign-ins per key in a sliding window; thread-safe.
+class LoginLimits:
+    """Budgets of failed credentials, kept in Flask-Limiter's storage.
 
-    In-process by default; pass a flask-caching ``Cache`` (Redis in scaled mode)
-    to share the counts between workers. The cache read-modify-write is not
-    atomic across processes, so a burst may pass a few extra attempts there.
+    Flask-Limiter is set up on `server` with the moving-window strategy and the
+    storage at `storage_uri` (``memory://`` in one process, ``redis://...`` to share
+    the counts between workers and hosts; increments there are atomic). Only
+    failures are counted (:meth:`failed`); :meth:`retry_after_s` says how long a
+    group of keys must wait. A key is a tuple of strings; user names are hashed
+    before they reach the storage (a mistyped name is often a password).
     """
 
-    def __init__(self, max_failures: int, window_s: float, *, cache: Any = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.max_failures, self.window_s = max_failures, window_s
-        self._cache, self._clock = cache, clock
-        self._local: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, server: Any, *, per_name: str, per_address: str,
+                 storage_uri: str = "memory://") -> None:
+        self.extension = Limiter(key_func=lambda: request.remote_addr or "", app=server,
+                                 storage_uri=storage_uri, strategy="moving-window")
+        self.per_name = parse_many(per_name)
+        self.per_address = parse_many(per_address)
+        longest_s = max(item.get_expiry() for item in self.per_address)
+        self._alert = parse_many(f"1 per {longest_s} seconds")
 
-    def retry_after_s(self, key: str) -> int:
-        """Seconds until `key` may try again; 0 if it may try now."""
-        with self._lock:
-            times = self._recent(key)
-        if len(times) < self.max_failures:
-            return 0
-        return max(1, math.ceil(times[-self.max_failures] + self.window_s - self._clock()))
+    @property
+    def _strategy(self) -> Any:
+        return self.extension.limiter
 
-    def failed(self, key: str) -> None:
-        """Count one failed attempt for `key`."""
-        with self._lock:
-            times = self._recent(key) + [self._clock()]
-            self._save(key, times[-self.max_failures:])
+    def retry_after_s(self, groups: Iterable[tuple[list[RateLimitItem], tuple[str, ...]]]) -> int:
+        """Seconds until every (limits, key) group has room for one more failure; 0 if now."""
+        wait_s = 0.0
+        for items, key in groups:
+            for item in items:
+                stats = self._strategy.get_window_stats(item, *key)
+                if stats.remaining <= 0:
+                    wait_s = max(wait_s, stats.reset_time - time.time(), 1.0)
+        return math.ceil(wait_s)
 
-    def reset(self, key: str) -> None:
-        """Forget the failures of `key` (after a successful sign-in)."""
-        with self._lock:
-            self._save(key, [])
+    def failed(self, groups: Iterable[tuple[list[RateLimitItem], tuple[str, ...]]]) -> None:
+        """Count one failure against each group."""
+        for items, key in groups:
+            for item in items:
+                self._strategy.hit(item, *key)
 
-    def _recent(self, key: str) -> list[float]:
-        stored = (self._cache.get(_cache_key(key)) if self._cache is not None
-                  else self._local.get(key)) or []
-        cutoff = self._clock() - self.window_s
-        return [t for t in stored if t > cutoff]
+    def reset(self, groups: Iterable[tuple[list[RateLimitItem], tuple[str, ...]]]) -> None:
+        """Forget the failures of these groups (a right password for that name)."""
+        for items, key in groups:
+            for item in items:
+                self._strategy.clear(item, *key)
 
-    def _save(self, key: str, times: list[float]) -> None:
-        if self._cache is not None:
-            self._cache.set(_cache_key(key), times, timeout=math.ceil(self.window_s))
-            return
-        if times:
-            self._local[key] = times
-        else:
-            self._local.pop(key, None)
-        if len(self._local) > 10_000:  # bound memory under a spray of names
-            cutoff = self._clock() - self.window_s
-            self._local = {k: v for k, v in self._local.items() if v[-1] > cutoff}
+    def first_alert(self, key: tuple[str, ...]) -> bool:
+        """True once per longest address window for `key`: when to alert the admins."""
+        return self._strategy.hit(self._alert[0], "alert", *key)
 
 
-def _cache_key(key: str) -> str:
-    return "venuetwin-login-failures:" + sha256(key.encode()).hexdigest()
+def _hashed(name: str) -> str:
+    return sha256(name.casefold().encode()).hexdigest()[:32]
+
+
+def _canonical(path: str) -> bool:
+    """Whether `path` is a plain absolute path: no empty, ``.`` or ``..`` segment."""
+    if path == "/":
+        return True
+    return (path.startswith("/") and "//" not in path and "\\" not in path
+            and posixpath.normpath(path) == path.rstrip("/"))
 
 
 def _match_roles(page_roles: Mapping[str, Iterable[str]], path: str) -> frozenset[str]:
@@ -329,7 +379,10 @@ def install_auth(app: dash.Dash, config: Mapping[str, Any]) -> Auth:
     proxy headers; ``session_max_age_s`` (12 h) and ``session_idle_s`` (1 h);
     ``cookie_secure`` send cookies over HTTPS only and send HSTS;
     ``login_max_failures`` (5) per ``login_window_s`` (300) per user name and IP;
-    ``rate_limit_cache`` a flask-caching ``Cache`` to share those counts (scaled mode);
+    ``login_address_limits`` failed sign-ins and API tokens per address across names
+    (default :data:`DEFAULT_ADDRESS_LIMITS`, Flask-Limiter notation);
+    ``rate_limit_storage_uri`` where those counts live (default ``memory://``; with
+    ``store="redis"`` and a ``redis_url`` the default is that Redis, shared by workers);
     ``callback_roles`` ``{output id, "id.prop" or callback key: roles}``, as :func:`protect`;
     ``callback_default_roles`` roles for callbacks with no entry (default: every role);
     ``page_roles`` ``{path prefix: roles}`` and ``home_pages`` ``{role: path}``
@@ -337,6 +390,9 @@ def install_auth(app: dash.Dash, config: Mapping[str, Any]) -> Auth:
     ``csp_allow_eval`` and ``csp_extra_sources`` see :func:`content_security_policy`.
     """
     known = AuthSettings.__dataclass_fields__.keys()  # other app settings are ignored
+    if not config.get("rate_limit_storage_uri") and config.get("store") == "redis" \
+            and config.get("redis_url"):
+        config = {**config, "rate_limit_storage_uri": config["redis_url"]}
     host = config.get("host", AuthSettings.host)
     if config.get("demo_login") and host not in LOOPBACK_HOSTS:
         warnings.warn(f"demo_login is off: host {host!r} is not a loopback address",
@@ -357,13 +413,19 @@ class Auth:
         self.app, self.settings = app, settings
         self.users = UserStore(settings.auth_db)
         self.audit = AuditLog(settings.auth_db)
-        self.limiter = LoginRateLimiter(settings.login_max_failures, settings.login_window_s,
-                                        cache=settings.rate_limit_cache)
+        self.limits = LoginLimits(
+            app.server, storage_uri=settings.rate_limit_storage_uri,
+            per_name=f"{settings.login_max_failures} per {math.ceil(settings.login_window_s)}"
+                     " seconds",
+            per_address=settings.login_address_limits)
         self._page_roles = {p: _roles(r) for p, r in settings.page_roles.items()}
         self._default_roles = _roles(settings.callback_default_roles)
         for target, roles in settings.callback_roles.items():
             protect(app, target, roles=roles)
-        self._update_path = app.config.routes_pathname_prefix + "_dash-update-component"
+        prefix = app.config.routes_pathname_prefix
+        self._update_endpoint = prefix + "_dash-update-component"
+        self._internal_prefix = prefix + "_"
+        self._static_endpoints = _STATIC_ENDPOINTS | {prefix + "_favicon.ico"}
         self._configure_server()
 
     # -- policy ----------------------------------------------------------------
@@ -422,19 +484,25 @@ class Auth:
 
     # -- request guard -----------------------------------------------------------
     def _guard(self) -> Response | None:
-        path = request.path
-        if path in _PUBLIC_PATHS or path.startswith("/assets/"):
+        """Decide from the resolved endpoint; deny by default (see the module docstring)."""
+        g.venuetwin_user = None
+        endpoint, path = request.endpoint, request.path
+        if endpoint in _PUBLIC_ENDPOINTS or (
+                endpoint in self._static_endpoints and _canonical(path)):
             return None
-        user = self._load_user()
-        if path == self._update_path and request.method == "POST":
+        if self._is_api():
+            return self._guard_api()
+        user = self._load_user()  # before any body is read
+        if endpoint == self._update_endpoint and request.method == "POST":
             return self._guard_callback(user)
+        internal = self._internal(endpoint)
         if user is None:
-            if request.method == "GET" and not path.startswith("/_"):
+            if request.method == "GET" and not internal:
                 return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
             return self._refuse(None, "request.refused", path, "no session")
         if request.method not in _SAFE_METHODS and not self._csrf_ok():
             return self._refuse(user, "request.refused", path, "missing or wrong CSRF token")
-        if path == "/logout" or path.startswith("/_"):
+        if endpoint == "venuetwin_logout" or internal:
             return None
         if not self.page_allowed(path, user.role):
             if request.method == "GET":
@@ -442,12 +510,22 @@ class Auth:
             return self._refuse(user, "request.refused", path, f"page not open to {user.role}")
         return None
 
+    def _internal(self, endpoint: str | None) -> bool:
+        """Dash's own routes (``/_dash-*``, ``/_reload-hash``) or no route at all."""
+        rule = request.url_rule
+        return endpoint is None or rule is None or rule.rule.startswith(self._internal_prefix)
+
+    def _is_api(self) -> bool:
+        rule = request.url_rule
+        return (request.path.startswith(_API_PREFIX) or request.path == _API_PREFIX[:-1]
+                or (rule is not None and rule.rule.startswith(_API_PREFIX)))
+
     def _guard_callback(self, user: SignedInUser | None) -> Response | None:
+        if user is None:  # refused before the body is read
+            return self._refuse(None, "callback.refused", "", "no session")
         body = request.get_json(silent=True)  # parsed once: Dash reuses Flask's cache
         key = body.get("output") if isinstance(body, dict) else None
         target = "" if key is None else str(key)[:200]
-        if user is None:
-            return self._refuse(None, "callback.refused", target, "no session")
         if not isinstance(key, str) or "callback" not in self.app.callback_map.get(key, {}):
             return self._refuse(user, "callback.refused", target,
                                 "not a JSON request for a known server callback", status=400)
@@ -457,18 +535,76 @@ class Auth:
                                 f"role {user.role} not in {sorted(allowed)}")
         return None
 
+    def _guard_api(self) -> Response | None:
+        """``/api/...``: a bearer token, else the session cookie; JSON errors, no redirects."""
+        path = request.path
+        header = request.headers.get("Authorization")
+        if header is not None:
+            scheme, _, token = header.strip().partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return self._api_refuse(None, 401, "unauthenticated", path,
+                                        "Send 'Authorization: Bearer <token>'.",
+                                        reason="malformed Authorization header")
+            stored = self.users.user_for_token(token.strip())
+            if stored is None:
+                return self._token_failed(path)
+            user = SignedInUser(stored.name, stored.role.value, token=True)
+        else:
+            user = self._load_user()
+            if user is None:
+                return self._api_refuse(
+                    None, 401, "unauthenticated", path,
+                    "Sign in, or send 'Authorization: Bearer <token>'"
+                    " (python -m twin users token NAME).", reason="no session or token")
+            if request.method not in _SAFE_METHODS and not self._csrf_ok():
+                return self._api_refuse(user, 403, "forbidden", path,
+                                        "Missing or wrong CSRF token (header X-CSRFToken).",
+                                        reason="missing or wrong CSRF token")
+        g.venuetwin_user = user
+        if not self.page_allowed(path, user.role):
+            return self._api_refuse(user, 403, "forbidden", path,
+                                    f"Not open to the role {user.role}.",
+                                    reason=f"not open to {user.role}")
+        return None
+
+    def _token_failed(self, path: str) -> Response:
+        """A wrong bearer token: counted against the address budget like a wrong password."""
+        group = [(self.limits.per_address, ("address", request.remote_addr or ""))]
+        retry_s = self.limits.retry_after_s(group)
+        if retry_s:
+            response = self._api_refuse(
+                None, 429, "rate_limited", path,
+                f"Too many failed sign-ins from this address. Try again in {retry_s} s.",
+                reason=f"retry after {retry_s} s")
+            response.headers["Retry-After"] = str(retry_s)
+            return response
+        self.limits.failed(group)
+        self._alert_if_exhausted()
+        response = self._api_refuse(None, 401, "unauthenticated", path,
+                                    "The bearer token is not valid (unknown or revoked).",
+                                    reason="invalid or revoked token")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="venuetwin", error="invalid_token"'
+        return response
+
+    def _api_refuse(self, user: SignedInUser | None, status: int, code: str, target: str,
+                    message: str, *, reason: str) -> Response:
+        self._log("api.refused", user, target, reason, result="refused")
+        response = jsonify(error={"code": code, "message": message})
+        response.status_code = status
+        if status == 401 and "WWW-Authenticate" not in response.headers:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="venuetwin"'
+        return response
+
     def _load_user(self) -> SignedInUser | None:
-        name, role = session.get("user"), session.get("role")
-        if not name:
+        """The session's user if its server-side record is still valid, else None."""
+        session_id, name = session.get("sid"), session.get("user")
+        if not session_id and not name:
             return None
+        record = self.users.resume_session(session_id, idle_s=self.settings.session_idle_s) \
+            if isinstance(session_id, str) else None
         user = None
-        if time.time() - session.get("iat", 0) <= self.settings.session_max_age_s:
-            if session.get("demo"):
-                user = SignedInUser(name, role, demo=True) if self.demo_enabled else None
-            else:
-                stored = self.users.get(name)
-                if stored is not None and stored.active and stored.role.value == role:
-                    user = SignedInUser(stored.name, role)
+        if record is not None and record.name == name and (self.demo_enabled or not record.demo):
+            user = SignedInUser(record.name, record.role, demo=record.demo)
         if user is None:
             session.clear()
         g.venuetwin_user = user
@@ -489,11 +625,24 @@ class Auth:
              *, result: str, name: str = "") -> None:
         name = user.name if user else name
         role = user.role if user else ""
+        target = target[:200]  # a client chooses paths and keys: keep the log bounded
         logger.log(logging.INFO if result == "ok" else logging.WARNING,
                    "%s user=%r role=%r target=%r ip=%s result=%s %s",
                    event, name, role, target, request.remote_addr, result, detail)
         self.audit.record_security(event, user=name, role=role, target=target, result=result,
                                    ip=request.remote_addr or "", detail=detail)
+
+    def _alert_if_exhausted(self) -> None:
+        """Alert the admins (security log) the first time an address spends its budget."""
+        address = request.remote_addr or ""
+        group = [(self.limits.per_address, ("address", address))]
+        if self.limits.retry_after_s(group) and self.limits.first_alert(("address", address)):
+            budget = "; ".join(str(item) for item in self.limits.per_address)
+            logger.error("alert.password_spraying ip=%s budget=%s", address, budget)
+            self.audit.record_security(
+                "alert.password_spraying", target=address, result="refused", ip=address,
+                detail=f"failed sign-ins or API tokens from {address} across user names"
+                       f" spent the address budget ({budget}); further tries are delayed")
 
     def _security_headers(self, response: Response) -> Response:
         headers = response.headers
@@ -530,23 +679,67 @@ class Auth:
             self._log("login.refused", None, "", "sign-in form token missing or stale",
                       result="refused")
             return self._signin_html(error="The sign-in form expired. Please try again."), 400
-        key = f"{username.casefold()}|{request.remote_addr}"
-        retry_s = self.limiter.retry_after_s(key)
+        name_group, groups = self._login_groups(username)
+        retry_s = self.limits.retry_after_s(groups)
         if retry_s:
             self._log("login.rate_limited", None, "", f"retry after {retry_s} s",
                       result="refused", name=self._known_name(username))
             html = self._signin_html(
                 error=f"Too many failed sign-ins. Try again in {retry_s} s.", username=username)
             return html, 429, {"Retry-After": str(retry_s)}
-        user = self.users.verify(username, request.form.get("password", ""))
+        password = request.form.get("password", "")[:MAX_PASSWORD_CHARS + 1]
+        user = self.users.verify(username, password)
         if user is None:
-            self.limiter.failed(key)
+            self.limits.failed(groups)
             known = self._known_name(username)
             self._log("login.failed", None, "", "" if known else "unknown user name",
                       result="failed", name=known)
+            self._alert_if_exhausted()
             return self._signin_html(error="Wrong user name or password.", username=username), 401
-        self.limiter.reset(key)
-        return self._start_session(user.name, user.role.value, demo=False)
+        self.limits.reset([name_group])  # the address budget is not refunded
+        response = self._start_session(user.name, user.role.value, demo=False)
+        self._remember_device(response, user.name)
+        return response
+
+    def _login_groups(self, username: str) -> tuple[Any, list[Any]]:
+        """The rate-limit groups of a sign-in as `username`: per name and device if this
+        browser signed in as that name before, else per name and address plus the
+        address budget. Returns (the per-name group, all groups)."""
+        device = self._device_for(username)
+        if device:
+            name_group = (self.limits.per_name, ("device", device, _hashed(username)))
+            return name_group, [name_group]
+        address = request.remote_addr or ""
+        name_group = (self.limits.per_name, ("name", address, _hashed(username)))
+        return name_group, [name_group, (self.limits.per_address, ("address", address))]
+
+    def _device_serializer(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.app.server.secret_key, salt="venuetwin-device")
+
+    def _device_cookie(self) -> dict[str, Any]:
+        value = request.cookies.get(_DEVICE_COOKIE)
+        if not value or len(value) > 4096:
+            return {}
+        try:
+            data = self._device_serializer().loads(value, max_age=_DEVICE_MAX_AGE_S)
+        except BadSignature:
+            return {}
+        ok = (isinstance(data, dict) and isinstance(data.get("d"), str)
+              and isinstance(data.get("u"), list))
+        return data if ok else {}
+
+    def _device_for(self, username: str) -> str:
+        """This browser's device id if it signed in as `username` before, else ''."""
+        data = self._device_cookie()
+        return data["d"] if data and _hashed(username) in data["u"] else ""
+
+    def _remember_device(self, response: Response, name: str) -> None:
+        data = self._device_cookie() or {"d": secrets.token_urlsafe(16), "u": []}
+        names = [n for n in data["u"] if n != _hashed(name)] + [_hashed(name)]
+        value = self._device_serializer().dumps({"d": data["d"], "u": names[-_DEVICE_MAX_NAMES:]})
+        response.set_cookie(_DEVICE_COOKIE, value, max_age=_DEVICE_MAX_AGE_S, path="/login",
+                            httponly=True, samesite="Strict",
+                            secure=bool(self.settings.cookie_secure))
 
     def _demo_login(self) -> Any:
         if not self._demo_request_ok():
@@ -557,12 +750,19 @@ class Auth:
         return self._start_session(f"demo-{role}", role, demo=True)
 
     def _start_session(self, name: str, role: str, *, demo: bool) -> Response:
+        """A new session id (the old one, if any, is revoked: rotation at sign-in)."""
         next_path = _safe_next(request.form.get("next"))
+        old_id = session.get("sid")
+        if isinstance(old_id, str):
+            self.users.end_session(old_id)
         session.clear()
         session.permanent = True
-        session.update(user=name, role=role, demo=demo, iat=time.time(),
+        session_id = self.users.start_session(name, role, demo=demo,
+                                              max_age_s=self.settings.session_max_age_s)
+        session.update(user=name, role=role, demo=demo, sid=session_id,
                        csrf=secrets.token_urlsafe(32))
         user = SignedInUser(name, role, demo)
+        g.venuetwin_user = user
         self._log("login.demo" if demo else "login.ok", user, "", "", result="ok")
         target = next_path if next_path and self.page_allowed(next_path, role) else None
         return redirect(target or self.home_page(role))
@@ -572,7 +772,8 @@ class Auth:
         if request.method == "GET":
             return signout_page(csrf_token=self.csrf_token(), user_name=user.name,
                                 role=user.role)
-        self._log("logout", user, "", "", result="ok")
+        ended = self.users.end_session(session.get("sid", ""))
+        self._log("logout", user, "", "" if ended else "session already ended", result="ok")
         session.clear()
         return redirect("/login")
 

@@ -1,4 +1,6 @@
-"""``python -m twin users add|list|disable|enable``: manage sign-in accounts.
+"""``python -m twin users ...``: manage sign-in accounts, their sessions and API tokens.
+
+Commands: add, list, disable, enable, token, revoke-tokens, revoke-sessions.
 
 There is no default account and no default password: the first user is made here,
 for example ``python -m twin users add alice --role admin``. The password is asked
@@ -6,7 +8,12 @@ for twice with getpass, or read as one line from stdin with ``--password-stdin``
 (for scripts: ``printf '%s\\n' "$PW" | python -m twin users add ...``). It is
 never taken as an argument, so it stays out of shell history and ``ps``.
 
-Each change is written to the audit log in the same database, as the OS user.
+``token NAME`` prints a new API bearer token for NAME alone on its last line (it is
+stored hashed and cannot be shown again); ``revoke-tokens NAME`` revokes all of them.
+``revoke-sessions NAME`` signs NAME out everywhere at once. ``disable NAME`` does both.
+
+Each change is written to the audit log in the same database, as the OS user
+(never a token).
 """
 
 from __future__ import annotations
@@ -39,8 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password as one line from stdin instead of prompting")
     commands.add_parser("list", help="list users", parents=[common])
-    for command in ("disable", "enable"):
-        sub = commands.add_parser(command, help=f"{command} a user", parents=[common])
+    helps = {"disable": "disable a user (also revokes their sessions and tokens)",
+             "enable": "enable a user again",
+             "token": "print a new API bearer token for a user (shown once)",
+             "revoke-tokens": "revoke every API token of a user",
+             "revoke-sessions": "end every sign-in session of a user"}
+    for command, text in helps.items():
+        sub = commands.add_parser(command, help=text, parents=[common])
         sub.add_argument("name")
     return parser
 
@@ -66,6 +78,41 @@ def _describe(user: User) -> str:
     return f"{user.name:<24} {user.role.value:<10} {state}"
 
 
+_REVOCATIONS = {"revoke-tokens": ("revoke_tokens", "API tokens"),
+                "revoke-sessions": ("revoke_sessions", "sessions")}
+
+
+def _audit(db: str, action: str, target: str, *, before=None, after=None) -> None:
+    AuditLog(db).record(user=_os_user(), role="cli", action=action, target=target,
+                        before=before, after=after)
+
+
+def _existing(store: UserStore, name: str) -> User:
+    user = store.get(name)
+    if user is None:
+        raise UserError(f"'name' must name an existing user, got {name!r}")
+    return user
+
+
+def _revoke(store: UserStore, args: argparse.Namespace) -> int:
+    method, what = _REVOCATIONS[args.command]
+    user = _existing(store, args.name)
+    count = getattr(store, method)(user.name)
+    _audit(args.db, f"user.{args.command}", user.name, after={"revoked": count})
+    print(f"{args.command}: {user.name}: {count} {what} revoked")
+    return 0
+
+
+def _token(store: UserStore, args: argparse.Namespace) -> int:
+    token = store.issue_token(args.name)
+    user = store.get(args.name)
+    _audit(args.db, "user.token", user.name, after={"tokens": store.token_count(user.name)})
+    print(f"token: new API token for {user.name} ({user.role.value}); it is shown only once,"
+          " send it as 'Authorization: Bearer <token>':")
+    print(token)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the users command with `argv` (the words after ``users``); return the exit code."""
     args = _parser().parse_args(argv)
@@ -80,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             user = store.add(args.name, _read_password(args.password_stdin), args.role)
             after = {"role": user.role.value, "active": True}
             before = None
+        elif args.command in _REVOCATIONS:
+            return _revoke(store, args)
+        elif args.command == "token":
+            return _token(store, args)
         else:
             before_user = store.get(args.name)
             user = getattr(store, args.command)(args.name)
@@ -91,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     AuditLog(args.db).record(user=_os_user(), role="cli", action=f"user.{args.command}",
                              target=user.name, before=before, after=after)
     print(f"{args.command}: {_describe(user)}")
+    if args.command == "disable":
+        print(f"disable: {user.name}: every session and API token revoked")
     return 0
 
 
