@@ -245,14 +245,18 @@ def _is_allowed_speed(value: Any, allowed: tuple[float, ...]) -> bool:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    """``repr(value)``, cut to ``limit`` characters (inputs can be huge)."""
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _target(action: Any) -> str:
     for name in ("node_id", "corridor_id", "checkpoint_id"):
         if hasattr(action, name):
-            return _short(f"{name} {getattr(action, name)!r}", 120)
+            return _cut(f"{name} {getattr(action, name)!r}", 120)
     return ""
 
 

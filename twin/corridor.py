@@ -19,6 +19,8 @@ two intergreens after it ends, and the conflict is recorded.
 
 from __future__ import annotations
 
+import re
+
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -40,6 +42,8 @@ DETOUR_FACTOR = 1.3
 """Road distance over straight-line distance for that stretch (a common urban circuity)."""
 MAX_TRIP_S = 3600.0
 EXTRAS_KEY = "ambulances"
+CORRIDOR_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+"""What a corridor id may be (it is shown on every wall)."""
 CONFLICTS_KEY = "corridor_conflicts"
 
 
@@ -401,8 +405,9 @@ class DispatchCorridor:
     kind: str = "dispatch_corridor"
 
     def check(self, engine: Any) -> None:
-        if not isinstance(self.corridor_id, str) or not self.corridor_id.strip():
-            raise ActionError("corridor_id must be a non-empty text")
+        if not isinstance(self.corridor_id, str) or not CORRIDOR_ID.fullmatch(self.corridor_id):
+            raise ActionError(f"corridor_id must be 1 to 40 letters, digits, '-' or '_', got "
+                              f"{str(self.corridor_id)[:40]!r}", code="bad_value")
         if self.corridor_id in engine.state.extras.get(EXTRAS_KEY, {}):
             raise ActionError(f"corridor_id {self.corridor_id!r} already exists (no duplicate corridors)")
         if isinstance(self.priority, bool) or not isinstance(self.priority, int) or not 1 <= self.priority <= 9:

@@ -381,6 +381,7 @@ class LiveTwin:
         self._next_snapshot_s = (math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1) * SNAPSHOT_EVERY_S
         if self.recorder is not None:
             self.recorder.record_snapshot(self.engine.state, now)
+        self._after_step()
 
     def _after_step(self, *, publish: bool = False) -> None:
         """Sample every simulated minute and snapshot every few minutes (when recording)."""
@@ -390,13 +391,15 @@ class LiveTwin:
             if publish:
                 self._publish()
             if self.recorder is not None:
-                view = self.engine.view()
-                book = self.alarm_book
-                kpis = sample_kpis(view, open_alerts=int(book.stats(now)["open"]))
-                self.recorder.record_sample(now, kpis, book.feed(now))
+                self._record_sample(now)
         if self.recorder is not None and now >= self._next_snapshot_s - 1e-9:
             self._next_snapshot_s = (math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1) * SNAPSHOT_EVERY_S
             self.recorder.record_snapshot(self.engine.state, now)
+
+    def _record_sample(self, now: float) -> None:
+        book = self.alarm_book
+        kpis = sample_kpis(self.engine.view(), open_alerts=int(book.stats(now)["open"]))
+        self.recorder.record_sample(now, kpis, book.feed(now))
 
     def _offer_fork(self) -> None:
         if self._forks.full():
