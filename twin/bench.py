@@ -13,6 +13,9 @@ never asserted in tests; it is measured here. Wall times are the best of ``--rep
    micro.
 4. Green corridor: time to compute a route and its pre-emption plan on the bundled scenario,
    and to estimate both ETAs by forecast.
+5. Recordings (``bench/recording.py``): a recorded 7-hour day's size, seek p50/p95 to a random
+   minute, the live loop's step time with and without recording, a fork 18:30 to the day's end.
+   ``--only recording`` runs this part alone.
 """
 
 from __future__ import annotations
@@ -210,8 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signals-at", default="interior", choices=["interior", "junctions"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument("--only", choices=["recording"], help="run one part alone")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
+    if args.only == "recording":
+        return _write(args.json, {"recording": _bench_recording()})
     print("bundled scenario (forecast 60 min from 18:30):")
     figures["scenario"] = bench_scenario(args.repeats)
     s = figures["scenario"]
@@ -227,9 +233,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.peers:
         print(f"10x10 grid, 6,000 trips, signals at {args.signals_at} nodes:")
         figures["peers"] = bench_peers(args.repeats, args.signals_at)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(figures, indent=1, default=float))
-    print(f"wrote {args.json}")
+    figures["recording"] = _bench_recording()
+    return _write(args.json, figures)
+
+
+def _bench_recording() -> dict[str, Any]:
+    from bench.recording import bench_recording
+
+    print("recordings (bundled day 16:00-23:00):")
+    return bench_recording()
+
+
+def _write(path: Path, figures: dict[str, Any]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1, default=float))
+    print(f"wrote {path}")
     return 0
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from twin.errors import ActionError, ScenarioError
+from twin.errors import ScenarioError, TwinError
 
 REPORT_EVERY_S = 900.0
 
@@ -24,16 +24,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:
         return int(args.run(args, rest) or 0)
-    except (ScenarioError, ActionError) as error:
+    except TwinError as error:  # scenario, action, recording and input errors: named, nothing changed
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
 def _extra_commands() -> list[Callable[[Any], None]]:
     """Commands of the operations and users modules (registered here to keep one entry)."""
-    from twin import cli_ops
+    from twin import cli_days, cli_ops
 
-    return [*cli_ops.COMMANDS, _add_users]
+    return [*cli_ops.COMMANDS, *cli_days.COMMANDS, _add_users]
 
 
 # ------------------------------------------------------------------ import-osm

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twin.recorder import Recorder, Recording, RecordingError, new_recording_path, scenario_fingerprint
+from twin.recorder import Recorder, Recording, RecordingError, hhmm, new_recording_path, scenario_fingerprint
 from twin.replay import day_header, state_at
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def open_live_day(folder: str | Path, scenario: Scenario, *, seed: int = 0, star
                 resumed = state_at(recording, end_s, scenario=scenario)
                 paused, speed = _clock_state(recording)
             day = LiveDay(resumed, Recorder.reopen(path), paused, speed, path.stem, notes)
-            notes.append(f"resumed the interrupted day {path.name} at simulated {_hhmm(end_s)}")
+            notes.append(f"resumed the interrupted day {path.name} at simulated {hhmm(end_s)}")
             return day
         except RecordingError as error:
             notes.append(f"recording {path} cannot be resumed and is left untouched: {error}; starting a new day")
@@ -106,8 +106,3 @@ def open_live_day(folder: str | Path, scenario: Scenario, *, seed: int = 0, star
                         live_start_s=engine.time_s, kind="live", engine=engine)
     recorder = Recorder.create(new_recording_path(folder, scenario.name), header)
     return LiveDay(engine, recorder, notes=notes)
-
-
-def _hhmm(time_s: float) -> str:
-    minutes = int(time_s // 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"

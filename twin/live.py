@@ -388,17 +388,18 @@ class LiveTwin:
         now = self.engine.time_s
         if now >= self._next_sample_s - 1e-9:
             self._next_sample_s = (math.floor(now / SAMPLE_EVERY_S + 1e-9) + 1) * SAMPLE_EVERY_S
+            view = self.engine.view() if publish or self.recorder is not None else None
             if publish:
-                self._publish()
+                self._publish(view)
             if self.recorder is not None:
-                self._record_sample(now)
+                self._record_sample(now, view)
         if self.recorder is not None and now >= self._next_snapshot_s - 1e-9:
             self._next_snapshot_s = (math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1) * SNAPSHOT_EVERY_S
             self.recorder.record_snapshot(self.engine.state, now)
 
-    def _record_sample(self, now: float) -> None:
+    def _record_sample(self, now: float, view: Any) -> None:
         book = self.alarm_book
-        kpis = sample_kpis(self.engine.view(), open_alerts=int(book.stats(now)["open"]))
+        kpis = sample_kpis(view, open_alerts=int(book.stats(now)["open"]))
         self.recorder.record_sample(now, kpis, book.feed(now))
 
     def _offer_fork(self) -> None:
@@ -427,8 +428,8 @@ class LiveTwin:
         with self._forecast_lock:
             return self._forecasts
 
-    def _publish(self) -> Frame:
-        view = self.engine.view()
+    def _publish(self, view: Any = None) -> Frame:
+        view = view if view is not None else self.engine.view()
         base_s, forecasts = self.forecasts()
         book = self.alarm_book
         book.update(view.time_s, alarm_conditions(self._roads, view, forecasts, base_s, book.active(), self._places))

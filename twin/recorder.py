@@ -300,7 +300,7 @@ class Recorder:
 
     def record_sample(self, time_s: float, kpis: Mapping[str, float], alerts: Any) -> None:
         """Queue the KPIs and the alert list at ``time_s``."""
-        self._queue.put(("sample", (float(time_s), _json(_finite(dict(kpis))), _json(_finite(list(alerts))))))
+        self._queue.put(("sample", (float(time_s), dict(kpis), list(alerts))))  # encoded by the writer
 
     def flush(self) -> None:
         """Wait until everything queued is written."""
@@ -337,9 +337,11 @@ class Recorder:
                             "INSERT OR REPLACE INTO snapshots (sim_time_s, after_seq, wall_time_s, codec, state)"
                             " VALUES (?, ?, ?, 'pickle5+zlib', ?)", (time_s, after_seq, wall_s, blob))
                 else:
+                    time_s, kpis, alerts = values
+                    row = (time_s, _json(_finite(kpis)), _json(_finite(alerts)))
                     with self._lock, self._conn:
                         self._conn.execute("INSERT OR REPLACE INTO samples (sim_time_s, kpis, alerts)"
-                                           " VALUES (?, ?, ?)", values)
+                                           " VALUES (?, ?, ?)", row)
             except Exception:  # noqa: BLE001 - a failed write is logged; inputs stay durable
                 log.exception("recorder %s: writing a %s failed", self.path.name, item[0] if item else "?")
             finally:
@@ -451,13 +453,13 @@ class Recording:
                           " ORDER BY sim_time_s DESC LIMIT 1", (float(time_s) + 1e-6,))
         if not rows:
             start, end = self.time_range()
-            raise RecordingError(code="out_of_range", message=f"recording {self.recording_id} starts at {_hhmm(start)};"
-                                 f" {_hhmm(time_s)} is before it (recorded {_hhmm(start)}–{_hhmm(end)})")
+            raise RecordingError(code="out_of_range", message=f"recording {self.recording_id} starts at {hhmm(start)};"
+                                 f" {hhmm(time_s)} is before it (recorded {hhmm(start)}–{hhmm(end)})")
         snap_s, after_seq, codec, blob = rows[0]
         try:
             return snap_s, after_seq, decode_state(blob, codec)
         except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as error:
-            raise RecordingError(code="corrupt", message=f"{self.path}: snapshot at {_hhmm(snap_s)} is damaged ({error})") from error
+            raise RecordingError(code="corrupt", message=f"{self.path}: snapshot at {hhmm(snap_s)} is damaged ({error})") from error
 
     # -------------------------------------------------------- samples and range
     def samples(self) -> dict[str, np.ndarray]:
@@ -545,8 +547,9 @@ def new_recording_path(folder: str | Path, scenario_name: str, *, when: datetime
     return path
 
 
-def _hhmm(time_s: float | None) -> str:
+def hhmm(time_s: float | None) -> str:
+    """Seconds since midnight as ``HH:MM`` (``--:--`` for none)."""
     if time_s is None or not math.isfinite(time_s):
         return "--:--"
-    minutes = int(round(time_s / 60.0))
+    minutes = int(time_s // 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"

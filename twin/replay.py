@@ -31,7 +31,9 @@ import numpy as np
 from twin import __version__
 from twin.actions import action_from_dict
 from twin.errors import ActionError, TwinError
-from twin.recorder import Input, Recorder, Recording, RecordingError, new_recording_path, scenario_fingerprint
+from twin.recorder import (
+    Input, Recorder, Recording, RecordingError, hhmm, new_recording_path, scenario_fingerprint,
+)
 
 if TYPE_CHECKING:
     from twin.engine import Engine
@@ -65,14 +67,6 @@ def parse_clock(text: Any, *, name: str = "time") -> float:
     if not (0 <= hours < 48 and 0 <= minutes < 60 and 0 <= seconds < 60):
         raise TwinError(f"{name} must look like HH:MM with minutes 00-59, got {str(text)[:40]!r}", code="bad_time")
     return float(hours * 3600 + minutes * 60 + seconds)
-
-
-def hhmm(time_s: float | None) -> str:
-    """Seconds since midnight as ``HH:MM`` (``--:--`` for none)."""
-    if time_s is None or not math.isfinite(time_s):
-        return "--:--"
-    minutes = int(time_s // 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 # ---------------------------------------------------------------- reconstruction
@@ -341,7 +335,7 @@ def fork_day(recording: Recording, at_s: float, changes: ForkChanges, *, until_s
     header.pop("recording_id", None)
     header.pop("format", None)
     folder = Path(out_dir) if out_dir is not None else recording.path.parent
-    path = new_recording_path(folder, f"{recording.recording_id}_fork", when=datetime.now(tz=UTC))
+    path = _fork_path(folder, recording.recording_id, at_s)
     recorder = Recorder.create(path, header, clock=_nominal_clock(day, engine))
     live = _headless_twin(engine, recorder)
     try:
@@ -349,6 +343,15 @@ def fork_day(recording: Recording, at_s: float, changes: ForkChanges, *, until_s
     finally:
         live.stop(close_day=True)
     return path
+
+
+def _fork_path(folder: Path, parent_id: str, at_s: float) -> Path:
+    """``folder/<parent>~fork-HHMM-N.sqlite``: the first free N (forks list under their day)."""
+    stem = f"{parent_id.split('~')[0]}~fork-{hhmm(at_s).replace(':', '')}"
+    n = 1
+    while (folder / f"{stem}-{n}.sqlite").exists():
+        n += 1
+    return folder / f"{stem}-{n}.sqlite"
 
 
 # ---------------------------------------------------------------- comparison
