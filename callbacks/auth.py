@@ -54,6 +54,7 @@ import logging
 import math
 import os
 import posixpath
+import re
 import secrets
 import time
 import warnings
@@ -517,7 +518,8 @@ class Auth:
 
     def _is_api(self) -> bool:
         rule = request.url_rule
-        return (request.path.startswith(_API_PREFIX) or request.path == _API_PREFIX[:-1]
+        path = re.sub("/{2,}", "/", request.path)  # '//api/v1/x' is still the API
+        return (path.startswith(_API_PREFIX) or path == _API_PREFIX[:-1]
                 or (rule is not None and rule.rule.startswith(_API_PREFIX)))
 
     def _guard_callback(self, user: SignedInUser | None) -> Response | None:

@@ -162,3 +162,137 @@ def test_cli_duplicate(tmp_path, monkeypatch, capsys):
     assert users_cli.main(["add", "carol", "--role", "admin", "--password-stdin", "--db", db]) == 2
     assert "'name' must be unique: user 'carol' already exists" in capsys.readouterr().err
     assert UserStore(db).get("carol").role is Role.OPERATOR
+
+
+# -- sessions and API tokens --------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def timed(tmp_path):
+    clock = Clock()
+    store = UserStore(tmp_path / "auth.sqlite", clock=clock)
+    store.add("alice", GOOD, "operator")
+    store.add("bob", GOOD, "planner")
+    return store, clock
+
+
+def test_session_lifecycle(timed):
+    store, clock = timed
+    session_id = store.start_session("alice", "operator", max_age_s=3600)
+    assert len(session_id) >= 43
+    session = store.resume_session(session_id, idle_s=600)
+    assert (session.name, session.role, session.demo) == ("alice", "operator", False)
+    assert store.resume_session("not-" + session_id, idle_s=600) is None
+    assert store.end_session(session_id) is True
+    assert store.resume_session(session_id, idle_s=600) is None
+    assert store.end_session(session_id) is False  # already ended
+
+
+def test_session_idle_and_absolute_timeouts(timed):
+    store, clock = timed
+    session_id = store.start_session("alice", "operator", max_age_s=10_000)
+    clock.now += 500
+    assert store.resume_session(session_id, idle_s=600) is not None  # touched at 1500
+    clock.now += 450
+    assert store.resume_session(session_id, idle_s=600) is not None  # 450 s idle
+    clock.now += 601
+    assert store.resume_session(session_id, idle_s=600) is None  # idle too long
+    other = store.start_session("alice", "operator", max_age_s=1000)
+    for used in (True, True, True, False):  # used every 300 s: the absolute limit ends it
+        clock.now += 300
+        assert (store.resume_session(other, idle_s=600) is not None) is used
+
+
+def test_session_ends_when_user_is_disabled_or_role_changes(timed):
+    store, clock = timed
+    first = store.start_session("alice", "operator", max_age_s=3600)
+    store.disable("alice")
+    store.enable("alice")
+    assert store.resume_session(first, idle_s=600) is None  # disable revoked it for good
+    stale_role = store.start_session("alice", "planner", max_age_s=3600)
+    assert store.resume_session(stale_role, idle_s=600) is None  # alice is an operator
+    with pytest.raises(UserError, match="'name' must name an existing user, got 'nobody'"):
+        store.start_session("nobody", "operator", max_age_s=3600)
+    store.disable("bob")
+    with pytest.raises(UserError, match="'name' must name an active user, got 'bob'"):
+        store.start_session("bob", "planner", max_age_s=3600)
+    with pytest.raises(UserError, match="'max_age_s' must be > 0, got 0"):
+        store.start_session("alice", "operator", max_age_s=0)
+
+
+def test_revoke_sessions_counts_and_spares_others(timed):
+    store, clock = timed
+    a1 = store.start_session("alice", "operator", max_age_s=3600)
+    store.start_session("alice", "operator", max_age_s=3600)
+    b1 = store.start_session("bob", "planner", max_age_s=3600)
+    demo = store.start_session("demo-admin", "admin", max_age_s=3600, demo=True)
+    assert [s.name for s in store.sessions("alice")] == ["alice", "alice"]
+    assert store.revoke_sessions("ALICE") == 2
+    assert store.revoke_sessions("alice") == 0
+    assert store.resume_session(a1, idle_s=600) is None
+    assert store.resume_session(b1, idle_s=600) is not None
+    assert store.resume_session(demo, idle_s=600).demo is True
+    assert store.revoke_sessions("demo-admin") == 1
+
+
+def test_ended_sessions_are_purged_a_day_later(timed):
+    store, clock = timed
+    old = store.start_session("alice", "operator", max_age_s=60)
+    store.end_session(old)
+    clock.now += 86_401
+    store.start_session("alice", "operator", max_age_s=60)
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
+
+
+def test_tokens_issue_use_revoke(timed):
+    store, clock = timed
+    token = store.issue_token("alice")
+    assert token.startswith("vt_") and len(token) >= 46
+    assert store.user_for_token(token) == store.get("alice")
+    assert store.user_for_token(token + "x") is None
+    assert store.user_for_token("") is None and store.user_for_token(None) is None
+    second = store.issue_token("alice")
+    assert store.token_count("alice") == 2
+    with sqlite3.connect(store.path) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert token not in dump and second not in dump
+    assert store.revoke_tokens("alice") == 2
+    assert store.user_for_token(token) is None and store.user_for_token(second) is None
+    with pytest.raises(UserError, match="'name' must name an existing user"):
+        store.issue_token("nobody")
+
+
+def test_disable_makes_tokens_useless_for_good(timed):
+    store, clock = timed
+    token = store.issue_token("bob")
+    store.disable("bob")
+    assert store.user_for_token(token) is None
+    with pytest.raises(UserError, match="'name' must name an active user, got 'bob'"):
+        store.issue_token("bob")
+    store.enable("bob")
+    assert store.user_for_token(token) is None
+
+
+def test_cli_token_prints_it_alone_on_the_last_line(tmp_path, capsys):
+    db = str(tmp_path / "auth.sqlite")
+    UserStore(db).add("alice", GOOD, "operator")
+    assert users_cli.main(["token", "alice", "--db", db]) == 0
+    token = capsys.readouterr().out.splitlines()[-1]
+    assert UserStore(db).user_for_token(token).name == "alice"
+    assert users_cli.main(["revoke-tokens", "alice", "--db", db]) == 0
+    assert "alice: 1 API tokens revoked" in capsys.readouterr().out
+    assert UserStore(db).user_for_token(token) is None
+    assert users_cli.main(["revoke-sessions", "nobody", "--db", db]) == 2
+    assert "'name' must name an existing user, got 'nobody'" in capsys.readouterr().err
+    actions = [e.action for e in AuditLog(db).query(AuditFilter(category="action"))]
+    assert actions == ["user.revoke-tokens", "user.token"]
+    assert token not in AuditLog(db).to_csv()
