@@ -37,9 +37,9 @@ from twin._sqlite import SqliteFile
 __all__ = [
     "MAX_PASSWORD_CHARS",
     "MIN_PASSWORD_CHARS",
+    "TOKEN_PREFIX",
     "Role",
     "Session",
-    "TOKEN_PREFIX",
     "User",
     "UserError",
     "UserStore",

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from callbacks.auth import DEFAULT_PAGE_ROLES, current_user, get_auth
 from callbacks.limits import MAX_BODY_BYTES, install_request_limits, json_depth
-from tests.app.test_auth import (  # noqa: F401  (users_db is a fixture)
+from tests.app.test_auth import (
     APPLY,
     PASSWORD,
     USERS,
@@ -35,12 +35,25 @@ from tests.app.test_auth import (  # noqa: F401  (users_db is a fixture)
     make_app,
     security_log,
     sign_in,
-    users_db,
 )
 from twin import users_cli
 from twin.audit import AuditFilter
+from twin.users import UserStore
 
 OTHER_ADDRESS = {"REMOTE_ADDR": "10.9.9.9"}
+
+
+def make_users_db(path):
+    """A database with the users of tests/app/test_auth.py (hashed once per session)."""
+    store = UserStore(path)
+    for name, role in USERS.items():
+        store.add(name, PASSWORD, role)
+    return path
+
+
+@pytest.fixture(scope="session")
+def users_db(tmp_path_factory):
+    return make_users_db(tmp_path_factory.mktemp("users") / "auth.sqlite")
 
 
 def _api(app):
@@ -547,3 +560,59 @@ def test_browser_control_room_with_request_limits(tmp_path, users_db, browser):
         thread.join(10)
     assert len(statuses) >= 8
     assert set(statuses) <= {200, 204}, statuses
+
+
+# -- scaled mode: two workers share the budgets through Redis --------------------------------------
+
+
+@pytest.fixture
+def redis_url():
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", ""], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    for _ in range(200):  # bounded wait until it answers
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(5)
+
+
+def test_workers_share_the_address_budget_and_sessions_through_redis(tmp_path, users_db,
+                                                                     redis_url):
+    config = {"store": "redis", "redis_url": redis_url}  # what app.py passes in scaled mode
+    first = make_hardened_app(tmp_path / "w", users_db, **config)
+    second = dash.Dash(__name__)  # another worker: same database, same Redis, same key
+    from callbacks.auth import install_auth
+
+    install_auth(second, {"auth_db": str(get_auth(first).users.path), "secret_key": "s" * 40,
+                          **config})
+    second.layout = html.Div("twin")
+    codes = []
+    for i in range(12):  # alternate workers, as a load balancer would
+        worker = (first, second)[i % 2]
+        codes.append(sign_in(worker.server.test_client(), f"guess{i}", "nope").status_code)
+    assert codes == [401] * 10 + [429] * 2
+    assert len(security_log(first, action="alert.password_spraying")) == 1
+    # A session started on one worker and ended on the other is ended everywhere.
+    client = first.server.test_client()
+    sign_in(client, "olga", environ=OTHER_ADDRESS)
+    saved = session_cookie(client)
+    assert replay(second, saved).get("/").status_code == 200
+    sign_out(replay(second, saved))
+    assert replay(first, saved).post("/_dash-update-component", json=APPLY).status_code == 403

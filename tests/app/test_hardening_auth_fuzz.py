@@ -18,10 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.app.test_auth import APPLY, FORK, users_db  # noqa: F401  (fixture)
-from tests.app.test_hardening_auth import bearer, issue_token, make_hardened_app, plans_applied
-from tests.app.test_auth import sign_in
 from callbacks.auth import get_auth
+from tests.app.test_auth import APPLY, FORK, sign_in
+from tests.app.test_hardening_auth import (
+    bearer,
+    issue_token,
+    make_hardened_app,
+    make_users_db,
+    plans_applied,
+)
 
 PATHS = ["/", "/map", "/replay", "/summary", "/admin/audit", "/admin/audit.csv", "/login",
          "/login/demo", "/logout", "/_dash-layout", "/_dash-dependencies",
@@ -59,8 +64,8 @@ requests_ = st.fixed_dictionaries({
     "path": st.one_of(st.just("/_dash-update-component"),
                       st.tuples(st.sampled_from(PATHS), st.sampled_from(JUNK)).map("".join)),
     "content_type": st.sampled_from(["application/json", "application/json", "application/x-www-form-urlencoded",
-                                     "text/plain", "multipart/form-data", "", "application/json;"
-                                     " charset=latin-1"]),
+                                     "text/plain", "multipart/form-data", "",
+                                     "application/json; charset=latin-1"]),
     "body": bodies,
     "csrf": st.booleans(),
     "authorization": st.sampled_from([None, "Basic eDp5", "Bearer", "Bearer " + "v" * 300]),
@@ -68,8 +73,9 @@ requests_ = st.fixed_dictionaries({
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory, users_db):
-    app = make_hardened_app(tmp_path_factory.mktemp("fuzz"), users_db,
+def fuzz_app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz")
+    app = make_hardened_app(folder, make_users_db(folder / "users.sqlite"),
                             login_address_limits="100000 per minute")
     clients = {None: app.server.test_client(), "eve": app.server.test_client(),
                "olga": app.server.test_client()}

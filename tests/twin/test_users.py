@@ -185,7 +185,7 @@ def timed(tmp_path):
 
 
 def test_session_lifecycle(timed):
-    store, clock = timed
+    store, _ = timed
     session_id = store.start_session("alice", "operator", max_age_s=3600)
     assert len(session_id) >= 43
     session = store.resume_session(session_id, idle_s=600)
@@ -212,7 +212,7 @@ def test_session_idle_and_absolute_timeouts(timed):
 
 
 def test_session_ends_when_user_is_disabled_or_role_changes(timed):
-    store, clock = timed
+    store, _ = timed
     first = store.start_session("alice", "operator", max_age_s=3600)
     store.disable("alice")
     store.enable("alice")
@@ -229,7 +229,7 @@ def test_session_ends_when_user_is_disabled_or_role_changes(timed):
 
 
 def test_revoke_sessions_counts_and_spares_others(timed):
-    store, clock = timed
+    store, _ = timed
     a1 = store.start_session("alice", "operator", max_age_s=3600)
     store.start_session("alice", "operator", max_age_s=3600)
     b1 = store.start_session("bob", "planner", max_age_s=3600)
@@ -254,7 +254,7 @@ def test_ended_sessions_are_purged_a_day_later(timed):
 
 
 def test_tokens_issue_use_revoke(timed):
-    store, clock = timed
+    store, _ = timed
     token = store.issue_token("alice")
     assert token.startswith("vt_") and len(token) >= 46
     assert store.user_for_token(token) == store.get("alice")
@@ -272,7 +272,7 @@ def test_tokens_issue_use_revoke(timed):
 
 
 def test_disable_makes_tokens_useless_for_good(timed):
-    store, clock = timed
+    store, _ = timed
     token = store.issue_token("bob")
     store.disable("bob")
     assert store.user_for_token(token) is None
