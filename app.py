@@ -26,6 +26,7 @@ from callbacks import alerts as alert_callbacks
 from callbacks import live as live_callbacks
 from callbacks import map as map_callbacks
 from callbacks import pages as page_callbacks
+from callbacks import replay as replay_callbacks
 from callbacks import summary as summary_callbacks
 from callbacks.api import register_api
 from callbacks.services import EXTENSION_KEY, Services
@@ -43,6 +44,7 @@ log = logging.getLogger("venuetwin")
 DEFAULT_AUTH_DB = HERE / "instance" / "auth.sqlite"
 DECK_BUNDLE = Path(pydeck.__file__).parent / "nbextension" / "static" / "index.js"
 DECK_ROUTE = f"/_vendor/deckgl/{pydeck.__version__}/index.js"
+HEALTH_ROUTE = "/_venuetwin/health"
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "scenario": HERE / "data" / "seoul_olympic_park",  # a folder, or a loaded Scenario
@@ -107,6 +109,18 @@ def _live_twin(scenario: Any, store: Any, config: dict[str, Any]) -> LiveTwin:
     return LiveTwin(day.engine, store, settings=settings, recorder=day.recorder, paused=day.paused, speed=day.speed)
 
 
+def _health(store: Any, live: LiveTwin | None) -> dict[str, Any]:
+    """What every page's stale-data banner polls: the newest frame's wall time and age (s)."""
+    import time
+
+    if live is not None:
+        return live.health()
+    frame = store.latest()
+    wall_s = None if frame is None else frame.wall_s
+    return {"frame_seq": None if frame is None else frame.seq, "frame_wall_s": wall_s,
+            "frame_age_s": None if wall_s is None else time.time() - wall_s}
+
+
 def _serve_deck_bundle() -> flask.Response:
     return flask.send_file(DECK_BUNDLE, mimetype="application/javascript", max_age=365 * 86400)
 
@@ -125,6 +139,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
 
     server = flask.Flask(__name__)
     server.add_url_rule(DECK_ROUTE, "deck_bundle", _serve_deck_bundle)
+    server.add_url_rule(HEALTH_ROUTE, "twin_health", lambda: flask.jsonify(_health(store, live)))
     app = dash.Dash(
         __name__, server=server, title="VenueTwin — control room", update_title=None,
         assets_folder=str(HERE / "assets"), external_scripts=[DECK_ROUTE],
@@ -139,21 +154,23 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         commands=action_callbacks.command_path(live, config, default_db=HERE / "var" / "audit.sqlite"),
         recordings=Path(config["recordings"]) if config["recordings"] else None,
     )
-    for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks):
+    for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks, replay_callbacks):
         module.register_callbacks(app)
 
     # Sign-in and roles plug in here, and only here (callbacks/auth.py).
     if config["auth_db"]:
-        from callbacks.auth import DEFAULT_HOME_PAGES, install_auth
+        from callbacks.auth import DEFAULT_PAGE_ROLES, install_auth
 
-        # Until the replay page exists, planners land on the read-only map.
-        config.setdefault("home_pages", {**DEFAULT_HOME_PAGES, "planner": "/map"})
+        # Planners land on /replay (DEFAULT_HOME_PAGES); operators and admins may open it too.
+        config.setdefault("page_roles", {**DEFAULT_PAGE_ROLES, "/replay": replay_callbacks.FORK_ROLES})
         install_auth(app, config)
     _mount_pages(app, scenario, scene, config)
     register_api(app)
 
     if live is not None and config["start"]:
         live.start()
+    if config["start"] and config.get("bundled_day", True):
+        replay_callbacks.start_bundled_day(app)  # the recorded day planners see first, made once
     return app
 
 
@@ -183,7 +200,8 @@ def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, An
 
     pages = {"/": wall(False), "/map": wall(True),
              "/summary": lambda bar, nav: summary_page(scenario_name=scenario.name, user_bar=bar, nav=nav,
-                                                       tick_ms=int(config["summary_tick_ms"]))}
+                                                       tick_ms=int(config["summary_tick_ms"])),
+             "/replay": replay_callbacks.page(app, spec)}
     auth = app.server.extensions.get("venuetwin.auth")
     if auth is not None:
         from callbacks import audit as audit_callbacks

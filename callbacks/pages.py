@@ -23,8 +23,12 @@ Page = Callable[[Any, Any], Any]  # (user bar, nav) -> component
 
 
 def root_layout() -> html.Div:
-    """The app's layout: the router's location and the page container."""
-    return html.Div([dcc.Location(id=ids.PAGE_URL, refresh=False), html.Div(id=ids.PAGE, className="page")],
+    """The app's layout: the router's location, the stale-data banner (shown by
+    assets/stale.js when the twin's newest frame is more than a few seconds old, on every
+    page) and the page container."""
+    return html.Div([dcc.Location(id=ids.PAGE_URL, refresh=False),
+                     html.Div(id=ids.STALE_BANNER, className="stale-banner", role="alert", hidden=True),
+                     html.Div(id=ids.PAGE, className="page")],
                     className="app-root")
 
 

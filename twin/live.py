@@ -66,6 +66,9 @@ class LiveSettings:
     max_lag_s
         Simulated time the loop may owe before it gives up catching up (the clock then runs
         slower than ``speed`` and ``Frame.view`` says so through its time).
+    stall_after_s
+        Wall seconds without a new frame after which the watchdog reports the loop stalled
+        (logs it, counts it, and restarts the loop thread if it died).
     """
 
     speed: float = 10.0
@@ -75,6 +78,7 @@ class LiveSettings:
     history_window_s: float = 3600.0
     history_step_s: float = 60.0
     max_lag_s: float = 120.0
+    stall_after_s: float = 10.0
     alarm: alarms.AlarmSettings = field(default_factory=alarms.AlarmSettings)
 
     def __post_init__(self) -> None:
@@ -84,6 +88,8 @@ class LiveSettings:
             raise ValueError(f"publish_period_s must be > 0, got {self.publish_period_s}")
         if self.forecast_period_s < 0:
             raise ValueError(f"forecast_period_s must be >= 0, got {self.forecast_period_s}")
+        if not self.stall_after_s > 0:
+            raise ValueError(f"stall_after_s must be > 0, got {self.stall_after_s}")
         if not 0 < self.history_step_s <= self.history_window_s:
             raise ValueError("history_step_s must be > 0 and <= history_window_s, "
                              f"got {self.history_step_s} and {self.history_window_s}")
@@ -227,6 +233,11 @@ class LiveTwin:
         self._places = alarms.places_of(engine)
         self._seq = -1
         self.loop_errors = 0
+        self.stalls = 0
+        self.loop_restarts = 0
+        self._stalled_since: float | None = None
+        self._last_frame_wall_s = time.time()
+        self._watchdog: threading.Thread | None = None
         self._next_sample_s = self._next_snapshot_s = math.inf
 
     # ---------------------------------------------------------------- control
@@ -260,6 +271,8 @@ class LiveTwin:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="twin-live", daemon=True)
         self._thread.start()
+        self._watchdog = threading.Thread(target=self._watch, name="twin-watchdog", daemon=True)
+        self._watchdog.start()
         if self.settings.forecast_period_s > 0:
             self._forecaster = threading.Thread(target=self._forecast_worker, name="twin-forecast",
                                                 daemon=True)
@@ -270,10 +283,10 @@ class LiveTwin:
         """Stop both threads (pending commands fail with RuntimeError) and close the recording:
         ``close_day`` marks the day closed (a clean shutdown), else it stays open to resume."""
         self._stop.set()
-        for thread in (self._thread, self._forecaster):
+        for thread in (self._thread, self._forecaster, self._watchdog):
             if thread is not None:
                 thread.join(timeout_s)
-        self._thread = self._forecaster = None
+        self._thread = self._forecaster = self._watchdog = None
         while not self._commands.empty():
             _, future = self._commands.get_nowait()
             future.set_exception(RuntimeError("the live twin stopped"))
@@ -334,14 +347,53 @@ class LiveTwin:
                 if self.settings.forecast_period_s > 0 and time.monotonic() >= next_forecast:
                     self._offer_fork()
                     next_forecast = time.monotonic() + self.settings.forecast_period_s
-                if time.monotonic() >= next_publish or changed:
+                due = time.monotonic() >= next_publish
+                if due or changed:
                     self._publish()
+                if due:  # a publish forced by a command does not move the schedule (it used to
+                    # push it a period ahead per command: a burst of requests stopped the frames)
                     next_publish = max(next_publish + period, time.monotonic() + 0.5 * period)
             except Exception:
                 self.loop_errors += 1
                 log.exception("live loop step failed")
                 self._stop.wait(period)
             self._stop.wait(max(0.0, min(0.05, next_publish - time.monotonic())))
+
+    # ---------------------------------------------------------------- watchdog
+    def _watch(self) -> None:
+        """Every second: no frame for ``stall_after_s`` wall seconds is a stall. It is logged and
+        counted (pages show "not updating since" from the frame age); a loop thread that died
+        is restarted on the engine as it is (its state changes only between whole steps)."""
+        while not self._stop.wait(1.0):
+            age = time.time() - self._last_frame_wall_s
+            if age > self.settings.stall_after_s:
+                if self._stalled_since is None:
+                    self._stalled_since = self._last_frame_wall_s
+                    self.stalls += 1
+                    log.error("live loop stalled: no frame for %.0f s (loop thread %s)", age,
+                              "alive" if self._thread is not None and self._thread.is_alive() else "dead")
+                if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+                    self.loop_restarts += 1
+                    log.error("live loop thread died: restarting it (restart %d)", self.loop_restarts)
+                    self._thread = threading.Thread(target=self._run, name="twin-live", daemon=True)
+                    self._thread.start()
+            elif self._stalled_since is not None:
+                log.warning("live loop publishing again after a stall of %.0f s",
+                            self._last_frame_wall_s - self._stalled_since)
+                self._stalled_since = None
+
+    def health(self) -> dict[str, Any]:
+        """Whether the loop is publishing: newest frame's number, wall time and age (s),
+        simulated time, the loop thread's state, stalls and errors so far."""
+        frame = self.store.latest()
+        return {
+            "frame_seq": None if frame is None else frame.seq,
+            "frame_wall_s": self._last_frame_wall_s, "frame_age_s": time.time() - self._last_frame_wall_s,
+            "sim_time_s": None if frame is None else frame.time_s,
+            "loop_alive": self._thread is not None and self._thread.is_alive(),
+            "stalled_since_wall_s": self._stalled_since, "stalls": self.stalls,
+            "loop_restarts": self.loop_restarts, "loop_errors": self.loop_errors,
+        }
 
     def _advance(self, owed_s: float, *, deadline: float) -> float:
         """Step the engine through the owed simulated time, stopping at ``deadline``."""
@@ -447,6 +499,7 @@ class LiveTwin:
             speed=self._speed, paused=self._paused,
         )
         self.store.publish(frame)
+        self._last_frame_wall_s = frame.wall_s
         return frame
 
 

@@ -124,3 +124,61 @@ def test_wall_kpis_read_optional_keys():
     assert (kpis["peak_density_ppm2"], kpis["worst_wait_s"], kpis["spectators_on_site"]) == (2.5, 900.0, 350.0)
     assert kpis["open_alerts"] == 2.0
     assert math.isnan(wall_kpis(type("Empty", (), {"kpis": {}})())["peak_density_ppm2"])
+
+
+def test_watchdog_reports_a_stall_and_restarts_a_dead_loop(engine):
+    live = LiveTwin(engine, settings=LiveSettings(speed=30, publish_period_s=0.1, forecast_period_s=0,
+                                                  stall_after_s=1.0))
+    live.start()
+    gate = threading.Event()
+    try:
+        live.call(lambda e: gate.wait(30))  # the loop thread blocks: no frames
+        assert _wait(lambda: live.health()["stalled_since_wall_s"] is not None, timeout_s=20)
+        assert live.health()["loop_alive"] and live.stalls == 1
+        gate.set()
+        assert _wait(lambda: live.health()["stalled_since_wall_s"] is None, timeout_s=20)
+
+        def die(_engine):
+            raise SystemExit  # not an Exception: ends the loop thread like a fatal error would
+        live.call(die)
+        assert _wait(lambda: live.loop_restarts == 1, timeout_s=20)
+        before = live.store.latest()
+        assert _wait(lambda: live.store.latest().time_s > before.time_s, timeout_s=20)
+        assert live.stalls == 2 and live.health()["loop_alive"]
+    finally:
+        gate.set()
+        live.stop()
+
+
+def test_junk_clock_and_action_inputs_never_stop_the_clock(engine):
+    """Fuzzed inputs through the one command path while the loop runs: every one refused or
+    applied cleanly, none raises, and the simulated clock still advances afterwards."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    live = LiveTwin(engine, settings=LiveSettings(speed=30, publish_period_s=0.1, forecast_period_s=0))
+    commands = CommandPath(live)
+    junk = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
+                     st.text(max_size=50), st.lists(st.integers(), max_size=3), st.just("x" * 100_000),
+                     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+    kinds = st.sampled_from(["set_signal_plan", "set_lanes", "dispatch_corridor", "cancel_corridor", "nope"])
+    fields = st.sampled_from(["node_id", "cycle_s", "greens_s", "offset_s", "checkpoint_id", "lane_type",
+                              "count", "corridor_id", "lat", "lon", "priority"])
+    live.start()
+    try:
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(speed=junk, paused=junk, kind=kinds, payload=st.dictionaries(fields, junk, max_size=4))
+        def poke(speed, paused, kind, payload):
+            for result in (commands.clock(speed=speed, user="fuzz", role="operator"),
+                           commands.clock(paused=paused, user="fuzz", role="operator"),
+                           commands.submit({"kind": kind, **payload}, user="fuzz", role="operator")):
+                assert result.ok or result.reason
+
+        poke()
+        commands.clock(paused=False, user="kim", role="operator")
+        commands.clock(speed=30.0, user="kim", role="operator")
+        before = live.store.latest()
+        assert _wait(lambda: live.store.latest().time_s >= before.time_s + 60, timeout_s=30)
+        assert live.loop_errors == 0 and live.stalls == 0
+    finally:
+        live.stop()
