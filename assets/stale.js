@@ -35,11 +35,11 @@
         lastGoodWallS = health.frame_wall_s;
         var age = health.frame_age_s;
         show(age > STALE_AFTER_S ? "Twin not updating since " + clock(health.frame_wall_s) +
-             " (" + Math.round(age) + " s): figures on this screen are old" : null);
+             " (" + Math.round(age) + " s ago): figures are old" : null);
       })
       .catch(function () {
         show("No answer from the twin" + (lastGoodWallS ? " since " + clock(lastGoodWallS) : "") +
-             ": figures on this screen are old");
+             ": figures are old");
       });
   }
 
