@@ -10,6 +10,7 @@ process publishes.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -121,6 +122,26 @@ def _health(store: Any, live: LiveTwin | None) -> dict[str, Any]:
             "frame_age_s": None if wall_s is None else time.time() - wall_s}
 
 
+def _refuse_callback_input(error: Exception) -> None:
+    """A callback that raised on what a client sent answers "no update" instead of a 5xx: the
+    browser only sends what the screen offers, so this is a clumsy or hostile client. Logged
+    with the traceback (a real bug still shows in the log) and written to the security log."""
+    from dash import ctx
+
+    outputs = getattr(ctx, "outputs_list", None)
+    target = json.dumps(outputs, default=str)[:200] if outputs else "callback"
+    log.warning("callback %s refused its input: %s: %s", target, type(error).__name__, str(error)[:200],
+                exc_info=error)
+    auth = flask.current_app.extensions.get("venuetwin.auth")
+    if auth is not None:
+        from callbacks.auth import current_user
+
+        user = current_user()
+        auth.audit.record_security("callback.refused", user=user.name if user else "", role=user.role if user else "",
+                                   target=target, ip=flask.request.remote_addr or "",
+                                   detail=f"{type(error).__name__}: {str(error)[:300]}")
+
+
 def _serve_deck_bundle() -> flask.Response:
     return flask.send_file(DECK_BUNDLE, mimetype="application/javascript", max_age=365 * 86400)
 
@@ -144,7 +165,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         __name__, server=server, title="VenueTwin — control room", update_title=None,
         assets_folder=str(HERE / "assets"), external_scripts=[DECK_ROUTE],
         suppress_callback_exceptions=False,
-        **({"dev_tools_disable_version_check": True} if config["debug"] else {}),
+        **({"dev_tools_disable_version_check": True} if config["debug"] else {"on_error": _refuse_callback_input}),
     )
     server.config["VENUETWIN"] = config
     server.extensions[EXTENSION_KEY] = Services(
