@@ -30,6 +30,7 @@ from callbacks import pages as page_callbacks
 from callbacks import replay as replay_callbacks
 from callbacks import summary as summary_callbacks
 from callbacks.api import register_api
+from callbacks.limits import install_request_limits
 from callbacks.services import EXTENSION_KEY, Services
 from layouts import ids
 from layouts.deck import build_scene, deck_spec
@@ -168,6 +169,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         **({"dev_tools_disable_version_check": True} if config["debug"] else {"on_error": _refuse_callback_input}),
     )
     server.config["VENUETWIN"] = config
+    install_request_limits(server)  # 1 MiB bodies, bounded JSON depth, 400/404 for junk, never 5xx
     server.extensions[EXTENSION_KEY] = Services(
         store=store, live=live, scene=scene, plans=signal_plans(scenario.signals),
         sessions=venue_sessions(scenario.schedule, scene.venue_ids), scenario=scenario,
