@@ -433,11 +433,16 @@ def _recording_state(recording_id: str) -> Response:
         raise ApiError(400, "bad_time", "query parameter t is required: the time as HH:MM", field="t")
     try:
         time_s = parse_clock(text, name="t")
+    except TwinError as error:  # bad_time, out_of_range
+        raise ApiError(400, error.code, str(error), field="t") from None
+    try:
         out = current_app.extensions[_STATE_KEY].state(path, time_s)
     except RecordingError as error:
         raise ApiError(_RECORDING_STATUS.get(error.code, 422), error.code, str(error)) from None
-    except TwinError as error:  # parse_clock: bad_time, out_of_range
-        raise ApiError(400, error.code, str(error), field="t") from None
+    except TwinError as error:  # the recording's scenario folder cannot be loaded here
+        raise ApiError(422, error.code, f"recording {recording_id} cannot be replayed here: {error}") from None
+    except FileNotFoundError:  # removed since it was found
+        raise ApiError(404, "unknown_recording", f"no recording {recording_id}") from None
     return _json({**out, "t": text})
 
 
