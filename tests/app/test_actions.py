@@ -255,7 +255,7 @@ def _wait_until(predicate, timeout_s: float) -> bool:
 
 
 def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
-    ops.app.server.extensions["venuetwin"].live.set_speed(5.0)  # a trip of minutes lasts long enough to follow
+    ops.app.server.extensions["venuetwin"].live.apply_clock(speed=5.0)  # a trip of minutes lasts long enough to follow
     page, log = open_page(browser, ops.url)
     _tab(page, "Corridor")
     lon, lat = ops.app.server.extensions["venuetwin"].scene.links[300]["path"][0]
@@ -287,7 +287,7 @@ def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
         _wait_text(page, "#cor-msg", f"Cancelled {corridor_id}")
         _wait_text(page, f"tr[data-corridor='{corridor_id}']", "cancelled")
     page.context.close()
-    svc.live.set_speed(30.0)
+    svc.live.apply_clock(speed=30.0)
     assert not [e for e in log.errors if "favicon" not in e]
 
 
