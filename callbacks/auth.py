@@ -322,7 +322,8 @@ def protect(app: dash.Dash, target: Any, *, roles: Iterable[str] | str) -> None:
 
 
 def current_user() -> SignedInUser | None:
-    """The signed-in user of the current request, or None (also outside requests)."""
+    """The user of the current request (by session cookie, or by API bearer token under
+    ``/api/``: then ``token`` is True), or None (also outside requests)."""
     return g.get("venuetwin_user") if has_request_context() else None
 
 
