@@ -225,21 +225,29 @@ def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, An
              "/summary": lambda bar, nav: summary_page(scenario_name=scenario.name, user_bar=bar, nav=nav,
                                                        tick_ms=int(config["summary_tick_ms"])),
              "/replay": replay_callbacks.page(app, spec)}
+    validation_pages: dict[str, Any] = {}
     auth = app.server.extensions.get("venuetwin.auth")
     if auth is not None:
         from callbacks import audit as audit_callbacks
         from callbacks.auth import ALL_ROLES
         from layouts.audit import audit_page
 
-        pages["/admin/audit"] = lambda bar, nav: html.Div(className="admin-page", children=[
-            html.Header([html.Span("VenueTwin", className="brand-name"), nav, bar], className="admin-header"),
-            audit_page(auth.audit.facets(), roles=ALL_ROLES)])
+        def admin_audit(bar: Any, nav: Any, *, facets: Any = None) -> Any:
+            return html.Div(className="admin-page", children=[
+                html.Header([html.Span("VenueTwin", className="brand-name"), nav, bar], className="admin-header"),
+                audit_page(auth.audit.facets() if facets is None else facets, roles=ALL_ROLES)])
+
+        pages["/admin/audit"] = admin_audit
+        validation_pages["/admin/audit"] = lambda bar, nav: admin_audit(bar, nav, facets={})
         audit_callbacks.register_callbacks(app, auth.audit)
     app.layout = page_callbacks.root_layout()
+    # Every client receives the validation layout with the page config: it holds each page's
+    # components (for callback validation) but no one's data (the audit page without user names).
     # Components that callbacks create on the fly (panels) join through this list.
     extras = app.server.extensions.get("venuetwin.validation", [])
     app.validation_layout = html.Div([app.layout, dcc.Location(id=ids.REDIRECT),
-                                      *(page(None, None) for page in pages.values()), *extras])
+                                      *(page(None, None) for page in {**pages, **validation_pages}.values()),
+                                      *extras])
     page_callbacks.register_callbacks(app, pages)
     summary_callbacks.register_callbacks(app)
 

@@ -335,10 +335,9 @@ def _twin_call(fn: Callable[[], Any]) -> Any:
 
 def _get_state() -> Response:
     svc, commands = _services(), _commands()
-    plans = _twin_call(lambda: commands.query("signal_plans"))
-    lanes = _twin_call(lambda: commands.query("checkpoint_lanes"))
-    corridors = _twin_call(lambda: commands.query("corridors"))
-    time_s = _twin_call(lambda: commands.query("time_s"))
+    state = _twin_call(lambda: commands.query("api_state"))  # one consistent read in the loop thread
+    plans, lanes, corridors, time_s = (state["signal_plans"], state["checkpoint_lanes"], state["corridors"],
+                                       state["time_s"])
     frame = svc.store.latest()
     alert_keys = ("id", "kind", "level", "severity", "place", "message", "raised_s", "acked", "count")
     corridor_keys = ("corridor_id", "hospital_id", "state", "priority", "dispatched_s", "eta_s", "eta_without_s",

@@ -123,10 +123,16 @@ def time_s(engine: Engine) -> float:
     return float(engine.time_s)
 
 
+def api_state(engine: Engine) -> dict[str, Any]:
+    """One consistent read for the HTTP API: time (s), plans, checkpoint lanes, corridors."""
+    return {"time_s": time_s(engine), "signal_plans": signal_plans(engine),
+            "checkpoint_lanes": checkpoint_lanes(engine), "corridors": corridors(engine)}
+
+
 QUERIES: dict[str, Callable[..., Any]] = {
     fn.__name__: fn for fn in (
         hospitals, checkpoint_rows, junction_detail, signal_plan, signal_plans, suggested_plan,
-        checkpoint_detail, lanes, checkpoint_lanes, corridors, forecast_copy, time_s,
+        checkpoint_detail, lanes, checkpoint_lanes, corridors, forecast_copy, time_s, api_state,
     )
 }
 """The queries :meth:`twin.live.LiveTwin.query` runs, by name."""

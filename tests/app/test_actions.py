@@ -125,7 +125,7 @@ def test_bad_lane_changes_are_refused_and_change_nothing(still, values, reason):
     (None, "preview a corridor first"),
     ({"corridor_id": "X1", "lat": 0.0, "lon": 0.0}, "Refused"),
     ({"corridor_id": "X2", "lat": 37.52, "lon": 127.12, "hospital_id": "hospital_nowhere"}, "hospital_nowhere"),
-    ({"corridor_id": "", "lat": 37.52, "lon": 127.12}, "corridor_id must be a non-empty text"),
+    ({"corridor_id": "", "lat": 37.52, "lon": 127.12}, "corridor_id must be 1 to 40 letters, digits"),
     ({"corridor_id": "X3", "lat": "north", "lon": 127.12}, "Refused"),
 ])
 def test_bad_dispatches_are_refused_and_change_nothing(still, draft, reason):
@@ -157,7 +157,7 @@ def test_malformed_request_changes_nothing(still):
 
 def test_valid_apply_is_audited_and_stale_view_warns(still):
     svc = _svc(still)
-    plan = svc.commands.read(lambda e: e.state.plans.plan_of(int(e.state.plans.node_ids[0])))
+    plan = svc.live.call(lambda e: e.state.plans.plan_of(int(e.state.plans.node_ids[0]))).result(30)
     node, n = plan["node_id"], len(plan["greens_s"])
     greens = [g + 2 for g in plan["greens_s"]]
     values = {"sig-apply.n_clicks": 1, "sig-node.value": node, "sig-green": greens,
@@ -170,7 +170,7 @@ def test_valid_apply_is_audited_and_stale_view_warns(still):
     status, payload = _post(still, "sig-apply", {**values, "sig-green": plan["greens_s"],
                                                  "sig-cycle.value": plan["cycle_s"]})
     assert "warning" in _text(payload) and "changed by" in _text(payload)
-    assert svc.commands.read(lambda e: e.state.plans.plan_of(node))["greens_s"] == plan["greens_s"]
+    assert svc.live.call(lambda e: e.state.plans.plan_of(node)).result(30)["greens_s"] == plan["greens_s"]
 
 
 # ---------------------------------------------------------------- browser flows
@@ -215,11 +215,11 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     bar = _wait_text(page, "#sig-plan", "cycle")
     page.wait_for_selector("#sig-approaches table tr >> nth=1")
     # a refusal shows next to the buttons and changes nothing
-    before = ops.app.server.extensions["venuetwin"].commands.read(lambda e: e.state.plans.plan_of(node["i"]))
+    before = _read(ops.app, lambda e: e.state.plans.plan_of(node["i"]))
     _set(page, "#sig-offset", before["cycle_s"] + 5)
     page.click("#sig-apply")
     _wait_text(page, "#sig-msg", "Refused")
-    assert ops.app.server.extensions["venuetwin"].commands.read(lambda e: e.state.plans.plan_of(node["i"])) == before
+    assert _read(ops.app, lambda e: e.state.plans.plan_of(node["i"])) == before
     _set(page, "#sig-offset", 0)
     page.click("#sig-suggest")
     _wait_text(page, "#sig-msg", "Webster")
@@ -233,11 +233,11 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     page.dblclick("#sig-apply")  # a double-click applies the same plan once more: harmless
     applied = _wait_text(page, "#sig-msg", "Applied")
     assert "warning" not in applied
-    after = ops.app.server.extensions["venuetwin"].commands.read(lambda e: e.state.plans.plan_of(node["i"]))
+    after = _read(ops.app, lambda e: e.state.plans.plan_of(node["i"]))
     assert _wait_text(page, "#sig-plan", f"cycle {after['cycle_s']:.0f} s")
     page.click("#sig-revert")
     _wait_text(page, "#sig-msg", "Reverted")
-    restored = ops.app.server.extensions["venuetwin"].commands.read(lambda e: e.state.plans.plan_of(node["i"]))
+    restored = _read(ops.app, lambda e: e.state.plans.plan_of(node["i"]))
     assert restored["greens_s"] == before["greens_s"] and restored["cycle_s"] == before["cycle_s"]
     _wait_text(page, "#sig-plan", f"cycle {before['cycle_s']:.0f} s")
     page.context.close()
@@ -271,7 +271,7 @@ def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
     page.wait_for_function("(window.vtDeck.rows('route') || []).length === 0", timeout=20_000)  # live layer takes over
     row = _wait_text(page, "#cor-list", "en route")
     svc = ops.app.server.extensions["venuetwin"]
-    active = svc.commands.read(lambda e: list(e.state.extras["ambulances"].values()))
+    active = svc.live.call(lambda e: list(e.state.extras["ambulances"].values())).result(30)
     assert len(active) == 1, "a double-click made two corridors"
     corridor_id = active[0].corridor_id
     assert corridor_id in row

@@ -323,3 +323,34 @@ def test_summary_body_shows_computing_until_the_normal_day_exists():
         assert shown in computing, shown
     ready = text(summary_body(summary, {}, normal_ready=True))
     assert "computing" not in ready and "no normal-day baseline" in ready
+
+
+@pytest.fixture(scope="module")
+def room_with_history(tmp_path_factory, users_db):  # noqa: F811
+    """A control room whose audit log already names an admin when the app starts."""
+    from app import create_app
+    from twin.audit import AuditLog
+
+    db = tmp_path_factory.mktemp("history") / "auth.sqlite"
+    AuditLog(db).record(user="zz-secret-admin", role="admin", action="test.marker", target="x", result="ok")
+    config = wall_config(auth_db=str(db), secret_key=SECRET, normal_day=False, start=False)
+    if "engine" not in config:
+        config["warmup_s"] = 0.0
+    app = create_app(config)
+    add_users(app, users_db)
+    return app
+
+
+@pytest.mark.parametrize("name", ["olga", "pat", "eve"])
+def test_no_role_receives_the_audit_logs_user_names(room_with_history, name):
+    """Dash sends the validation layout to every page in its config: it must hold the pages'
+    components, never their data (the audit page's user list is an admin's)."""
+    client = room_with_history.server.test_client()
+    sign_in(client, name)
+    page = client.get("/map" if name != "olga" else "/").get_data(as_text=True)
+    assert "_dash-config" in page
+    assert "zz-secret-admin" not in page
+    assert "zz-secret-admin" not in client.get("/_dash-layout").get_data(as_text=True)
+    admin = room_with_history.server.test_client()
+    sign_in(admin, "ada")
+    assert admin.get("/admin/audit").status_code == 200
