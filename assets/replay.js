@@ -101,7 +101,11 @@
   }
   function drawLog(jump) {
     var log = el(IDS.log);
-    if (!log) return;
+    if (!log || R.t === null) return;
+    if (!log._rpObserved) {  // the log is (re)drawn by the server after a day opens or a filter changes
+      log._rpObserved = true;
+      new MutationObserver(function () { R.logKey = null; drawLog(true); }).observe(log, {childList: true});
+    }
     var minute = Math.floor(R.t / 60), key = minute + ':' + R.seq;
     if (!jump && key === R.logKey) return;
     R.logKey = key;

@@ -164,7 +164,7 @@ def _sample_at(samples: Mapping[str, np.ndarray], name: str, time_s: float) -> f
 
 
 def _search(search: str | None) -> tuple[str | None, float | None]:
-    query = parse_qs((search or "").lstrip("?"))
+    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
     day = (query.get("day") or [None])[0]
     t = None
     if query.get("t"):
@@ -220,6 +220,14 @@ def register_callbacks(app: Any) -> None:
     app.clientside_callback(rp("forkForms"), Output({"type": ids.RP_FORK_FORM, "kind": ALL}, "hidden"),
                             Input(ids.RP_FORK_TYPE, "value"))
 
+    def day_info(daydata: Any) -> dict[str, Any] | None:
+        """The open day's information, read on the server (the page only names the day)."""
+        day_id = daydata.get("id") if isinstance(daydata, dict) else None
+        try:
+            return service.day(day_id) if isinstance(day_id, str) else None
+        except (RecordingError, TwinError):
+            return None
+
     # -------------------------------------------------------- opening a day (URL, day list, Back)
     @app.callback(
         Output(ids.RP_DAYDATA, "data"), Output(ids.RP_SEEK, "data"), Output(ids.RP_TITLE, "children"),
@@ -236,9 +244,10 @@ def register_callbacks(app: Any) -> None:
         day = day or service.default_day()
         bundled = service.bundled.as_dict() if service.bundled is not None else None
         waiting = bundled is not None and bundled["state"] == "running"
-        if current and day == current.get("id"):
-            return (no_update, {"t": t if t is not None else current["start_s"], "n": time.time()},
-                    *([no_update] * 12), no_update)
+        open_info = day_info(current)
+        if open_info is not None and day == open_info["id"]:
+            return (no_update, {"t": t if t is not None else open_info["start_s"], "n": time.time()},
+                    *([no_update] * 13))
         days = day_list(service.days(), day, names=names, bundled=bundled, folder_set=service.folder is not None)
         if day is None:
             return (None, None, "No recorded day yet", "", [], [], no_update, [], [], True, days, [], "days",
@@ -251,7 +260,7 @@ def register_callbacks(app: Any) -> None:
         except (RecordingError, TwinError) as error:
             return (None, None, f"Cannot open this day: {error}", "", [], [], no_update, [], [], True, days, [],
                     "days", no_update, not waiting)
-        fork = info.get("kind") == "fork" and info.get("parent")
+        fork = bool(info.get("kind") == "fork" and info.get("parent"))
         original = service.day(info["parent"])["samples"] if fork else None
         data = _daydata(info, t)
         kinds, users = log_filters(info["inputs"])
@@ -274,56 +283,61 @@ def register_callbacks(app: Any) -> None:
         State(ids.RP_DAYDATA, "data"), State(ids.RP_MAP_DIGESTS, "data"), State(ids.RP_ALERT_DIGEST, "data"),
     )
     def frame(request, toggles, mode, daydata, digests, alert_digest):
-        if not request or not daydata or request.get("day") != daydata.get("id"):
-            done = {"t": (request or {}).get("t"), "day": (request or {}).get("day"), "n": time.time()}
-            return (*([no_update] * 6), done) if request else (*([no_update] * 6), no_update)
-        day = daydata["id"]
+        if not isinstance(request, dict):
+            raise PreventUpdate
+        done = {"t": request.get("t"), "day": request.get("day"), "n": time.time()}
+        info = day_info(daydata)
+        if info is None or request.get("day") != info["id"]:
+            return (*([no_update] * 6), done)  # a frame of a day no longer shown: only say it is done
+        day = info["id"]
         try:
-            t = _frame_time(request.get("t"), daydata["start_s"], daydata["end_s"])
+            t = _frame_time(request.get("t"), info["start_s"], info["end_s"])
             payload = frame_payload(web, scene, day, t)
             diff = None
-            if mode == "diff" and daydata.get("parent"):
-                base = frame_payload(web, scene, daydata["parent"], t)
+            if mode == "diff" and info.get("kind") == "fork" and info.get("parent"):
+                base = frame_payload(web, scene, info["parent"], t)
                 diff = delta_classes(payload["delay_veh"].astype(float) - base["delay_veh"].astype(float))
         except (RecordingError, TwinError, TypeError, ValueError) as error:
-            return (*([no_update] * 6), {"t": request.get("t"), "day": day, "error": str(error), "n": time.time()})
-        message, new_digests = encode_update(payload["values"], payload["rows"], digests,
-                                             visible=set(toggles or ()))
+            return (*([no_update] * 6), {**done, "error": str(error)})
+        digests = {str(k): v for k, v in digests.items()} if isinstance(digests, dict) else {}
+        visible = {str(v) for v in toggles if isinstance(v, str)} if isinstance(toggles, list) else set()
+        message, new_digests = encode_update(payload["values"], payload["rows"], digests, visible=visible)
         if diff is None:
             diff = np.zeros(len(scene.links), dtype=np.uint8)
         overlay, overlay_digests = encode_update({"whatif": {"d": diff}}, {}, digests)
         message["values"].update(overlay["values"])
-        samples = service.day(day)["samples"]
+        samples = info["samples"]
         kpis = {**payload["kpis"], "open_alerts": _sample_at(samples, "open_alerts", t)}
         digest = feed_digest(payload["alerts"])
         alerts = replay_alerts(payload["alerts"]) if digest != alert_digest else no_update
         update = message if message["values"] or message["rows"] else no_update
         return (update, {**new_digests, **overlay_digests},
                 kpi_strip(kpis, _history(samples, t), where=payload["where"]), alerts, digest,
-                alert_head(payload["alerts"]), {"t": t, "day": day, "n": time.time()})
+                alert_head(payload["alerts"]), {**done, "t": t, "day": day})
 
     # -------------------------------------------------------- the operator log and the comparison
     @app.callback(Output(ids.RP_LOG, "children"), Input(ids.RP_DAYDATA, "data"), Input(ids.RP_LOG_KIND, "value"),
                   Input(ids.RP_LOG_USER, "value"))
     def log(daydata, kinds, users):
-        if not daydata:
+        info = day_info(daydata)
+        if info is None:
             return []
-        return operator_log(service.day(daydata["id"])["inputs"], names, kinds=kinds or None, users=users or None)
+        return operator_log(info["inputs"], names, kinds=_strings(kinds) or None, users=_strings(users) or None)
 
     @app.callback(Output(ids.RP_COMPARE, "children"), Input(ids.RP_DAYDATA, "data"))
     def comparison(daydata):
-        if not daydata:
+        info = day_info(daydata)
+        if info is None:
             return compare_view(None, fork=None, original=None, names=names)
-        info = service.day(daydata["id"])
         if not (info.get("kind") == "fork" and info.get("parent")):
-            row = _find(service.days(), daydata["id"])
+            row = _find(service.days(), info["id"])
             return compare_view(None, fork=None, original=None, names=names, forks=(row or {}).get("forks", ()))
         fork = {**info, "changes": info["header"].get("changes")}
-        original = service.day(info["parent"])
         try:
-            result = service.comparison(daydata["id"])
+            original = service.day(info["parent"])
+            result = service.comparison(info["id"])
         except (RecordingError, TwinError) as error:
-            return compare_view(None, fork=fork, original=original, names=names, error=str(error))
+            return compare_view(None, fork=fork, original=None, names=names, error=str(error))
         return compare_view(result, fork=fork, original=original, names=names)
 
     # -------------------------------------------------------- the fork form
@@ -332,12 +346,13 @@ def register_callbacks(app: Any) -> None:
                   Input(ids.RP_FK_NODE, "value"), State(ids.RP_TIME, "data"), State(ids.RP_DAYDATA, "data"),
                   prevent_initial_call=True)
     def signal_plan(node, request, daydata):
-        if node is None or not daydata:
+        info = day_info(daydata)
+        if node is None or info is None:
             raise PreventUpdate
-        t = _fork_minute(request, daydata)
+        t = _fork_minute(request, info)
         try:
-            plan = service.query_at(daydata["id"], t, "signal_plan", node)
-        except TwinError as error:
+            plan = service.query_at(info["id"], t, "signal_plan", node)
+        except (TwinError, TypeError, ValueError) as error:
             return no_update, no_update, no_update, f"{error}"
         greens = ", ".join(f"{g:g}" for g in plan["greens_s"])
         minimum = "/".join(f"{g:g}" for g in plan.get("min_green_s", ()))
@@ -349,10 +364,11 @@ def register_callbacks(app: Any) -> None:
                   Input(ids.RP_FK_CHECKPOINT, "value"), Input(ids.RP_FK_LANE_TYPE, "value"),
                   State(ids.RP_TIME, "data"), State(ids.RP_DAYDATA, "data"), prevent_initial_call=True)
     def lanes_now(checkpoint, lane_type, request, daydata):
-        if checkpoint is None or not daydata:
+        info = day_info(daydata)
+        if checkpoint is None or info is None:
             raise PreventUpdate
-        t = _fork_minute(request, daydata)
-        rows = service.query_at(daydata["id"], t, "checkpoint_lanes")
+        t = _fork_minute(request, info)
+        rows = service.query_at(info["id"], t, "checkpoint_lanes")
         row = next((r for r in rows if r["checkpoint_id"] == checkpoint), None)
         if row is None:
             raise PreventUpdate
@@ -362,9 +378,10 @@ def register_callbacks(app: Any) -> None:
     @app.callback(Output(ids.RP_FK_ACTION, "options"), Input(ids.RP_TAB, "value"), Input(ids.RP_FRAME_DONE, "data"),
                   State(ids.RP_DAYDATA, "data"), State(ids.RP_TIME, "data"))
     def recorded_actions(tab, _done, daydata, request):
-        if tab != "fork" or not daydata:
+        info = day_info(daydata)
+        if tab != "fork" or info is None:
             raise PreventUpdate
-        return recorded_options(service.day(daydata["id"])["inputs"], _fork_minute(request, daydata), names)
+        return recorded_options(info["inputs"], _fork_minute(request, info), names)
 
     @app.callback(
         Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True), Output(ids.RP_FORK_MSG, "children"),
@@ -378,19 +395,20 @@ def register_callbacks(app: Any) -> None:
     )
     def add_change(_n, kind, node, cycle, greens, offset, checkpoint, lane_type, count, lat, lon, hospital, seq, op,
                    move_to, changes, request, daydata):
-        if not daydata:
+        info = day_info(daydata)
+        if info is None:
             raise PreventUpdate
-        at_s = _fork_minute(request, daydata)
-        changes = list(changes or [])
+        at_s = _fork_minute(request, info)
+        changes = _changes(changes)
         try:
             change = _change(kind, node=node, cycle=cycle, greens=greens, offset=offset, checkpoint=checkpoint,
                              lane_type=lane_type, count=count, lat=lat, lon=lon, hospital=hospital, seq=seq, op=op,
                              move_to=move_to, at_s=at_s, n=len(changes))
-            service.check_fork(daydata["id"], at_s, fork_changes([change], at_s), None)
-        except (TwinError, ValueError) as error:
+            service.check_fork(info["id"], at_s, fork_changes([change], at_s), None)
+        except (TwinError, ValueError, TypeError) as error:
             return no_update, _note(f"Not added: {error}", "refused")
         if change.get("seq") is not None:
-            item = next(i for i in service.day(daydata["id"])["inputs"] if i["seq"] == change["seq"])
+            item = next(i for i in info["inputs"] if i["seq"] == change["seq"])
             change["label"] = f"#{item['seq']} ({item['name']} at {hhmm(item['sim_time_s'])} by {item['user']})"
         return [*changes, change], _note(f"Added: {change_label(change, names)}", "ok")
 
@@ -398,14 +416,15 @@ def register_callbacks(app: Any) -> None:
                   Input({"type": ids.RP_FORK_REMOVE, "index": ALL}, "n_clicks"), State(ids.RP_FORK_CHANGES, "data"),
                   prevent_initial_call=True)
     def remove_change(clicks, changes):
-        if not isinstance(ctx.triggered_id, dict) or not any(clicks or ()):
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not isinstance(clicks, list) or not any(c for c in clicks if c):
             raise PreventUpdate
-        index = int(ctx.triggered_id["index"])
-        return [c for n, c in enumerate(changes or []) if n != index]
+        index = trigger.get("index")
+        return [c for n, c in enumerate(_changes(changes)) if n != index]
 
     @app.callback(Output(ids.RP_FORK_LIST, "children"), Input(ids.RP_FORK_CHANGES, "data"))
     def show_changes(changes):
-        return change_list(changes or [], names)
+        return change_list(_changes(changes), names)
 
     @app.callback(
         Output(ids.RP_FORK_MSG, "children", allow_duplicate=True), Output(ids.RP_JOBS, "data"),
@@ -416,18 +435,19 @@ def register_callbacks(app: Any) -> None:
         prevent_initial_call=True,
     )
     def run_fork(_n, changes, name, until, request, daydata, jobs):
-        if not daydata:
+        info = day_info(daydata)
+        if info is None:
             raise PreventUpdate
-        at_s = _fork_minute(request, daydata)
-        until_s = None if until in (None, "end") else at_s + float(until)
+        at_s = _fork_minute(request, info)
         person = who()
         try:
-            job = service.start_fork(daydata["id"], at_s, fork_changes(changes or [], at_s), until_s=until_s,
-                                     name=name or "", user=person["user"], role=person["role"])
-        except (TwinError, ValueError) as error:
+            until_s = None if until in (None, "end") else at_s + _number(until, "run until")
+            job = service.start_fork(info["id"], at_s, fork_changes(_changes(changes), at_s), until_s=until_s,
+                                     name=str(name or "")[:80], user=person["user"], role=person["role"])
+        except (TwinError, ValueError, TypeError) as error:
             return _note(f"Not started: {error}", "refused"), no_update, no_update
         return (_note(f"“{job.name}” runs from {hhmm(job.at_s)} to {hhmm(job.until_s)} in the background; "
-                      "the page stays usable.", "ok"), [*(jobs or []), job.id], False)
+                      "the page stays usable.", "ok"), [*_strings(jobs), job.id], False)
 
     protect(app, run_fork, roles=FORK_ROLES)
 
@@ -438,16 +458,27 @@ def register_callbacks(app: Any) -> None:
         prevent_initial_call=True,
     )
     def progress(_n, job_ids, daydata):
-        jobs = [j.as_dict() for j in (service.job(i) for i in job_ids or []) if j is not None]
+        jobs = [j.as_dict() for j in (service.job(i) for i in _strings(job_ids)) if j is not None]
         bundled = service.bundled.as_dict() if service.bundled is not None else None
         running = any(j["state"] in ("queued", "running", "comparing") for j in jobs) or (
             bundled is not None and bundled["state"] == "running")
-        current = (daydata or {}).get("id")
+        info = day_info(daydata)
+        current = info["id"] if info is not None else None
         days = day_list(service.days(), current, names=names, bundled=bundled, folder_set=service.folder is not None)
         search = no_update
         if current is None and not running and service.default_day():
             search = f"?day={service.default_day()}"  # the bundled day is ready: open it
         return job_list(jobs), not running, days, search
+
+
+def _strings(values: Any) -> list[str]:
+    """The strings of a list the page sent (anything else is ignored)."""
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
+def _changes(values: Any) -> list[dict[str, Any]]:
+    """The fork changes the page holds (objects only)."""
+    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
 
 
 def _find(days: list[dict[str, Any]], day_id: str) -> dict[str, Any] | None:
@@ -460,15 +491,23 @@ def _find(days: list[dict[str, Any]], day_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _fork_minute(request: Any, daydata: Mapping[str, Any]) -> float:
-    """The fork minute: the page's replay time, down to the minute, inside the day."""
-    t = (request or {}).get("t") if (request or {}).get("day") == daydata["id"] else None
-    t = daydata["t"] if t is None else t
-    t = math.floor(float(t) / 60.0) * 60.0
-    return min(max(t, daydata["start_s"]), daydata["end_s"] - 60.0)
+def _fork_minute(request: Any, info: Mapping[str, Any]) -> float:
+    """The fork minute: the page's replay time, down to the minute, inside the day (its start
+    when the page sent no usable time)."""
+    t = request.get("t") if isinstance(request, dict) and request.get("day") == info["id"] else None
+    try:
+        t = float(t)
+    except (TypeError, ValueError):
+        t = float(info["start_s"])
+    if not math.isfinite(t):
+        t = float(info["start_s"])
+    t = math.floor(t / 60.0) * 60.0
+    return min(max(t, float(info["start_s"])), float(info["end_s"]) - 60.0)
 
 
 def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number")
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -478,35 +517,42 @@ def _number(value: Any, name: str) -> float:
     return number
 
 
-def _change(kind: str, *, at_s: float, n: int, **f: Any) -> dict[str, Any]:
+def _whole(value: Any, name: str) -> int:
+    number = _number(value, name)
+    if number != int(number):
+        raise ValueError(f"{name} must be a whole number")
+    return int(number)
+
+
+def _change(kind: Any, *, at_s: float, n: int, **f: Any) -> dict[str, Any]:
     """The form's values as one change (plain data; the twin checks it before it is added)."""
     if kind == "signals":
         if f["node"] is None:
             raise ValueError("choose a junction")
         parts = [p for p in str(f["greens"] or "").replace(";", ",").split(",") if p.strip()]
         greens = [_number(p, "each green") for p in parts]
-        return {"type": "action", "action": {"kind": "set_signal_plan", "node_id": int(f["node"]),
+        return {"type": "action", "action": {"kind": "set_signal_plan", "node_id": _whole(f["node"], "junction"),
                                              "cycle_s": _number(f["cycle"], "cycle"), "greens_s": greens,
                                              "offset_s": _number(f["offset"] or 0, "offset")}}
     if kind == "lanes":
         if f["checkpoint"] is None:
             raise ValueError("choose a checkpoint")
-        count = _number(f["count"], "lanes open")
-        if count != int(count):
-            raise ValueError("lanes open must be a whole number")
-        return {"type": "action", "action": {"kind": "set_lanes", "checkpoint_id": int(f["checkpoint"]),
-                                             "lane_type": f["lane_type"] or "face", "count": int(count)}}
+        return {"type": "action", "action": {"kind": "set_lanes", "checkpoint_id": _whole(f["checkpoint"], "checkpoint"),
+                                             "lane_type": str(f["lane_type"] or "face"),
+                                             "count": _whole(f["count"], "lanes open")}}
     if kind == "corridor":
+        hospital = f["hospital"] if isinstance(f["hospital"], str) else None
         return {"type": "action", "action": {
             "kind": "dispatch_corridor", "corridor_id": f"FORK-{hhmm(at_s).replace(':', '')}-{n + 1}",
-            "lat": _number(f["lat"], "lat"), "lon": _number(f["lon"], "lon"), "hospital_id": f["hospital"],
+            "lat": _number(f["lat"], "lat"), "lon": _number(f["lon"], "lon"), "hospital_id": hospital,
             "priority": 1}}
     if kind == "recorded":
         if f["seq"] is None:
             raise ValueError("choose a recorded action")
         if f["op"] == "move":
-            return {"type": "move", "seq": int(f["seq"]), "to_s": parse_clock(f["move_to"] or "", name="move to")}
-        return {"type": "drop", "seq": int(f["seq"])}
+            return {"type": "move", "seq": _whole(f["seq"], "action"),
+                    "to_s": parse_clock(str(f["move_to"] or ""), name="move to")}
+        return {"type": "drop", "seq": _whole(f["seq"], "action")}
     raise ValueError("choose what to change")
 
 

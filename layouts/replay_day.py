@@ -23,7 +23,7 @@ CATEGORIES = {
     "cancel_corridor": "corridor", "acknowledge": "ack", "pause": "clock", "resume": "clock", "speed": "clock",
 }
 CATEGORY_LABELS = {"signals": "Signal plan", "lanes": "Checkpoint lanes", "corridor": "Green corridor",
-                   "ack": "Alert acknowledged", "clock": "Clock", "other": "Other"}
+                   "ack": "Alert ack", "clock": "Clock", "other": "Other"}
 LINE_DAY = "#56b6d6"
 LINE_ORIGINAL = "#8b98a8"
 
@@ -89,16 +89,27 @@ def _range_text(row: Mapping[str, Any]) -> str:
     return f"{hhmm(row.get('start_s'))}–{hhmm(row.get('end_s'))}"
 
 
-def changes_text(changes: Mapping[str, Any] | None, names: Mapping[str, Mapping[Any, str]]) -> list[str]:
-    """A fork's changes (its header's ``changes``) as lines."""
+def changes_text(changes: Mapping[str, Any] | None, names: Mapping[str, Mapping[Any, str]],
+                 inputs: Sequence[Mapping[str, Any]] = ()) -> list[str]:
+    """A fork's changes (its header's ``changes``) as lines; ``inputs`` (the original day's)
+    name the recorded actions dropped or moved."""
     if not changes:
         return []
+    by_seq = {i["seq"]: i for i in inputs}
+
+    def recorded(seq: int) -> str:
+        item = by_seq.get(seq)
+        if item is None:
+            return f"recorded action #{seq}"
+        return (f"{hhmm(item['sim_time_s'])} {CATEGORY_LABELS[category(item)].lower()} by {item.get('user', '')} "
+                f"(#{seq}: {describe_input(item, names)})")
+
     lines = []
     for add in changes.get("add", ()):
         action = add.get("action") or {}
         lines.append(describe_input({"name": action.get("kind"), "payload": action, "kind": "action"}, names))
-    lines += [f"recorded action #{seq} dropped" for seq in changes.get("drop", ())]
-    lines += [f"recorded action #{seq} moved to {hhmm(to_s)}" for seq, to_s in changes.get("move", ())]
+    lines += [f"Dropped: {recorded(seq)}" for seq in changes.get("drop", ())]
+    lines += [f"Moved to {hhmm(to_s)}: {recorded(seq)}" for seq, to_s in changes.get("move", ())]
     return lines
 
 
@@ -252,8 +263,8 @@ def log_filters(inputs: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, str
 
 def _change_text(item: Mapping[str, Any]) -> str:
     before, after = item.get("before"), item.get("after")
-    if item.get("name") == "set_lanes" and before is not None:
-        return ""
+    if item.get("kind") != "action" or item.get("name") in ("set_lanes", "set_signal_plan", "dispatch_corridor"):
+        return ""  # the line itself says what changed
     if isinstance(before, Mapping) and isinstance(after, Mapping) and item.get("name") != "set_signal_plan":
         changed = [k for k in after if before.get(k) != after.get(k) and after.get(k) is not None]
         return ", ".join(f"{k}: {before.get(k)} → {after[k]}" for k in changed[:3])

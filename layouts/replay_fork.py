@@ -106,8 +106,16 @@ def change_list(changes: Sequence[Mapping[str, Any]], names: Mapping[str, Mappin
 
 
 def change_label(change: Mapping[str, Any], names: Mapping[str, Mapping[Any, str]]) -> str:
+    """One line for a change of the fork form."""
+    try:
+        return _change_label(change, names)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return "a change the twin will check when the fork runs"
+
+
+def _change_label(change: Mapping[str, Any], names: Mapping[str, Mapping[Any, str]]) -> str:
     if change.get("type") == "action":
-        action = change.get("action") or {}
+        action = change.get("action") if isinstance(change.get("action"), Mapping) else {}
         return describe_input({"name": action.get("kind"), "payload": action, "kind": "action"}, names)
     if change.get("type") == "drop":
         return f"Drop {change.get('label', '#' + str(change.get('seq')))}"
@@ -243,7 +251,8 @@ def compare_view(result: Mapping[str, Any] | None, *, fork: Mapping[str, Any] | 
         html.Div([html.Span("against ", className="rp-day-meta"),
                   dcc.Link(original.get("name", "") if original else "its day", className="rp-link",
                            href=f"/replay?day={fork.get('parent')}&t={hhmm(fork.get('fork_at_s'))}")]),
-    ]), html.Div([html.Div(line, className="rp-day-change") for line in changes_text(fork.get("changes"), names)],
+    ]), html.Div([html.Div(line, className="rp-day-change")
+                  for line in changes_text(fork.get("changes"), names, (original or {}).get("inputs", ()))],
                  className="rp-compare-changes")]
     if error:
         return [*head, html.Div(error, className="ops-note ops-refused")]

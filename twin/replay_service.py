@@ -362,7 +362,13 @@ class ReplayService:
 
         def check_now(engine: Any) -> None:
             for add in now:
-                action_from_dict(add.action).check(engine)
+                action = action_from_dict(add.action)
+                try:
+                    action.check(engine)
+                except (TypeError, ValueError, KeyError, IndexError, OverflowError) as error:
+                    if isinstance(error, TwinError):
+                        raise
+                    raise ActionError(f"malformed {action.kind}: {str(error)[:200]}", code="malformed") from None
 
         self.with_engine_at(day_id, at_s, check_now)
         return until

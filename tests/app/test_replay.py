@@ -1,0 +1,365 @@
+"""The planner's replay page (/replay) in headless Chromium, on a short recorded day
+(18:00–19:30 of the bundled scenario with the bundled script's inputs in that span), and the
+server-side role checks of forking.
+
+Screenshots go to tests/artifacts/ (git-ignored): look at them after a UI change.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from datetime import date
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.app.conftest import BUNDLED, open_page, serve, wall_config
+from twin.recorder import Recording
+from twin.replay import ForkChanges, compare, parse_clock, read_script, record_day, replay_engine, state_at
+
+pytestmark = pytest.mark.skipif(not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario missing")
+
+SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
+START, END = "18:00", "19:30"
+SECRET = "r" * 40
+PASSWORD = "correct horse battery"
+
+
+def _wait_for(predicate, timeout_s: float, step_s: float = 0.25):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step_s)
+    return predicate()
+
+
+def _short_day(folder):
+    from twin.scenario import load
+
+    items = [i for i in json.loads((BUNDLED / "recorded_day.json").read_text()) if START <= i["at"] <= END]
+    return record_day(load(BUNDLED), out_dir=folder, start_s=parse_clock(START), end_s=parse_clock(END),
+                      script=read_script(items), day=date(2026, 9, 12), name="Short test day")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("replay-recordings")
+    return folder, _short_day(folder).stem
+
+
+@pytest.fixture(scope="module")
+def replay(recorded):
+    from app import create_app
+
+    folder, _ = recorded
+    served = serve(create_app(wall_config(recordings=str(folder), run_engine=False, normal_day=False,
+                                          bundled_day=False)))
+    yield served
+    served.stop()
+
+
+def _open(browser, replay, recorded, query: str = "", **size):
+    page, log = open_page(browser, f"{replay.url}/replay{query}", **size)
+    page.wait_for_function("window.vtReplay && window.vtReplay.state().day !== null", timeout=60_000)
+    _wait_for(lambda: page.evaluate("window.vtReplay.state().frames") > 0, 60)
+    return page, log
+
+
+def _tab(page, name: str) -> None:
+    page.locator("#rp-tab label", has_text=re.compile(f"^{name}$")).click()
+
+
+def _clock(page) -> str:
+    return page.inner_text("#rp-clock")
+
+
+def _replay_t(page) -> float:
+    return page.evaluate("window.vtReplay.state().t")
+
+
+def _action_seq(recorded, name: str) -> int:
+    folder, day = recorded
+    with Recording.open(folder / f"{day}.sqlite") as recording:
+        return next(i.seq for i in recording.inputs(kind="action") if i.name == name)
+
+
+# ---------------------------------------------------------------- the page
+def test_deep_link_opens_the_day_at_the_minute_with_the_map_drawn(browser, replay, recorded):
+    page, log = _open(browser, replay, recorded, f"?day={recorded[1]}&t=18:40")
+    assert _clock(page) == "18:40:00"
+    assert page.url.endswith(f"?day={recorded[1]}&t=18:40")
+    _wait_for(lambda: page.evaluate("window.vtDeck.stats().applied") > 0, 60)
+    image = Image.open(io.BytesIO(page.locator("#rp-map").screenshot())).convert("RGB")
+    assert len(image.getcolors(maxcolors=1 << 20)) > 50  # roads, crowd, venues drawn, not a blank canvas
+    assert len(page.query_selector_all("#rp-kpis .kpi")) == 7
+    assert "Short test day" in page.inner_text("#rp-title")
+    assert len(page.query_selector_all(".rp-mark-input")) >= 3 and page.query_selector_all(".rp-mark-alert")
+    page.context.close()
+    assert log.errors == [] and log.foreign == []
+
+
+def test_without_a_day_the_newest_opens_at_its_start(browser, replay, recorded):
+    page, _ = _open(browser, replay, recorded)
+    assert _clock(page) == "18:00:00"
+    assert f"day={recorded[1]}" in page.url and "t=18:00" in page.url
+    page.context.close()
+
+
+def test_play_at_60x_advances_the_time_and_the_url_follows(browser, replay, recorded):
+    page, _ = _open(browser, replay, recorded, f"?day={recorded[1]}&t=18:40")
+    page.click("[data-speed='60']")
+    page.click(".rp-play")
+    wall_start, t0 = time.monotonic(), _replay_t(page)
+    time.sleep(6)
+    t1, wall_s = _replay_t(page), time.monotonic() - wall_start
+    # 60 simulated s per wall s (the time is redrawn per animation frame; software WebGL can
+    # hold the page's thread for seconds while it draws the map, so the reading may lag)
+    assert 120 <= t1 - t0 <= 60 * (wall_s + 0.5)
+    assert page.inner_text("#rp-playstate") == "PLAYING ×60"
+    served = _wait_for(lambda: page.evaluate("window.vtReplay.state().frames") >= 2, 30)
+    assert served  # the server answered frames while playing
+    page.click(".rp-play")
+    minute = page.evaluate("window.vtReplay.state().t")
+    time.sleep(1.2)
+    assert page.evaluate("window.vtReplay.state().t") == minute  # paused
+    assert re.search(r"t=18:4[1-9]", page.url)
+    page.context.close()
+
+
+def test_click_an_action_mark_lands_on_its_minute_with_the_log_entry_highlighted(browser, replay, recorded):
+    seq = _action_seq(recorded, "set_signal_plan")  # 18:45, park.minho
+    page, log = _open(browser, replay, recorded, f"?day={recorded[1]}&t=18:20")
+    _tab(page, "Operator log")
+    page.wait_for_selector(".rp-log-entry")
+    mark = page.locator(f".rp-mark[data-seq='{seq}']")
+    mark.hover()
+    tip = page.inner_text("#rp-tip")
+    assert "18:45" in tip and "park.minho" in tip and "Signal plan" in tip
+    mark.click()
+    assert _clock(page) == "18:45:00"
+    assert page.url.endswith("t=18:45")
+    current = _wait_for(lambda: page.eval_on_selector_all(".rp-log-entry.current",
+                                                          "els => els.map(e => e.getAttribute('data-seq'))"), 5)
+    assert current == [str(seq)]
+    assert "cycle 117 s, greens 52/55" in page.inner_text(f".rp-log-entry[data-seq='{seq}']")
+    # Back returns to the previous view; the arrow keys and step buttons move by minutes
+    page.go_back()
+    _wait_for(lambda: _clock(page) == "18:20:00", 10)
+    assert _clock(page) == "18:20:00"
+    page.locator("#rp-clock").click()
+    page.keyboard.press("ArrowRight")
+    assert _clock(page) == "18:21:00"
+    page.keyboard.press("Shift+ArrowLeft")
+    assert _clock(page) == "18:16:00"
+    page.click("[data-step='300']")
+    assert _clock(page) == "18:21:00"
+    page.context.close()
+    assert log.errors == []
+
+
+def test_log_filters_by_kind_and_user(browser, replay, recorded):
+    page, _ = _open(browser, replay, recorded, f"?day={recorded[1]}&t=18:20")
+    _tab(page, "Operator log")
+    page.wait_for_selector(".rp-log-entry")
+    everything = len(page.query_selector_all(".rp-log-entry"))
+    page.click("#rp-log-kind")
+    page.keyboard.type("Signal")
+    page.keyboard.press("Enter")
+    _wait_for(lambda: len(page.query_selector_all(".rp-log-entry")) < everything, 10)
+    kinds = page.eval_on_selector_all(".rp-log-entry .rp-log-kind", "els => els.map(e => e.textContent)")
+    assert kinds and set(kinds) == {"Signal plan"}
+    page.context.close()
+
+
+def test_drag_on_the_timeline_scrubs_and_a_chart_click_jumps(browser, replay, recorded):
+    page, _ = _open(browser, replay, recorded, f"?day={recorded[1]}&t=18:00")
+    box = page.locator("#rp-track").bounding_box()
+    y = box["y"] + box["height"] - 4  # under the marks
+    page.mouse.move(box["x"] + 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, y, steps=8)
+    page.mouse.up()
+    assert abs(_replay_t(page) - parse_clock("18:45")) <= 120  # the middle of 18:00–19:30
+    page.wait_for_selector("#rp-charts .js-plotly-plot .nsewdrag")
+    plot = page.locator("#rp-charts .nsewdrag").first.bounding_box()
+    before = _replay_t(page)
+    page.mouse.click(plot["x"] + plot["width"] * 0.2, plot["y"] + plot["height"] / 2)
+    _wait_for(lambda: _replay_t(page) != before, 5)
+    assert parse_clock("18:05") <= _replay_t(page) <= parse_clock("18:30")
+    page.context.close()
+
+
+# ---------------------------------------------------------------- fork and compare
+def _worst_wait_after(recording, engine, checkpoint: int, from_s: float, to_s: float) -> float:
+    """The twin's own reconstruction: the checkpoint's wait every minute after ``from_s``."""
+    waits = []
+    for t in np.arange(from_s + 60, to_s + 1, 60):
+        view = state_at(recording, float(t), engine=engine).view()
+        waits.append(view.extras["pedestrians"]["checkpoints"]["wait_s"][checkpoint])
+    return float(np.max(waits))
+
+
+def test_fork_with_two_more_lanes_shortens_the_worst_wait_there(browser, replay, recorded, artifacts):
+    folder, day = recorded
+    page, log = _open(browser, replay, recorded, f"?day={day}&t=18:40")
+    page.click(".rp-fork-here")
+    assert page.inner_text("#rp-fork-at") == "18:40"
+    page.click("#rp-fk-checkpoint")
+    page.keyboard.type("Tennis")
+    page.keyboard.press("Enter")
+    _wait_for(lambda: page.input_value("#rp-fk-count") != "", 20)
+    assert "4 face-recognition" in page.inner_text("#rp-fk-lanes-now")
+    assert page.input_value("#rp-fk-count") == "6"  # two more face lanes than at 18:40
+    page.click("#rp-fork-add")
+    page.wait_for_selector(".rp-change")
+    page.fill("#rp-fork-name", "two more lanes at the Tennis Center")
+    page.click("#rp-fork-run")
+    page.wait_for_selector(".rp-job")
+    assert "background" in page.inner_text("#rp-fork-msg")
+    _tab(page, "Days")  # the page stays usable while the fork runs
+    page.click("[data-step='60']")
+    assert _clock(page) == "18:41:00"
+    _tab(page, "Fork")
+    done = _wait_for(lambda: page.query_selector(".rp-job[data-state='done'], .rp-job[data-state='failed']"), 180, 0.5)
+    assert done is not None and done.get_attribute("data-state") == "done", page.inner_text("#rp-job-list")
+    page.click(".rp-job-open")
+    page.wait_for_selector(".rp-cp-table", timeout=120_000)
+    assert "two more lanes at the Tennis Center" in page.inner_text("#rp-title")
+    assert page.inner_text("#rp-clock") == "18:40:00"
+    fork_id = re.search(r"day=([^&]+)", page.url).group(1)
+
+    shown = {cell: float(page.get_attribute(f".rp-cp-row[data-checkpoint='0'] td:nth-child({n})", "data-value"))
+             for cell, n in (("original", 2), ("fork", 3))}
+    assert shown["fork"] < shown["original"]
+    with Recording.open(folder / f"{day}.sqlite") as original, Recording.open(folder / f"{fork_id}.sqlite") as fork:
+        engine = replay_engine(original)
+        at_s, end_s = parse_clock("18:40"), parse_clock(END)
+        assert shown["original"] == pytest.approx(_worst_wait_after(original, engine, 0, at_s, end_s), rel=1e-6)
+        assert shown["fork"] == pytest.approx(_worst_wait_after(fork, engine, 0, at_s, end_s), rel=1e-6)
+        rows = {r["key"]: r for r in compare(original, fork)["rows"]}
+    table_mean = float(page.get_attribute("tr[data-key='mean_wait_s'] td:nth-child(3)", "data-value"))
+    assert table_mean == pytest.approx(rows["mean_wait_s"]["fork"], rel=1e-5)
+    assert rows["mean_wait_s"]["fork"] < rows["mean_wait_s"]["original"]
+    # both lines on the day charts; the fork is listed under its day
+    assert page.evaluate("document.querySelector('#rp-charts .js-plotly-plot').data.length") == 14
+    _tab(page, "Days")
+    assert page.query_selector(f"a.rp-day-fork[href='/replay?day={fork_id}']")
+    page.context.close()
+    assert log.errors == []
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_screenshots_of_the_replay_page_and_the_compare_view(browser, replay, recorded, artifacts, size):
+    from callbacks.replay import replay_web
+
+    folder, day = recorded
+    service = replay_web(replay.app).service
+    fork_id = next((f["id"] for d in service.days() for f in d["forks"] if f["name"] == "no signal change at 18:45"),
+                   None)
+    if fork_id is None:  # what if the operator had not retimed 방이사거리 at 18:45?
+        job = service.start_fork(day, parse_clock("18:40"),
+                                 ForkChanges(drop=(_action_seq(recorded, "set_signal_plan"),)),
+                                 name="no signal change at 18:45")
+        _wait_for(lambda: job.state in ("done", "failed"), 180, 0.5)
+        assert job.state == "done", job.error
+        fork_id = job.fork_id
+    width, height = SIZES[size]
+    page, log = _open(browser, replay, recorded, f"?day={day}&t=19:05", width=width, height=height)
+    _tab(page, "Operator log")
+    page.wait_for_selector(".rp-log-entry.current")
+    time.sleep(2.5)  # the map's last frame drawn
+    page.screenshot(path=str(artifacts / f"replay-{size}.png"))
+    assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1")
+    page.context.close()
+
+    page, log2 = _open(browser, replay, recorded, f"?day={fork_id}&t=19:15", width=width, height=height)
+    page.wait_for_selector(".rp-compare-table", timeout=120_000)
+    page.click("label:has-text('Δ delay vs original')")
+    _wait_for(lambda: page.evaluate("(window.vtDeck.rows('whatif') || []).length") > 0, 30)
+    time.sleep(2.5)
+    page.screenshot(path=str(artifacts / f"replay-compare-{size}.png"))
+    page.context.close()
+    assert log.errors == [] and log2.errors == []
+
+
+# ---------------------------------------------------------------- roles (server side)
+@pytest.fixture(scope="module")
+def signed_in_app(tmp_path_factory, recorded):
+    from app import create_app
+    from twin.users import UserStore
+
+    folder = tmp_path_factory.mktemp("roles")
+    users = UserStore(folder / "auth.sqlite")
+    for name, role in (("olga", "operator"), ("pat", "planner"), ("eve", "executive"), ("ada", "admin")):
+        users.add(name, PASSWORD, role)
+    return create_app(wall_config(recordings=str(recorded[0]), run_engine=False, normal_day=False, bundled_day=False,
+                                  start=False, auth_db=str(folder / "auth.sqlite"), secret_key=SECRET))
+
+
+def _sign_in(app, name):
+    client = app.server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token, "next": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)[:200]
+    return client
+
+
+def _callback_key(app, output: str) -> str:
+    return next(key for key in app.callback_map if output in key)
+
+
+def _fork_body(app):
+    key = _callback_key(app, "rp-jobs.data")
+    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1].split("@")[0]}
+               for part in key.strip(".").split("...")]
+    state = [{"id": i, "property": p, "value": v} for i, p, v in (
+        ("rp-fork-changes", "data", [{"type": "action", "action": {"kind": "set_lanes", "checkpoint_id": 0,
+                                                                   "lane_type": "face", "count": 6}}]),
+        ("rp-fork-name", "value", "x"), ("rp-fork-until", "value", "end"), ("rp-time", "data", None),
+        ("rp-daydata", "data", None), ("rp-jobs", "data", []))]
+    return {"output": key, "outputs": outputs, "inputs": [{"id": "rp-fork-run", "property": "n_clicks", "value": 1}],
+            "changedPropIds": ["rp-fork-run.n_clicks"], "state": state}
+
+
+@pytest.mark.parametrize("name, allowed", [("eve", False), ("pat", True), ("olga", True), ("ada", True)])
+def test_only_planners_operators_and_admins_may_fork(signed_in_app, name, allowed):
+    client = _sign_in(signed_in_app, name)
+    response = client.post("/_dash-update-component", json=_fork_body(signed_in_app))
+    if allowed:
+        assert response.status_code in (200, 204)  # no day open in this request: nothing starts
+    else:
+        assert response.status_code == 403
+
+
+def test_a_planner_cannot_act_on_the_live_twin(signed_in_app):
+    client = _sign_in(signed_in_app, "pat")
+    key = _callback_key(signed_in_app, "wall-pause.children")
+    body = {"output": key, "outputs": {"id": "wall-pause", "property": "children"},
+            "inputs": [{"id": "wall-pause", "property": "n_clicks", "value": 1}],
+            "changedPropIds": ["wall-pause.n_clicks"], "state": []}
+    assert client.post("/_dash-update-component", json=body).status_code == 403
+    assert client.get("/").status_code == 302  # the live wall is not a planner's page
+
+
+@pytest.mark.parametrize("name, status, where", [("pat", 200, None), ("olga", 200, None), ("ada", 200, None),
+                                                 ("eve", 302, "/summary")])
+def test_who_may_open_the_replay_page(signed_in_app, name, status, where):
+    response = _sign_in(signed_in_app, name).get("/replay?day=x&t=18:40")
+    assert response.status_code == status
+    if where:
+        assert response.location == where
+
+
+def test_planners_land_on_the_replay_page(signed_in_app):
+    client = signed_in_app.server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": "pat", "password": PASSWORD, "csrf_token": token, "next": ""})
+    assert response.location == "/replay"
