@@ -11,7 +11,16 @@ into alerts an operator can live with:
   stating a condition with a looser threshold while its key is active, see :func:`road_conditions`);
 - flood grouping: when more than ``flood_limit`` alerts of one kind are open, the feed shows
   one group alert for the kind instead of each member;
-- acknowledgement by operators; a cleared alert leaves the feed, acknowledged or not;
+- acknowledgement by operators (who and when is kept and shown); a cleared alert leaves the
+  feed, acknowledged or not; a flood group that gains members keeps the acknowledgement of the
+  members already acknowledged and says how many are new;
+- shelving (ISA-18.2): an operator takes an alert off the feed for a while, with a reason and an
+  expiry; it returns unacknowledged when the shelf time runs out or when it escalates; critical
+  alerts cannot be shelved;
+- forecast alerts count down to the predicted time (kept from the first forecast, moved only
+  earlier), and say when that time has passed without the trouble arriving;
+- one counting rule: ``open`` counts alerts, each member of a flood group on its own, shelved
+  alerts not (the feed's ``count`` fields add up to it);
 - the rate of new alerts is measured (per simulated hour) so it can be tuned to the EEMUA
   benchmark of about one per 10 minutes in steady operation.
 
@@ -31,6 +40,11 @@ import numpy.typing as npt
 
 SEVERITIES = ("advisory", "warning", "critical")
 """Severity names by level 1..3 (index = level - 1)."""
+SHELVE_MAX_S = 8 * 3600.0
+"""Longest shelf time (one shift); an alert shelved for longer would be forgotten."""
+COUNTING_RULE = ("Open alerts count every alert: a grouped line (×N) counts N; "
+                 "shelved alerts are not counted.")
+"""The one counting rule of the KPI tile, the feed's header and the summary (for tooltips)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,36 @@ class _Alert:
     last_seen_s: float = 0.0
     acked: bool = False
     acked_by: str = ""
+    acked_s: float | None = None
+    predicted_s: float | None = None  # when the first forecast said it would happen (moved only earlier)
+    forecast_s: float | None = None  # when the newest forecast says it will happen
+    shelved_until_s: float | None = None
+    shelved_s: float | None = None
+    shelved_by: str = ""
+    shelved_reason: str = ""
+    shelf_batch: int = 0  # alerts shelved by one command share it (a shelved flood group)
+    returned_s: float | None = None  # when it came back from the shelf
+
+    @property
+    def raised(self) -> bool:
+        return self.raised_s is not None
+
+    @property
+    def shelved(self) -> bool:
+        return self.shelved_until_s is not None
+
+    def ack(self, user: str, time_s: float | None) -> None:
+        self.acked, self.acked_by, self.acked_s = True, user, time_s
+
+    def unack(self) -> None:
+        self.acked, self.acked_by, self.acked_s = False, "", None
+
+    def unshelve(self, time_s: float) -> None:
+        """Back on the feed, to be acknowledged again."""
+        self.shelved_until_s = self.shelved_s = None
+        self.shelved_by = self.shelved_reason = ""
+        self.returned_s = time_s
+        self.unack()
 
 
 @dataclass
@@ -93,11 +137,15 @@ class AlarmBook:
     _alerts: dict[str, _Alert] = field(default_factory=dict)
     _next_id: int = 0
     _raised_times: deque = field(default_factory=deque)
+    _shelf_batches: int = 0
+    _now_s: float | None = None  # time of the last update (when an acknowledgement happens)
     raised_total: int = 0
     updates_total: int = 0
 
     def update(self, time_s: float, conditions: list[Condition]) -> None:
-        """Take this tick's conditions: raise, refresh or clear alerts."""
+        """Take this tick's conditions: raise, refresh or clear alerts; return shelved alerts
+        whose shelf time ran out."""
+        self._now_s = time_s
         seen: set[str] = set()
         for condition in conditions:
             if condition.key in seen:
@@ -112,8 +160,11 @@ class AlarmBook:
                 self.updates_total += 1
                 escalated = condition.level > alert.condition.level
                 alert.condition = condition
-                if escalated and alert.raised_s is not None:
-                    alert.acked = False  # an escalation needs a fresh acknowledgement
+                if escalated and alert.raised:
+                    if alert.shelved:
+                        alert.unshelve(time_s)  # an escalation takes it off the shelf
+                    alert.unack()  # an escalation needs a fresh acknowledgement
+            _track_prediction(alert, condition, time_s)
             alert.last_seen_s = time_s
             if alert.raised_s is None and time_s - alert.first_seen_s >= self.settings.on_delay_s:
                 alert.raised_s = time_s
@@ -123,6 +174,9 @@ class AlarmBook:
             alert = self._alerts[key]
             if alert.raised_s is None or time_s - alert.last_seen_s >= self.settings.off_delay_s:
                 del self._alerts[key]
+        for alert in self._alerts.values():
+            if alert.shelved and time_s >= alert.shelved_until_s:
+                alert.unshelve(time_s)  # the shelf time ran out
         while self._raised_times and self._raised_times[0] < time_s - self.settings.rate_window_s:
             self._raised_times.popleft()
 
@@ -130,28 +184,94 @@ class AlarmBook:
         """Kind by key of every alert the book holds (raised or waiting out its on-delay)."""
         return {key: alert.condition.kind for key, alert in self._alerts.items()}
 
-    def acknowledge(self, alert_id: int, *, user: str = "") -> bool:
-        """Acknowledge the raised alert ``alert_id``; ``False`` when no such alert is open."""
+    def acknowledge(self, alert_id: int, *, user: str = "", time_s: float | None = None) -> bool:
+        """Acknowledge the open (raised, not shelved) alert ``alert_id`` at ``time_s`` (default:
+        the last update's time); ``False`` when no such alert is open."""
         hit = False
-        for alert in self._alerts.values():
-            if alert.alert_id == alert_id and alert.raised_s is not None:
-                alert.acked, alert.acked_by, hit = True, user, True
+        for alert in self._open():
+            if alert.alert_id == alert_id:
+                if not alert.acked:
+                    alert.ack(user, self._now_s if time_s is None else time_s)
+                hit = True
         return hit
 
-    def acknowledge_kind(self, kind: str, *, user: str = "") -> int:
-        """Acknowledge every open alert of ``kind`` (a flood group); returns how many."""
+    def acknowledge_kind(self, kind: str, *, user: str = "", time_s: float | None = None) -> int:
+        """Acknowledge every open alert of ``kind`` not yet acknowledged (a flood group's new
+        members); returns how many."""
         count = 0
-        for alert in self._alerts.values():
-            if alert.condition.kind == kind and alert.raised_s is not None and not alert.acked:
-                alert.acked, alert.acked_by = True, user
+        for alert in self._open():
+            if alert.condition.kind == kind and not alert.acked:
+                alert.ack(user, self._now_s if time_s is None else time_s)
                 count += 1
         return count
 
+    def shelve(self, alert_id: int, *, time_s: float, minutes: float, reason: str, user: str = "",
+               kind: str | None = None) -> int:
+        """Take the open alert ``alert_id`` (with ``kind``: every open alert of that kind, a
+        flood group) off the feed for ``minutes`` with ``reason``; returns how many.
+
+        Critical alerts are never shelved (they stay on the feed).
+        """
+        until_s = time_s + _shelf_s(minutes)
+        if not reason.strip():
+            raise ValueError("reason must not be empty")
+        self._shelf_batches += 1
+        count = 0
+        for alert in self._open():
+            hit = alert.condition.kind == kind if kind is not None else alert.alert_id == alert_id
+            if hit and alert.condition.level < 3:
+                alert.shelved_until_s, alert.shelved_s = until_s, time_s
+                alert.shelved_by, alert.shelved_reason = user, reason.strip()
+                alert.shelf_batch = self._shelf_batches
+                count += 1
+        return count
+
+    def shelvable(self, alert_id: int, *, kind: str | None = None) -> int:
+        """How many alerts :meth:`shelve` would take off the feed (critical ones stay)."""
+        return sum((a.condition.kind == kind if kind is not None else a.alert_id == alert_id)
+                   and a.condition.level < 3 for a in self._open())
+
+    def unshelve(self, alert_id: int, *, time_s: float, batch: bool = False) -> int:
+        """Put the shelved alert ``alert_id`` back on the feed (with ``batch``: every alert
+        shelved with it); it must be acknowledged again. Returns how many."""
+        first = next((a for a in self._alerts.values() if a.alert_id == alert_id and a.shelved), None)
+        if first is None:
+            return 0
+        members = [a for a in self._alerts.values()
+                   if a.shelved and (a.shelf_batch == first.shelf_batch if batch else a is first)]
+        for alert in members:
+            alert.unshelve(time_s)
+        return len(members)
+
+    def shelved(self, time_s: float) -> tuple[dict[str, Any], ...]:
+        """Shelved alerts, those shelved together folded into one item (``count``, ``ids``),
+        soonest back first; ``remaining_s`` until each returns."""
+        batches: dict[int, list[_Alert]] = {}
+        for alert in self._alerts.values():
+            if alert.shelved:
+                batches.setdefault(alert.shelf_batch, []).append(alert)
+        items = []
+        for members in batches.values():
+            members.sort(key=lambda a: a.alert_id)
+            first = members[0]
+            item = _item(first, time_s) if len(members) == 1 else _group_item(first.condition.kind, members, time_s)
+            item.update(id=first.alert_id, ids=[a.alert_id for a in members],
+                        shelved_s=first.shelved_s, shelved_until_s=first.shelved_until_s,
+                        remaining_s=max(0.0, first.shelved_until_s - time_s),
+                        shelved_by=first.shelved_by, shelved_reason=first.shelved_reason)
+            items.append(item)
+        items.sort(key=lambda item: (item["shelved_until_s"], item["id"]))
+        return tuple(items)
+
+    def _open(self) -> list[_Alert]:
+        return [a for a in self._alerts.values() if a.raised and not a.shelved]
+
     def feed(self, time_s: float) -> tuple[dict[str, Any], ...]:
-        """Open alerts for the feed, flood groups folded, most severe and newest first."""
-        raised = [a for a in self._alerts.values() if a.raised_s is not None]
+        """Open alerts for the feed (raised, not shelved), flood groups folded, most severe and
+        newest first. Each item's ``count`` is how many alerts it stands for, ``new`` how many
+        of them are not acknowledged yet."""
         by_kind: dict[str, list[_Alert]] = {}
-        for alert in raised:
+        for alert in self._open():
             by_kind.setdefault(alert.condition.kind, []).append(alert)
         items = []
         for kind, members in by_kind.items():
@@ -162,16 +282,57 @@ class AlarmBook:
         items.sort(key=lambda item: (-item["level"], -item["raised_s"], item["id"]))
         return tuple(items)
 
-    def stats(self, time_s: float) -> dict[str, float]:
-        """Counters: open, raised in total, raised in the last window (per hour)."""
+    def stats(self, time_s: float) -> dict[str, Any]:
+        """Counters (:data:`COUNTING_RULE`): ``open`` alerts (each member of a flood group
+        counts, shelved ones not; the sum of the feed's ``count``), ``unacked`` and
+        ``critical_unacked`` among them, ``lines`` and ``groups`` of the feed, ``shelved``
+        alerts, raised in total and in the last window (per hour); and ``shelved_items``, the
+        shelf (:meth:`shelved`) for the wall's shelved section."""
         window_h = self.settings.rate_window_s / 3600.0
+        open_ = self._open()
+        feed = self.feed(time_s)
         return {
-            "open": float(sum(a.raised_s is not None for a in self._alerts.values())),
+            "open": float(len(open_)),
+            "unacked": float(sum(not a.acked for a in open_)),
+            "critical_unacked": float(sum(not a.acked and a.condition.level == 3 for a in open_)),
+            "lines": float(len(feed)),
+            "groups": float(sum(item["count"] > 1 for item in feed)),
+            "shelved": float(sum(a.shelved for a in self._alerts.values())),
             "pending": float(sum(a.raised_s is None for a in self._alerts.values())),
             "raised_total": float(self.raised_total),
             "rate_per_h": len(self._raised_times) / window_h if window_h else float("nan"),
             "updates_total": float(self.updates_total),
+            "shelved_items": self.shelved(time_s),
         }
+
+
+def _shelf_s(minutes: float) -> float:
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes):
+        raise ValueError(f"minutes must be a number, got {minutes!r}")
+    if not 0 < minutes * 60.0 <= SHELVE_MAX_S:
+        raise ValueError(f"minutes must be more than 0 and at most {SHELVE_MAX_S / 60:.0f}, got {minutes:g}")
+    return minutes * 60.0
+
+
+def _track_prediction(alert: _Alert, condition: Condition, time_s: float) -> None:
+    """Keep the predicted time of a forecast condition: the first forecast's, moved only earlier
+    (a countdown never runs backwards); the newest forecast's in ``forecast_s``."""
+    if condition.eta_s is None:
+        alert.predicted_s = alert.forecast_s = None
+        return
+    at_s = time_s + max(0.0, float(condition.eta_s))
+    alert.forecast_s = at_s
+    if alert.predicted_s is None or at_s < alert.predicted_s:
+        alert.predicted_s = at_s
+
+
+def _when(alert: _Alert, time_s: float) -> dict[str, Any]:
+    """Countdown fields of an item: ``eta_s`` (s until the predicted time, 0 once passed),
+    ``predicted_s``, ``forecast_s`` and ``overdue`` (the predicted time has passed)."""
+    if alert.predicted_s is None:
+        return {"eta_s": None, "predicted_s": None, "forecast_s": None, "overdue": False}
+    return {"eta_s": max(0.0, alert.predicted_s - time_s), "predicted_s": alert.predicted_s,
+            "forecast_s": alert.forecast_s, "overdue": time_s > alert.predicted_s}
 
 
 def _item(alert: _Alert, time_s: float) -> dict[str, Any]:
@@ -180,7 +341,9 @@ def _item(alert: _Alert, time_s: float) -> dict[str, Any]:
         "id": alert.alert_id, "key": c.key, "kind": c.kind, "level": c.level,
         "severity": SEVERITIES[c.level - 1], "place": c.place, "message": c.message,
         "lon": c.lon, "lat": c.lat, "raised_s": float(alert.raised_s),
-        "eta_s": c.eta_s, "acked": alert.acked, "count": 1, "target": c.target,
+        **_when(alert, time_s), "acked": alert.acked, "acked_by": alert.acked_by, "acked_s": alert.acked_s,
+        "count": 1, "acked_count": int(alert.acked), "new": int(not alert.acked),
+        "returned_s": alert.returned_s, "target": c.target,
     }
 
 
@@ -188,15 +351,20 @@ def _group_item(kind: str, members: list[_Alert], time_s: float) -> dict[str, An
     worst = max(members, key=lambda a: (a.condition.level, a.raised_s))
     places = sorted({a.condition.place for a in members})
     shown = ", ".join(places[:3]) + (f" +{len(places) - 3}" if len(places) > 3 else "")
-    etas = [a.condition.eta_s for a in members if a.condition.eta_s is not None]
+    soonest = min((a for a in members if a.predicted_s is not None), key=lambda a: a.predicted_s, default=None)
+    acked = [a for a in members if a.acked]
+    last_ack = max(acked, key=lambda a: a.acked_s if a.acked_s is not None else -math.inf, default=None)
     return {
         "id": -1 - sum(ord(ch) for ch in kind), "key": f"group:{kind}", "kind": kind,
         "level": worst.condition.level, "severity": SEVERITIES[worst.condition.level - 1],
-        "place": shown, "message": f"{len(members)} {kind} alerts (grouped)",
+        "place": shown, "places": places, "message": f"{len(members)} {kind} alerts (grouped)",
         "lon": worst.condition.lon, "lat": worst.condition.lat,
         "raised_s": float(max(a.raised_s for a in members)),
-        "eta_s": min(etas) if etas else None, "acked": all(a.acked for a in members),
-        "count": len(members), "target": worst.condition.target,
+        **(_when(soonest, time_s) if soonest is not None else _when(members[0], time_s)),
+        "acked": len(acked) == len(members),
+        "acked_by": last_ack.acked_by if last_ack else "", "acked_s": last_ack.acked_s if last_ack else None,
+        "count": len(members), "acked_count": len(acked), "new": len(members) - len(acked),
+        "returned_s": None, "target": worst.condition.target,
     }
 
 
@@ -276,7 +444,8 @@ def road_conditions(
     least ``min_queue_m`` of queue; while its alert of that kind is open the looser
     ``clear_ratio`` and half the queue apply (deadband). A road not congested now but predicted
     to be at a forecast mark up to :data:`FORECAST_ALERT_MAX_S` gets an advisory with ``eta_s``
-    (the mark minus the forecast's age); when the congestion arrives the same alert escalates
+    (the mark minus the forecast's age; the message carries no time: the alarm book counts down
+    to the predicted time, see :meth:`AlarmBook.feed`); when the congestion arrives the same alert escalates
     in place, so a forecast that comes true is one alert, not two. ``active`` maps the keys of
     open alerts to their kind.
     """
@@ -297,8 +466,7 @@ def road_conditions(
             predicted.add(k)
             eta = max(0.0, mark - forecast_age_s)
             out.append(_road_condition(
-                roads, k, "forecast", 1,
-                f"Forecast congestion in {eta / 60:.0f} min: {ratio:.0%} of free speed", eta_s=eta))
+                roads, k, "forecast", 1, f"Forecast congestion: {ratio:.0%} of free speed", eta_s=eta))
     return out
 
 
@@ -396,7 +564,9 @@ def pedestrian_conditions(people: Mapping[str, Any], places: Places, *, active: 
 
 
 __all__ = [
+    "COUNTING_RULE",
     "SEVERITIES",
+    "SHELVE_MAX_S",
     "AlarmBook",
     "AlarmSettings",
     "Condition",

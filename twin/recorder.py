@@ -59,7 +59,7 @@ day 5 simulated minutes take about 70 ms with the crowd, which keeps a seek unde
 goal; a snapshot is about 280 kB compressed, so a 7-hour day holds 84 of them (about 24 MB)."""
 SAMPLE_EVERY_S = 60.0
 """Simulated seconds between KPI and alert samples."""
-INPUT_KINDS = ("action", "clock", "ack", "feed")
+INPUT_KINDS = ("action", "clock", "ack", "shelve", "feed")
 RESULTS = ("ok", "refused")
 MAX_PAYLOAD_CHARS = 4000
 """Longer payloads (refused junk) are kept cut to this length, marked ``truncated``."""

@@ -1,4 +1,5 @@
-"""Alarm book: no duplicates, hysteresis in time and value, flood grouping, ack, rate."""
+"""Alarm book: no duplicates, hysteresis in time and value, flood grouping, ack, shelving,
+forecast countdown, one counting rule, rate. Every expected number is worked out by hand."""
 
 from types import SimpleNamespace
 
@@ -9,6 +10,7 @@ import pytest
 from twin.alarms import (
     AlarmBook, AlarmSettings, Condition, Places, pedestrian_conditions, road_conditions, road_groups,
 )
+from twin.recorder import INPUT_KINDS
 
 
 def _c(key="road:A", level=2, kind="congestion", eta_s=None):
@@ -118,7 +120,7 @@ def test_forecast_condition_carries_minutes_until_it_happens():
     conditions = road_conditions(groups, now, {900: jam, 1800: jam, 3600: jam},
                                  forecast_age_s=300, active={})
     assert [(c.key, c.kind, c.eta_s, c.level) for c in conditions] == [("road:Olympic-ro", "forecast", 600, 1)]
-    assert "in 10 min" in conditions[0].message
+    assert conditions[0].message == "Forecast congestion: 10% of free speed"  # the book counts down
     assert road_conditions(groups, now, {3600: jam}, forecast_age_s=0, active={}) == []
 
 
@@ -141,3 +143,149 @@ def test_pedestrian_conditions_locate_crush_risk_and_long_waits():
         ("crush:Dome", "crowd", 3), ("checkpoint:Gate A", "checkpoint", 2)]
     held = pedestrian_conditions(people, places, active={"checkpoint:Gate B": "checkpoint"})
     assert [c.key for c in held] == ["crush:Dome", "checkpoint:Gate A", "checkpoint:Gate B"]
+
+
+# ------------------------------------------------------------------ acknowledgement
+def test_acknowledgement_keeps_who_and_when():
+    book = AlarmBook(AlarmSettings(on_delay_s=0))
+    book.update(100, [_c()])
+    book.update(160, [_c()])
+    assert book.acknowledge(book.feed(160)[0]["id"], user="kim") is True
+    item = book.feed(160)[0]
+    assert (item["acked"], item["acked_by"], item["acked_s"], item["new"]) == (True, "kim", 160, 0)
+
+
+def test_a_group_that_gains_members_keeps_their_acknowledgement_and_counts_the_new():
+    book = AlarmBook(AlarmSettings(on_delay_s=0, flood_limit=3))
+    book.update(0, [_c(f"road:{k}") for k in "ABCD"])  # 4 > 3: one group
+    group = book.feed(0)[0]
+    assert (group["count"], group["new"], group["acked"]) == (4, 4, False)
+    assert book.acknowledge_kind("congestion", user="kim") == 4
+    book.update(60, [_c(f"road:{k}") for k in "ABCDEF"])  # E and F join
+    group = book.feed(60)[0]
+    assert group["id"] == book.feed(0)[0]["id"]  # the same line
+    assert (group["count"], group["acked_count"], group["new"], group["acked"]) == (6, 4, 2, False)
+    assert book.acknowledge_kind("congestion", user="lee") == 2  # only the new ones
+    group = book.feed(60)[0]
+    assert (group["new"], group["acked"], group["acked_by"]) == (0, True, "lee")
+
+
+# ------------------------------------------------------------------ forecast countdown
+def test_a_forecast_counts_down_to_its_predicted_time_and_says_when_it_passed():
+    book = AlarmBook(AlarmSettings(on_delay_s=0, off_delay_s=600))
+    # at 18:18 the forecast says "in 11 min": predicted for 18:29 (66,540 s)
+    t0 = 18 * 3600 + 18 * 60
+    book.update(t0, [_c(kind="forecast", level=1, eta_s=660)])
+    item = book.feed(t0)[0]
+    assert (item["predicted_s"], item["eta_s"], item["overdue"]) == (t0 + 660, 660, False)
+    # every later forecast keeps saying "in 11 min" (it slides): the countdown does not
+    for minute in range(1, 6):
+        book.update(t0 + 60 * minute, [_c(kind="forecast", level=1, eta_s=660)])
+    item = book.feed(t0 + 300)[0]
+    assert (item["eta_s"], item["predicted_s"], item["forecast_s"]) == (360, t0 + 660, t0 + 300 + 660)
+    # a forecast that moves it earlier is followed: due in 2 min from 18:24, i.e. 18:26
+    book.update(t0 + 360, [_c(kind="forecast", level=1, eta_s=120)])
+    assert (book.feed(t0 + 360)[0]["predicted_s"], book.feed(t0 + 360)[0]["eta_s"]) == (t0 + 480, 120)
+    # 20:24: long past 18:26 and still only forecast: it says so, it never says "in 11 min"
+    late = 20 * 3600 + 24 * 60
+    book.update(late, [_c(kind="forecast", level=1, eta_s=660)])
+    item = book.feed(late)[0]
+    assert (item["eta_s"], item["overdue"], item["predicted_s"], item["forecast_s"]) == (0, True, t0 + 480, late + 660)
+    # when the trouble arrives the same alert escalates and the countdown goes
+    book.update(late + 60, [_c(kind="congestion", level=2)])
+    item = book.feed(late + 60)[0]
+    assert (item["kind"], item["eta_s"], item["predicted_s"], item["overdue"]) == ("congestion", None, None, False)
+
+
+def test_a_group_counts_down_to_its_soonest_member():
+    book = AlarmBook(AlarmSettings(on_delay_s=0, flood_limit=1))
+    book.update(0, [_c("road:A", kind="forecast", level=1, eta_s=900),
+                    _c("road:B", kind="forecast", level=1, eta_s=300)])
+    assert book.feed(120)[0]["eta_s"] == 180  # B: 300 - 120
+
+
+# ------------------------------------------------------------------ shelving
+def test_shelving_takes_an_alert_off_the_feed_until_it_expires():
+    book = AlarmBook(AlarmSettings(on_delay_s=0, off_delay_s=600))
+    book.update(0, [_c("road:A"), _c("road:B", level=1)])
+    a = next(item["id"] for item in book.feed(0) if item["place"] == "A")
+    book.acknowledge(a, user="kim")
+    assert book.shelve(a, time_s=60, minutes=30, reason="road works, police on site", user="kim") == 1
+    assert [item["place"] for item in book.feed(60)] == ["B"]
+    shelf = book.shelved(120)
+    assert [(s["id"], s["shelved_until_s"], s["remaining_s"], s["shelved_by"], s["shelved_reason"])
+            for s in shelf] == [(a, 1860, 1740, "kim", "road works, police on site")]
+    assert book.stats(120)["open"] == 1 and book.stats(120)["shelved"] == 1
+    assert book.acknowledge(a) is False  # a shelved alert is not on the feed
+    for t in range(120, 1860, 60):
+        book.update(t, [_c("road:A"), _c("road:B", level=1)])
+    assert book.shelved(1800) != ()
+    book.update(1860, [_c("road:A"), _c("road:B", level=1)])  # 60 + 30 min: back, to be acknowledged again
+    back = next(item for item in book.feed(1860) if item["place"] == "A")
+    assert (back["acked"], back["returned_s"], book.shelved(1860)) == (False, 1860, ())
+
+
+def test_unshelve_returns_it_at_once_and_an_escalation_takes_it_off_the_shelf():
+    book = AlarmBook(AlarmSettings(on_delay_s=0))
+    book.update(0, [_c("road:A", level=1), _c("road:B", level=1)])
+    ids = {item["place"]: item["id"] for item in book.feed(0)}
+    book.shelve(ids["A"], time_s=0, minutes=60, reason="known")
+    book.shelve(ids["B"], time_s=0, minutes=60, reason="known")
+    assert book.unshelve(ids["A"], time_s=120) == 1
+    assert book.unshelve(ids["A"], time_s=120) == 0  # not shelved any more
+    book.update(180, [_c("road:A", level=1), _c("road:B", level=3)])  # B escalates to critical
+    assert sorted(item["place"] for item in book.feed(180)) == ["A", "B"] and book.shelved(180) == ()
+
+
+def test_critical_alerts_are_never_shelved_and_a_shelved_group_is_one_shelf_item():
+    book = AlarmBook(AlarmSettings(on_delay_s=0, flood_limit=2))
+    book.update(0, [_c("road:A"), _c("road:B"), _c("road:C", level=3), _c("crush:X", kind="crowd", level=3)])
+    crush = next(item["id"] for item in book.feed(0) if item["kind"] == "crowd")
+    assert book.shelvable(crush) == 0 and book.shelve(crush, time_s=0, minutes=10, reason="x") == 0
+    assert book.shelvable(0, kind="congestion") == 2
+    assert book.shelve(0, time_s=0, minutes=10, reason="event traffic", kind="congestion") == 2  # C stays
+    [shelf] = book.shelved(0)
+    assert (shelf["count"], sorted(shelf["places"]), len(shelf["ids"])) == (2, ["A", "B"], 2)
+    assert sorted((item["kind"], item["count"]) for item in book.feed(0)) == [("congestion", 1), ("crowd", 1)]
+    assert book.unshelve(shelf["ids"][1], time_s=60, batch=True) == 2
+
+
+def test_shelving_needs_a_reason_and_a_bounded_time():
+    book = AlarmBook(AlarmSettings(on_delay_s=0))
+    book.update(0, [_c()])
+    alert_id = book.feed(0)[0]["id"]
+    with pytest.raises(ValueError, match="reason must not be empty"):
+        book.shelve(alert_id, time_s=0, minutes=10, reason="  ")
+    with pytest.raises(ValueError, match="minutes must be more than 0 and at most 480, got 600"):
+        book.shelve(alert_id, time_s=0, minutes=600, reason="r")
+
+
+def test_a_cleared_alert_leaves_the_shelf():
+    book = AlarmBook(AlarmSettings(on_delay_s=0, off_delay_s=300))
+    book.update(0, [_c()])
+    book.shelve(book.feed(0)[0]["id"], time_s=0, minutes=60, reason="known")
+    book.update(100, [])
+    book.update(400, [])  # absent for the off-delay: cleared, shelved or not
+    assert book.shelved(400) == () and book.feed(400) == ()
+
+
+# ------------------------------------------------------------------ one counting rule
+def test_open_counts_every_alert_the_feed_stands_for_and_no_shelved_one():
+    book = AlarmBook(AlarmSettings(on_delay_s=0, flood_limit=4))
+    # 5 congestion (one group line), 5 checkpoint (one group line), 1 crowd, 1 forecast = 12 alerts in 4 lines
+    conditions = ([_c(f"road:{k}") for k in "ABCDE"] + [_c(f"checkpoint:{k}", kind="checkpoint") for k in "FGHIJ"]
+                  + [_c("crush:X", kind="crowd", level=3), _c("road:Z", kind="forecast", level=1, eta_s=600)])
+    book.update(0, conditions)
+    feed, stats = book.feed(0), book.stats(0)
+    assert (stats["open"], stats["lines"], stats["groups"]) == (12, 4, 2)
+    assert sum(item["count"] for item in feed) == stats["open"]
+    assert (stats["unacked"], stats["critical_unacked"]) == (12, 1)
+    forecast = next(item["id"] for item in feed if item["kind"] == "forecast")
+    book.shelve(forecast, time_s=0, minutes=15, reason="forecast only")
+    feed, stats = book.feed(0), book.stats(0)
+    assert (stats["open"], stats["shelved"], sum(item["count"] for item in feed)) == (11, 1, 11)
+    assert [s["id"] for s in stats["shelved_items"]] == [forecast]
+
+
+def test_shelving_is_a_recorded_kind_of_input():
+    assert "shelve" in INPUT_KINDS
