@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from twin.actions import action_from_dict, action_to_dict
+from twin.alarms import SHELVE_MAX_S
 from twin.audit import AuditFilter
 from twin.errors import ActionError
 
@@ -42,7 +43,7 @@ __all__ = ["CommandPath", "CommandResult"]
 ACTION_PREFIX = "twin."
 """Audit ``action`` names of operator actions are ``twin.<kind>`` (``twin.set_signal_plan``);
 clock changes are ``clock.pause``, ``clock.resume``, ``clock.speed``; acknowledgements
-``alert.acknowledge``."""
+``alert.acknowledge``; shelving ``alert.shelve`` and ``alert.unshelve``."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,76 @@ class CommandPath:
 
         return self._submit(build, "acknowledge", user, role, ip, None)
 
+    def shelve(self, alert_id: Any, *, reason: Any, minutes: Any, user: str, role: str, group: bool = False,
+               ip: str = "") -> CommandResult:
+        """Shelve the open alert ``alert_id`` (with ``group``, the non-critical members of its
+        flood group) for ``minutes`` of twin time with ``reason``: off the feed until then, back
+        unacknowledged afterwards (ISA-18.2). Critical alerts are refused."""
+        book = self.live.alarm_book
+
+        def build(engine: Any) -> _Command:
+            time_s = float(engine.time_s)
+            text = reason.strip() if isinstance(reason, str) else reason
+            payload = {"alert_id": alert_id, "group": bool(group), "reason": text, "minutes": minutes}
+
+            def check() -> tuple[Any, Any, str]:
+                _check_alert_id(alert_id)
+                if not isinstance(text, str) or not text:
+                    raise ActionError("give a reason for shelving the alert (what is known about it)",
+                                      code="bad_value")
+                if len(text) > SHELVE_REASON_MAX_CHARS:
+                    raise ActionError(f"the reason is {len(text)} characters long; keep it to "
+                                      f"{SHELVE_REASON_MAX_CHARS}", code="bad_value")
+                if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes):
+                    raise ActionError(f"shelve for a number of minutes, got {_short(minutes)}", code="bad_value")
+                if not 0 < minutes * 60.0 <= SHELVE_MAX_S:
+                    raise ActionError(f"shelve for 1 to {SHELVE_MAX_S / 60:.0f} minutes, got {minutes:g}",
+                                      code="out_of_range")
+                item = next((a for a in book.feed(time_s) if a["id"] == alert_id), None)
+                if item is None:
+                    raise ActionError(f"alert {alert_id} is not open (it may have cleared or be shelved already)",
+                                      code="not_open")
+                count = book.shelvable(alert_id, kind=item["kind"] if group else None)
+                if count == 0:
+                    raise ActionError("a critical alert cannot be shelved: acknowledge it and act on it",
+                                      code="critical")
+                target = _cut(f"alert {alert_id}: {item['place']}: {item['message']}", 200)
+                return ({"shelved": False},
+                        {"shelved": True, "count": count, "kind": item["kind"] if group else None,
+                         "until_s": time_s + minutes * 60.0, "reason": text}, target)
+
+            def apply() -> Any:
+                item = next(a for a in book.feed(time_s) if a["id"] == alert_id)
+                return book.shelve(alert_id, time_s=time_s, minutes=float(minutes), reason=text, user=user,
+                                   kind=item["kind"] if group else None)
+
+            return _Command("shelve", "shelve", "alert.shelve", payload, f"alert {alert_id}", check, apply)
+
+        return self._submit(build, "shelve", user, role, ip, None)
+
+    def unshelve(self, alert_id: Any, *, user: str, role: str, ip: str = "") -> CommandResult:
+        """Put the shelved alert ``alert_id`` (and those shelved with it) back on the feed now,
+        to be acknowledged again."""
+        book = self.live.alarm_book
+
+        def build(engine: Any) -> _Command:
+            time_s = float(engine.time_s)
+
+            def check() -> tuple[Any, Any, str]:
+                _check_alert_id(alert_id)
+                item = next((s for s in book.shelved(time_s) if alert_id in s["ids"]), None)
+                if item is None:
+                    raise ActionError(f"alert {alert_id} is not shelved (its shelf time may have run out)",
+                                      code="not_shelved")
+                target = _cut(f"alert {alert_id}: {item['place']}: {item['message']}", 200)
+                return ({"shelved": True, "until_s": item["shelved_until_s"], "reason": item["shelved_reason"]},
+                        {"shelved": False, "count": item["count"]}, target)
+
+            return _Command("shelve", "unshelve", "alert.unshelve", {"alert_id": alert_id}, f"alert {alert_id}",
+                            check, lambda: book.unshelve(alert_id, time_s=time_s, batch=True))
+
+        return self._submit(build, "unshelve", user, role, ip, None)
+
     def query(self, name: str, *args: Any) -> Any:
         """A read-only query of the live twin (:data:`twin.queries.QUERIES`)."""
         return self.live.query(name, *args, timeout_s=self.timeout_s)
@@ -236,6 +307,14 @@ class CommandPath:
                 return (f"{target} was changed by {who} at {when} after you loaded it; "
                         "your change replaced theirs")
         return f"{target} changed after you loaded it; your change replaced the newer value"
+
+
+SHELVE_REASON_MAX_CHARS = 200
+
+
+def _check_alert_id(alert_id: Any) -> None:
+    if isinstance(alert_id, bool) or not isinstance(alert_id, int):
+        raise ActionError(f"alert id must be a whole number, got {_short(alert_id)}", code="bad_value")
 
 
 def _is_allowed_speed(value: Any, allowed: tuple[float, ...]) -> bool:

@@ -1,6 +1,7 @@
 """Alarm book: no duplicates, hysteresis in time and value, flood grouping, ack, shelving,
 forecast countdown, one counting rule, rate. Every expected number is worked out by hand."""
 
+from concurrent.futures import Future
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from twin.alarms import (
     AlarmBook, AlarmSettings, Condition, Places, pedestrian_conditions, road_conditions, road_groups,
 )
+from twin.commands import CommandPath
 from twin.recorder import INPUT_KINDS
 
 
@@ -289,3 +291,60 @@ def test_open_counts_every_alert_the_feed_stands_for_and_no_shelved_one():
 
 def test_shelving_is_a_recorded_kind_of_input():
     assert "shelve" in INPUT_KINDS
+
+
+class _Recorder:
+    def __init__(self):
+        self.rows = []
+
+    def record_input(self, **row):
+        assert row["kind"] in INPUT_KINDS
+        self.rows.append(row)
+        return len(self.rows)
+
+
+class _Live:
+    """The command path's view of a live twin: its alarm book, recorder and loop thread."""
+
+    def __init__(self, book, time_s):
+        self.alarm_book, self.recorder, self.engine = book, _Recorder(), SimpleNamespace(time_s=time_s)
+
+    def call(self, fn):
+        future = Future()
+        future.set_result(fn(self.engine))
+        return future
+
+
+def test_shelving_goes_through_the_command_path_recorded_and_refused_in_words():
+    book = AlarmBook(AlarmSettings(on_delay_s=0))
+    book.update(600, [_c("road:A", level=2), _c("crush:X", kind="crowd", level=3)])
+    live = _Live(book, 600)
+    path = CommandPath(live)
+    ids = {item["kind"]: item["id"] for item in book.feed(600)}
+    who = {"user": "kim", "role": "operator"}
+    refusals = [
+        path.shelve(ids["congestion"], reason=" ", minutes=30, **who),
+        path.shelve(ids["congestion"], reason="known", minutes=600, **who),
+        path.shelve(ids["congestion"], reason="known", minutes="30", **who),
+        path.shelve(ids["crowd"], reason="known", minutes=30, **who),
+        path.shelve(999, reason="known", minutes=30, **who),
+        path.shelve(True, reason="known", minutes=30, **who),
+        path.unshelve(ids["congestion"], **who),
+    ]
+    assert [(r.ok, r.code) for r in refusals] == [
+        (False, "bad_value"), (False, "out_of_range"), (False, "bad_value"), (False, "critical"),
+        (False, "not_open"), (False, "bad_value"), (False, "not_shelved")]
+    assert refusals[0].reason == "give a reason for shelving the alert (what is known about it)"
+    assert refusals[1].reason == "shelve for 1 to 480 minutes, got 600"
+    assert refusals[3].reason == "a critical alert cannot be shelved: acknowledge it and act on it"
+    done = path.shelve(ids["congestion"], reason="  road works ", minutes=30, **who)
+    assert (done.ok, done.after["until_s"], done.after["reason"], done.after["count"]) == (True, 2400, "road works", 1)
+    assert [s["id"] for s in book.shelved(600)] == [ids["congestion"]]
+    back = path.unshelve(ids["congestion"], **who)
+    assert back.ok and book.shelved(600) == () and len(book.feed(600)) == 2
+    rows = live.recorder.rows
+    assert [(r["kind"], r["name"], r["result"]) for r in rows[-2:]] == [("shelve", "shelve", "ok"),
+                                                                        ("shelve", "unshelve", "ok")]
+    assert rows[-2]["payload"] == {"alert_id": ids["congestion"], "group": False, "reason": "road works",
+                                   "minutes": 30}
+    assert {r["kind"] for r in rows} == {"shelve"}  # refusals are recorded under the same kind
