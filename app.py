@@ -33,6 +33,7 @@ from callbacks.api import register_api
 from callbacks.limits import install_request_limits
 from callbacks.services import EXTENSION_KEY, Services
 from layouts import ids
+from layouts.clock import clock_controls, clock_state_text
 from layouts.deck import build_scene, deck_spec
 from layouts.panels import signal_plans, venue_sessions
 from layouts.shell import wall_page
@@ -108,7 +109,8 @@ def _live_twin(scenario: Any, store: Any, config: dict[str, Any]) -> LiveTwin:
                         engine=config["engine"])
     for note in day.notes:
         log.warning("%s", note)
-    return LiveTwin(day.engine, store, settings=settings, recorder=day.recorder, paused=day.paused, speed=day.speed)
+    return LiveTwin(day.engine, store, settings=settings, recorder=day.recorder, paused=day.paused, speed=day.speed,
+                    clock_change=day.clock_change)
 
 
 def _health(store: Any, live: LiveTwin | None) -> dict[str, Any]:
@@ -215,11 +217,14 @@ def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, An
     spec = deck_spec(scene)  # geometry built once, sent with the wall page
     ops = action_callbacks.panes(app.server.extensions[EXTENSION_KEY])  # operator action panels
 
+    signed_in = app.server.extensions.get("venuetwin.auth") is not None
+
     def wall(read_only: bool) -> Any:
         return lambda bar, nav: wall_page(
             scenario_name=scenario.name, spec=spec, attribution=scene.attribution,
             speed=float(config["speed"]), tick_ms=int(config["tick_ms"]), read_only=read_only,
-            user_bar=bar, nav=nav, ops_panes=() if read_only else ops)
+            user_bar=bar, nav=nav, ops_panes=() if read_only else ops,
+            with_clock_controls=not signed_in)  # with sign-in, the clock is the admin's (audit page)
 
     pages = {"/": wall(False), "/map": wall(True),
              "/summary": lambda bar, nav: summary_page(scenario_name=scenario.name, user_bar=bar, nav=nav,
@@ -233,8 +238,14 @@ def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, An
         from layouts.audit import audit_page
 
         def admin_audit(bar: Any, nav: Any, *, facets: Any = None) -> Any:
+            frame = app.server.extensions[EXTENSION_KEY].store.latest()
+            state = "" if frame is None else clock_state_text(paused=frame.paused, speed=frame.speed, mode=frame.mode,
+                                                              change=frame.clock_change)
+            controls = clock_controls(frame.speed if frame else float(config["speed"])) if config["run_engine"] else None
             return html.Div(className="admin-page", children=[
-                html.Header([html.Span("VenueTwin", className="brand-name"), nav, bar], className="admin-header"),
+                html.Header([html.Span("VenueTwin", className="brand-name"),
+                             html.Span(state, className="clock-state admin-clock-state"), controls, nav, bar],
+                            className="admin-header"),
                 audit_page(auth.audit.facets() if facets is None else facets, roles=ALL_ROLES)])
 
         pages["/admin/audit"] = admin_audit

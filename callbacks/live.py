@@ -1,5 +1,6 @@
 """The once-a-second refresh: the latest frame's map values, KPIs, clock and alert feed; the
-clock controls (pause, speed: operators only, checked on the server and audited)."""
+clock controls (pause, speed: admins only, after a confirmation; checked on the server, and
+recorded and audited by the command path)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from dash.exceptions import PreventUpdate
 from callbacks.auth import current_user, protect
 from callbacks.services import services, who
 from layouts import ids
-from layouts.alerts import alert_feed, alert_stats, clock, clock_state, feed_digest
+from layouts.alerts import alert_feed, alert_stats, clock, feed_digest
+from layouts.clock import clock_state_text
 from layouts.deck import dynamic_rows, encode_update, layer_values, peak_density_place
 from layouts.kpis import kpi_strip
 
 OPERATOR_ROLES = ("operator",)
+CLOCK_ROLES = ("admin",)  # a pause or a new speed changes every screen: the admin's decision
 
 
 def register_callbacks(app) -> None:
@@ -39,7 +42,7 @@ def register_callbacks(app) -> None:
         message, new_digests = encode_update(values, dynamic_rows(svc.scene, frame), digests,
                                              visible=set(toggles or ()))
         where = {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)}
-        state = clock_state(frame.paused, frame.speed)
+        state = clock_state_text(paused=frame.paused, speed=frame.speed, mode=frame.mode, change=frame.clock_change)
         digest = feed_digest(frame.alerts)
         user = current_user()  # None without sign-in: everyone may act
         can_ack = user is None or user.role in OPERATOR_ROLES
@@ -49,20 +52,37 @@ def register_callbacks(app) -> None:
                 clock(frame.time_s, seconds=True), clock(frame.time_s), state,
                 feed, digest, alert_stats(frame.alert_stats))
 
-    @app.callback(Output(ids.PAUSE, "children"), Input(ids.PAUSE, "n_clicks"), prevent_initial_call=True)
-    def toggle_pause(_clicks):
+    @app.callback(Output(ids.PAUSE, "children"), Output(ids.CLOCK_MSG, "children"),
+                  Input(ids.PAUSE_CONFIRM, "submit_n_clicks"), prevent_initial_call=True)
+    def toggle_pause(_confirmed):
         if svc.commands is None:
             raise PreventUpdate
-        svc.commands.clock(paused=not svc.live.paused, **who())  # recorded, audited, then applied
-        return "Resume" if svc.live.paused else "Pause"
+        result = svc.commands.clock(paused=not svc.live.paused, **who())  # recorded, audited, applied
+        return "Resume" if svc.live.paused else "Pause", _clock_note(result)
 
-    @app.callback(Output(ids.CLOCK_STATE, "children", allow_duplicate=True), Input(ids.SPEED, "value"),
-                  prevent_initial_call=True)
-    def set_speed(speed):
-        if svc.commands is None or speed is None:
+    @app.callback(Output(ids.SPEED_CONFIRM, "displayed"), Output(ids.SPEED_CONFIRM, "message"),
+                  Input(ids.SPEED, "value"), prevent_initial_call=True)
+    def ask_speed(speed):
+        if svc.live is None or not isinstance(speed, (int, float)) or speed == svc.live.speed:
             raise PreventUpdate
-        svc.commands.clock(speed=speed, **who())  # a speed the screen does not offer is refused
-        return clock_state(svc.live.paused, svc.live.speed)
+        return True, f"Run the simulation at ×{speed:g} on every screen? It is recorded with your name."
 
-    for control in (toggle_pause, set_speed):
-        protect(app, control, roles=OPERATOR_ROLES)
+    @app.callback(Output(ids.CLOCK_MSG, "children", allow_duplicate=True), Output(ids.SPEED, "value"),
+                  Input(ids.SPEED_CONFIRM, "submit_n_clicks"), Input(ids.SPEED_CONFIRM, "cancel_n_clicks"),
+                  State(ids.SPEED, "value"), prevent_initial_call=True)
+    def set_speed(_confirmed, _cancelled, speed):
+        if svc.commands is None:
+            raise PreventUpdate
+        if f"{ids.SPEED_CONFIRM}.cancel_n_clicks" in ctx.triggered_prop_ids:
+            return "", svc.live.speed
+        result = svc.commands.clock(speed=speed, **who())  # a speed the screen does not offer is refused
+        return _clock_note(result), svc.live.speed
+
+    for control in (toggle_pause, ask_speed, set_speed):
+        protect(app, control, roles=CLOCK_ROLES)
+
+
+def _clock_note(result) -> str:
+    if not result.ok:
+        return f"Refused: {result.reason}"
+    return f"{result.kind.capitalize()}: recorded (audit #{result.audit_id})" if result.audit_id else result.kind

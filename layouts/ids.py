@@ -14,6 +14,9 @@ TICK = "wall-tick"  # dcc.Interval
 FRAME_SEQ = "wall-frame-seq"  # dcc.Store: seq of the last frame this page showed
 PAUSE = "wall-pause"
 SPEED = "wall-speed"
+PAUSE_CONFIRM = "wall-pause-confirm"  # dcc.ConfirmDialogProvider around PAUSE (admins change the clock)
+SPEED_CONFIRM = "wall-speed-confirm"  # dcc.ConfirmDialog shown when SPEED changes
+CLOCK_MSG = "wall-clock-msg"  # what became of the last clock change
 
 # map
 MAP = "wall-map"  # the deck container (a div the bridge fills)

@@ -9,10 +9,10 @@ from typing import Any
 from dash import dcc, html
 
 from layouts import ids, theme
+from layouts.clock import clock_controls
 from layouts.deck import DEFAULT_TOGGLES, TOGGLE_LABELS
 
 HORIZONS = ((900, "+15"), (1800, "+30"), (3600, "+60"))
-SPEEDS = (1.0, 5.0, 10.0, 30.0, 60.0)
 
 
 def _swatch(rgba: Any, *, kind: str = "line") -> html.Span:
@@ -65,9 +65,10 @@ def layer_panel() -> html.Div:
 
 
 def header(scenario_name: str, speed: float, *, read_only: bool = False, user_bar: Any = None,
-           nav: Any = None) -> html.Header:
-    """Title, simulated clock, clock state and clock controls (none when ``read_only``), the
-    links to other pages and who is signed in."""
+           nav: Any = None, with_clock_controls: bool = False) -> html.Header:
+    """Title, simulated clock and its state (``SIMULATION ×10``, who paused it), the clock
+    controls when ``with_clock_controls`` (sign-in off; with sign-in they are on the admin
+    page), the links to other pages and who is signed in."""
     return html.Header(id=ids.HEADER, className="wall-header chrome", children=[
         html.Div(className="brand", children=[html.Span("VenueTwin", className="brand-name"),
                                                html.Span(scenario_name, id=ids.SCENARIO_NAME,
@@ -78,12 +79,7 @@ def header(scenario_name: str, speed: float, *, read_only: bool = False, user_ba
         ]),
         html.Div(className="controls", children=[
             html.Span("read-only", className="read-only-badge") if read_only else None,
-            *([] if read_only else [
-                html.Button("Pause", id=ids.PAUSE, n_clicks=0, className="btn"),
-                dcc.RadioItems(id=ids.SPEED, className="seg speed", inline=True,
-                               value=speed if speed in SPEEDS else SPEEDS[2],
-                               options=[{"label": f"×{s:g}", "value": s} for s in SPEEDS]),
-            ]),
+            clock_controls(speed) if with_clock_controls and not read_only else None,
             nav, user_bar,
         ]),
     ])
@@ -101,7 +97,7 @@ def ops_tabs() -> dcc.RadioItems:
 
 def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, speed: float,
               tick_ms: int = 1000, read_only: bool = False, user_bar: Any = None,
-              nav: Any = None, ops_panes: Sequence[Any] = ()) -> html.Div:
+              nav: Any = None, ops_panes: Sequence[Any] = (), with_clock_controls: bool = False) -> html.Div:
     """The whole control-room page. ``spec`` is :func:`layouts.deck.deck_spec`'s output: it
     travels once, with the layout. ``read_only``: the map for planners and executives, without
     the clock controls (the server refuses their callbacks anyway). ``ops_panes``: the operator
@@ -119,7 +115,8 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
         dcc.Store(id=ids.SELECTION),
         dcc.Store(id=ids.ALERT_DIGEST, data=""),
         dcc.Store(id=ids.ACK_RESULT),
-        header(scenario_name, speed, read_only=read_only, user_bar=user_bar, nav=nav),
+        header(scenario_name, speed, read_only=read_only, user_bar=user_bar, nav=nav,
+               with_clock_controls=with_clock_controls),
         html.Div(id=ids.KPI_STRIP, className="kpi-strip"),
         html.Main(className="wall-main", children=[
             html.Div(className="map-wrap", children=[

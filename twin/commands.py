@@ -118,6 +118,9 @@ class CommandPath:
         live = self.live
 
         def build(engine: Any) -> _Command:
+            if live.mode == "live":
+                raise ActionError("the live twin follows the clock: pause and speed apply to simulation runs only",
+                                  code="live_clock")
             if paused is not None and not isinstance(paused, bool):
                 raise ActionError(f"paused must be true or false, got {_short(paused)}", code="bad_value")
             if speed is not None and not _is_allowed_speed(speed, live.allowed_speeds()):
@@ -132,7 +135,8 @@ class CommandPath:
             return _Command("clock", name, f"clock.{name}", {k: v for k, v in after.items()
                                                               if k == ("speed" if speed is not None else "paused")},
                             "clock", lambda: (before, after, "clock"),
-                            lambda: live.apply_clock(paused=paused, speed=None if speed is None else float(speed)))
+                            lambda: live.apply_clock(paused=paused, speed=None if speed is None else float(speed),
+                                                     by=user))
 
         return self._submit(build, "clock", user, role, ip, None)
 

@@ -41,6 +41,7 @@ class LiveDay:
     speed: float | None = None  # None: the configured speed
     resumed_from: str | None = None  # the recording id when a day was resumed
     notes: list[str] = field(default_factory=list)
+    clock_change: dict | None = None  # the last recorded clock change (user, action, speed, times)
 
 
 def _open_days(folder: Path, fingerprint: str, seed: int, notes: list[str]) -> list[Path]:
@@ -58,13 +59,15 @@ def _open_days(folder: Path, fingerprint: str, seed: int, notes: list[str]) -> l
     return found
 
 
-def _clock_state(recording: Recording) -> tuple[bool, float | None]:
-    paused, speed = False, None
+def _clock_state(recording: Recording) -> tuple[bool, float | None, dict | None]:
+    paused, speed, change = False, None, None
     for item in recording.inputs(kind="clock"):
         if item.result == "ok" and isinstance(item.after, dict):
             paused = bool(item.after.get("paused", paused))
             speed = float(item.after.get("speed", speed or math.nan)) if item.name == "speed" else speed
-    return paused, speed
+            change = {"user": item.user, "action": item.name, "speed": item.after.get("speed"),
+                      "sim_time_s": item.sim_time_s, "wall_s": item.wall_time_s}
+    return paused, speed, change
 
 
 def open_live_day(folder: str | Path, scenario: Scenario, *, seed: int = 0, start_s: float | None = None,
@@ -92,8 +95,8 @@ def open_live_day(folder: str | Path, scenario: Scenario, *, seed: int = 0, star
             with Recording.open(path) as recording:
                 end_s = recording.time_range()[1]
                 resumed = state_at(recording, end_s, scenario=scenario)
-                paused, speed = _clock_state(recording)
-            day = LiveDay(resumed, Recorder.reopen(path), paused, speed, path.stem, notes)
+                paused, speed, change = _clock_state(recording)
+            day = LiveDay(resumed, Recorder.reopen(path), paused, speed, path.stem, notes, change)
             notes.append(f"resumed the interrupted day {path.name} at simulated {hhmm(end_s)}")
             return day
         except RecordingError as error:

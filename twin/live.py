@@ -42,6 +42,7 @@ WALL_KPIS = (
     "peak_density_ppm2", "worst_wait_s", "open_alerts",
 )
 """The KPIs of the control-room strip, in display order (also the history series)."""
+CLOCK_MODES = ("simulation", "live")
 CLOCK_SPEEDS = (1.0, 5.0, 10.0, 30.0, 60.0)
 """Clock speeds (simulated seconds per wall second) an operator may choose; the configured
 start speed is allowed as well."""
@@ -69,6 +70,10 @@ class LiveSettings:
     stall_after_s
         Wall seconds without a new frame after which the watchdog reports the loop stalled
         (logs it, counts it, and restarts the loop thread if it died).
+    mode
+        ``"simulation"``: a demonstration or training run of a scenario day at ``speed``, which
+        an admin may pause or speed up; ``"live"``: the twin follows the wall clock (speed 1,
+        clock changes refused).
     """
 
     speed: float = 10.0
@@ -79,6 +84,7 @@ class LiveSettings:
     history_step_s: float = 60.0
     max_lag_s: float = 120.0
     stall_after_s: float = 10.0
+    mode: str = "simulation"
     alarm: alarms.AlarmSettings = field(default_factory=alarms.AlarmSettings)
 
     def __post_init__(self) -> None:
@@ -88,6 +94,8 @@ class LiveSettings:
             raise ValueError(f"publish_period_s must be > 0, got {self.publish_period_s}")
         if self.forecast_period_s < 0:
             raise ValueError(f"forecast_period_s must be >= 0, got {self.forecast_period_s}")
+        if self.mode not in CLOCK_MODES:
+            raise ValueError(f"mode must be one of {CLOCK_MODES}, got {self.mode!r}")
         if not self.stall_after_s > 0:
             raise ValueError(f"stall_after_s must be > 0, got {self.stall_after_s}")
         if not 0 < self.history_step_s <= self.history_window_s:
@@ -213,13 +221,15 @@ class LiveTwin:
 
     def __init__(self, engine: Any, store: Store | None = None, *,
                  settings: LiveSettings | None = None, recorder: Recorder | None = None,
-                 paused: bool = False, speed: float | None = None) -> None:
+                 paused: bool = False, speed: float | None = None,
+                 clock_change: Mapping[str, Any] | None = None) -> None:
         self.engine = engine
         self.store = store if store is not None else InProcessStore()
         self.settings = settings or LiveSettings()
         self.recorder = recorder
         self._speed = float(speed) if speed is not None else self.settings.speed
         self._paused = bool(paused)
+        self.clock_change = dict(clock_change) if clock_change else None
         self._commands: queue.Queue[tuple[Callable[[], Any], Future]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -253,14 +263,22 @@ class LiveTwin:
         """Clock speeds the command path accepts: :data:`CLOCK_SPEEDS` and the start speed."""
         return tuple(sorted({*CLOCK_SPEEDS, float(self.settings.speed)}))
 
-    def apply_clock(self, *, paused: bool | None = None, speed: float | None = None) -> None:
-        """Change the clock (the command path calls this in the loop thread, after recording)."""
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    def apply_clock(self, *, paused: bool | None = None, speed: float | None = None, by: str = "") -> None:
+        """Change the clock (the command path calls this in the loop thread, after recording);
+        ``by`` is who, shown on every screen."""
         if speed is not None:
             if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
                 raise ValueError(f"speed must be a finite number > 0, got {speed!r}")
             self._speed = float(speed)
         if paused is not None:
             self._paused = bool(paused)
+        action = "speed" if speed is not None else ("pause" if paused else "resume")
+        self.clock_change = {"user": by, "action": action, "speed": self._speed,
+                             "sim_time_s": float(self.engine.time_s), "wall_s": time.time()}
 
     def start(self) -> LiveTwin:
         """Publish a first frame, then start the loop and forecast threads."""
@@ -496,7 +514,8 @@ class LiveTwin:
             history=self._history.arrays(),
             alerts=tuple(MappingProxyType(item) for item in feed),
             alert_stats=MappingProxyType(stats),
-            speed=self._speed, paused=self._paused,
+            speed=self._speed, paused=self._paused, mode=self.settings.mode,
+            clock_change=MappingProxyType(dict(self.clock_change)) if self.clock_change else None,
         )
         self.store.publish(frame)
         self._last_frame_wall_s = frame.wall_s

@@ -57,6 +57,12 @@ class Frame:
         Simulated seconds per wall second.
     paused
         Whether the clock is paused.
+    mode
+        ``"simulation"`` (a demonstration or training run of a scenario day, at ``speed``) or
+        ``"live"`` (the twin follows the wall clock; nobody pauses it).
+    clock_change
+        The last clock change: ``user``, ``action`` (pause, resume, speed), ``speed``,
+        ``sim_time_s`` and ``wall_s``; ``None`` when nobody changed it.
     """
 
     seq: int
@@ -70,6 +76,8 @@ class Frame:
     alert_stats: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     speed: float = 1.0
     paused: bool = False
+    mode: str = "simulation"
+    clock_change: MappingProxyType | None = None
 
     @property
     def time_s(self) -> float:

@@ -16,8 +16,8 @@ from tests.app.conftest import open_page, serve, wall_config
 from tests.app.test_auth import PASSWORD, SECRET, add_users, sign_in, users_db  # noqa: F401
 from twin.audit import AuditFilter
 
-HOMES = {"olga": "/", "pat": "/map", "eve": "/summary", "ada": "/admin/audit"}
-LIVE_CONTROLS = ("toggle_pause", "set_speed", "acknowledge")
+HOMES = {"olga": "/", "pat": "/replay", "eve": "/summary", "ada": "/admin/audit"}
+LIVE_CONTROLS = {"toggle_pause": {"admin"}, "set_speed": {"admin"}, "acknowledge": {"operator"}}
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +42,17 @@ def _key(app, name: str) -> str:
 
 
 def _pause_body(key: str) -> dict:
-    return {"output": key, "outputs": {"id": "wall-pause", "property": "children"},
-            "inputs": [{"id": "wall-pause", "property": "n_clicks", "value": 1}],
-            "changedPropIds": ["wall-pause.n_clicks"], "state": []}
+    """The confirmed Pause dialog, as the browser posts it."""
+    return {"output": key, "outputs": [{"id": "wall-pause", "property": "children"},
+                                       {"id": "wall-clock-msg", "property": "children"}],
+            "inputs": [{"id": "wall-pause-confirm", "property": "submit_n_clicks", "value": 1}],
+            "changedPropIds": ["wall-pause-confirm.submit_n_clicks"], "state": []}
 
 
-def test_live_controls_are_operator_only_by_their_own_modules(room):
+def test_live_controls_are_protected_by_their_own_modules(room):
     auth = get_auth(room.app)
-    for name in LIVE_CONTROLS:
-        assert auth.roles_for_callback(_key(room.app, name)) == {"operator"}, name
+    for name, roles in LIVE_CONTROLS.items():
+        assert auth.roles_for_callback(_key(room.app, name)) == roles, name
 
 
 @pytest.mark.parametrize("name", ["olga", "pat", "eve", "ada"])
@@ -69,8 +71,8 @@ def test_each_role_lands_home_and_reaches_only_its_pages(room, name):
     assert client.get("/summary").status_code == 200  # every role
 
 
-@pytest.mark.parametrize("name", ["pat", "eve", "ada"])
-def test_non_operators_cannot_pause_the_clock(room, name):
+@pytest.mark.parametrize("name", ["pat", "eve", "olga"])
+def test_only_admins_may_pause_the_shared_clock(room, name):
     live = room.app.server.extensions["venuetwin"].live
     client = room.app.server.test_client()
     sign_in(client, name)
@@ -80,14 +82,23 @@ def test_non_operators_cannot_pause_the_clock(room, name):
     assert live.paused == paused
 
 
-def test_operator_pause_and_acknowledge_are_audited(room):
+def test_admin_pause_and_operator_acknowledge_are_audited_and_shown(room):
     app = room.app
     live, store = app.server.extensions["venuetwin"].live, app.server.extensions["venuetwin"].store
+    admin = app.server.test_client()
+    sign_in(admin, "ada")
+    key = _key(app, "toggle_pause")
+    assert admin.post("/_dash-update-component", json=_pause_body(key)).status_code == 200
+    deadline = time.time() + 30
+    while time.time() < deadline and not store.latest().paused:
+        time.sleep(0.2)
+    change = store.latest().clock_change  # every screen's header shows who paused, and when
+    assert store.latest().paused and (change["user"], change["action"]) == ("ada", "pause")
+    assert admin.post("/_dash-update-component", json=_pause_body(key)).status_code == 200
+    audited = [e.action for e in get_auth(app).audit.query(AuditFilter(user="ada", category="action"))]
+    assert audited[:2] == ["clock.resume", "clock.pause"]
     client = app.server.test_client()
     sign_in(client, "olga")
-    key = _key(app, "toggle_pause")
-    for _ in range(2):  # pause, resume
-        assert client.post("/_dash-update-component", json=_pause_body(key)).status_code == 200
     deadline = time.time() + 60
     while time.time() < deadline and not [a for a in store.latest().alerts if a["count"] == 1]:
         time.sleep(0.5)
@@ -100,7 +111,7 @@ def test_operator_pause_and_acknowledge_are_audited(room):
     assert response.status_code == 200, response.get_data(as_text=True)
     entries = get_auth(app).audit.query(AuditFilter(user="olga", category="action"))
     actions = [e.action for e in entries]
-    assert actions[:3] == ["alert.acknowledge", "clock.resume", "clock.pause"]
+    assert actions[:1] == ["alert.acknowledge"]
     assert entries[0].role == "operator" and entries[0].target.startswith(f"alert {alert['id']}")
     assert entries[0].after["acked"] is True and entries[0].sim_time_s is not None
     assert live.paused is False
@@ -138,10 +149,11 @@ def _problems(page):
 
 def test_browser_roles(room, browser, artifacts):
     pause = _pause_body(_key(room.app, "toggle_pause"))
-    # operator: the live wall with its controls, a sign-out link, the summary a click away
+    # operator: the live wall, no clock controls (the admin's), a sign-out link, the summary a click away
     page = _sign_in_page(browser, room, "olga")
     page.wait_for_selector("[data-deck-ready='1']", timeout=60_000)
-    assert page.locator("#wall-pause").count() == 1
+    assert page.locator("#wall-pause").count() == 0
+    assert page.locator("#wall-clock-state").inner_text().startswith("SIMULATION")
     assert page.inner_text("#user-name") == "olga · operator"
     page.screenshot(path=str(artifacts / "wall-operator-1080p.png"))
     page.click(".nav-link:has-text('Summary')")
@@ -149,14 +161,15 @@ def test_browser_roles(room, browser, artifacts):
     assert _problems(page) == []
     page.context.close()
     # planner: the read-only map, no clock controls, refused if it tries
-    page = _sign_in_page(browser, room, "pat")
+    page = _sign_in_page(browser, room, "pat")  # lands on the replay page; the live map is a click away
+    page.goto("/map")
     page.wait_for_selector("[data-deck-ready='1']", timeout=60_000)
     assert page.locator("#wall-pause, #wall-speed").count() == 0
     assert page.locator(".read-only-badge").count() == 1
     assert page.locator(".alert-ack").count() == 0  # no acknowledge buttons on the read-only map
     page.screenshot(path=str(artifacts / "map-planner-1080p.png"))
     page.goto("/")
-    page.wait_for_url("**/map")
+    page.wait_for_url("**/replay")
     assert _post_status(page, pause) == 403
     assert _problems(page) == []
     page.context.close()
@@ -174,6 +187,13 @@ def test_browser_roles(room, browser, artifacts):
     # admin: the audit log shows the refusals and acknowledgements; sign out from the header
     page = _sign_in_page(browser, room, "ada")
     page.wait_for_selector("#audit-table td")
+    live = room.app.server.extensions["venuetwin"].live
+    for expected in (True, False):  # pause, then resume: each asks for a confirmation first
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#wall-pause")
+        page.wait_for_function("(t) => document.querySelector('#wall-clock-msg').innerText.startsWith(t)",
+                               arg="Pause" if expected else "Resume", timeout=30_000)
+        assert live.paused is expected
     page.screenshot(path=str(artifacts / "admin-audit-1080p.png"))
     actions = set(page.locator("#audit-table td.col-action").all_inner_texts())
     assert "callback.refused" in actions

@@ -60,6 +60,7 @@ def test_an_interrupted_day_resumes_with_every_acknowledged_input(tmp_path, scen
     assert resumed.engine.time_s == START_S + 780
     assert_same_state(crashed.state, resumed.engine.state)
     assert resumed.paused is True and resumed.speed == 30.0
+    assert (resumed.clock_change["user"], resumed.clock_change["action"]) == ("kim", "pause")
     assert resumed.engine.view().extras["pedestrians"]["checkpoints"]["lanes_manual"][1] == 3
     assert any("resumed the interrupted day" in note for note in resumed.notes)
 

@@ -182,3 +182,17 @@ def test_junk_clock_and_action_inputs_never_stop_the_clock(engine):
         assert live.loop_errors == 0 and live.stalls == 0
     finally:
         live.stop()
+
+
+def test_live_mode_refuses_clock_changes_and_a_simulation_says_who_paused(engine):
+    live = LiveTwin(engine, settings=LiveSettings(mode="live", speed=1, forecast_period_s=0))
+    refused = CommandPath(live).clock(paused=True, user="ada", role="admin")
+    assert not refused.ok and refused.code == "live_clock" and not live.paused
+    simulation = LiveTwin(engine, settings=LiveSettings(speed=10, forecast_period_s=0))
+    assert CommandPath(simulation).clock(paused=True, user="ada", role="admin").ok
+    frame = simulation._publish()
+    assert frame.mode == "simulation" and frame.paused
+    assert (frame.clock_change["user"], frame.clock_change["action"]) == ("ada", "pause")
+    assert frame.clock_change["sim_time_s"] == engine.time_s
+    with pytest.raises(ValueError, match="mode must be one of"):
+        LiveSettings(mode="demo")
