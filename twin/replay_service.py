@@ -461,7 +461,7 @@ class ReplayService:
                 status.state, status.progress = "ready", 1.0
                 return status
             os.replace(path, path.with_name(path.name + f".stale-{int(time.time())}"))
-        items = read_script(script)
+        items = [item for item in read_script(script) if start_s <= item.at_s <= end_s]  # the span's part
 
         def run() -> None:
             status.state = "running"

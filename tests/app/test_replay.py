@@ -195,6 +195,28 @@ def test_drag_on_the_timeline_scrubs_and_a_chart_click_jumps(browser, replay, re
     page.context.close()
 
 
+def test_first_start_records_the_bundled_day_and_the_page_opens_it(browser, tmp_path, monkeypatch):
+    """An empty recordings folder: the app records the bundled day in the background (here a
+    short span of it), the page says so, then opens it."""
+    import callbacks.replay as replay_callbacks
+    from app import create_app
+
+    monkeypatch.setattr(replay_callbacks, "BUNDLED_SPAN", ("18:00", "18:20"))
+    served = serve(create_app(wall_config(recordings=str(tmp_path), run_engine=False, normal_day=False)))
+    try:
+        page, log = open_page(browser, f"{served.url}/replay")
+        opened = _wait_for(lambda: page.evaluate("window.vtReplay.state().day"), 120, 0.5)
+        assert opened == replay_callbacks.BUNDLED_FILE
+        assert "bundled recording" in page.inner_text("#rp-title")
+        _wait_for(lambda: _clock(page) == "18:00:00", 10)
+        assert _clock(page) == "18:00:00"
+        assert (tmp_path / f"{replay_callbacks.BUNDLED_FILE}.sqlite").is_file()
+        page.context.close()
+        assert log.errors == []
+    finally:
+        served.stop()
+
+
 # ---------------------------------------------------------------- fork and compare
 def _worst_wait_after(recording, engine, checkpoint: int, from_s: float, to_s: float) -> float:
     """The twin's own reconstruction: the checkpoint's wait every minute after ``from_s``."""
