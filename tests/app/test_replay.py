@@ -310,6 +310,53 @@ def test_screenshots_of_the_replay_page_and_the_compare_view(browser, replay, re
     assert log.errors == [] and log2.errors == []
 
 
+# ---------------------------------------------------------------- sharing frames
+@pytest.fixture
+def redis_url():
+    import shutil
+    import socket
+    import subprocess
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    redis = pytest.importorskip("redis")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                               stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(5)
+
+
+def test_workers_share_reconstructed_frames_through_redis(recorded, redis_url):
+    """Two web workers of the scaled mode: a frame one reconstructed is served by the other from
+    the Redis cache, without building a replay engine."""
+    from app import create_app
+    from callbacks.replay import frame_payload, replay_web
+
+    folder, day = recorded
+    workers = [create_app(wall_config(recordings=str(folder), run_engine=False, normal_day=False, bundled_day=False,
+                                      start=False, store="redis", redis_url=redis_url)) for _ in range(2)]
+    first, second = (replay_web(app) for app in workers)
+    assert type(first.cache.cache).__name__ == "RedisCache"
+    scene = workers[0].server.extensions["venuetwin"].scene
+    made = frame_payload(first, scene, day, parse_clock("18:40"))
+    shared = frame_payload(second, scene, day, parse_clock("18:40"))
+    assert second.service._replayers == {}  # served from the cache, not reconstructed
+    assert shared["kpis"] == pytest.approx(made["kpis"], nan_ok=True) and shared["alerts"] == made["alerts"]
+    assert all(np.array_equal(shared["values"][k][c], made["values"][k][c]) for k in made["values"]
+               for c in made["values"][k])
+
+
 # ---------------------------------------------------------------- roles (server side)
 @pytest.fixture(scope="module")
 def signed_in_app(tmp_path_factory, recorded):
