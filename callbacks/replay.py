@@ -373,7 +373,8 @@ def register_callbacks(app: Any) -> None:
         if row is None:
             raise PreventUpdate
         now = row["lanes_face"] if lane_type == "face" else row["lanes_manual"]
-        return now + 2, f"At {hhmm(t)}: {row['lanes_face']} face-recognition and {row['lanes_manual']} manual lanes open"
+        return now + 2, (f"At {hhmm(t)}: {row['lanes_face']} face-recognition and {row['lanes_manual']} manual "
+                         "lanes open")
 
     @app.callback(Output(ids.RP_FK_ACTION, "options"), Input(ids.RP_TAB, "value"), Input(ids.RP_FRAME_DONE, "data"),
                   State(ids.RP_DAYDATA, "data"), State(ids.RP_TIME, "data"))
@@ -537,7 +538,8 @@ def _change(kind: Any, *, at_s: float, n: int, **f: Any) -> dict[str, Any]:
     if kind == "lanes":
         if f["checkpoint"] is None:
             raise ValueError("choose a checkpoint")
-        return {"type": "action", "action": {"kind": "set_lanes", "checkpoint_id": _whole(f["checkpoint"], "checkpoint"),
+        checkpoint = _whole(f["checkpoint"], "checkpoint")
+        return {"type": "action", "action": {"kind": "set_lanes", "checkpoint_id": checkpoint,
                                              "lane_type": str(f["lane_type"] or "face"),
                                              "count": _whole(f["count"], "lanes open")}}
     if kind == "corridor":

@@ -54,7 +54,8 @@ def describe_input(item: Mapping[str, Any], names: Mapping[str, Mapping[Any, str
     payload = item.get("payload") if isinstance(item.get("payload"), Mapping) else {}
     before, after, name = item.get("before"), item.get("after"), item.get("name")
     if name == "set_lanes":
-        where = names.get("checkpoints", {}).get(payload.get("checkpoint_id"), f"checkpoint {payload.get('checkpoint_id')}")
+        cp = payload.get("checkpoint_id")
+        where = names.get("checkpoints", {}).get(cp, f"checkpoint {cp}")
         was = f"{before} → " if before is not None else ""
         return f"{where}: {payload.get('lane_type', '?')} lanes {was}{payload.get('count')}"
     if name == "set_signal_plan":
@@ -227,7 +228,8 @@ def day_charts(samples: Mapping[str, np.ndarray], *, day: str | None, start_s: f
             if series is None or spec.name not in series:
                 continue
             times = np.asarray(series["time_s"], dtype=float)
-            keep = (times >= start_s - 1e-6) & (times <= end_s + 1e-6) if series is original else np.ones(len(times), bool)
+            inside = (times >= start_s - 1e-6) & (times <= end_s + 1e-6)
+            keep = inside if series is original else np.ones(len(times), bool)
             values = np.asarray(series[spec.name], dtype=float)[keep] * spec.scale
             fig.add_trace(go.Scatter(
                 x=iso_times(times[keep], day), y=values, mode="lines", name=name, showlegend=False,

@@ -38,7 +38,9 @@ from twin import queries
 from twin.actions import action_from_dict
 from twin.errors import ActionError, TwinError
 from twin.recorder import SNAPSHOT_EVERY_S, Recording, RecordingError, scenario_fingerprint
-from twin.replay import ForkChanges, ScriptedInput, compare, fork_day, hhmm, read_script, record_day, replay_engine, state_at
+from twin.replay import (
+    ForkChanges, ScriptedInput, compare, fork_day, hhmm, read_script, record_day, replay_engine, state_at,
+)
 
 __all__ = ["BundledDay", "ForkJob", "ReplayService", "advance", "checkpoint_waits"]
 
@@ -224,7 +226,8 @@ class ReplayService:
                 row = recording.summary()
                 row["replayable"] = recording.header.get("scenario_hash") == self.fingerprint
                 row["changes"] = recording.header.get("changes")
-                if not (math.isfinite(row["start_s"]) and math.isfinite(row["end_s"]) and row["end_s"] > row["start_s"]):
+                start_s, end_s = row["start_s"], row["end_s"]
+                if not (math.isfinite(start_s) and math.isfinite(end_s) and end_s > start_s):
                     row["replayable"], row["error"] = False, "nothing recorded yet"
                 elif not row["replayable"]:
                     row["error"] = "recorded on another version of the scenario"

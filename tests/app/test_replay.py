@@ -432,3 +432,91 @@ def test_planners_land_on_the_replay_page(signed_in_app):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"username": "pat", "password": PASSWORD, "csrf_token": token, "next": ""})
     assert response.location == "/replay"
+
+
+# ---------------------------------------------------------------- pure builders
+NAMES = {"junctions": {64: "방이사거리 (#64)"}, "checkpoints": {5: "KSPO Dome entrance"},
+         "hospitals": {"hospital_asan_medical_center": "Asan Medical Center"}}
+
+
+@pytest.mark.parametrize("item, text", [
+    ({"kind": "action", "name": "set_lanes", "payload": {"checkpoint_id": 5, "lane_type": "face", "count": 9},
+      "before": 5}, "KSPO Dome entrance: face lanes 5 → 9"),
+    ({"kind": "action", "name": "set_signal_plan", "payload": {"node_id": 64, "cycle_s": 130, "greens_s": [68, 52]},
+      "before": {"cycle_s": 117.0, "greens_s": [52.0, 55.0]}},
+     "방이사거리 (#64): cycle 117 s, greens 52/55 → cycle 130 s, greens 68/52 s"),
+    ({"kind": "action", "name": "dispatch_corridor",
+      "payload": {"corridor_id": "AMB-1", "lat": 37.5183, "lon": 127.1152, "hospital_id": "hospital_asan_medical_center"},
+      "after": {"distance_m": 3222, "signals": 3}},
+     "Green corridor AMB-1 from 37.5183, 127.1152 to Asan Medical Center (3.2 km, 3 signals)"),
+    ({"kind": "ack", "name": "acknowledge", "payload": {"alert_id": -3, "group": True},
+      "after": {"acked": True, "kind": "congestion", "severity": "critical"}},
+     "Acknowledged every congestion alert (critical)"),
+    ({"kind": "clock", "name": "speed", "payload": {"speed": 30}}, "Clock speed ×30"),
+])
+def test_recorded_inputs_are_described_in_the_control_rooms_words(item, text):
+    from layouts.replay_day import describe_input
+
+    assert describe_input(item, NAMES) == text
+
+
+def _input(seq, at, name, user="kim", kind="action", result="ok"):
+    return {"seq": seq, "sim_time_s": parse_clock(at), "kind": kind, "name": name, "user": user, "role": "operator",
+            "result": result, "reason": "" if result == "ok" else "too many lanes", "payload": {}, "before": None,
+            "after": None}
+
+
+def test_timeline_marks_sit_at_their_time_with_kind_and_severity():
+    from layouts.replay_day import timeline_marks
+
+    inputs = [_input(1, "18:00", "set_lanes"), _input(2, "19:00", "set_signal_plan", result="refused"),
+              _input(3, "19:30", "speed", kind="clock")]
+    alerts = [{"time_s": parse_clock("18:30"), "severity": "critical", "place": "KSPO Dome", "message": "Wait 34 min"}]
+    marks = timeline_marks(inputs, alerts, parse_clock("18:00"), parse_clock("20:00"), NAMES)
+    assert [(m.style["left"], m.className) for m in marks] == [
+        ("0.000%", "rp-mark rp-mark-input cat-lanes"), ("50.000%", "rp-mark rp-mark-input cat-signals refused"),
+        ("25.000%", "rp-mark rp-mark-alert sev-critical")]  # clock changes are in the log, not on the timeline
+    assert "REFUSED" in getattr(marks[1], "data-tip") and "KSPO Dome: Wait 34 min" in getattr(marks[2], "data-tip")
+
+
+def test_operator_log_filters_by_kind_and_user():
+    from layouts.replay_day import log_filters, operator_log
+
+    inputs = [_input(1, "18:00", "set_lanes", "kim"), _input(2, "18:10", "set_signal_plan", "park"),
+              _input(3, "18:20", "acknowledge", "park", kind="ack")]
+    kinds, users = log_filters(inputs)
+    assert [k["value"] for k in kinds] == ["signals", "lanes", "ack"] and [u["value"] for u in users] == ["kim", "park"]
+    seqs = lambda rows: [getattr(r, "data-seq", None) for r in rows]  # noqa: E731
+    assert seqs(operator_log(inputs, NAMES, users=["park"])) == ["2", "3"]
+    assert seqs(operator_log(inputs, NAMES, kinds=["lanes"], users=["kim"])) == ["1"]
+    assert operator_log(inputs, NAMES, kinds=["clock"])[0].children == "No operator inputs match the filter"
+
+
+def test_compare_table_shows_minutes_and_signed_differences():
+    from layouts.replay_fork import compare_table
+
+    rows = [{"key": "worst_wait_s", "label": "worst checkpoint wait (s)", "original": 900.0, "fork": 600.0,
+             "difference": -300.0, "verdict": "better"},
+            {"key": "share_under_target", "label": "share", "original": 0.5, "fork": 0.6, "difference": 0.1,
+             "verdict": "better"}]
+    body = compare_table({"rows": rows}).children[1].children
+    cells = [[c.children for c in row.children] for row in body]
+    assert cells == [["worst checkpoint wait (min)", "15.0 min", "10.0 min", "−5.0 min"],
+                     ["share", "50 %", "60 %", "+10 pt"]]
+
+
+@pytest.mark.parametrize("kind, fields, message", [
+    ("lanes", {"checkpoint": None}, "choose a checkpoint"),
+    ("lanes", {"checkpoint": 0, "count": 2.5, "lane_type": "face"}, "lanes open must be a whole number"),
+    ("signals", {"node": 64, "greens": "60, x", "cycle": 120, "offset": 0}, "each green must be a number"),
+    ("corridor", {"lat": "north", "lon": 127.1, "hospital": None}, "lat must be a number"),
+    ("recorded", {"seq": None}, "choose a recorded action"),
+    ("nothing", {}, "choose what to change"),
+])
+def test_form_values_that_are_not_a_change_are_refused_with_a_reason(kind, fields, message):
+    from callbacks.replay import _change
+
+    defaults = dict.fromkeys(("node", "cycle", "greens", "offset", "checkpoint", "lane_type", "count", "lat", "lon",
+                              "hospital", "seq", "op", "move_to"))
+    with pytest.raises(ValueError, match=message):
+        _change(kind, at_s=parse_clock("18:40"), n=0, **{**defaults, **fields})
