@@ -27,6 +27,7 @@ from callbacks import alerts as alert_callbacks
 from callbacks import live as live_callbacks
 from callbacks import map as map_callbacks
 from callbacks import pages as page_callbacks
+from callbacks import preview as preview_callbacks
 from callbacks import replay as replay_callbacks
 from callbacks import summary as summary_callbacks
 from callbacks.api import register_api
@@ -179,7 +180,8 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         commands=action_callbacks.command_path(live, config, default_db=HERE / "var" / "audit.sqlite"),
         recordings=Path(config["recordings"]) if config["recordings"] else None,
     )
-    for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks, replay_callbacks):
+    for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks, preview_callbacks,
+                   replay_callbacks):
         module.register_callbacks(app)
 
     # Sign-in and roles plug in here, and only here (callbacks/auth.py).

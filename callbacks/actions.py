@@ -32,6 +32,7 @@ from layouts.corridor_panel import (
     space_time_view,
 )
 from layouts.deck import preview_message
+from layouts.preview import preview_state
 from layouts.signal_panel import (
     approach_table,
     junction_options,
@@ -89,17 +90,18 @@ def register_callbacks(app: Any) -> None:
         return wrap
 
     n_links = len(svc.scene.links)
+    junction_names = {s["i"]: s["n"] for s in svc.scene.signals}
     app.clientside_callback(ClientsideFunction(namespace="vt", function_name="update"),
                             Output(ids.MAP_APPLIED, "data", allow_duplicate=True), Input(ids.MAP_PREVIEW, "data"),
                             prevent_initial_call=True)
 
-    @guarded([Output(pane, "hidden") for pane in PANES.values()] + [Output(ids.SIDE, "className"),
-                                                                     Output(ids.MAP_PREVIEW, "data")],
-             Input(ids.OPS_TAB, "value"))
+    @guarded([Output(pane, "hidden") for pane in PANES.values()] + [
+        Output(ids.SIDE, "className"), Output(ids.PREVIEW_STATE, "data", allow_duplicate=True)],
+        Input(ids.OPS_TAB, "value"), prevent_initial_call="initial_duplicate")
     def show_tab(tab):
         tab = tab if tab in PANES else "alerts"
-        clear = preview_message(n_links=n_links) if ctx.triggered_id else no_update
-        return [key != tab for key in PANES] + ["side" if tab == "alerts" else "side side-wide", clear]
+        end_preview = None if ctx.triggered_id else no_update  # another tab ends a preview
+        return [key != tab for key in PANES] + ["side" if tab == "alerts" else "side side-wide", end_preview]
 
     @guarded(Output(ids.SIG_NODE, "value"), Output(ids.COR_LAT, "value"), Output(ids.COR_LON, "value"),
              Output(ids.CP_SELECT, "value"), Input(ids.MAP_CLICK, "data"), State(ids.OPS_TAB, "value"),
@@ -133,13 +135,14 @@ def register_callbacks(app: Any) -> None:
 
     @guarded(Output(ids.SIG_EDITOR, "children"), Output(ids.SIG_CYCLE, "value", allow_duplicate=True),
              Output(ids.SIG_OFFSET, "value", allow_duplicate=True), Output(ids.SIG_SEEN, "data"),
-             Output(ids.SIG_RESULT, "children"), Output(ids.SIG_MSG, "children"), Input(ids.SIG_NODE, "value"),
+             Output(ids.SIG_RESULT, "children"), Output(ids.SIG_MSG, "children"),
+             Output(ids.PREVIEW_STATE, "data", allow_duplicate=True), Input(ids.SIG_NODE, "value"),
              prevent_initial_call="initial_duplicate")
     def junction_editor(node):
         if node is None:
-            return [], None, None, None, [], ""
-        plan = cmd.query("signal_plan", node)
-        return plan_editor(plan), plan["cycle_s"], plan["offset_s"], plan, [], ""
+            return [], None, None, None, [], "", None
+        plan = cmd.query("signal_plan", node)  # another junction ends a preview
+        return plan_editor(plan), plan["cycle_s"], plan["offset_s"], plan, [], "", None
 
     @guarded(Output({"type": ids.SIG_GREEN, "phase": ALL}, "value"), Output(ids.SIG_CYCLE, "value"),
              Output(ids.SIG_OFFSET, "value"), Output(ids.SIG_MSG, "children", allow_duplicate=True),
@@ -157,6 +160,7 @@ def register_callbacks(app: Any) -> None:
 
     @guarded(Output(ids.SIG_RESULT, "children", allow_duplicate=True),
              Output(ids.SIG_MSG, "children", allow_duplicate=True), Output(ids.MAP_PREVIEW, "data", allow_duplicate=True),
+             Output(ids.PREVIEW_STATE, "data", allow_duplicate=True), Output(ids.SIG_PREVIEWED, "data"),
              Input(ids.SIG_PREVIEW, "n_clicks"), State(ids.SIG_NODE, "value"),
              State({"type": ids.SIG_GREEN, "phase": ALL}, "value"), State(ids.SIG_CYCLE, "value"),
              State(ids.SIG_OFFSET, "value"), prevent_initial_call=True)
@@ -166,45 +170,64 @@ def register_callbacks(app: Any) -> None:
             fork = cmd.query("forecast_copy")  # taken in the loop thread; forecast outside it
             result = whatif.what_if(fork, [action])
         except ActionError as error:
-            return [], message(f"Refused: {error}", "refused"), preview_message(n_links=n_links)
+            return [], message(f"Refused: {error}", "refused"), no_update, None, None
         delta = np.mean([mark["links"]["delay_rate_veh"] for mark in result["marks"].values()], axis=0)
-        return (preview_body(result), message("Preview: nothing applied yet; roads on the map coloured by the "
-                                              "change in delay", "ok"), preview_message(delta_veh=delta))
+        added_vehh = float(result["marks"][max(result["marks"])]["totals"]["difference"]["delay_vehh"])
+        name = junction_names.get(action.node_id, f"junction {action.node_id}")
+        banner = preview_state(f"Preview: {name}, cycle {action.cycle_s:g} s · nothing applied")
+        return (preview_body(result), message("Preview: nothing applied yet", "ok"),
+                preview_message(delta_veh=delta), banner, {"action": _signal_action(node, greens, cycle, offset),
+                                                          "added_delay_vehh": added_vehh})
 
     @guarded(Output(ids.SIG_MSG, "children", allow_duplicate=True), Output(ids.SIG_SEEN, "data", allow_duplicate=True),
              Output(ids.SIG_PREVIOUS, "data"), Output(ids.SIG_PLAN, "children", allow_duplicate=True),
-             Input(ids.SIG_APPLY, "n_clicks"), State(ids.SIG_NODE, "value"),
+             Output(ids.SIG_CONFIRM, "displayed"), Output(ids.SIG_CONFIRM, "message"),
+             Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
+             Output(ids.SIG_RESULT, "children", allow_duplicate=True),
+             Input(ids.SIG_APPLY, "n_clicks"), Input(ids.SIG_CONFIRM, "submit_n_clicks"), State(ids.SIG_NODE, "value"),
              State({"type": ids.SIG_GREEN, "phase": ALL}, "value"), State(ids.SIG_CYCLE, "value"),
-             State(ids.SIG_OFFSET, "value"), State(ids.SIG_SEEN, "data"), prevent_initial_call=True)
-    def apply_plan(_clicks, node, greens, cycle, offset, seen):
-        result = cmd.submit(_signal_action(node, greens, cycle, offset), **who(), based_on=seen)
+             State(ids.SIG_OFFSET, "value"), State(ids.SIG_SEEN, "data"), State(ids.SIG_PREVIEWED, "data"),
+             prevent_initial_call=True)
+    def apply_plan(_clicks, _confirmed, node, greens, cycle, offset, seen, previewed):
+        action = _signal_action(node, greens, cycle, offset)
+        worse = isinstance(previewed, dict) and previewed.get("action") == action \
+            and isinstance(previewed.get("added_delay_vehh"), (int, float)) and previewed["added_delay_vehh"] > 0.05
+        if worse and ctx.triggered_id == ids.SIG_APPLY:  # the preview showed it worse: ask first
+            question = (f"The preview predicted {previewed['added_delay_vehh']:.1f} veh·h more delay in the next hour "
+                        "with this plan. Apply it anyway?")
+            return no_update, no_update, no_update, no_update, True, question, no_update, no_update
+        result = cmd.submit(action, **who(), based_on=seen)
         if not result.ok:
-            return _note(result, ""), no_update, no_update, no_update
+            return _note(result, ""), no_update, no_update, no_update, False, "", no_update, no_update
         previous = result.before if result.before != result.after else no_update
         full = cmd.query("signal_plan", node)
         return (_note(result, f"Applied to {result.target}: cycle {result.after['cycle_s']:.0f} s (audit #{result.audit_id})"),
-                result.after, previous, phase_bar(full))
+                result.after, previous, phase_bar(full), False, "", None, [])  # Apply ends the preview
 
     @guarded(Output(ids.SIG_MSG, "children", allow_duplicate=True), Output(ids.SIG_SEEN, "data", allow_duplicate=True),
              Output(ids.SIG_PREVIOUS, "data", allow_duplicate=True), Output(ids.SIG_EDITOR, "children", allow_duplicate=True),
              Output(ids.SIG_CYCLE, "value", allow_duplicate=True), Output(ids.SIG_OFFSET, "value", allow_duplicate=True),
              Output(ids.SIG_PLAN, "children", allow_duplicate=True),
+             Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
+             Output(ids.SIG_RESULT, "children", allow_duplicate=True),
              Input(ids.SIG_REVERT, "n_clicks"), State(ids.SIG_NODE, "value"), State(ids.SIG_PREVIOUS, "data"),
              State(ids.SIG_SEEN, "data"), prevent_initial_call=True)
     def revert(_clicks, node, previous, seen):
         if not previous or node is None or previous.get("node_id") != node:
-            return message("Refused: nothing to revert for this junction on this screen", "refused"), *([no_update] * 6)
+            return message("Refused: nothing to revert for this junction on this screen", "refused"), *([no_update] * 8)
         action = _signal_action(node, previous["greens_s"], previous["cycle_s"], previous["offset_s"])
         result = cmd.submit(action, **who(), based_on=seen)
         if not result.ok:
-            return _note(result, ""), *([no_update] * 6)
+            return _note(result, ""), *([no_update] * 8)
         full = cmd.query("signal_plan", node)
         return (_note(result, f"Reverted {result.target} to cycle {result.after['cycle_s']:.0f} s (audit #{result.audit_id})"),
-                result.after, result.before, plan_editor(full), full["cycle_s"], full["offset_s"], phase_bar(full))
+                result.after, result.before, plan_editor(full), full["cycle_s"], full["offset_s"], phase_bar(full),
+                None, [])  # Revert ends the preview
 
     # ---------------------------------------------------------------- corridors
     @guarded(Output(ids.COR_PLAN, "children"), Output(ids.COR_DRAFT, "data"), Output(ids.COR_MSG, "children"),
-             Output(ids.MAP_PREVIEW, "data", allow_duplicate=True), Input(ids.COR_PREVIEW, "n_clicks"), State(ids.COR_LAT, "value"), State(ids.COR_LON, "value"),
+             Output(ids.MAP_PREVIEW, "data", allow_duplicate=True), Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
+             Input(ids.COR_PREVIEW, "n_clicks"), State(ids.COR_LAT, "value"), State(ids.COR_LON, "value"),
              State(ids.COR_HOSPITAL, "value"), prevent_initial_call=True)
     def corridor_preview(_clicks, lat, lon, hospital):
         hospital_id = None if hospital in (None, NEAREST) else hospital
@@ -218,16 +241,17 @@ def register_callbacks(app: Any) -> None:
             names = {s["i"]: s["n"] for s in svc.scene.signals}
             hospitals = corridor.hospitals(fork)
         except ActionError as error:
-            return [], None, message(f"Refused: {error}", "refused"), preview_message(n_links=n_links)
+            return [], None, message(f"Refused: {error}", "refused"), no_update, None
         summary = {**result, "now_s": fork.time_s, "distance_m": plan.distance_m, "links": len(plan.route),
                    "hospital_name": hospitals[plan.hospital_id]["name"]}
         draft = {"corridor_id": corridor_id, "lat": lat, "lon": lon, "hospital_id": plan.hospital_id,
                  "eta_without_s": round(float(result["eta_without_s"]), 1)}
+        banner = preview_state(f"Preview: route of {corridor_id} to {summary['hospital_name']} — nothing dispatched")
         return (plan_summary(summary, names), draft, message(f"Preview of {corridor_id}: nothing dispatched yet", "ok"),
-                preview_message(n_links=n_links, route=plan.path_lonlat))
+                preview_message(n_links=n_links, route=plan.path_lonlat), banner)
 
     @guarded(Output(ids.COR_MSG, "children", allow_duplicate=True), Output(ids.COR_DETAIL, "value"),
-             Output(ids.MAP_PREVIEW, "data", allow_duplicate=True),
+             Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
              Input(ids.COR_DISPATCH, "n_clicks"), State(ids.COR_DRAFT, "data"), prevent_initial_call=True)
     def dispatch(_clicks, draft):
         if not isinstance(draft, dict) or not draft:
@@ -241,7 +265,7 @@ def register_callbacks(app: Any) -> None:
         if not result.ok:
             return _note(result, ""), no_update, no_update
         return (_note(result, f"Dispatched {draft['corridor_id']} (audit #{result.audit_id})"), draft["corridor_id"],
-                preview_message(n_links=n_links))  # the live corridor layer takes over from the preview
+                None)  # dispatch ends the preview: the live corridor layer takes over
 
     @guarded(Output(ids.COR_MSG, "children", allow_duplicate=True),
              Input({"type": ids.COR_CANCEL, "id": ALL}, "n_clicks"), prevent_initial_call=True)

@@ -17,6 +17,12 @@ SPEED = "wall-speed"
 PAUSE_CONFIRM = "wall-pause-confirm"  # dcc.ConfirmDialogProvider around PAUSE (admins change the clock)
 SPEED_CONFIRM = "wall-speed-confirm"  # dcc.ConfirmDialog shown when SPEED changes
 CLOCK_MSG = "wall-clock-msg"  # what became of the last clock change
+PREVIEW_STATE = "wall-preview-state"  # dcc.Store: {"text": ...} while a what-if or route preview is on the map
+PREVIEW_BANNER = "wall-preview-banner"  # "Preview: ..." over the map, with its own colour key
+PREVIEW_TEXT = "wall-preview-text"
+PREVIEW_CLEAR = "wall-preview-clear"  # "End preview"
+SIG_PREVIEWED = "sig-previewed"  # dcc.Store: the plan last previewed and its predicted delay change
+SIG_CONFIRM = "sig-confirm"  # dcc.ConfirmDialog: apply a plan the preview showed to be worse?
 
 # map
 MAP = "wall-map"  # the deck container (a div the bridge fills)

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from layouts import ids, theme
 from layouts.clock import clock_controls
+from layouts.preview import preview_banner
 from layouts.deck import DEFAULT_TOGGLES, TOGGLE_LABELS
 
 HORIZONS = ((900, "+15"), (1800, "+30"), (3600, "+60"))
@@ -124,6 +125,7 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
                 html.Div(className="map-clock kiosk-only", children=[
                     html.Span("--:--", className="clock", id=ids.KIOSK_CLOCK)]),
                 html.Div(className="map-side", children=[layer_panel(), legend()]),
+                preview_banner() if ops_panes else None,
                 html.Div(attribution, id=ids.ATTRIBUTION, className="attribution"),
             ]),
             html.Aside(id=ids.SIDE, className="side", children=[

@@ -44,6 +44,8 @@ def signal_pane(options: list[dict[str, Any]]) -> html.Div:
         dcc.Store(id=ids.SIG_SEEN),
         dcc.Store(id=ids.MAP_PREVIEW),
         dcc.Store(id=ids.SIG_PREVIOUS),
+        dcc.Store(id=ids.SIG_PREVIEWED),
+        dcc.ConfirmDialog(id=ids.SIG_CONFIRM, message=""),
     ])
 
 

@@ -229,10 +229,19 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     page.wait_for_selector("#sig-result .js-plotly-plot", timeout=30_000)  # plotly draws after the table
     # the map colours the roads whose delay the candidate changes
     page.wait_for_function("(window.vtDeck.rows('whatif') || []).length > 0", timeout=20_000)
+    # a preview is visibly a preview: a banner over the map names it and carries its colour key
+    banner = page.locator("#wall-preview-banner")
+    banner.wait_for(state="visible", timeout=20_000)
+    assert banner.inner_text().startswith(f"Preview: {node['n']}") and "much more" in banner.inner_text()
     page.screenshot(path=str(artifacts / "ops-signals-preview-1080p.png"))
-    page.dblclick("#sig-apply")  # a double-click applies the same plan once more: harmless
+    dialogs = []  # a plan the preview showed to be worse asks for a confirmation first
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.click("#sig-apply")
     applied = _wait_text(page, "#sig-msg", "Applied")
     assert "warning" not in applied
+    assert all("more delay in the next hour" in text for text in dialogs)
+    banner.wait_for(state="hidden", timeout=20_000)  # Apply ends the preview: banner, table, colours
+    assert page.inner_text("#sig-result").strip() == ""
     after = _read(ops.app, lambda e: e.state.plans.plan_of(node["i"]))
     assert _wait_text(page, "#sig-plan", f"cycle {after['cycle_s']:.0f} s")
     page.click("#sig-revert")
