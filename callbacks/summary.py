@@ -1,18 +1,34 @@
 """The executive summary's refresh: the latest frame's figures from
 :func:`twin.summary.executive_summary` (the only source of its numbers), redrawn when the twin
-publishes a new frame or the normal-day baseline becomes ready. Read-only: every role."""
+publishes a new frame, the normal-day baseline becomes ready or the reader picks another trend
+span. Read-only: every role.
+
+Trends: "last hour" draws the frame's KPI history (``Frame.history``: one hour, one sample per
+simulated minute). "Day so far" draws the day's recording (``Recording.samples()``: the same
+KPIs every simulated minute since the day began), read from the live recorder's file; without a
+recording (recording off, or a reader that is not the engine process) it falls back to the last
+hour and says so.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from callbacks.services import services
 from layouts import ids
-from layouts.summary import summary_body
+from layouts.summary import SUMMARY_SPAN, summary_body
+from twin.recorder import Recording, RecordingError
 from twin.summary import executive_summary
+
+log = logging.getLogger(__name__)
+NO_RECORDING = "the day so far needs the day's recording (recording is off): showing the last hour"
 
 
 def alert_counts(alerts) -> dict[str, int]:
@@ -23,24 +39,71 @@ def alert_counts(alerts) -> dict[str, int]:
     return dict(counts)
 
 
+class DaySamples:
+    """The live day's per-minute KPI samples, read from its recording file (opened once per
+    file and kept open read-only; the recorder's writer thread keeps appending to it)."""
+
+    def __init__(self, svc: Any) -> None:
+        self._svc = svc
+        self._lock = threading.Lock()
+        self._recording: Recording | None = None
+
+    def _path(self) -> Path | None:
+        recorder = getattr(self._svc.live, "recorder", None)
+        return None if recorder is None else Path(recorder.path)
+
+    def read(self) -> dict[str, Any] | None:
+        """``time_s`` and one array per KPI, or ``None`` without a readable recording."""
+        path = self._path()
+        if path is None:
+            return None
+        with self._lock:
+            if self._recording is None or self._recording.path != path:
+                if self._recording is not None:
+                    self._recording.close()
+                try:
+                    self._recording = Recording.open(path)
+                except RecordingError as error:
+                    log.warning("summary: cannot read the day's recording for the trends (%s)", error)
+                    self._recording = None
+                    return None
+            try:
+                samples = self._recording.samples()
+            except RecordingError as error:
+                log.warning("summary: reading the day's samples failed (%s)", error)
+                return None
+        return samples if len(samples["time_s"]) else None
+
+
 def register_callbacks(app) -> None:
     svc = services(app)
+    day = DaySamples(svc)
 
     @app.callback(Output(ids.SUMMARY_BODY, "children"), Output(ids.SUMMARY_SEQ, "data"),
-                  Input(ids.SUMMARY_TICK, "n_intervals"), State(ids.SUMMARY_SEQ, "data"))
-    def refresh_summary(_tick, shown):
+                  Input(ids.SUMMARY_TICK, "n_intervals"), Input(SUMMARY_SPAN, "value"),
+                  State(ids.SUMMARY_SEQ, "data"))
+    def refresh_summary(_tick, span, shown):
         frame = svc.store.latest()
         baseline = svc.normal_day
         normal = baseline.value if baseline is not None else None
         ready = baseline is None or baseline.done
-        key = [frame.seq if frame is not None else -1, ready]
+        span = "day" if span == "day" else "hour"
+        key = [frame.seq if frame is not None else -1, ready, span]
         if key == shown:
             raise PreventUpdate
         if frame is None or svc.scenario is None:
             return summary_body(None, {}, normal_ready=ready), key
         figures = executive_summary(svc.scenario, frame.view, normal=normal,
                                     alert_counts=alert_counts(frame.alerts))
-        return summary_body(figures, frame.history, normal_ready=ready), key
+        history, note = frame.history, ""
+        if span == "day":
+            samples = day.read()
+            if samples is None:
+                span, note = "hour", NO_RECORDING
+            else:
+                history = samples
+        return summary_body(figures, history, normal_ready=ready, span=span, note=note,
+                            current=frame.kpis), key
 
     app.clientside_callback(
         "function (n) { if (n) { window.print(); } return ''; }",

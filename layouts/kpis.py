@@ -17,7 +17,9 @@ from layouts import theme
 @dataclass(frozen=True)
 class KpiSpec:
     """How one KPI is shown: ``scale`` converts the twin's unit to the shown one; ``bands`` are
-    the values where advisory, warning and critical start (``worse`` says which way is worse)."""
+    the values where advisory, warning and critical start (``worse`` says which way is worse).
+    ``definition`` is the figure's one definition, the label's tooltip here and on the executive
+    summary, which shows the same figure under the same label."""
 
     name: str
     label: str
@@ -26,17 +28,30 @@ class KpiSpec:
     scale: float = 1.0
     bands: tuple[float, float, float] | None = None
     worse: str = "up"
+    definition: str = ""
 
 
 KPIS = (
-    KpiSpec("vehicles_in_network", "Vehicles in network", "veh"),
-    KpiSpec("mean_speed_kph", "Mean network speed", "km/h", bands=(25.0, 18.0, 12.0), worse="down"),
-    KpiSpec("total_delay_vehh", "Total delay", "veh·h"),
-    KpiSpec("spectators_on_site", "Spectators on site", ""),
-    KpiSpec("peak_density_ppm2", "Peak crowd density", "p/m²", digits=1, bands=theme.DENSITY_BANDS_PPM2),
+    KpiSpec("vehicles_in_network", "Vehicles in network", "veh",
+            definition="Vehicles on the modelled roads around the park now."),
+    KpiSpec("mean_speed_kph", "Mean network speed", "km/h", bands=(25.0, 18.0, 12.0), worse="down",
+            definition="Average speed of the vehicles on the modelled roads now."),
+    KpiSpec("total_delay_vehh", "Road delay so far", "veh·h",
+            definition="Vehicle-hours lost on the modelled roads since the twin started today, a running "
+                       "total: time spent driving beyond free-flow travel time, summed over vehicles."),
+    KpiSpec("spectators_on_site", "Spectators on site", "",
+            definition="Everyone who has arrived for the event and not yet left: walking across the park, "
+                       "queueing at a park gate or venue entrance, or inside a venue."),
+    KpiSpec("peak_density_ppm2", "Peak crowd density", "p/m²", digits=1, bands=theme.DENSITY_BANDS_PPM2,
+            definition="The highest crowd density anywhere in the park now, persons per square metre."),
     KpiSpec("worst_wait_s", "Worst checkpoint wait", "min", scale=1 / 60,
-            bands=tuple(b / 60 for b in theme.WAIT_BANDS_S)),
-    KpiSpec("open_alerts", "Open alerts", "", bands=(1.0, 5.0, 10.0)),
+            bands=tuple(b / 60 for b in theme.WAIT_BANDS_S),
+            definition="The longest wait now at any park gate or venue entrance for someone joining its "
+                       "queue: the queue over the screening rate of the open lanes, plus the time until "
+                       "the doors open."),
+    KpiSpec("open_alerts", "Open alerts", "", bands=(1.0, 5.0, 10.0),
+            definition="Open alerts count every alert: a grouped line (×N) counts N; shelved alerts "
+                       "are not counted."),
 )
 TREND_LOOKBACK_S = 600.0
 TREND_TOLERANCE = 0.02
@@ -103,7 +118,7 @@ def kpi_card(spec: KpiSpec, value: float, times_s: np.ndarray, series: np.ndarra
         className=f"kpi level-{level}",
         **{"data-kpi": spec.name},
         children=[
-            html.Div(spec.label, className="kpi-label"),
+            html.Div(spec.label, className="kpi-label", title=spec.definition or None),
             html.Div(className="kpi-row", children=[
                 html.Span(format_value(shown, spec.digits), className="kpi-value"),
                 html.Span(spec.unit, className="kpi-unit"),
