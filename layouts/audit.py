@@ -56,8 +56,14 @@ def _dropdown(component_id: str, label: str, options: Iterable[str]) -> html.Lab
     return html.Label(
         [label, dcc.Dropdown(id=component_id, options=list(options), placeholder="any",
                              clearable=True)],
-        className="audit-filter",
+        className="audit-filter audit-filter-menu",
     )
+
+
+def _date(component_id: str, label: str) -> html.Label:
+    """A date-and-time field wide enough for "yyyy-mm-dd hh:mm" (dark, like the menus)."""
+    return html.Label([label, dcc.Input(id=component_id, type="datetime-local", debounce=True)],
+                      className="audit-filter audit-filter-date")
 
 
 def audit_page(facets: Mapping[str, Sequence[str]], *, roles: Sequence[str]) -> html.Div:
@@ -71,10 +77,10 @@ def audit_page(facets: Mapping[str, Sequence[str]], *, roles: Sequence[str]) -> 
                 id=IDS.CATEGORY, value="",
                 options=[{"label": "all", "value": ""}, {"label": "actions", "value": "action"},
                          {"label": "security", "value": "security"}],
-                inline=True)]),
-            html.Label(["From", dcc.Input(id=IDS.SINCE, type="datetime-local", debounce=True)]),
-            html.Label(["To", dcc.Input(id=IDS.UNTIL, type="datetime-local", debounce=True)]),
-            html.Button("Refresh", id=IDS.REFRESH, n_clicks=0),
+                inline=True)], className="audit-filter"),
+            _date(IDS.SINCE, "From"),
+            _date(IDS.UNTIL, "To"),
+            html.Button("Refresh", id=IDS.REFRESH, n_clicks=0, className="audit-refresh"),
         ],
         className="audit-filters",
         style={"display": "flex", "flexWrap": "wrap", "gap": "12px", "alignItems": "end"},
