@@ -240,6 +240,7 @@
     if (!container || typeof window.createDeck !== 'function') return false;
     S.spec = spec;
     S.clickId = clickId;
+    S.container = container;  // for the home view
     S.timing = {init: performance.now()};
     S.scale = uiScale();
     window.addEventListener('resize', function () {
@@ -308,6 +309,18 @@
         transitionDuration: 1200, transitionInterpolator: {'@@type': 'FlyToInterpolator'}
       }}, S.deck);
     },
+    home: function () {
+      // back to the overview: the scenario's bounds fitted to the map as it is now (the side
+      // column may have changed its width since the first fit)
+      if (!S.deck || !S.spec || !S.spec.bounds || !S.container) return;
+      var box = S.container.getBoundingClientRect();
+      S.flyCount += 1;
+      var view = fitBounds(S.spec.bounds, box.width, box.height, 24);
+      window.updateDeck({initialViewState: Object.assign(view, {
+        zoom: view.zoom + S.flyCount * 1e-6, transitionDuration: 1000,
+        transitionInterpolator: {'@@type': 'FlyToInterpolator'}
+      })}, S.deck);
+    },
     stats: function () {
       return {applied: S.applied, ready: !!S.deck, version: Object.assign({}, S.version), timing: S.timing,
               metrics: S.deck ? Object.assign({}, S.deck.metrics) : null};
@@ -340,6 +353,10 @@
       },
       fly: function (target) {
         window.vtDeck.flyTo(target);
+        return window.dash_clientside.no_update;
+      },
+      home: function (clicks) {
+        if (clicks) window.vtDeck.home();
         return window.dash_clientside.no_update;
       },
       select: function (selection) {

@@ -177,3 +177,24 @@ RP_JOBS = "rp-jobs"  # dcc.Store: ids of this page's fork jobs
 RP_JOB_TICK = "rp-job-tick"  # dcc.Interval: progress while a fork runs
 RP_JOB_LIST = "rp-job-list"
 RP_COMPARE = "rp-compare"
+
+# alert workflow (acknowledge feedback, shelving, the critical strip, the map's home view)
+ALERT_NOTE = "alert-note"  # pattern-matching type: what became of an entry's last acknowledge click
+ALERT_SHELVE = "alert-shelve"  # pattern-matching type: an entry's Shelve button
+SHELVE_FORM = "alert-shelve-form"
+SHELVE_TITLE = "alert-shelve-title"
+SHELVE_REASON = "alert-shelve-reason"  # RadioItems: why (a stock reason or Other)
+SHELVE_NOTE = "alert-shelve-note"  # Input: the operator's words
+SHELVE_MINUTES = "alert-shelve-minutes"  # RadioItems: for how long
+SHELVE_CONFIRM = "alert-shelve-confirm"
+SHELVE_CANCEL = "alert-shelve-cancel"
+SHELVE_TARGET = "alert-shelve-target"  # dcc.Store: the alert the form shelves
+SHELVE_MSG = "alert-shelve-msg"  # what became of the last shelve or unshelve
+SHELF = "alert-shelf"  # the shelved section
+SHELF_DIGEST = "alert-shelf-digest"  # dcc.Store: identity of what the shelf shows
+SHELF_UNSHELVE = "alert-unshelve"  # pattern-matching type: a shelved entry's Unshelve button
+CRIT_STRIP = "alert-crit-strip"  # new critical alerts, shown whatever side tab is open
+CRIT_DIGEST = "alert-crit-digest"
+CRIT_ITEM = "alert-crit-item"  # pattern-matching type: an entry of the critical strip
+ALERT_JS_APPLIED = "alert-js-applied"  # dummy output of the alerts' clientside callbacks
+MAP_HOME = "wall-map-home"  # the map's home-view button

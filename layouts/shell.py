@@ -9,6 +9,7 @@ from typing import Any
 from dash import dcc, html
 
 from layouts import ids, theme
+from layouts.alerts import alert_strip, alert_tools, home_button
 from layouts.clock import clock_controls
 from layouts.preview import preview_banner
 from layouts.deck import DEFAULT_TOGGLES, TOGGLE_LABELS
@@ -125,10 +126,12 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
                 html.Div(className="map-clock kiosk-only", children=[
                     html.Span("--:--", className="clock", id=ids.KIOSK_CLOCK)]),
                 html.Div(className="map-side", children=[layer_panel(), legend()]),
+                home_button(),
                 preview_banner() if ops_panes else None,
                 html.Div(attribution, id=ids.ATTRIBUTION, className="attribution"),
             ]),
             html.Aside(id=ids.SIDE, className="side", children=[
+                alert_strip(),  # new critical alerts, whatever tab is open
                 *([ops_tabs(), dcc.Interval(id=ids.OPS_TICK, interval=2000)] if ops_panes else []),
                 html.Div(id=ids.ALERTS_PANE, className="alerts-pane", children=[
                     html.Div(className="feed-head", children=[
@@ -136,6 +139,7 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
                         html.Span("", id=ids.ALERT_STATS, className="feed-stats"),
                     ]),
                     html.Div(id=ids.ALERT_FEED, className="feed"),
+                    alert_tools(),  # the shelve form and the shelf
                 ]),
                 *ops_panes,
                 html.Div(id=ids.DETAIL, className="detail", hidden=True, children=[
