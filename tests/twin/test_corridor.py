@@ -127,7 +127,7 @@ def _fingerprint(engine):
         (DispatchCorridor("x", 37.0, 126.0, hospital_id="nowhere"), "hospital_id 'nowhere' is not a hospital"),
         (DispatchCorridor("x", 10.0, 100.0), "is outside the scenario's road network"),
         (DispatchCorridor("x", float("nan"), 100.0), "lat must be a number"),
-        (DispatchCorridor("", 37.0, 126.0), "corridor_id must be a non-empty text"),
+        (DispatchCorridor("", 37.0, 126.0), "corridor_id must be 1 to 40 letters, digits"),
         (DispatchCorridor("c1", 37.0, 126.0), "corridor_id 'c1' already exists"),
         (DispatchCorridor("x", 37.0, 126.0, priority=0), "priority must be a whole number from 1 to 9"),
         (CancelCorridor("ghost"), "corridor_id 'ghost' is not a known corridor"),

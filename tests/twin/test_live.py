@@ -126,6 +126,7 @@ def test_wall_kpis_read_optional_keys():
     assert math.isnan(wall_kpis(type("Empty", (), {"kpis": {}})())["peak_density_ppm2"])
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the loop is killed on purpose
 def test_watchdog_reports_a_stall_and_restarts_a_dead_loop(engine):
     live = LiveTwin(engine, settings=LiveSettings(speed=30, publish_period_s=0.1, forecast_period_s=0,
                                                   stall_after_s=1.0))
