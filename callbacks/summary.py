@@ -28,7 +28,7 @@ from twin.recorder import Recording, RecordingError
 from twin.summary import executive_summary
 
 log = logging.getLogger(__name__)
-NO_RECORDING = "the day so far needs the day's recording (recording is off): showing the last hour"
+NO_RECORDING = "the day so far needs the day's recording, and recording is off"
 
 
 def alert_counts(alerts) -> dict[str, int]:

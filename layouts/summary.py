@@ -289,8 +289,8 @@ def time_ticks(start_s: float, end_s: float, *, most: int = 5) -> list[float]:
 def trend_chart(times_s: np.ndarray, values: np.ndarray, *, start_s: float, end_s: float, digits: int = 0,
                 target: float | None = None, target_label: str = "", label: str = "") -> html.Div:
     """A line chart with a value axis (from 0) and a clock axis: the drawing is an SVG stretched
-    to its box (strokes keep their width), the axis labels are text placed at the same fractions,
-    so it fills any box and prints sharply."""
+    to its box (strokes keep their width, thicker on a large chart), the axis labels are text
+    placed at the same fractions, so it fills any box and prints sharply."""
     finite = np.isfinite(values)
     t, v = np.asarray(times_s, dtype=float)[finite], np.asarray(values, dtype=float)[finite]
     keep = (t >= start_s - 1e-6) & (t <= end_s + 1e-6)
@@ -314,7 +314,8 @@ def trend_chart(times_s: np.ndarray, values: np.ndarray, *, start_s: float, end_
     style = ("<style>.g{stroke:#2a313d;stroke-width:1}.l{fill:none;stroke:#56b6d6;stroke-width:2.6;"
              "stroke-linejoin:round}.a{fill:#56b6d6;fill-opacity:0.12;stroke:none}"
              ".t{stroke:#f08c2e;stroke-width:1.6;stroke-dasharray:6 5}"
-             "line,polyline{vector-effect:non-scaling-stroke}</style>")
+             "line,polyline{vector-effect:non-scaling-stroke}"
+             "@media (min-width:520px){.l{stroke-width:4}.g{stroke-width:1.5}.t{stroke-width:2.6}}</style>")
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" '
            f'preserveAspectRatio="none">{style}{grid}{body}</svg>')
     plot = [html.Img(src="data:image/svg+xml;utf8," + quote(svg), className="sum-plot-img",
@@ -385,7 +386,7 @@ def trends_title(span: str, history: Mapping[str, Any], *, note: str = "") -> st
         title = f"Trends, day so far (since {hhmm(times[0])})"
     else:
         title = "Trends, last hour"
-    return f"{title} — {note}" if note else title
+    return f"{title} ({note})" if note else title
 
 
 def summary_body(summary: Mapping[str, Any] | None, history: Mapping[str, Any], *,

@@ -82,7 +82,8 @@ def _attendance(scenario: Any, time_s: float, people: dict[str, Any] | None) -> 
     facilities = scenario.facilities.set_index("id")
     schedule = scenario.schedule
     cp = people["checkpoints"]
-    entrance_wait = {venue: float(wait) for venue, kind, wait in zip(cp["venue_id"], cp["kind"], cp["wait_s"], strict=True)
+    entrance_wait = {venue: float(wait)
+                     for venue, kind, wait in zip(cp["venue_id"], cp["kind"], cp["wait_s"], strict=True)
                      if kind == "venue_entrance"}
     rows = []
     for v, venue in enumerate(people["venues"]["venue_id"]):
@@ -254,7 +255,7 @@ def _session_at_risk(row: dict[str, Any], time_s: float) -> dict[str, Any] | Non
            f"{row['queued_persons']:,.0f} still queueing")
     return {"what": f"{row['name']}: {row['session']} starts at {_clock(starts_s)} "
                     f"with {100 * share:.0f} % of {expected:,} spectators inside",
-            "detail": f"{why} — consider delaying the start",
+            "detail": f"{why}: consider delaying the start",
             "owner": DECIDE, "level": 3 if left_s <= 900 else 2, "kind": "session",
             "focus": {"tab": "checkpoints", "venue": row["venue_id"]}}
 
@@ -279,7 +280,7 @@ def _checkpoint_items(cp: dict[str, Any]) -> list[dict[str, Any]]:
             f"(worst: {cp['name'][worst]}, {worst_wait})")
     if full:
         names = ", ".join(cp["name"][i] for i in full[:2]) + (f" and {len(full) - 2} more" if len(full) > 2 else "")
-        return [{"what": what, "detail": f"every lane is already open at {names} — consider more screening "
+        return [{"what": what, "detail": f"every lane is already open at {names}: consider more screening "
                                          "staff or opening doors earlier",
                  "owner": DECIDE, "level": 3 if len(full) > 1 else 2, "kind": "checkpoint",
                  "focus": {"tab": "checkpoints", "checkpoint": full[0]}}]
@@ -298,7 +299,7 @@ def _crowd_items(alerts: list[dict[str, Any]], scenario: Any) -> list[dict[str, 
     what = (f"Crowd density up to {worst['peak_density_ppm2']:.1f} persons/m² near {near}"
             + (f" ({_plural(len(alerts), 'area')})" if len(alerts) > 1 else ""))
     if critical:
-        return [{"what": what, "detail": "crush risk — consider holding arrivals at the park gates and "
+        return [{"what": what, "detail": "crush risk: consider holding arrivals at the park gates and "
                                          "a public announcement; stewards are thinning the crowd",
                  "owner": DECIDE, "level": 3, "kind": "crowd", "focus": {"tab": "alerts"}}]
     return [{"what": what, "detail": "dense but below the crush level; stewards are thinning the crowd",
@@ -313,7 +314,7 @@ def _road_items(view: Any, delay_index: float | None) -> list[dict[str, Any]]:
                  if failing else "")
     if delay_index is not None and delay_index >= ROAD_DELAY_INDEX_ESCALATE:
         return [{"what": f"Roads around the park at {delay_index:.1f}× a normal day's delay",
-                 "detail": (f"{junctions}; operators are re-timing signals — " if junctions else "")
+                 "detail": (f"{junctions}, operators are re-timing signals; " if junctions else "")
                            + "consider police traffic control and advising public transport",
                  "owner": DECIDE, "level": 3 if delay_index >= 4.0 else 2, "kind": "roads",
                  "focus": {"tab": "signals"}}]
