@@ -248,3 +248,52 @@ def test_trend_axes_are_round_numbers_and_clock_times():
                         target_label="target 10 min")
     text = _text(chart)
     assert "17:30" in text and "18:30" in text and "150" in text and "target 10 min" in text
+
+
+# -- the audit page's filters on the dark theme (issue 13, point 9) --------------------------
+
+CONTRAST = """(el) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = rgb(c).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                       return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  let bg = el, back = 'rgba(0, 0, 0, 0)';
+  while (bg && (back = getComputedStyle(bg).backgroundColor) === 'rgba(0, 0, 0, 0)') bg = bg.parentElement;
+  const [a, b] = [lum(getComputedStyle(el).color), lum(back)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_audit_filters_are_readable_and_dates_whole(browser, tmp_path, artifacts):
+    from app import create_app
+    from callbacks.auth import get_auth
+    from tests.app.test_auth import PASSWORD, SECRET
+
+    config = wall_config(auth_db=str(tmp_path / "auth.sqlite"), secret_key=SECRET, normal_day=False, start=False)
+    if "engine" not in config:
+        config["warmup_s"] = 0.0
+    app = create_app(config)
+    get_auth(app).users.add("ada", PASSWORD, "admin")
+    served = serve(app)
+    page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    try:
+        page.goto(served.url + "/login")
+        page.fill("#username", "ada")
+        page.fill("#password", PASSWORD)
+        page.click("#signin")
+        page.wait_for_selector("#audit-table td", timeout=60_000)
+        for menu in ("#audit-filter-user", "#audit-filter-role", "#audit-filter-action"):
+            assert page.eval_on_selector(f"{menu} .dash-dropdown-value", CONTRAST) >= 4.5, menu
+        page.click("#audit-filter-role")
+        option = page.locator(".dash-dropdown-content .dash-options-list-option").first
+        option.wait_for()
+        assert option.evaluate(CONTRAST) >= 4.5
+        page.screenshot(path=str(artifacts / "audit_filters_1366.png"))
+        page.keyboard.press("Escape")
+        for field in ("#audit-filter-since", "#audit-filter-until"):
+            assert page.eval_on_selector(field, CONTRAST) >= 4.5, field
+            width = page.eval_on_selector(field, "e => [e.getBoundingClientRect().width, "
+                                                 "e.parentElement.getBoundingClientRect().width]")
+            assert min(width) >= 180, f"{field} is cut to {width} px"  # "mm/dd/yyyy, --:-- --" needs ~170
+    finally:
+        page.context.close()
+        served.stop()
