@@ -189,7 +189,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         from callbacks.auth import DEFAULT_PAGE_ROLES, install_auth
 
         # Planners land on /replay (DEFAULT_HOME_PAGES); operators and admins may open it too.
-        config.setdefault("page_roles", {**DEFAULT_PAGE_ROLES, "/replay": replay_callbacks.FORK_ROLES})
+        config.setdefault("page_roles", DEFAULT_PAGE_ROLES)
         install_auth(app, config)
     _mount_pages(app, scenario, scene, config)
     register_api(app)

@@ -96,7 +96,7 @@ ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 DEFAULT_PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "/": ("operator",),  # live control
     "/map": ("operator", "planner", "executive"),  # read-only map
-    "/replay": ("planner",),
+    "/replay": ("planner", "operator", "admin"),  # planners' home; executives read the summary
     "/summary": ALL_ROLES,
     "/admin": ("admin",),
     "/api": ALL_ROLES,  # the HTTP API: each endpoint checks the role of the action itself

@@ -17,7 +17,8 @@ from callbacks.auth import current_user
 from layouts import ids
 from layouts.summary import nav_links, user_bar
 
-PAGE_LABELS = (("/", "Live wall"), ("/map", "Map"), ("/summary", "Summary"), ("/admin/audit", "Audit log"))
+PAGE_LABELS = (("/", "Live wall"), ("/map", "Map"), ("/replay", "Replay"), ("/summary", "Summary"),
+               ("/admin/audit", "Audit log"))
 
 Page = Callable[[Any, Any], Any]  # (user bar, nav) -> component
 

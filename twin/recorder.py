@@ -141,15 +141,21 @@ class Input:
 
 # ---------------------------------------------------------------- scenario identity
 def scenario_fingerprint(scenario: Any) -> str:
-    """SHA-256 over the names and contents of the files of ``scenario``'s folder (or of a
-    folder path); ``in-memory:NAME`` for a scenario built in memory."""
+    """SHA-256 over the names and contents of the files that decide a simulation
+    (:data:`twin.scenario.SCENARIO_FILES`) in ``scenario``'s folder (or a folder path), so
+    attribution, reports or scripts beside them may change; ``in-memory:NAME`` for a scenario
+    built in memory."""
+    from twin.scenario import SCENARIO_FILES
+
     folder = scenario if isinstance(scenario, (str, Path)) else getattr(scenario, "path", None)
     if folder is None:
         return f"in-memory:{getattr(scenario, 'name', '?')}"
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and "recordings" not in p.parts):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes())
+    for name in sorted(SCENARIO_FILES):
+        path = Path(folder) / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

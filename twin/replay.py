@@ -374,17 +374,18 @@ def day_figures(recording: Recording, from_s: float, to_s: float, *, scenario: S
     from the reconstructed end state for ambulance trips)."""
     samples = recording.samples()
     times = samples.get("time_s", np.zeros(0))
-    inside = (times >= from_s - 1e-6) & (times <= to_s + 1e-6)
+    span = (times >= from_s - 1e-6) & (times <= to_s + 1e-6)
+    after = span & (times > from_s + 1e-6)  # the fork minute itself is the same in both by construction
 
-    def series(name: str) -> np.ndarray:
+    def series(name: str, where: np.ndarray = after) -> np.ndarray:
         values = samples.get(name)
-        return values[inside] if values is not None else np.zeros(0)
+        return values[where] if values is not None else np.zeros(0)
 
     def finite(values: np.ndarray, fn: Callable[[np.ndarray], float]) -> float:
         values = values[np.isfinite(values)]
         return float(fn(values)) if values.size else math.nan
 
-    delay = series("total_delay_vehh")
+    delay = series("total_delay_vehh", span)  # the running total: its growth over the span
     out = {
         "total_delay_vehh": float(delay[-1] - delay[0]) if delay.size >= 2 else math.nan,
         "mean_speed_kph": finite(series("mean_speed_kph"), np.mean),

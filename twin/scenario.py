@@ -60,6 +60,12 @@ class Scenario:
         _check_links(self.links, len(self.nodes))
 
 
+SCENARIO_FILES = ("scenario.toml", "network.gpkg", "facilities.geojson", "schedule.csv", "movements.csv",
+                  "signals.csv", "zones.csv")
+"""The files :func:`load` reads (what decides a simulation; a recording's scenario hash covers
+exactly these)."""
+
+
 def load(path: str | Path) -> Scenario:
     """Read the scenario folder at ``path``.
 
