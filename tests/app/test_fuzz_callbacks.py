@@ -107,6 +107,7 @@ def test_no_callback_answers_5xx_and_refusals_change_nothing(room):
     while svc.store.latest().time_s < start + 30 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert svc.store.latest().time_s >= start + 30, "the simulated clock stopped after the fuzz"
+    assert svc.live.stalls == 0 and svc.live.loop_errors == 0  # the watchdog never saw a stall
     # refusals changed nothing: the live state equals the recording replayed (accepted inputs only)
     from twin.engine import Engine
     from twin.recorder import Recording
