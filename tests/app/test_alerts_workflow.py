@@ -10,6 +10,7 @@ of the kind it needs whatever the day is doing. Screenshots: tests/artifacts/ale
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import pytest
@@ -20,16 +21,21 @@ from twin import live as live_module
 from twin.alarms import Condition
 
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
-CRUSH, GATE_ACK, GATE_SHELVE = "drill:crowd", "drill:gate-ack", "drill:gate-shelve"
+CRUSH, GATE_ACK, GATE_SHELVE, FORECAST = "drill:crowd", "drill:gate-ack", "drill:gate-shelve", "drill:forecast"
+FORECAST_ON = {"on": False}  # the drill forecast is stated only once its test starts it
 
 
 def _drills(roads, places):
-    """Drill conditions at real places of the scenario (a venue, else a watched road)."""
+    """Drill conditions at real places of the scenario (a venue, else a watched road). The
+    forecast drill says "in 10 min" at every tick, as a forecast that keeps sliding does."""
     if places is not None and len(places.venue_names):
         (lon, lat), venue = places.venue_lonlat[0], places.venue_names[0]
     else:
         (lon, lat), venue = roads.lonlat[0], roads.names[0]
-    return [
+    forecast = [Condition(FORECAST, "drill-forecast", 1, "Drill: forecast on the ring road",
+                          "Forecast congestion: 20% of free speed", lon=float(lon), lat=float(lat) + 0.002,
+                          eta_s=600.0)] if FORECAST_ON["on"] else []
+    return forecast + [
         Condition(CRUSH, "drill-crowd", 3, f"Drill: crowd near {venue}", "Crush risk: 5.1 p/m² over 300 m²",
                   lon=float(lon), lat=float(lat)),
         Condition(GATE_ACK, "drill-gate", 2, "Drill: gate A", "Wait 24 min, queue 800 persons",
@@ -207,3 +213,28 @@ def test_a_critical_alert_is_shown_while_the_signals_tab_is_open(drill_wall, bro
         page.screenshot(path=str(artifacts / f"alerts_feed_{name}.png"))
         page.context.close()
         assert log.errors == []
+
+
+def test_a_forecast_counts_down_and_says_when_its_time_has_passed(drill_wall, browser):
+    page, log = _open(browser, drill_wall)
+    FORECAST_ON["on"] = True  # from now on every tick says "in 10 min"
+    try:
+        alert = _wait_for(lambda: _alert(drill_wall, FORECAST), 60)
+        assert alert, "the forecast drill was not raised"
+        at = f"{int(alert['predicted_s']) // 3600:02d}:{int(alert['predicted_s']) % 3600 // 60:02d}"
+        eta = _entry(page, alert["id"]).locator(".alert-eta")
+        eta.wait_for(timeout=20_000)
+        first = re.fullmatch(r"in (\d+) min · (\d\d:\d\d)", eta.inner_text())
+        assert first and first.group(2) == at and int(first.group(1)) <= 8, eta.inner_text()  # raised 3 min late
+        # the page counts down between redraws, and never back up to "in 10 min"
+        assert _wait_for(lambda: (m := re.fullmatch(r"in (\d+) min · .*", eta.inner_text()))
+                         and int(m.group(1)) < int(first.group(1)), 20), eta.inner_text()
+        seen = _wait_for(lambda: eta.inner_text() == f"due {at} · not seen yet", 40)
+        assert seen, eta.inner_text()
+        entry = _entry(page, alert["id"])
+        assert _wait_for(lambda: "(still forecast)" in entry.locator(".alert-msg").inner_text(), 20)
+        assert _alert(drill_wall, FORECAST)["overdue"] is True
+    finally:
+        FORECAST_ON["on"] = False
+    page.context.close()
+    assert log.errors == []
