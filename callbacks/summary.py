@@ -23,7 +23,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.services import services
 from layouts import ids
-from layouts.summary import SUMMARY_SPAN, summary_body
+from layouts.summary import summary_body
 from twin.recorder import Recording, RecordingError
 from twin.summary import executive_summary
 
@@ -80,7 +80,7 @@ def register_callbacks(app) -> None:
     day = DaySamples(svc)
 
     @app.callback(Output(ids.SUMMARY_BODY, "children"), Output(ids.SUMMARY_SEQ, "data"),
-                  Input(ids.SUMMARY_TICK, "n_intervals"), Input(SUMMARY_SPAN, "value"),
+                  Input(ids.SUMMARY_TICK, "n_intervals"), Input(ids.SUMMARY_SPAN, "value"),
                   State(ids.SUMMARY_SEQ, "data"))
     def refresh_summary(_tick, span, shown):
         frame = svc.store.latest()

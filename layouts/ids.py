@@ -61,6 +61,7 @@ REDIRECT = "page-redirect"  # dcc.Location the router returns to send a user hom
 
 # executive summary (/summary)
 SUMMARY_TICK = "summary-tick"  # dcc.Interval
+SUMMARY_SPAN = "summary-span"  # dcc.RadioItems: the trends' time span, "hour" | "day"
 SUMMARY_SEQ = "summary-seq"  # dcc.Store: [frame seq, normal day ready] last shown
 SUMMARY_BODY = "summary-body"
 SUMMARY_PRINT = "summary-print"

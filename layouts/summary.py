@@ -26,7 +26,6 @@ from dash import dcc, html
 from layouts import ids
 from layouts.kpis import KPIS, format_value
 
-SUMMARY_SPAN = "summary-span"  # dcc.RadioItems: the trends' time span, "hour" | "day" (to move into layouts/ids.py)
 SPANS = (("day", "Day so far"), ("hour", "Last hour"))
 SEVERITY_ORDER = ("critical", "warning", "advisory")
 WALL = {spec.name: spec for spec in KPIS}
@@ -431,7 +430,7 @@ def summary_page(*, scenario_name: str, user_bar: Any = None, nav: Any = None,
                      className="brand"),
             html.Div(className="sum-actions", children=[
                 html.Label([html.Span("Trends", className="sum-span-label"),
-                            dcc.RadioItems(id=SUMMARY_SPAN, className="seg sum-span", inline=True, value="day",
+                            dcc.RadioItems(id=ids.SUMMARY_SPAN, className="seg sum-span", inline=True, value="day",
                                            options=[{"label": label, "value": key} for key, label in SPANS],
                                            persistence=True, persistence_type="local")],
                            className="sum-span-box no-print"),
