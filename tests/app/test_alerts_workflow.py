@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from layouts.alerts import countdown, shelve_reason
+from layouts.alerts import alert_item, alert_stats, countdown, critical_strip, shelve_reason
 from tests.app.conftest import open_page, serve, wall_config
 from twin import live as live_module
 from twin.alarms import Condition
@@ -113,6 +113,48 @@ def test_shelve_reason_needs_words_for_other():
     assert shelve_reason("known", " police on site ") == "Known cause, being handled: police on site"
     assert shelve_reason("other", "") == "" and shelve_reason(None, "") == ""
     assert shelve_reason("other", "sensor fault") == "sensor fault"
+
+
+def _texts(component) -> list[str]:
+    """Every string in a component tree, in order."""
+    if component is None:
+        return []
+    if isinstance(component, str):
+        return [component]
+    if isinstance(component, (list, tuple)):
+        return [t for child in component for t in _texts(child)]
+    return _texts(getattr(component, "children", None))
+
+
+GROUP = {"id": -900, "kind": "congestion", "level": 2, "severity": "warning", "place": "Olympic-ro, Yangjae-daero",
+         "places": ["Olympic-ro", "Yangjae-daero"], "message": "6 congestion alerts (grouped)", "raised_s": 66000.0,
+         "eta_s": None, "predicted_s": None, "overdue": False, "acked": False, "acked_by": "kim",
+         "acked_s": 65880.0, "count": 6, "acked_count": 4, "new": 2, "returned_s": None}
+
+
+def test_a_group_with_new_members_says_how_many_are_new():
+    item = alert_item(GROUP)
+    texts = _texts(item)
+    assert "×6 · 2 new" in texts and "4 acknowledged · 2 new since 18:18" in texts and "ACK 2 new" in texts
+    assert "unacked" in item.className.split()
+    done = _texts(alert_item({**GROUP, "acked": True, "new": 0, "acked_count": 6}))
+    assert "✓ Acknowledged by kim 18:18" in done and "✓" in done and "×6" in done
+
+
+def test_the_feed_header_counts_what_the_tile_counts_and_says_how():
+    header = alert_stats({"open": 12.0, "unacked": 3.0, "shelved": 1.0, "rate_per_h": 6.0, "lines": 4.0,
+                          "groups": 2.0, "raised_total": 40.0})
+    assert header.children == "12 open · 3 new · 1 shelved · 6/h"
+    assert header.title.startswith("Open alerts count every alert: a grouped line (×N) counts N; shelved alerts "
+                                   "are not counted. Now 12 alerts in 4 lines (2 grouped).")
+
+
+def test_the_critical_strip_lists_unacknowledged_critical_alerts_only():
+    crush = {**GROUP, "id": 7, "level": 3, "severity": "critical", "place": "Crowd near KSPO Dome",
+             "message": "Crush risk", "count": 1, "new": 1, "acked": False}
+    assert critical_strip([GROUP]) == [] and critical_strip([{**crush, "acked": True, "new": 0}]) == []
+    texts = _texts(critical_strip([crush, GROUP]))
+    assert texts[:2] == ["1 new critical", "open Alerts to acknowledge"] and "Crowd near KSPO Dome" in texts
 
 
 # ------------------------------------------------------------------ in the browser
