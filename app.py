@@ -30,6 +30,7 @@ from callbacks import pages as page_callbacks
 from callbacks import preview as preview_callbacks
 from callbacks import replay as replay_callbacks
 from callbacks import summary as summary_callbacks
+from callbacks import view_url as view_url_callbacks
 from callbacks.api import register_api
 from callbacks.limits import install_request_limits
 from callbacks.services import EXTENSION_KEY, Services
@@ -181,7 +182,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         recordings=Path(config["recordings"]) if config["recordings"] else None,
     )
     for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks, preview_callbacks,
-                   replay_callbacks):
+                   view_url_callbacks, replay_callbacks):
         module.register_callbacks(app)
 
     # Sign-in and roles plug in here, and only here (callbacks/auth.py).

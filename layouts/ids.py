@@ -70,6 +70,7 @@ SUMMARY_PRINTED = "summary-printed"  # dummy output of the print button's client
 # operator actions (side-column tabs; layouts/signal_panel.py, corridor_panel.py, checkpoint_panel.py)
 SIDE = "wall-side"  # the side column (its class widens it for an action panel)
 OPS_TAB = "ops-tab"  # dcc.RadioItems: alerts | signals | corridor | checkpoints
+VIEW_URL = "ops-view-url"  # dcc.Location: the operator's view in the query string (callbacks/view_url.py)
 ALERTS_PANE = "ops-alerts-pane"
 SIG_PANE = "sig-pane"
 SIG_NODE = "sig-node"  # dcc.Dropdown: signalised junction (search by street name)

@@ -132,7 +132,8 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
             ]),
             html.Aside(id=ids.SIDE, className="side", children=[
                 alert_strip(),  # new critical alerts, whatever tab is open
-                *([ops_tabs(), dcc.Interval(id=ids.OPS_TICK, interval=2000)] if ops_panes else []),
+                *([ops_tabs(), dcc.Interval(id=ids.OPS_TICK, interval=2000),
+                   dcc.Location(id=ids.VIEW_URL, refresh=False)] if ops_panes else []),
                 html.Div(id=ids.ALERTS_PANE, className="alerts-pane", children=[
                     html.Div(className="feed-head", children=[
                         html.Span("Alerts", className="panel-title"),

@@ -1,0 +1,52 @@
+"""The operator's view in the URL: a link opens that view, changes write the URL, Back returns."""
+
+from __future__ import annotations
+
+import pytest
+
+from layouts.view_url import query_from_view, view_from_query
+from tests.app.conftest import open_page, serve
+
+
+def test_query_keeps_only_what_the_screen_offers():
+    view = view_from_query("?tab=signals&junction=7&horizon=3600&layers=crowd,evil&checkpoint=99&heat=5",
+                           junctions=[3, 7], checkpoints=[0, 1], layers=["roads", "crowd"])
+    assert view == {"tab": "signals", "junction": 7, "horizon": 3600, "layers": ["crowd"]}
+    assert view_from_query("?tab=<script>&junction=-1&horizon=1e9", junctions=[1], checkpoints=[],
+                           layers=[]) == {}
+
+
+def test_view_query_keeps_other_parameters():
+    query = query_from_view("?kiosk=1&tab=alerts", {"tab": "signals", "junction": 7, "layers": ["a", "b"],
+                                                    "checkpoint": None})
+    assert query == "?kiosk=1&tab=signals&junction=7&layers=a,b"
+
+
+@pytest.fixture(scope="module")
+def small_wall():
+    from app import create_app
+    from tests.app.geo_scenario import busy_demand, geo_grid_scenario
+    from twin.engine import Engine
+
+    scenario = geo_grid_scenario()
+    engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
+    served = serve(create_app({"scenario": scenario, "engine": engine, "speed": 10.0, "forecast_period_s": 0,
+                               "normal_day": False}))
+    yield served
+    served.stop()
+
+
+def test_a_link_opens_the_view_and_back_returns(small_wall, browser, artifacts):
+    node = small_wall.app.server.extensions["venuetwin"].scene.signals[0]["i"]
+    page, log = open_page(browser, small_wall.url + f"/?tab=signals&junction={node}&horizon=3600")
+    page.wait_for_selector("#sig-pane:not([hidden])", timeout=30_000)
+    page.wait_for_function("document.querySelector('#sig-plan').innerText.includes('cycle')", timeout=30_000)
+    assert page.locator("#wall-horizon input[value='3600']").is_checked()
+    page.screenshot(path=str(artifacts / "view-url-signals-1080p.png"))
+    page.click("#ops-tab label:has-text('Checkpoints')")
+    page.wait_for_function("location.search.includes('tab=checkpoints')", timeout=30_000)
+    assert f"junction={node}" in page.evaluate("location.search")  # the rest of the view stays
+    page.go_back()
+    page.wait_for_selector("#sig-pane:not([hidden])", timeout=30_000)
+    assert "tab=signals" in page.evaluate("location.search")
+    assert not log.foreign
