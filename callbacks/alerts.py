@@ -120,13 +120,13 @@ def register_callbacks(app) -> None:
         if trigger == ids.SHELVE_CANCEL:
             return True, None, no_update, ""
         if trigger == ids.SHELVE_CONFIRM:
-            if not target or svc.commands is None:
-                raise PreventUpdate
+            if not isinstance(target, dict) or "id" not in target or svc.commands is None:
+                raise PreventUpdate  # no alert chosen (or not what this page sent)
             reason = shelve_reason(choice, words)
-            result = svc.commands.shelve(target["id"], reason=reason, minutes=minutes, group=target["group"],
-                                         **who())
+            result = svc.commands.shelve(target["id"], reason=reason, minutes=minutes,
+                                         group=target.get("group") is True, **who())
             return (True if result.ok else no_update), (None if result.ok else no_update), no_update, \
-                shelve_note(result, place=target.get("place", ""))
+                shelve_note(result, place=str(target.get("place", "")))
         alert_id = _clicked_id()
         frame = svc.store.latest()
         alert = next((a for a in frame.alerts if a["id"] == alert_id), None) if frame else None

@@ -292,8 +292,8 @@ def shelve_form() -> html.Div:
 def shelve_reason(choice: str | None, note: str | None) -> str:
     """The recorded reason: the chosen reason and the operator's words (``""`` when neither
     says anything; Other needs words)."""
-    note = (note or "").strip()
-    label = dict(SHELVE_REASONS).get(choice or "", "")
+    note = note.strip() if isinstance(note, str) else ""
+    label = dict(SHELVE_REASONS).get(choice, "") if isinstance(choice, str) else ""
     if choice == "other" or not label:
         return note
     return f"{label}: {note}" if note else label
