@@ -104,8 +104,11 @@ def test_admin_pause_and_operator_acknowledge_are_audited_and_shown(room):
         time.sleep(0.5)
     alert = next(a for a in store.latest().alerts if a["count"] == 1)
     ack = {"type": "wall-alert-ack", "id": alert["id"]}
-    body = {"output": _key(app, "acknowledge"), "outputs": {"id": "wall-ack-result", "property": "data"},
-            "inputs": [[{"id": ack, "property": "n_clicks", "value": 1}]],
+    note = {"type": "alert-note", "id": alert["id"]}
+    body = {"output": _key(app, "acknowledge"),
+            "outputs": [{"id": note, "property": "children"}, {"id": ack, "property": "children"},
+                        {"id": ack, "property": "disabled"}],
+            "inputs": [{"id": ack, "property": "n_clicks", "value": 1}],
             "changedPropIds": [json.dumps(ack, separators=(",", ":"), sort_keys=True) + ".n_clicks"], "state": []}
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
