@@ -273,6 +273,7 @@ class _Replays:
         return entry
 
     def state(self, path: Path, time_s: float) -> dict[str, Any]:
+        from twin.alarms import open_count
         from twin.live import wall_kpis
         from twin.recorder import Recording
         from twin.replay import hhmm, replay_engine, state_at
@@ -287,7 +288,7 @@ class _Replays:
                 entry["engine"] = replay_engine(recording, self.scenario if same else None)
             engine = state_at(recording, time_s, engine=entry["engine"])
             alerts = recording.alerts_at(engine.time_s)
-            kpis = wall_kpis(engine.view(), open_alerts=sum(1 for a in alerts if not a.get("acked")))
+            kpis = wall_kpis(engine.view(), open_alerts=open_count(alerts))  # the wall's counting rule
             actions = [{"seq": i.seq, "sim_time_s": i.sim_time_s, "time": hhmm(i.sim_time_s), "name": i.name,
                         "payload": i.payload, "user": i.user, "role": i.role, "audit_id": i.audit_id,
                         "before": i.before, "after": i.after}

@@ -20,7 +20,8 @@ from layouts.kpis import KPIS
 
 CATEGORIES = {
     "set_lanes": "lanes", "set_signal_plan": "signals", "dispatch_corridor": "corridor",
-    "cancel_corridor": "corridor", "acknowledge": "ack", "pause": "clock", "resume": "clock", "speed": "clock",
+    "cancel_corridor": "corridor", "acknowledge": "ack", "shelve": "ack", "unshelve": "ack", "pause": "clock",
+    "resume": "clock", "speed": "clock",
 }
 CATEGORY_LABELS = {"signals": "Signal plan", "lanes": "Checkpoint lanes", "corridor": "Green corridor",
                    "ack": "Alert ack", "clock": "Clock", "other": "Other"}
@@ -188,7 +189,7 @@ def timeline_marks(inputs: Sequence[Mapping[str, Any]], alert_events: Sequence[M
     time a click jumps to."""
     marks = []
     for item in inputs:
-        if item["kind"] not in ("action", "ack"):
+        if item["kind"] not in ("action", "ack", "shelve"):
             continue
         cat = category(item)
         refused = item.get("result") != "ok"

@@ -129,6 +129,12 @@ class _Alert:
         self.unack()
 
 
+def open_count(feed: Any) -> int:
+    """Open alerts in a feed (:data:`COUNTING_RULE`: each member of a flood group counts): the
+    same number as ``AlarmBook.stats()["open"]``, for a recorded or published feed."""
+    return int(sum(int(item.get("count", 1)) for item in feed))
+
+
 @dataclass
 class AlarmBook:
     """Open alerts and their history; updated by the live loop only (one writer)."""

@@ -99,6 +99,7 @@ def add_replay(commands: Any) -> None:
 
 def run_replay(args: argparse.Namespace, _rest: list[str]) -> int:
     from twin.cli import write_json
+    from twin.alarms import open_count
     from twin.live import wall_kpis
     from twin.recorder import Recording
     from twin.replay import parse_clock, state_at
@@ -106,7 +107,7 @@ def run_replay(args: argparse.Namespace, _rest: list[str]) -> int:
     at_s = parse_clock(args.at, name="--at")
     with Recording.open(_recording_path(args.recording)) as recording:
         engine = state_at(recording, at_s)
-        kpis = wall_kpis(engine.view(), open_alerts=len(recording.alerts_at(at_s)))
+        kpis = wall_kpis(engine.view(), open_alerts=open_count(recording.alerts_at(at_s)))
         actions = [i.as_dict() for i in recording.inputs(until_s=at_s) if i.kind == "action"]
         rid = recording.recording_id
     print(f"{rid} at {hhmm(engine.time_s)}")
