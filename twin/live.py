@@ -284,8 +284,8 @@ class LiveTwin:
         """Publish a first frame, then start the loop and forecast threads."""
         if self._thread is not None:
             raise RuntimeError("LiveTwin already started")
-        self._begin_recording()
         self._publish()
+        self._begin_recording()  # after the first publish: the first sample has its alerts
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="twin-live", daemon=True)
         self._thread.start()
@@ -434,14 +434,22 @@ class LiveTwin:
         if self._thread is not None:
             raise RuntimeError("run_until is for a LiveTwin whose loop thread is not running")
         if self._seq < 0:
-            self._begin_recording()
             self._publish()
+            self._begin_recording()
         dt = float(self.engine.dt_s)
         while self.engine.time_s < until_s - 1e-9:
             self.engine.step(dt)
             self._after_step(publish=True)
             if progress is not None and self.engine.time_s % 60.0 < dt:
                 progress(self.engine.time_s)
+
+    def prime_alarms(self) -> None:
+        """Raise at once the alerts whose conditions hold now (a fork or a resumed day starts
+        mid-day with the alerts in force, instead of waiting out the on-delay with none)."""
+        view = self.engine.view()
+        book = self.alarm_book
+        conditions = alarm_conditions(self._roads, view, {}, math.nan, book.active(), self._places)
+        book.update(view.time_s - self.settings.alarm.on_delay_s, conditions)
 
     # ---------------------------------------------------------------- recording
     def _begin_recording(self) -> None:

@@ -338,6 +338,7 @@ def fork_day(recording: Recording, at_s: float, changes: ForkChanges, *, until_s
     path = _fork_path(folder, recording.recording_id, at_s)
     recorder = Recorder.create(path, header, clock=_nominal_clock(day, engine))
     live = _headless_twin(engine, recorder)
+    live.prime_alarms()  # the fork starts with the alerts in force at its minute, not with none
     try:
         _run_script(live, script, until_s, progress)
     finally:

@@ -277,6 +277,10 @@ def test_record_replay_and_fork_headless(tmp_path, bundled):
     forked = Recording.open(fork)
     assert forked.header["parent"] == recording.recording_id and forked.header["fork_at_s"] == START_S + 1800
     assert [i.name for i in forked.inputs(kind="action")] == []  # the 17:40 plan was dropped
+    samples, fork_samples = recording.samples(), forked.samples()
+    at_fork = samples["open_alerts"][samples["time_s"] == START_S + 1800][0]
+    assert fork_samples["time_s"][0] == START_S + 1800
+    assert (fork_samples["open_alerts"][0] > 0) == (at_fork > 0)  # the fork starts with the alerts in force
     at_end = state_at(forked, START_S + 3600, scenario=scenario)
     assert at_end.state.plans.plan_of(node)["cycle_s"] == 120.0  # the 17:20 plan still in force
     same = fork_day(recording, START_S + 1800, ForkChanges(), name="no change", scenario=scenario)
