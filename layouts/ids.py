@@ -70,7 +70,8 @@ SUMMARY_PRINTED = "summary-printed"  # dummy output of the print button's client
 # operator actions (side-column tabs; layouts/signal_panel.py, corridor_panel.py, checkpoint_panel.py)
 SIDE = "wall-side"  # the side column (its class widens it for an action panel)
 OPS_TAB = "ops-tab"  # dcc.RadioItems: alerts | signals | corridor | checkpoints
-VIEW_URL = "ops-view-url"  # dcc.Location: the operator's view in the query string (callbacks/view_url.py)
+VIEW_URL = "map-view-url"  # dcc.Location: the map's horizons and layers in the query string (callbacks/view_url.py)
+OPS_URL = "ops-view-url"  # dcc.Location: the wall's side tab, junction and checkpoint in the query string
 ALERTS_PANE = "ops-alerts-pane"
 SIG_PANE = "sig-pane"
 SIG_NODE = "sig-node"  # dcc.Dropdown: signalised junction (search by street name)

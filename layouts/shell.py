@@ -54,6 +54,7 @@ def legend() -> html.Div:
 def layer_panel() -> html.Div:
     """Layer toggles and the forecast selectors (chrome: hidden in kiosk mode)."""
     return html.Div(className="layer-panel chrome", children=[
+        dcc.Location(id=ids.VIEW_URL, refresh=False),  # horizons and layers in the URL
         html.Div("Layers", className="panel-title"),
         dcc.Checklist(id=ids.LAYERS, className="layer-list", value=list(DEFAULT_TOGGLES),
                       options=[{"label": label, "value": key} for key, label in TOGGLE_LABELS.items()]),
@@ -133,7 +134,7 @@ def wall_page(*, scenario_name: str, spec: Mapping[str, Any], attribution: str, 
             html.Aside(id=ids.SIDE, className="side", children=[
                 alert_strip(),  # new critical alerts, whatever tab is open
                 *([ops_tabs(), dcc.Interval(id=ids.OPS_TICK, interval=2000),
-                   dcc.Location(id=ids.VIEW_URL, refresh=False)] if ops_panes else []),
+                   dcc.Location(id=ids.OPS_URL, refresh=False)] if ops_panes else []),
                 html.Div(id=ids.ALERTS_PANE, className="alerts-pane", children=[
                     html.Div(className="feed-head", children=[
                         html.Span("Alerts", className="panel-title"),

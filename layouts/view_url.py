@@ -16,7 +16,9 @@ from urllib.parse import parse_qsl, urlencode
 TABS = ("alerts", "signals", "corridor", "checkpoints")
 HORIZONS_S = (900, 1800, 3600)
 HEAT_HORIZONS_S = (0, 900)
-VIEW_KEYS = ("tab", "junction", "checkpoint", "horizon", "heat", "layers")
+MAP_KEYS = ("horizon", "heat", "layers")  # the map's own (the wall and the read-only map)
+OPS_KEYS = ("tab", "junction", "checkpoint")  # the operator wall's side panel
+VIEW_KEYS = OPS_KEYS + MAP_KEYS
 
 
 def _int(text: str, allowed: Sequence[int] | None = None) -> int | None:
@@ -43,10 +45,10 @@ def view_from_query(search: str | None, *, junctions: Sequence[int], checkpoints
     return view
 
 
-def query_from_view(search: str | None, view: Mapping[str, Any]) -> str:
-    """``search`` with the view's parameters replaced (others kept), as ``?a=b&...``."""
-    params = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")[:2000]) if k not in VIEW_KEYS]
-    for key in VIEW_KEYS:
+def query_from_view(search: str | None, view: Mapping[str, Any], keys: Sequence[str] = VIEW_KEYS) -> str:
+    """``search`` with the view's ``keys`` replaced (other parameters kept), as ``?a=b&...``."""
+    params = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")[:2000]) if k not in keys]
+    for key in keys:
         value = view.get(key)
         if value is None or value == "":
             continue

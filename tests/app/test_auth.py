@@ -224,7 +224,7 @@ def test_pages_redirect_without_session(client):
     assert response.location == "/login?next=%2Freplay%3Fday%3D2"
 
 
-@pytest.mark.parametrize(("name", "path"), [("eve", "/"), ("pat", "/"), ("olga", "/replay"),
+@pytest.mark.parametrize(("name", "path"), [("eve", "/"), ("pat", "/"), ("eve", "/replay"),
                                             ("pat", "/admin/audit"), ("olga", "/admin")])
 def test_pages_a_role_may_not_see_redirect_home(client, name, path):
     sign_in(client, name)
@@ -243,7 +243,8 @@ def test_sign_in_lands_on_the_role_home(client, name):
 
 @pytest.mark.parametrize(("name", "next_path", "expected"), [
     ("olga", "/summary", "/summary"),
-    ("olga", "/replay", "/"),  # not open to operators
+    ("olga", "/replay", "/replay"),  # operators may look back at a day too
+    ("eve", "/replay", "/summary"),  # not open to executives
     ("olga", "//evil.example/", "/"),
     ("olga", "https://evil.example/", "/"),
     ("olga", "/\t/evil.example/", "/"),
@@ -686,7 +687,7 @@ def test_browser_operator(page_for):
     assert _path(page) == "/"
     page.click("#apply-plan")
     page.wait_for_selector("#plan-status:has-text('plan applied (1)')")
-    page.goto("/replay")  # not for operators: back home
+    page.goto("/admin")  # not for operators: back home
     page.wait_for_selector("#apply-plan")
     assert _path(page) == "/"
     assert _post_update(page, FORK) == 403

@@ -20,6 +20,8 @@ def test_view_query_keeps_other_parameters():
     query = query_from_view("?kiosk=1&tab=alerts", {"tab": "signals", "junction": 7, "layers": ["a", "b"],
                                                     "checkpoint": None})
     assert query == "?kiosk=1&tab=signals&junction=7&layers=a,b"
+    assert query_from_view("?tab=signals&layers=a", {"horizon": 3600, "layers": ["b"]}, ("horizon", "layers")) \
+        == "?tab=signals&horizon=3600&layers=b"
 
 
 @pytest.fixture(scope="module")
@@ -49,4 +51,13 @@ def test_a_link_opens_the_view_and_back_returns(small_wall, browser, artifacts):
     page.go_back()
     page.wait_for_selector("#sig-pane:not([hidden])", timeout=30_000)
     assert "tab=signals" in page.evaluate("location.search")
-    assert not log.foreign
+    page.click("#wall-horizon label:has-text('+15')")  # the map's keys join the side panel's
+    page.wait_for_function("location.search.includes('horizon=900')", timeout=30_000)
+    assert "tab=signals" in page.evaluate("location.search")
+    assert not log.foreign and not log.errors, log.errors
+
+
+def test_the_read_only_map_keeps_its_layers_in_the_url(small_wall, browser):
+    page, log = open_page(browser, small_wall.url + "/map?horizon=1800&layers=roads")
+    page.wait_for_function("document.querySelector(\"#wall-horizon input[value='1800']\").checked", timeout=30_000)
+    assert not log.errors, log.errors
