@@ -467,18 +467,17 @@ class LiveTwin:
         if now >= self._next_sample_s - 1e-9:
             self._next_sample_s = (math.floor(now / SAMPLE_EVERY_S + 1e-9) + 1) * SAMPLE_EVERY_S
             view = self.engine.view() if publish or self.recorder is not None else None
-            if publish:
-                self._publish(view)
+            frame = self._publish(view) if publish else None
             if self.recorder is not None:
-                self._record_sample(now, view)
+                self._record_sample(now, view, frame)
         if self.recorder is not None and now >= self._next_snapshot_s - 1e-9:
             self._next_snapshot_s = (math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1) * SNAPSHOT_EVERY_S
             self.recorder.record_snapshot(self.engine.state, now)
 
-    def _record_sample(self, now: float, view: Any) -> None:
-        book = self.alarm_book
-        kpis = sample_kpis(view, open_alerts=int(book.stats(now)["open"]))
-        self.recorder.record_sample(now, kpis, book.feed(now))
+    def _record_sample(self, now: float, view: Any, frame: Frame | None) -> None:
+        """KPIs and alert list of this minute (the frame's when one was just published)."""
+        feed = frame.alerts if frame is not None else self.alarm_book.feed(now)
+        self.recorder.record_sample(now, sample_kpis(view, open_alerts=alarms.open_count(feed)), feed)
 
     def _offer_fork(self) -> None:
         if self._forks.full():
