@@ -55,8 +55,9 @@ FORMAT = "venuetwin-recording"
 SCHEMA_VERSION = 1
 SNAPSHOT_EVERY_S = 300.0
 """Simulated seconds between snapshots. A seek re-simulates at most this much: on the bundled
-day 5 simulated minutes take about 70 ms with the crowd, which keeps a seek under the 200 ms
-goal; a snapshot is about 280 kB compressed, so a 7-hour day holds 84 of them (about 24 MB)."""
+day 5 simulated minutes take about 70 ms with the crowd, so a seek to a random minute takes
+p50 34 ms and p95 68 ms (``python -m twin.bench --only recording``; goal p95 <= 200 ms); a
+snapshot is about 210 kB compressed, so a recorded 7-hour day with its samples is 34 MB."""
 SAMPLE_EVERY_S = 60.0
 """Simulated seconds between KPI and alert samples."""
 INPUT_KINDS = ("action", "clock", "ack", "shelve", "feed")
