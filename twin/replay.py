@@ -123,12 +123,13 @@ def state_at(recording: Recording, time_s: float, *, engine: Engine | None = Non
     engine.restore(Snapshot(snap_s, state))
     for item in recording.inputs(after_seq=after_seq, until_s=time_s + 1e-6, kind="action"):
         if item.result == "ok":
-            _reapply(engine, item)
+            reapply(engine, item)
     engine.run(time_s)
     return engine
 
 
-def _reapply(engine: Engine, item: Input) -> None:
+def reapply(engine: Engine, item: Input) -> None:
+    """Run ``engine`` to the recorded input's time and apply it (as it was applied live)."""
     engine.run(item.sim_time_s)
     try:
         engine.apply(action_from_dict(item.payload))

@@ -39,7 +39,7 @@ from twin.actions import action_from_dict
 from twin.errors import ActionError, TwinError
 from twin.recorder import SNAPSHOT_EVERY_S, Recording, RecordingError, scenario_fingerprint
 from twin.replay import (
-    ForkChanges, ScriptedInput, compare, fork_day, hhmm, read_script, record_day, replay_engine, state_at,
+    ForkChanges, ScriptedInput, compare, fork_day, hhmm, read_script, reapply, record_day, replay_engine, state_at,
 )
 
 __all__ = ["BundledDay", "ForkJob", "ReplayService", "advance", "checkpoint_waits"]
@@ -60,13 +60,7 @@ def advance(engine: Any, recording: Recording, to_s: float, *, applied_until_s: 
     for item in recording.inputs(until_s=to_s + 1e-6, kind="action"):
         if item.result != "ok" or item.sim_time_s <= applied_until_s + 1e-6:
             continue
-        engine.run(item.sim_time_s)
-        try:
-            engine.apply(action_from_dict(item.payload))
-        except ActionError as error:
-            raise RecordingError(f"input #{item.seq} ({item.name} at {hhmm(item.sim_time_s)}) is refused on "
-                                 f"replay ({error}): the recording and this software disagree",
-                                 code="diverged") from error
+        reapply(engine, item)
     engine.run(to_s)
 
 

@@ -45,6 +45,18 @@ def wall_config(**overrides):
     return {**config, **overrides}
 
 
+def small_wall_config(**overrides):
+    """A small geo grid with a venue and a hospital and busy traffic, sign-in off, no forecasts:
+    quick to build, for tests of the page's behaviour rather than its figures."""
+    from tests.app.geo_scenario import busy_demand, geo_grid_scenario
+    from twin.engine import Engine
+
+    scenario = geo_grid_scenario()
+    engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
+    return {"scenario": scenario, "engine": engine, "speed": 10.0, "forecast_period_s": 0, "normal_day": False,
+            **overrides}
+
+
 @dataclass
 class Served:
     """An app served from a background thread."""

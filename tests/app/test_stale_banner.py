@@ -7,19 +7,14 @@ import threading
 
 import pytest
 
-from tests.app.conftest import open_page, serve
+from tests.app.conftest import open_page, serve, small_wall_config
 
 
 @pytest.fixture
 def small_room():
     from app import create_app
-    from tests.app.geo_scenario import busy_demand, geo_grid_scenario
-    from twin.engine import Engine
 
-    scenario = geo_grid_scenario()
-    engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
-    served = serve(create_app({"scenario": scenario, "engine": engine, "speed": 10.0, "forecast_period_s": 0,
-                               "normal_day": False}))
+    served = serve(create_app(small_wall_config()))
     yield served
     served.stop()
 

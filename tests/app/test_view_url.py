@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from layouts.view_url import query_from_view, view_from_query
-from tests.app.conftest import open_page, serve
+from tests.app.conftest import open_page, serve, small_wall_config
 
 
 def test_query_keeps_only_what_the_screen_offers():
@@ -27,13 +27,8 @@ def test_view_query_keeps_other_parameters():
 @pytest.fixture(scope="module")
 def small_wall():
     from app import create_app
-    from tests.app.geo_scenario import busy_demand, geo_grid_scenario
-    from twin.engine import Engine
 
-    scenario = geo_grid_scenario()
-    engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
-    served = serve(create_app({"scenario": scenario, "engine": engine, "speed": 10.0, "forecast_period_s": 0,
-                               "normal_day": False}))
+    served = serve(create_app(small_wall_config()))
     yield served
     served.stop()
 
