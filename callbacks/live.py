@@ -41,7 +41,8 @@ def register_callbacks(app) -> None:
                               heat_horizon_s=int(heat_horizon_s or 0))
         message, new_digests = encode_update(values, dynamic_rows(svc.scene, frame), digests,
                                              visible=set(toggles or ()))
-        where = {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)}
+        peak = frame.kpis.get("peak_density_ppm2", 0.0)
+        where = {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)} if peak >= 0.05 else {}
         state = clock_state_text(paused=frame.paused, speed=frame.speed, mode=frame.mode, change=frame.clock_change)
         digest = feed_digest(frame.alerts)
         user = current_user()  # None without sign-in: everyone may act

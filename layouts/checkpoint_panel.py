@@ -45,6 +45,17 @@ def checkpoint_options(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
 
 
 COLUMNS = ("Checkpoint", "Lanes F/M", "Arr /5m", "Thru /5m", "Queue", "Wait", "+15", "+30", "Rec F/M", "")
+COLUMN_HELP = {
+    "Lanes F/M": "open lanes: face-recognition e-gates / manual lanes",
+    "Arr /5m": "persons arriving in the last 5 minutes",
+    "Thru /5m": "persons screened in the last 5 minutes",
+    "Queue": "persons queueing now",
+    "Wait": "wait of a person joining the queue now (minutes)",
+    "+15": "predicted wait in 15 minutes with the lanes now open",
+    "+30": "predicted wait in 30 minutes with the lanes now open",
+    "Rec F/M": "recommended lanes (face / manual): the fewest that keep the wait under the target",
+}
+"""What each abbreviated column means (shown on hover)."""
 
 
 def _short(name: str) -> str:
@@ -61,7 +72,7 @@ def _minutes(wait_s: float) -> str:
 def checkpoint_table(rows: Sequence[Mapping[str, Any]], *, target_wait_s: float) -> html.Table:
     """One row per checkpoint, venue entrances then park gates (a section heading each); the
     status colour compares waits with ``target_wait_s``."""
-    head = html.Tr([html.Th(h) for h in COLUMNS])
+    head = html.Tr([html.Th(h, title=COLUMN_HELP.get(h)) for h in COLUMNS])
     body = []
     for kind, heading in GROUPS:
         members = [r for r in rows if r.get("kind", "venue_entrance") == kind]

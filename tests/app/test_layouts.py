@@ -137,3 +137,15 @@ def test_a_shut_entrance_shows_when_its_doors_open():
     shut, open_ = checkpoint_table(rows, target_wait_s=600.0).children[2:4]
     assert "status-doors" in shut.className and shut.children[-1].children.children == "doors 18:00"
     assert open_.children[-1].children.children == "ok"
+
+
+def test_checkpoint_table_explains_its_abbreviations():
+    from layouts.checkpoint_panel import COLUMNS, checkpoint_table
+
+    table = checkpoint_table([], target_wait_s=600.0)
+    head = table.children[0].children if hasattr(table.children[0], "children") else table.children[0]
+    cells = head.children if hasattr(head, "children") else head
+    titles = {cell.children: getattr(cell, "title", None) for cell in cells}
+    for abbreviation in ("Lanes F/M", "Arr /5m", "Thru /5m", "+15", "+30", "Rec F/M"):
+        assert abbreviation in COLUMNS and titles[abbreviation], abbreviation
+    assert "face-recognition" in titles["Lanes F/M"] and "recommended" in titles["Rec F/M"]
