@@ -144,6 +144,19 @@ def register_callbacks(app: Any) -> None:
         plan = cmd.query("signal_plan", node)  # another junction ends a preview
         return plan_editor(plan), plan["cycle_s"], plan["offset_s"], plan, [], "", None
 
+    @guarded(Output(ids.SIG_CYCLE, "value", allow_duplicate=True),
+             Input({"type": ids.SIG_GREEN, "phase": ALL}, "value"), State(ids.SIG_SEEN, "data"),
+             prevent_initial_call=True)
+    def cycle_follows_greens(greens, seen):
+        """The operator edits greens; the cycle is their sum plus the intergreens (no arithmetic)."""
+        if not ctx.triggered_id or not isinstance(seen, dict) or not greens \
+                or not all(isinstance(g, (int, float)) and not isinstance(g, bool) for g in greens):
+            raise PreventUpdate
+        intergreen = seen.get("intergreen_s")
+        if not isinstance(intergreen, (int, float)) or len(greens) != len(seen.get("greens_s", ())):
+            raise PreventUpdate
+        return round(sum(greens) + len(greens) * intergreen, 1)
+
     @guarded(Output({"type": ids.SIG_GREEN, "phase": ALL}, "value"), Output(ids.SIG_CYCLE, "value"),
              Output(ids.SIG_OFFSET, "value"), Output(ids.SIG_MSG, "children", allow_duplicate=True),
              Input(ids.SIG_SUGGEST, "n_clicks"), State(ids.SIG_NODE, "value"),

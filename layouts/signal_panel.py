@@ -74,10 +74,10 @@ def approach_table(rows: Sequence[Mapping[str, Any]]) -> html.Table:
 
 
 def plan_editor(plan: Mapping[str, Any]) -> list[Any]:
-    """Inputs for the greens, bounded like the server's check (cycle and offset are static)."""
+    """Inputs for the greens, bounded like the server's check, each with its minimum shown."""
     high = CYCLE_RANGE_S[1]
     return [
-        html.Label([f"φ{k + 1} green s", dcc.Input(
+        html.Label([f"φ{k + 1} green s (min {float(plan['min_green_s'][k]):g})", dcc.Input(
             id={"type": ids.SIG_GREEN, "phase": k}, type="number", value=g, step=1,
             min=float(plan["min_green_s"][k]), max=high, debounce=True, className="num")], className="field")
         for k, g in enumerate(plan["greens_s"])
@@ -88,7 +88,7 @@ def timing_inputs() -> list[Any]:
     """Cycle and offset inputs (always in the page; their values follow the selected junction)."""
     low, high = CYCLE_RANGE_S
     return [
-        html.Label(["cycle s", dcc.Input(id=ids.SIG_CYCLE, type="number", step=1, min=low, max=high,
+        html.Label([f"cycle s ({low:g}–{high:g}, follows the greens)", dcc.Input(id=ids.SIG_CYCLE, type="number", step=1, min=low, max=high,
                                          debounce=True, className="num")], className="field"),
         html.Label(["offset s", dcc.Input(id=ids.SIG_OFFSET, type="number", step=1, min=0, max=high - 1,
                                           debounce=True, className="num")], className="field"),

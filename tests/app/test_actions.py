@@ -221,6 +221,11 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     _wait_text(page, "#sig-msg", "Refused")
     assert _read(ops.app, lambda e: e.state.plans.plan_of(node["i"])) == before
     _set(page, "#sig-offset", 0)
+    # the cycle follows the greens: no arithmetic for the operator, bounds shown by each input
+    assert f"min {before['min_green_s'][0]:g}" in page.inner_text("#sig-editor")
+    _set(page, "#sig-editor input >> nth=0", before["greens_s"][0] + 10)
+    page.wait_for_function(f"document.querySelector('#sig-cycle').value == '{before['cycle_s'] + 10:g}'",
+                           timeout=20_000)
     page.click("#sig-suggest")
     _wait_text(page, "#sig-msg", "Webster")
     page.click("#sig-preview")
