@@ -565,34 +565,6 @@ def test_browser_control_room_with_request_limits(tmp_path, users_db, browser):
 # -- scaled mode: two workers share the budgets through Redis --------------------------------------
 
 
-@pytest.fixture
-def redis_url():
-    import shutil
-    import socket
-    import subprocess
-    import time
-
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", ""], stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    for _ in range(200):  # bounded wait until it answers
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(5)
-
-
 def test_workers_share_the_address_budget_and_sessions_through_redis(tmp_path, users_db,
                                                                      redis_url):
     config = {"store": "redis", "redis_url": redis_url}  # what app.py passes in scaled mode

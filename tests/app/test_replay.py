@@ -311,32 +311,6 @@ def test_screenshots_of_the_replay_page_and_the_compare_view(browser, replay, re
 
 
 # ---------------------------------------------------------------- sharing frames
-@pytest.fixture
-def redis_url():
-    import shutil
-    import socket
-    import subprocess
-
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    redis = pytest.importorskip("redis")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-                               stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(5)
-
-
 def test_workers_share_reconstructed_frames_through_redis(recorded, redis_url):
     """Two web workers of the scaled mode: a frame one reconstructed is served by the other from
     the Redis cache, without building a replay engine."""

@@ -1,9 +1,5 @@
 """Stores: in-process and Redis give the same frames through one interface."""
 
-import shutil
-import socket
-import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -38,29 +34,6 @@ def test_open_store_checks_its_arguments():
         open_store("redis")
     with pytest.raises(ValueError, match="store must be 'memory' or 'redis', got 'disk'"):
         open_store("disk")
-
-
-@pytest.fixture
-def redis_url():
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-                               stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(5)
 
 
 def test_redis_store(redis_url):
