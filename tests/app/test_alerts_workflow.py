@@ -19,6 +19,7 @@ from layouts.alerts import alert_item, alert_stats, countdown, critical_strip, s
 from tests.app.conftest import open_page, serve, wall_config
 from twin import live as live_module
 from twin.alarms import Condition
+from tests.waiting import wait_for
 
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
 CRUSH, GATE_ACK, GATE_SHELVE, FORECAST = "drill:crowd", "drill:gate-ack", "drill:gate-shelve", "drill:forecast"
@@ -67,13 +68,7 @@ def _svc(wall):
 
 
 def _wait_for(predicate, timeout_s: float, step_s: float = 0.3):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step_s)
-    return predicate()
+    return wait_for(predicate, timeout_s, step_s)
 
 
 def _alert(wall, key):

@@ -20,6 +20,7 @@ from PIL import Image
 from tests.app.conftest import BUNDLED, open_page, serve, wall_config
 from twin.recorder import Recording
 from twin.replay import ForkChanges, compare, parse_clock, read_script, record_day, replay_engine, state_at
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario missing")
 
@@ -30,13 +31,7 @@ PASSWORD = "correct horse battery"
 
 
 def _wait_for(predicate, timeout_s: float, step_s: float = 0.25):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step_s)
-    return predicate()
+    return wait_for(predicate, timeout_s, step_s)
 
 
 def _short_day(folder):

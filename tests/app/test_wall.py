@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.app.conftest import open_page
+from tests.waiting import wait_for
 
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
 
@@ -22,13 +23,7 @@ def _kpi_text(page, name: str) -> str:
 
 
 def _wait_for(predicate, timeout_s: float, step_s: float = 0.5):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step_s)
-    return predicate()
+    return wait_for(predicate, timeout_s, step_s)
 
 
 def _wait_for_values(page, timeout_s: float = 60.0) -> None:

@@ -12,6 +12,7 @@ from twin.engine import Engine
 from twin.commands import CommandPath
 from twin.live import LiveSettings, LiveTwin, wall_kpis
 from twin.synthetic import grid_scenario, od_demand
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -22,12 +23,7 @@ def engine():
 
 
 def _wait(predicate, timeout_s=10.0):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    return wait_for(predicate, timeout_s, step_s=0.02)
 
 
 def test_settings_are_checked():

@@ -24,6 +24,7 @@ from twin.live import LiveSettings, LiveTwin
 from twin.recorder import SCHEMA_VERSION, Recorder, Recording, RecordingError, list_recordings
 from twin.replay import ForkChanges, ScriptedInput, compare, fork_day, read_script, record_day, state_at
 from twin.synthetic import grid_scenario, od_demand
+from tests.waiting import wait_for
 
 START_S = 17 * 3600.0
 BUNDLED = Path(__file__).resolve().parents[2] / "data" / "seoul_olympic_park"
@@ -81,12 +82,7 @@ def _new_recorder(tmp_path, engine, name="day"):
 
 
 def _wait(predicate, timeout_s=60.0):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    return wait_for(predicate, timeout_s, step_s=0.02)
 
 
 # ---------------------------------------------------------------- the live loop, bit for bit
