@@ -2,7 +2,7 @@
 
 :func:`create_app` builds the Dash app from a configuration (see :data:`DEFAULT_CONFIG`). The
 embedded default is one process: the scenario's engine runs in a background thread
-(:class:`twin.live.LiveTwin`) and publishes to an in-process store the callbacks read. Scaled:
+(:class:`twin.service.live.LiveTwin`) and publishes to an in-process store the callbacks read. Scaled:
 ``store="redis"`` with ``run_engine=False`` for web workers that only read what an engine
 process publishes.
 """
@@ -22,13 +22,16 @@ import flask
 import pydeck
 from dash import dcc, html
 
-from callbacks import actions as action_callbacks
 from callbacks import alerts as alert_callbacks
+from callbacks import checkpoints as checkpoint_callbacks
+from callbacks import corridors as corridor_callbacks
 from callbacks import live as live_callbacks
 from callbacks import map as map_callbacks
+from callbacks import operator as operator_callbacks
 from callbacks import pages as page_callbacks
 from callbacks import preview as preview_callbacks
 from callbacks import replay as replay_callbacks
+from callbacks import signals as signal_callbacks
 from callbacks import summary as summary_callbacks
 from callbacks import view_url as view_url_callbacks
 from callbacks.api import register_api
@@ -40,8 +43,8 @@ from layouts.deck import build_scene, deck_spec
 from layouts.panels import signal_plans, venue_sessions
 from layouts.shell import wall_page
 from layouts.summary import summary_page
-from twin.live import Background, LiveSettings, LiveTwin
-from twin.store import open_store
+from twin.service.live import Background, LiveSettings, LiveTwin
+from twin.service.store import open_store
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RECORDINGS = HERE / "var" / "recordings"
@@ -98,13 +101,13 @@ def _engine(scenario: Any, config: dict[str, Any]) -> Any:
 
 def _live_twin(scenario: Any, store: Any, config: dict[str, Any]) -> LiveTwin:
     """The live twin: resuming the interrupted day or starting a new recorded one when
-    ``recordings`` is set (see :mod:`twin.days`), else an unrecorded engine."""
+    ``recordings`` is set (see :mod:`twin.service.days`), else an unrecorded engine."""
     settings = LiveSettings(speed=float(config["speed"]), publish_period_s=float(config["publish_period_s"]),
                             forecast_period_s=float(config["forecast_period_s"]))
     if not config["recordings"]:
         engine = config["engine"] if config["engine"] is not None else _engine(scenario, config)
         return LiveTwin(engine, store, settings=settings)
-    from twin.days import open_live_day
+    from twin.service.days import open_live_day
 
     day = open_live_day(config["recordings"], scenario, seed=int(config["seed"]), start_s=config["start_s"],
                         warmup_s=float(config["warmup_s"] or 0), new_day=bool(config["new_day"]),
@@ -178,11 +181,11 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         store=store, live=live, scene=scene, plans=signal_plans(scenario.signals),
         sessions=venue_sessions(scenario.schedule, scene.venue_ids), scenario=scenario,
         normal_day=_normal_day(scenario, engine, config),
-        commands=action_callbacks.command_path(live, config, default_db=HERE / "var" / "audit.sqlite"),
+        commands=operator_callbacks.command_path(live, config, default_db=HERE / "var" / "audit.sqlite"),
         recordings=Path(config["recordings"]) if config["recordings"] else None,
     )
-    for module in (live_callbacks, map_callbacks, alert_callbacks, action_callbacks, preview_callbacks,
-                   view_url_callbacks, replay_callbacks):
+    for module in (live_callbacks, map_callbacks, alert_callbacks, operator_callbacks, signal_callbacks,
+                   corridor_callbacks, checkpoint_callbacks, preview_callbacks, view_url_callbacks, replay_callbacks):
         module.register_callbacks(app)
 
     # Sign-in and roles plug in here, and only here (callbacks/auth.py).
@@ -206,7 +209,7 @@ def _normal_day(scenario: Any, engine: Any, config: dict[str, Any]) -> Backgroun
     """The executive summary's normal-day baseline, computed once in a background thread."""
     if not config["normal_day"] or not config["start"]:
         return None
-    from twin.summary import normal_day
+    from twin.service.summary import normal_day
 
     start_s = max(0.0, float(engine.time_s) - float(config["warmup_s"] or 0) - 1800.0)
     ends = scenario.schedule["end_s"] if len(scenario.schedule) else [engine.time_s]
@@ -218,7 +221,7 @@ def _normal_day(scenario: Any, engine: Any, config: dict[str, Any]) -> Backgroun
 def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, Any]) -> None:
     """The router and its pages: / (wall), /map (read-only), /summary, /admin/audit (sign-in on)."""
     spec = deck_spec(scene)  # geometry built once, sent with the wall page
-    ops = action_callbacks.panes(app.server.extensions[EXTENSION_KEY])  # operator action panels
+    ops = operator_callbacks.panes(app.server.extensions[EXTENSION_KEY])  # operator action panels
 
     signed_in = app.server.extensions.get("venuetwin.auth") is not None
 

@@ -7,7 +7,7 @@ their routes are the same for all of them.
 Network (defaults = the benchmark case)
     ``rows × cols`` nodes on a square lattice, ``block_m`` apart; node ``i`` is
     row ``i // cols``, column ``i % cols``, at ``x = col * block_m``,
-    ``y = row * block_m`` (the numbering of ``twin.synthetic.grid_scenario``).
+    ``y = row * block_m`` (the numbering of ``twin.io.synthetic.grid_scenario``).
     Every pair of lattice neighbours is joined by two directed links (one each
     way), one lane each, free speed 13.89 m/s (50 km/h), capacity
     1,800 veh/h/lane, jam density 150 veh/km. A 10×10 grid has 100 nodes and
@@ -236,7 +236,7 @@ def make_grid(
     """Build the signalised lattice (defaults: the 10×10 benchmark grid).
 
     ``signals_at`` is ``"interior"`` (4-leg nodes) or ``"junctions"`` (nodes
-    with 3 or more legs). Link indices follow ``twin.synthetic.grid_scenario``
+    with 3 or more legs). Link indices follow ``twin.io.synthetic.grid_scenario``
     (see the module docstring), so they are stable for given ``rows``/``cols``.
     """
     if rows < 2 or cols < 2:

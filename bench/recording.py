@@ -1,4 +1,4 @@
-"""Recording figures for ``python -m twin.bench`` (issue 10): seek time, recording overhead on
+"""Recording figures for ``python -m bench`` (issue 10): seek time, recording overhead on
 the live loop, size of a recorded day, time of a fork.
 
 Every figure is measured on the bundled scenario in this run; nothing here is asserted.
@@ -26,11 +26,11 @@ def bench_recording(*, day_start_s: float = 16 * 3600, day_end_s: float = 23 * 3
                     overhead_min: float = 60.0, seed: int = 0) -> dict[str, Any]:
     """Record a day, then seek at random minutes, time the loop with and without recording, and
     fork 18:30 to the day's end with pedestrians."""
-    from twin.commands import CommandPath  # noqa: F401 - the headless day uses the command path
+    from twin.service.commands import CommandPath  # noqa: F401 - the headless day uses the command path
     from twin.engine import Engine
-    from twin.live import LiveSettings, LiveTwin
-    from twin.recorder import Recorder, Recording
-    from twin.replay import ForkChanges, ScriptedInput, day_header, fork_day, record_day, replay_engine, state_at
+    from twin.service.live import LiveSettings, LiveTwin
+    from twin.service.recorder import Recorder, Recording
+    from twin.service.replay import ForkChanges, ScriptedInput, day_header, fork_day, record_day, replay_engine, state_at
     from twin.scenario import load
 
     scenario = load(BUNDLED)

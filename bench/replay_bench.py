@@ -45,8 +45,8 @@ PLAYBACK_NEED_MS = {300: 200.0, 600: 100.0}
 def _bundled_day(folder: Path) -> tuple[Path, str]:
     """The folder holding a replayable bundled day (recorded into a temporary folder if needed)."""
     from callbacks.replay import BUNDLED_DAY, BUNDLED_FILE, BUNDLED_NAME, BUNDLED_SPAN, SCRIPT_NAME
-    from twin.replay import parse_clock
-    from twin.replay_service import ReplayService
+    from twin.service.replay import parse_clock
+    from twin.service.replay_service import ReplayService
     from twin.scenario import load
 
     scenario = load(ROOT / "data" / "seoul_olympic_park")

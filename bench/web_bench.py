@@ -138,9 +138,9 @@ def first_load_figures(app) -> dict:
 def alarm_day(scenario_path: Path, *, tick_s: float = 10.0, forecast_every_s: float = 900.0,
               until_s: float | None = None) -> dict:
     """Run the bundled day headless with the live loop's alarm book; new alerts per hour."""
-    from twin import alarms
+    from twin.service import alarms
     from twin.engine import Engine
-    from twin.live import alarm_conditions
+    from twin.service.live import alarm_conditions
     from twin.scenario import load, parse_clock
 
     scenario = load(scenario_path)

@@ -3,15 +3,15 @@
 ``register_api(app)`` adds a Flask blueprint to the Dash app's server:
 
 - ``GET /api/v1/state``: simulated time, clock, KPIs, signal plans, checkpoint lanes, active
-  corridors and open alerts of the live twin (read-only queries, :mod:`twin.queries`);
+  corridors and open alerts of the live twin (read-only queries, :mod:`twin.service.queries`);
 - ``POST /api/v1/actions``: one action as JSON. The body is read with a size limit, parsed
   strictly (no NaN, no duplicate keys) and validated with ``jsonschema`` against the schemas of
   the OpenAPI document (:mod:`callbacks.api_schema`) before it reaches the one command path
-  (:class:`twin.commands.CommandPath`), which checks it against the twin, writes the audit row
+  (:class:`twin.service.commands.CommandPath`), which checks it against the twin, writes the audit row
   and the recording row to disk, applies it, and only then is ``200`` sent. A twin refusal is
   ``422`` with the twin's code (recorded as refused; nothing changed);
 - ``GET /api/v1/recordings`` and ``GET /api/v1/recordings/{id}/state?t=HH:MM``: the recorded
-  days, and one of them reconstructed at a time (:func:`twin.replay.state_at`, one replay
+  days, and one of them reconstructed at a time (:func:`twin.service.replay.state_at`, one replay
   engine per recording, reused across seeks under a lock);
 - ``GET /api/v1/openapi.json``: the OpenAPI 3.1 document.
 
@@ -255,7 +255,7 @@ class _Replays:
             return None
         with self._lock:
             if self._fingerprint is None:
-                from twin.recorder import scenario_fingerprint
+                from twin.service.recorder import scenario_fingerprint
 
                 self._fingerprint = scenario_fingerprint(self.scenario)
             return self._fingerprint
@@ -273,10 +273,10 @@ class _Replays:
         return entry
 
     def state(self, path: Path, time_s: float) -> dict[str, Any]:
-        from twin.alarms import open_count
-        from twin.live import wall_kpis
-        from twin.recorder import Recording
-        from twin.replay import hhmm, replay_engine, state_at
+        from twin.service.alarms import open_count
+        from twin.service.live import wall_kpis
+        from twin.service.recorder import Recording
+        from twin.service.replay import hhmm, replay_engine, state_at
 
         entry = self.entry(path)
         with entry["lock"]:
@@ -404,7 +404,7 @@ def _post_action() -> Response:
 
 
 def _list_recordings() -> Response:
-    from twin.recorder import list_recordings
+    from twin.service.recorder import list_recordings
 
     folder = _services().recordings
     if folder is None or not Path(folder).is_dir():
@@ -418,8 +418,8 @@ def _list_recordings() -> Response:
 
 def _recording_state(recording_id: str) -> Response:
     from twin.errors import TwinError
-    from twin.recorder import RecordingError
-    from twin.replay import parse_clock
+    from twin.service.recorder import RecordingError
+    from twin.service.replay import parse_clock
 
     folder = _services().recordings
     if folder is None:

@@ -18,7 +18,7 @@ from flask import Response, request
 
 from callbacks.auth import current_user, protect
 from layouts.audit import IDS, audit_rows, audit_table
-from twin.audit import AuditError, AuditFilter, AuditLog
+from twin.service.audit import AuditError, AuditFilter, AuditLog
 
 __all__ = ["CSV_PATH", "FILTER_KEYS", "filters_from_values", "register_callbacks"]
 

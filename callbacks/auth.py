@@ -6,7 +6,7 @@
   ``Retry-After``, see "Rate limits" below), ``/logout`` (GET asks, POST signs out),
   and on 127.0.0.1/localhost only, a clearly marked local demo sign-in (``/login/demo``);
 - server-side sessions: a random session id, stored hashed in the auth database
-  (``twin.users.UserStore``), travels in Flask's signed cookie and is checked on every
+  (``auth.users.UserStore``), travels in Flask's signed cookie and is checked on every
   request. It is rotated at sign-in and revoked at sign-out, when the user is
   disabled, and by ``python -m twin users revoke-sessions NAME``, so a copied cookie
   stops working at once. Idle timeout (server last-use time and cookie age) and an
@@ -72,8 +72,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 
 from layouts.signin import signin_page, signout_page
-from twin.audit import AuditLog
-from twin.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
+from twin.service.audit import AuditLog
+from auth.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
 
 __all__ = [
     "ALL_ROLES",

@@ -2,7 +2,7 @@
 
 Playback runs in the browser (``assets/replay.js``): a clientside timer advances the replay
 time and asks for one frame at a time through the ``RP_TIME`` store; the server only
-reconstructs frames (:class:`twin.replay_service.ReplayService`), so a planner's speed never
+reconstructs frames (:class:`twin.service.replay_service.ReplayService`), so a planner's speed never
 touches the live twin. Frames are cached with flask-caching (in-process ``SimpleCache``; the
 scaled mode's ``RedisCache``), keyed by scenario, day and time, so planners scrubbing the same
 day share them. Forking runs in a background thread; only planners, operators and admins may
@@ -45,11 +45,11 @@ from layouts.replay_day import (
 from layouts.replay_fork import change_label, change_list, compare_view, job_list, recorded_options
 from layouts.signal_panel import junction_options
 from twin.errors import TwinError
-from twin.live import wall_kpis
-from twin.recorder import RecordingError
-from twin.replay import parse_clock
-from twin.replay_service import ReplayService, fork_changes
-from twin.store import Frame
+from twin.service.live import wall_kpis
+from twin.service.recorder import RecordingError
+from twin.service.replay import parse_clock
+from twin.service.replay_service import ReplayService, fork_changes
+from twin.service.store import Frame
 
 FORK_ROLES = ("planner", "operator", "admin")
 """Who may fork a day (the server refuses everyone else: 403)."""

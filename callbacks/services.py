@@ -27,14 +27,14 @@ class Services:
     scene: Scene
     plans: dict[int, str]
     sessions: list[dict[str, Any]]
-    commands: Any = None  # twin.commands.CommandPath: the one path for operator actions (None: read-only)
+    commands: Any = None  # twin.service.commands.CommandPath: the one path for operator actions (None: read-only)
     scenario: Any = None
-    normal_day: Any = None  # twin.live.Background of twin.summary.normal_day, or None
+    normal_day: Any = None  # twin.service.live.Background of twin.service.summary.normal_day, or None
     recordings: Any = None  # pathlib.Path of the recordings folder, or None
 
 
 def audit_log(app: Any) -> Any:
-    """The app's :class:`twin.audit.AuditLog` when sign-in is on, else None."""
+    """The app's :class:`twin.service.audit.AuditLog` when sign-in is on, else None."""
     auth = app.server.extensions.get("venuetwin.auth")
     return auth.audit if auth is not None else None
 

@@ -1,5 +1,5 @@
 """The executive summary's refresh: the latest frame's figures from
-:func:`twin.summary.executive_summary` (the only source of its numbers), redrawn when the twin
+:func:`twin.service.summary.executive_summary` (the only source of its numbers), redrawn when the twin
 publishes a new frame, the normal-day baseline becomes ready or the reader picks another trend
 span. Read-only: every role.
 
@@ -24,8 +24,8 @@ from dash.exceptions import PreventUpdate
 from callbacks.services import services
 from layouts import ids
 from layouts.summary import summary_body
-from twin.recorder import Recording, RecordingError
-from twin.summary import executive_summary
+from twin.service.recorder import Recording, RecordingError
+from twin.service.summary import executive_summary
 
 log = logging.getLogger(__name__)
 NO_RECORDING = "the day so far needs the day's recording, and recording is off"

@@ -12,7 +12,7 @@ from typing import Any
 from dash import dcc, html
 
 from layouts import ids
-from twin.alarms import COUNTING_RULE  # the KPI tile, the feed's header and the summary count alike
+from twin.service.alarms import COUNTING_RULE  # the KPI tile, the feed's header and the summary count alike
 SHELVE_REASONS = (
     ("known", "Known cause, being handled"),
     ("planned", "Planned: event traffic or works"),

@@ -112,7 +112,7 @@ def _value(value: Any) -> str:
 
 
 def audit_rows(entries: Iterable[Any]) -> list[dict[str, str]]:
-    """Table rows for audit entries (objects with the :class:`twin.audit.AuditEntry` fields)."""
+    """Table rows for audit entries (objects with the :class:`twin.service.audit.AuditEntry` fields)."""
     return [
         {
             "wall_time": datetime.fromtimestamp(e.wall_time_s).strftime("%Y-%m-%d %H:%M:%S"),

@@ -29,7 +29,7 @@ from pydeck.types import String
 
 from layouts import theme
 from layouts.labels import label_offsets
-from twin.live import view_extra
+from twin.service.live import view_extra
 
 COORD_DECIMALS = 5  # about 1 m
 DIRECTION_OFFSET_M = 5.0  # two-way roads: each direction drawn this far right of the centre line
@@ -159,7 +159,7 @@ def _crowd_rows(pedestrians: Any) -> list[dict[str, Any]]:
 def _checkpoint_rows(scenario: Any, pedestrians: Any) -> list[dict[str, Any]]:
     if pedestrians is None or not pedestrians.specs:
         return []
-    from twin.geometry import m_to_lonlat
+    from twin.io.geometry import m_to_lonlat
 
     specs = pedestrians.specs
     lonlat = m_to_lonlat(scenario, np.array([s.x_m for s in specs]), np.array([s.y_m for s in specs]))
@@ -406,7 +406,7 @@ def band(values: Any, bands: tuple[float, float, float]) -> npt.NDArray[np.uint8
 
 def layer_values(scene: Scene, frame: Any, *, horizon_s: int = 900,
                  heat_horizon_s: int = 0) -> dict[str, dict[str, np.ndarray]]:
-    """Per layer, per channel, the values of ``frame`` (a :class:`twin.store.Frame`)."""
+    """Per layer, per channel, the values of ``frame`` (a :class:`twin.service.store.Frame`)."""
     view = frame.view
     links = view.links
     out: dict[str, dict[str, np.ndarray]] = {

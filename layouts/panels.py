@@ -13,7 +13,7 @@ from layouts import theme
 from layouts.alerts import clock
 from layouts.deck import Scene, venue_occupancy
 from layouts.kpis import format_value
-from twin.live import view_extra
+from twin.service.live import view_extra
 
 
 def _rows(pairs: list[tuple[str, str]]) -> html.Table:

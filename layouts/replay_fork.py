@@ -181,7 +181,7 @@ def _diff(key: str, value: float) -> str:
 
 
 def compare_table(result: Mapping[str, Any]) -> html.Table:
-    """:func:`twin.replay.compare`'s rows: figure, original, fork, difference (green better, red worse)."""
+    """:func:`twin.service.replay.compare`'s rows: figure, original, fork, difference (green better, red worse)."""
     return html.Table(className="ops-table rp-compare-table", children=[
         html.Thead(html.Tr([html.Th("over the fork's span"), html.Th("original"), html.Th("fork"), html.Th("difference")])),
         html.Tbody([html.Tr(className=f"verdict-{row['verdict']}", **{"data-key": row["key"]}, children=[

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids, theme
-from twin.signals import CYCLE_RANGE_S
+from twin.models.signals import CYCLE_RANGE_S
 
 PHASE_COLOURS = ("#3fb950", "#58a6ff", "#d29922", "#bc8cff", "#39c5cf", "#f778ba")
 
@@ -101,7 +101,7 @@ def message(text: str, kind: str = "ok") -> html.Div:
 
 
 def whatif_figure(result: Mapping[str, Any]) -> go.Figure:
-    """Before/after network delay and queue at each forecast mark (from ``twin.whatif.what_if``)."""
+    """Before/after network delay and queue at each forecast mark (from ``twin.service.whatif.what_if``)."""
     marks = sorted(result["marks"])
     minutes = [0] + [m // 60 for m in marks]
     fig = go.Figure()

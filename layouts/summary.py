@@ -3,7 +3,7 @@ one-line meaning and its definition (the label's tooltip), attendance by venue, 
 decision (summarised, each linking to the map) and the trends of the last hour or the day so far.
 
 Pure builders: :func:`summary_page` is the static frame (refreshed by ``SUMMARY_TICK``);
-:func:`summary_body` turns :func:`twin.summary.executive_summary`'s figures and a KPI series
+:func:`summary_body` turns :func:`twin.service.summary.executive_summary`'s figures and a KPI series
 (``time_s`` + one array per KPI name: the frame's last hour or the day's recording) into
 components. The page is one screen that scales with it (``assets/summary.css``: a CSS grid and a
 root size that follows the viewport, so 4K shows the 1080p page at twice the size); printing

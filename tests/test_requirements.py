@@ -1,7 +1,7 @@
 """Every third-party import in the tree is declared in the requirements file its code runs from.
 
 The app, the twin and its command line must install from ``requirements.txt`` alone; the tests
-add ``requirements-test.txt``; the benchmarks (``bench/``, ``twin/bench.py``) add
+add ``requirements-test.txt``; the benchmarks (``bench/``) add
 ``requirements-bench.txt``. Each ``import`` is read with :mod:`ast`, its top-level module mapped
 to the distribution that provides it (:func:`importlib.metadata.packages_distributions`), and
 the test fails naming the module and the file when that distribution is not declared.
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = {"app", "twin", "layouts", "callbacks", "bench", "tests"}
+LOCAL = {"app", "twin", "auth", "layouts", "callbacks", "bench", "tests"}
 SKIP_DIRS = {".git", ".venv", ".venv-test", "venv", "node_modules", "__pycache__", "var", "instance"}
 
 # Modules whose distribution is named differently and may not be installed where the test runs
@@ -63,7 +63,7 @@ def requirements_for(path: Path) -> Path:
     relative = path.relative_to(ROOT)
     if relative.parts[0] == "tests":
         return ROOT / "requirements-test.txt"
-    if relative.parts[0] == "bench" or relative == Path("twin/bench.py"):
+    if relative.parts[0] == "bench":
         return ROOT / "requirements-bench.txt"
     return ROOT / "requirements.txt"
 

@@ -1,7 +1,7 @@
-"""``python -m twin``: the twin's command line (see :mod:`twin.cli`)."""
+"""``python -m twin``: the twin's command line (see :mod:`twin.cli.main`)."""
 
 import sys
 
-from twin.cli import main
+from twin.cli.main import main
 
 sys.exit(main())

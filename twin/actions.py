@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from twin import signals
+from twin.models import signals
 from twin.errors import ActionError
 
 
@@ -88,7 +88,8 @@ def action_from_dict(data: dict[str, Any]) -> Any:
 
 def _register_all() -> None:
     """Import the modules whose action kinds register themselves (lanes, corridors)."""
-    from twin import corridor, pedestrians  # noqa: F401 - imported for their @register_action
+    from twin.models import corridor  # noqa: F401 - imported for their @register_action
+    from twin.crowd import pedestrians
 
 
 def action_result(action: Any, target: str, before: Any, after: Any) -> dict[str, Any]:

@@ -17,13 +17,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from twin import corridor, metrics, pedestrians, routing
-from twin.demand import Demand, build_demand
+from twin.models import corridor
+
+from twin.models import metrics
+
+from twin.crowd import pedestrians
+
+from twin.models import routing
+from twin.models.demand import Demand, build_demand
 from twin.errors import ActionError, ScenarioError
-from twin.network import Network, choose_dt_s, compile_network
+from twin.models.network import Network, choose_dt_s, compile_network
 from twin.scenario import Scenario
-from twin.signals import Preemption, SignalPlans, active_phase, movement_green, plans_from_table
-from twin.traffic import Kernel, Readings
+from twin.models.signals import Preemption, SignalPlans, active_phase, movement_green, plans_from_table
+from twin.models.traffic import Kernel, Readings
 
 FloatArray = npt.NDArray[np.float64]
 SMOOTHING_S = 60.0
@@ -175,7 +181,7 @@ class Engine:
     @cached_property
     def lines_m(self) -> Any:
         """Link geometries in metres (GeoSeries by link_id), built on first use."""
-        from twin.geometry import link_lines_m
+        from twin.io.geometry import link_lines_m
 
         return link_lines_m(self.scenario)
 

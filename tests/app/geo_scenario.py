@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import LineString
 
-from twin.synthetic import grid_scenario, od_demand
+from twin.io.synthetic import grid_scenario, od_demand
 
 ORIGIN_M = (332_000.0, 4_153_500.0)  # EPSG:32652, near Olympic Park
 CRS_M = "EPSG:32652"

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.app.conftest import open_page, serve, wall_config
-from twin.audit import AuditFilter
+from twin.service.audit import AuditFilter
 
 
 # ---------------------------------------------------------------- server side
@@ -76,7 +76,7 @@ def _plans(app):
 
 
 def _lanes(app):
-    from twin.pedestrians import KEY
+    from twin.crowd.pedestrians import KEY
 
     return _read(app, lambda e: (e.state.extras[KEY].checkpoints.lanes_face.tolist(),
                                               e.state.extras[KEY].checkpoints.lanes_manual.tolist()))
@@ -335,6 +335,7 @@ def test_every_action_callback_is_for_operators_only(still):
     policy = _policy(still)
     ours = [k for k, cb in still.callback_map.items() if "callback" in cb
             and getattr(cb["callback"], "__wrapped__", None) is not None
-            and cb["callback"].__wrapped__.__module__ == "callbacks.actions"]
+            and cb["callback"].__wrapped__.__module__
+            in {"callbacks.operator", "callbacks.signals", "callbacks.corridors", "callbacks.checkpoints"}]
     assert len(ours) >= 14
     assert all(policy.get(k) == frozenset({"operator"}) for k in ours), [k for k in ours if k not in policy]

@@ -17,8 +17,8 @@ import pytest
 
 from layouts.alerts import alert_item, alert_stats, countdown, critical_strip, shelve_reason
 from tests.app.conftest import open_page, serve, wall_config
-from twin import live as live_module
-from twin.alarms import Condition
+from twin.service import live as live_module
+from twin.service.alarms import Condition
 from tests.waiting import wait_for
 
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}

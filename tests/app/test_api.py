@@ -24,9 +24,9 @@ from referencing.jsonschema import DRAFT202012
 from callbacks.api import MAX_BODY_BYTES, action_errors
 from callbacks.api_schema import ACTION_KINDS, OPENAPI, SCHEMA_URI
 from tests.app.conftest import BUNDLED
-from twin.audit import AuditFilter
-from twin.recorder import Recording
-from twin.users import UserStore
+from twin.service.audit import AuditFilter
+from twin.service.recorder import Recording
+from auth.users import UserStore
 
 pytestmark = pytest.mark.skipif(not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario not present")
 
@@ -522,7 +522,7 @@ def test_a_signed_in_planner_session_is_403(secured):
 
 
 def test_users_token_command_prints_a_working_token(secured, capsys):
-    from twin.users_cli import main as users_main
+    from auth.cli import main as users_main
 
     assert users_main(["token", "eve", "--db", str(secured["store"].path)]) in (0, None)
     token = capsys.readouterr().out.strip().splitlines()[-1]

@@ -33,8 +33,8 @@ from callbacks.auth import (
 )
 from layouts.audit import IDS as AUDIT_IDS
 from layouts.audit import audit_page
-from twin.audit import AuditFilter
-from twin.users import UserStore
+from twin.service.audit import AuditFilter
+from auth.users import UserStore
 
 PASSWORD = "correct horse battery"
 SECRET = "s" * 40

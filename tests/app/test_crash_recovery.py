@@ -39,8 +39,8 @@ from pathlib import Path
 import pytest
 
 from tests.app.conftest import BUNDLED, ROOT
-from twin.recorder import Recording
-from twin.users import UserStore
+from twin.service.recorder import Recording
+from auth.users import UserStore
 
 pytestmark = pytest.mark.skipif(not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario not present")
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.app.conftest import serve
-from tests.twin.test_recorder import assert_same_state
+from tests.twin.service.test_recorder import assert_same_state
 
 JUNK = st.one_of(
     st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
@@ -110,8 +110,8 @@ def test_no_callback_answers_5xx_and_refusals_change_nothing(room):
     assert svc.live.stalls == 0 and svc.live.loop_errors == 0  # the watchdog never saw a stall
     # refusals changed nothing: the live state equals the recording replayed (accepted inputs only)
     from twin.engine import Engine
-    from twin.recorder import Recording
-    from twin.replay import state_at
+    from twin.service.recorder import Recording
+    from twin.service.replay import state_at
 
     from tests.app.geo_scenario import busy_demand
 

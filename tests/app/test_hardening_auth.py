@@ -36,9 +36,9 @@ from tests.app.test_auth import (
     security_log,
     sign_in,
 )
-from twin import users_cli
-from twin.audit import AuditFilter
-from twin.users import UserStore
+from auth import cli as users_cli
+from twin.service.audit import AuditFilter
+from auth.users import UserStore
 
 OTHER_ADDRESS = {"REMOTE_ADDR": "10.9.9.9"}
 

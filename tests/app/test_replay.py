@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 from tests.app.conftest import BUNDLED, open_page, serve, wall_config
-from twin.recorder import Recording
-from twin.replay import ForkChanges, compare, parse_clock, read_script, record_day, replay_engine, state_at
+from twin.service.recorder import Recording
+from twin.service.replay import ForkChanges, compare, parse_clock, read_script, record_day, replay_engine, state_at
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario missing")
@@ -330,7 +330,7 @@ def test_workers_share_reconstructed_frames_through_redis(recorded, redis_url):
 @pytest.fixture(scope="module")
 def signed_in_app(tmp_path_factory, recorded):
     from app import create_app
-    from twin.users import UserStore
+    from auth.users import UserStore
 
     folder = tmp_path_factory.mktemp("roles")
     users = UserStore(folder / "auth.sqlite")

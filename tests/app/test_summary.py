@@ -14,7 +14,7 @@ import pytest
 from callbacks.auth import get_auth
 from tests.app.conftest import open_page, serve, wall_config
 from tests.app.test_auth import PASSWORD, SECRET, add_users, sign_in, users_db  # noqa: F401
-from twin.audit import AuditFilter
+from twin.service.audit import AuditFilter
 
 HOMES = {"olga": "/", "pat": "/replay", "eve": "/summary", "ada": "/admin/audit"}
 LIVE_CONTROLS = {"toggle_pause": {"admin"}, "set_speed": {"admin"}, "acknowledge": {"operator"}}
@@ -352,7 +352,7 @@ def test_summary_body_shows_computing_until_the_normal_day_exists():
 def room_with_history(tmp_path_factory, users_db):  # noqa: F811
     """A control room whose audit log already names an admin when the app starts."""
     from app import create_app
-    from twin.audit import AuditLog
+    from twin.service.audit import AuditLog
 
     db = tmp_path_factory.mktemp("history") / "auth.sqlite"
     AuditLog(db).record(user="zz-secret-admin", role="admin", action="test.marker", target="x", result="ok")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.app.conftest import PageLog, open_page, serve, wall_config
-from twin.recorder import Recording
+from twin.service.recorder import Recording
 
 SIZES = [(1920, 1080), (1366, 768), (3840, 2160)]
 REGIONS = 3  # the viewport cut into 3 x 3 regions

@@ -100,7 +100,7 @@ def test_od_counts_count_every_trip(trips):
 
 
 def test_same_network_as_twin_grid_scenario():
-    synthetic = pytest.importorskip("twin.synthetic")
+    synthetic = pytest.importorskip("twin.io.synthetic")
     scenario = synthetic.grid_scenario(10, 10)
     grid = make_grid(signals_at="junctions")
     assert np.array_equal(scenario.links["from_node"], grid.link_from)

@@ -6,7 +6,7 @@ import pytest
 from twin.actions import SetSignalPlan, action_from_dict, action_to_dict
 from twin.engine import Engine
 from twin.errors import ActionError
-from twin.synthetic import grid_scenario, od_demand
+from twin.io.synthetic import grid_scenario, od_demand
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,96 @@
+"""The live day: a crash is resumed where it stopped, a clean close starts a new day, a damaged
+file is named and left as it is. (The real-process SIGKILL trials are in
+tests/app/test_crash_recovery.py.)"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.twin.service.test_recorder import assert_same_state
+from twin.service.commands import CommandPath
+from twin.service.days import open_live_day
+from twin.service.live import LiveSettings, LiveTwin
+from twin.service.recorder import Recording
+
+BUNDLED = Path(__file__).resolve().parents[3] / "data" / "seoul_olympic_park"
+START_S = 18 * 3600.0
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    from twin.scenario import load
+
+    return load(BUNDLED)
+
+
+def _run_day(day, until_s, inputs=()):
+    live = LiveTwin(day.engine, settings=LiveSettings(forecast_period_s=0), recorder=day.recorder,
+                    paused=day.paused, speed=day.speed)
+    commands = CommandPath(live)
+    results = []
+    for at_s, fn in inputs:
+        live.run_until(at_s)
+        results.append(fn(commands))
+    live.run_until(until_s)
+    day.recorder.flush()
+    return live, results
+
+
+def _digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_an_interrupted_day_resumes_with_every_acknowledged_input(tmp_path, scenario):
+    first = open_live_day(tmp_path, scenario, start_s=START_S)
+    assert first.resumed_from is None
+    lanes = {"kind": "set_lanes", "checkpoint_id": 1, "lane_type": "manual", "count": 3}
+    live, results = _run_day(first, START_S + 780, [
+        (START_S + 420, lambda c: c.submit(lanes, user="kim", role="operator")),
+        (START_S + 600, lambda c: c.clock(speed=30.0, user="kim", role="operator")),
+        (START_S + 700, lambda c: c.clock(paused=True, user="kim", role="operator")),
+    ])
+    assert all(r.ok for r in results)
+    crashed = live.engine.snapshot()  # the recorder is not closed: as after kill -9
+
+    resumed = open_live_day(tmp_path, scenario, start_s=START_S)
+    assert resumed.resumed_from == first.recorder.path.stem
+    assert resumed.engine.time_s == START_S + 780
+    assert_same_state(crashed.state, resumed.engine.state)
+    assert resumed.paused is True and resumed.speed == 30.0
+    assert (resumed.clock_change["user"], resumed.clock_change["action"]) == ("kim", "pause")
+    assert resumed.engine.view().extras["pedestrians"]["checkpoints"]["lanes_manual"][1] == 3
+    assert any("resumed the interrupted day" in note for note in resumed.notes)
+
+    live2, _ = _run_day(resumed, START_S + 900)
+    live2.stop(close_day=True)  # a clean shutdown closes the day
+    with Recording.open(first.recorder.path) as recording:
+        assert recording.closing()["end_s"] == START_S + 900
+        assert [i.seq for i in recording.inputs()] == [1, 2, 3]
+    fresh = open_live_day(tmp_path, scenario, start_s=START_S)
+    assert fresh.resumed_from is None and fresh.recorder.path != first.recorder.path
+    assert fresh.engine.time_s == START_S
+
+
+def test_new_day_closes_the_interrupted_one(tmp_path, scenario):
+    first = open_live_day(tmp_path, scenario, start_s=START_S)
+    _run_day(first, START_S + 120)
+    second = open_live_day(tmp_path, scenario, start_s=START_S, new_day=True)
+    assert second.resumed_from is None
+    with Recording.open(first.recorder.path) as recording:
+        assert recording.closing()["reason"].startswith("closed at start of a new day")
+
+
+def test_a_damaged_day_is_named_left_alone_and_a_new_day_starts(tmp_path, scenario, caplog):
+    first = open_live_day(tmp_path, scenario, start_s=START_S)
+    _run_day(first, START_S + 120)
+    first.recorder.close(None)  # still open (not closed), checkpointed into the main file
+    path = first.recorder.path
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])  # truncated
+    digest = _digest(path)
+    second = open_live_day(tmp_path, scenario, start_s=START_S)
+    assert second.resumed_from is None and second.recorder.path != path
+    assert any(str(path) in note and "damaged" in note for note in second.notes)
+    assert _digest(path) == digest

@@ -1,0 +1,1 @@
+"""``python -m twin``: the headless command line."""

@@ -1,0 +1,1 @@
+"""Getting scenarios in: geometry helpers, the OSM importer, synthetic test scenarios."""

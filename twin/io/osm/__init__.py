@@ -1,0 +1,1 @@
+"""The OpenStreetMap importer: roads, junctions and road classes into a scenario folder."""

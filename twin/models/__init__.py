@@ -1,0 +1,1 @@
+"""The traffic models: road network, cell transmission, signals, Webster, demand, routing, corridors."""

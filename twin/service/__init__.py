@@ -1,0 +1,1 @@
+"""The running twin: live loop, store, command path, recordings, replay, alarms, audit, summary."""
