@@ -102,20 +102,36 @@ def _engine(scenario: Any, config: dict[str, Any]) -> Any:
 def _live_twin(scenario: Any, store: Any, config: dict[str, Any]) -> LiveTwin:
     """The live twin: resuming the interrupted day or starting a new recorded one when
     ``recordings`` is set (see :mod:`twin.service.days`), else an unrecorded engine."""
-    settings = LiveSettings(speed=float(config["speed"]), publish_period_s=float(config["publish_period_s"]),
-                            forecast_period_s=float(config["forecast_period_s"]))
+    settings = LiveSettings(
+        speed=float(config["speed"]),
+        publish_period_s=float(config["publish_period_s"]),
+        forecast_period_s=float(config["forecast_period_s"]),
+    )
     if not config["recordings"]:
         engine = config["engine"] if config["engine"] is not None else _engine(scenario, config)
         return LiveTwin(engine, store, settings=settings)
     from twin.service.days import open_live_day
 
-    day = open_live_day(config["recordings"], scenario, seed=int(config["seed"]), start_s=config["start_s"],
-                        warmup_s=float(config["warmup_s"] or 0), new_day=bool(config["new_day"]),
-                        engine=config["engine"])
+    day = open_live_day(
+        config["recordings"],
+        scenario,
+        seed=int(config["seed"]),
+        start_s=config["start_s"],
+        warmup_s=float(config["warmup_s"] or 0),
+        new_day=bool(config["new_day"]),
+        engine=config["engine"],
+    )
     for note in day.notes:
         log.warning("%s", note)
-    return LiveTwin(day.engine, store, settings=settings, recorder=day.recorder, paused=day.paused, speed=day.speed,
-                    clock_change=day.clock_change)
+    return LiveTwin(
+        day.engine,
+        store,
+        settings=settings,
+        recorder=day.recorder,
+        paused=day.paused,
+        speed=day.speed,
+        clock_change=day.clock_change,
+    )
 
 
 def _health(store: Any, live: LiveTwin | None) -> dict[str, Any]:
@@ -126,8 +142,11 @@ def _health(store: Any, live: LiveTwin | None) -> dict[str, Any]:
         return live.health()
     frame = store.latest()
     wall_s = None if frame is None else frame.wall_s
-    return {"frame_seq": None if frame is None else frame.seq, "frame_wall_s": wall_s,
-            "frame_age_s": None if wall_s is None else time.time() - wall_s}
+    return {
+        "frame_seq": None if frame is None else frame.seq,
+        "frame_wall_s": wall_s,
+        "frame_age_s": None if wall_s is None else time.time() - wall_s,
+    }
 
 
 def _refuse_callback_input(error: Exception) -> None:
@@ -138,16 +157,26 @@ def _refuse_callback_input(error: Exception) -> None:
 
     outputs = getattr(ctx, "outputs_list", None)
     target = json.dumps(outputs, default=str)[:200] if outputs else "callback"
-    log.warning("callback %s refused its input: %s: %s", target, type(error).__name__, str(error)[:200],
-                exc_info=error)
+    log.warning(
+        "callback %s refused its input: %s: %s",
+        target,
+        type(error).__name__,
+        str(error)[:200],
+        exc_info=error,
+    )
     auth = flask.current_app.extensions.get("venuetwin.auth")
     if auth is not None:
         from callbacks.auth import current_user
 
         user = current_user()
-        auth.audit.record_security("callback.refused", user=user.name if user else "", role=user.role if user else "",
-                                   target=target, ip=flask.request.remote_addr or "",
-                                   detail=f"{type(error).__name__}: {str(error)[:300]}")
+        auth.audit.record_security(
+            "callback.refused",
+            user=user.name if user else "",
+            role=user.role if user else "",
+            target=target,
+            ip=flask.request.remote_addr or "",
+            detail=f"{type(error).__name__}: {str(error)[:300]}",
+        )
 
 
 def _serve_deck_bundle() -> flask.Response:
@@ -170,22 +199,46 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
     server.add_url_rule(DECK_ROUTE, "deck_bundle", _serve_deck_bundle)
     server.add_url_rule(HEALTH_ROUTE, "twin_health", lambda: flask.jsonify(_health(store, live)))
     app = dash.Dash(
-        __name__, server=server, title="VenueTwin — control room", update_title=None,
-        assets_folder=str(HERE / "assets"), external_scripts=[DECK_ROUTE],
+        __name__,
+        server=server,
+        title="VenueTwin — control room",
+        update_title=None,
+        assets_folder=str(HERE / "assets"),
+        external_scripts=[DECK_ROUTE],
         suppress_callback_exceptions=False,
-        **({"dev_tools_disable_version_check": True} if config["debug"] else {"on_error": _refuse_callback_input}),
+        **(
+            {"dev_tools_disable_version_check": True}
+            if config["debug"]
+            else {"on_error": _refuse_callback_input}
+        ),
     )
     server.config["VENUETWIN"] = config
     install_request_limits(server)  # 1 MiB bodies, bounded JSON depth, 400/404 for junk, never 5xx
     server.extensions[EXTENSION_KEY] = Services(
-        store=store, live=live, scene=scene, plans=signal_plans(scenario.signals),
-        sessions=venue_sessions(scenario.schedule, scene.venue_ids), scenario=scenario,
+        store=store,
+        live=live,
+        scene=scene,
+        plans=signal_plans(scenario.signals),
+        sessions=venue_sessions(scenario.schedule, scene.venue_ids),
+        scenario=scenario,
         normal_day=_normal_day(scenario, engine, config),
-        commands=operator_callbacks.command_path(live, config, default_db=HERE / "var" / "audit.sqlite"),
+        commands=operator_callbacks.command_path(
+            live, config, default_db=HERE / "var" / "audit.sqlite"
+        ),
         recordings=Path(config["recordings"]) if config["recordings"] else None,
     )
-    for module in (live_callbacks, map_callbacks, alert_callbacks, operator_callbacks, signal_callbacks,
-                   corridor_callbacks, checkpoint_callbacks, preview_callbacks, view_url_callbacks, replay_callbacks):
+    for module in (
+        live_callbacks,
+        map_callbacks,
+        alert_callbacks,
+        operator_callbacks,
+        signal_callbacks,
+        corridor_callbacks,
+        checkpoint_callbacks,
+        preview_callbacks,
+        view_url_callbacks,
+        replay_callbacks,
+    ):
         module.register_callbacks(app)
 
     # Sign-in and roles plug in here, and only here (callbacks/auth.py).
@@ -214,8 +267,10 @@ def _normal_day(scenario: Any, engine: Any, config: dict[str, Any]) -> Backgroun
     start_s = max(0.0, float(engine.time_s) - float(config["warmup_s"] or 0) - 1800.0)
     ends = scenario.schedule["end_s"] if len(scenario.schedule) else [engine.time_s]
     end_s = min(86400.0, max(float(max(ends)) + 3600.0, float(engine.time_s) + 3600.0))
-    return Background(lambda: normal_day(scenario, seed=int(config["seed"]), start_s=start_s, end_s=end_s),
-                      name="normal-day").start()
+    return Background(
+        lambda: normal_day(scenario, seed=int(config["seed"]), start_s=start_s, end_s=end_s),
+        name="normal-day",
+    ).start()
 
 
 def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, Any]) -> None:
@@ -227,15 +282,29 @@ def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, An
 
     def wall(read_only: bool) -> Any:
         return lambda bar, nav: wall_page(
-            scenario_name=scenario.name, spec=spec, attribution=scene.attribution,
-            speed=float(config["speed"]), tick_ms=int(config["tick_ms"]), read_only=read_only,
-            user_bar=bar, nav=nav, ops_panes=() if read_only else ops,
-            with_clock_controls=not signed_in)  # with sign-in, the clock is the admin's (audit page)
+            scenario_name=scenario.name,
+            spec=spec,
+            attribution=scene.attribution,
+            speed=float(config["speed"]),
+            tick_ms=int(config["tick_ms"]),
+            read_only=read_only,
+            user_bar=bar,
+            nav=nav,
+            ops_panes=() if read_only else ops,
+            with_clock_controls=not signed_in,
+        )  # with sign-in, the clock is the admin's (audit page)
 
-    pages = {"/": wall(False), "/map": wall(True),
-             "/summary": lambda bar, nav: summary_page(scenario_name=scenario.name, user_bar=bar, nav=nav,
-                                                       tick_ms=int(config["summary_tick_ms"])),
-             "/replay": replay_callbacks.page(app, spec)}
+    pages = {
+        "/": wall(False),
+        "/map": wall(True),
+        "/summary": lambda bar, nav: summary_page(
+            scenario_name=scenario.name,
+            user_bar=bar,
+            nav=nav,
+            tick_ms=int(config["summary_tick_ms"]),
+        ),
+        "/replay": replay_callbacks.page(app, spec),
+    }
     validation_pages: dict[str, Any] = {}
     auth = app.server.extensions.get("venuetwin.auth")
     if auth is not None:
@@ -245,14 +314,37 @@ def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, An
 
         def admin_audit(bar: Any, nav: Any, *, facets: Any = None) -> Any:
             frame = app.server.extensions[EXTENSION_KEY].store.latest()
-            state = "" if frame is None else clock_state_text(paused=frame.paused, speed=frame.speed, mode=frame.mode,
-                                                              change=frame.clock_change)
-            controls = clock_controls(frame.speed if frame else float(config["speed"])) if config["run_engine"] else None
-            return html.Div(className="admin-page", children=[
-                html.Header([html.Span("VenueTwin", className="brand-name"),
-                             html.Span(state, className="clock-state admin-clock-state"), controls, nav, bar],
-                            className="admin-header"),
-                audit_page(auth.audit.facets() if facets is None else facets, roles=ALL_ROLES)])
+            state = (
+                ""
+                if frame is None
+                else clock_state_text(
+                    paused=frame.paused,
+                    speed=frame.speed,
+                    mode=frame.mode,
+                    change=frame.clock_change,
+                )
+            )
+            controls = (
+                clock_controls(frame.speed if frame else float(config["speed"]))
+                if config["run_engine"]
+                else None
+            )
+            return html.Div(
+                className="admin-page",
+                children=[
+                    html.Header(
+                        [
+                            html.Span("VenueTwin", className="brand-name"),
+                            html.Span(state, className="clock-state admin-clock-state"),
+                            controls,
+                            nav,
+                            bar,
+                        ],
+                        className="admin-header",
+                    ),
+                    audit_page(auth.audit.facets() if facets is None else facets, roles=ALL_ROLES),
+                ],
+            )
 
         pages["/admin/audit"] = admin_audit
         validation_pages["/admin/audit"] = lambda bar, nav: admin_audit(bar, nav, facets={})
@@ -262,9 +354,14 @@ def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, An
     # components (for callback validation) but no one's data (the audit page without user names).
     # Components that callbacks create on the fly (panels) join through this list.
     extras = app.server.extensions.get("venuetwin.validation", [])
-    app.validation_layout = html.Div([app.layout, dcc.Location(id=ids.REDIRECT),
-                                      *(page(None, None) for page in {**pages, **validation_pages}.values()),
-                                      *extras])
+    app.validation_layout = html.Div(
+        [
+            app.layout,
+            dcc.Location(id=ids.REDIRECT),
+            *(page(None, None) for page in {**pages, **validation_pages}.values()),
+            *extras,
+        ]
+    )
     page_callbacks.register_callbacks(app, pages)
     summary_callbacks.register_callbacks(app)
 
@@ -285,8 +382,9 @@ def run_engine(config: dict[str, Any]) -> None:
         live.stop(close_day=True)
 
 
-def sign_in_config(host: str, *, auth_db: str | None = None,
-                   environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+def sign_in_config(
+    host: str, *, auth_db: str | None = None, environ: Mapping[str, str] = os.environ
+) -> dict[str, Any]:
     """Sign-in settings of ``python app.py``: always on. The users and audit log live in
     ``auth_db`` (else $VENUETWIN_AUTH_DB, else ``instance/auth.sqlite``); the session key comes
     from $VENUETWIN_SECRET_KEY. Without one, only on a loopback address, a random per-process
@@ -297,8 +395,10 @@ def sign_in_config(host: str, *, auth_db: str | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = environ.get("VENUETWIN_SECRET_KEY") or None
     if secret is None and host not in LOOPBACK_HOSTS:
-        raise SystemExit(f"VENUETWIN_SECRET_KEY must be set (32+ random characters) to serve on {host};"
-                         " only 127.0.0.1 runs without one, with the local demo sign-in")
+        raise SystemExit(
+            f"VENUETWIN_SECRET_KEY must be set (32+ random characters) to serve on {host};"
+            " only 127.0.0.1 runs without one, with the local demo sign-in"
+        )
     return {"auth_db": str(path), "secret_key": secret, "demo_login": secret is None}
 
 
@@ -307,39 +407,70 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_CONFIG["host"])
     parser.add_argument("--port", type=int, default=DEFAULT_CONFIG["port"])
-    parser.add_argument("--speed", type=float, default=DEFAULT_CONFIG["speed"],
-                        help="simulated seconds per wall second (default %(default)s)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_CONFIG["speed"],
+        help="simulated seconds per wall second (default %(default)s)",
+    )
     parser.add_argument("--scenario", default=str(DEFAULT_CONFIG["scenario"]))
     parser.add_argument("--start", default=None, help="simulated start time HH:MM")
     parser.add_argument("--store", choices=("memory", "redis"), default="memory")
     parser.add_argument("--redis-url", default=None)
-    parser.add_argument("--role", choices=("all", "web", "engine"), default="all",
-                        help="all: engine and web in this process (default); web: read a Redis store "
-                             "only; engine: run the live twin and publish to Redis, no web server")
-    parser.add_argument("--auth-db", default=None,
-                        help=f"users and audit log (default $VENUETWIN_AUTH_DB or {DEFAULT_AUTH_DB})")
-    parser.add_argument("--recordings", default=str(DEFAULT_RECORDINGS),
-                        help="folder of the day recordings (default %(default)s)")
-    parser.add_argument("--new-day", action="store_true",
-                        help="close an interrupted day instead of resuming it, and start a new one")
+    parser.add_argument(
+        "--role",
+        choices=("all", "web", "engine"),
+        default="all",
+        help="all: engine and web in this process (default); web: read a Redis store "
+        "only; engine: run the live twin and publish to Redis, no web server",
+    )
+    parser.add_argument(
+        "--auth-db",
+        default=None,
+        help=f"users and audit log (default $VENUETWIN_AUTH_DB or {DEFAULT_AUTH_DB})",
+    )
+    parser.add_argument(
+        "--recordings",
+        default=str(DEFAULT_RECORDINGS),
+        help="folder of the day recordings (default %(default)s)",
+    )
+    parser.add_argument(
+        "--new-day",
+        action="store_true",
+        help="close an interrupted day instead of resuming it, and start a new one",
+    )
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
     start_s = None
     if args.start:
         hours, minutes = (int(part) for part in args.start.split(":"))
         start_s = hours * 3600 + minutes * 60
-    config = {"scenario": args.scenario, "speed": args.speed, "start_s": start_s, "debug": args.debug,
-              "host": args.host, "port": args.port, "store": args.store, "redis_url": args.redis_url,
-              "recordings": args.recordings, "new_day": args.new_day}
+    config = {
+        "scenario": args.scenario,
+        "speed": args.speed,
+        "start_s": start_s,
+        "debug": args.debug,
+        "host": args.host,
+        "port": args.port,
+        "store": args.store,
+        "redis_url": args.redis_url,
+        "recordings": args.recordings,
+        "new_day": args.new_day,
+    }
     if args.role == "engine":
         run_engine(config)
         return
     config.update(sign_in_config(args.host, auth_db=args.auth_db))
     app = create_app({**config, "run_engine": args.role == "all"})
-    print(f"VenueTwin control room on http://{args.host}:{args.port}/ (kiosk: ?kiosk=1)", flush=True)
+    print(
+        f"VenueTwin control room on http://{args.host}:{args.port}/ (kiosk: ?kiosk=1)", flush=True
+    )
     if config.get("demo_login"):
-        print("Sign-in: local demo sign-in offered on this machine (no VENUETWIN_SECRET_KEY set);"
-              " users: python -m twin users add NAME --role ROLE", flush=True)
+        print(
+            "Sign-in: local demo sign-in offered on this machine (no VENUETWIN_SECRET_KEY set);"
+            " users: python -m twin users add NAME --role ROLE",
+            flush=True,
+        )
     serve(app, host=args.host, port=args.port, debug=args.debug)
 
 

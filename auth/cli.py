@@ -24,8 +24,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from twin.service.audit import AuditLog
 from auth.users import Role, User, UserError, UserStore
+from twin.service.audit import AuditLog
 
 __all__ = ["DEFAULT_DB_PATH", "main"]
 
@@ -33,24 +33,32 @@ DEFAULT_DB_PATH = os.environ.get("VENUETWIN_AUTH_DB", "instance/auth.sqlite")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m twin users",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m twin users", description=__doc__.split("\n")[0]
+    )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=DEFAULT_DB_PATH,
-                        help="SQLite file with users and audit log (default: %(default)s,"
-                             " or $VENUETWIN_AUTH_DB)")
+    common.add_argument(
+        "--db",
+        default=DEFAULT_DB_PATH,
+        help="SQLite file with users and audit log (default: %(default)s, or $VENUETWIN_AUTH_DB)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="create a user", parents=[common])
     add.add_argument("name")
     add.add_argument("--role", required=True, help="one of " + ", ".join(r.value for r in Role))
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password as one line from stdin instead of prompting")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password as one line from stdin instead of prompting",
+    )
     commands.add_parser("list", help="list users", parents=[common])
-    helps = {"disable": "disable a user (also revokes their sessions and tokens)",
-             "enable": "enable a user again",
-             "token": "print a new API bearer token for a user (shown once)",
-             "revoke-tokens": "revoke every API token of a user",
-             "revoke-sessions": "end every sign-in session of a user"}
+    helps = {
+        "disable": "disable a user (also revokes their sessions and tokens)",
+        "enable": "enable a user again",
+        "token": "print a new API bearer token for a user (shown once)",
+        "revoke-tokens": "revoke every API token of a user",
+        "revoke-sessions": "end every sign-in session of a user",
+    }
     for command, text in helps.items():
         sub = commands.add_parser(command, help=text, parents=[common])
         sub.add_argument("name")
@@ -78,13 +86,16 @@ def _describe(user: User) -> str:
     return f"{user.name:<24} {user.role.value:<10} {state}"
 
 
-_REVOCATIONS = {"revoke-tokens": ("revoke_tokens", "API tokens"),
-                "revoke-sessions": ("revoke_sessions", "sessions")}
+_REVOCATIONS = {
+    "revoke-tokens": ("revoke_tokens", "API tokens"),
+    "revoke-sessions": ("revoke_sessions", "sessions"),
+}
 
 
 def _audit(db: str, action: str, target: str, *, before=None, after=None) -> None:
-    AuditLog(db).record(user=_os_user(), role="cli", action=action, target=target,
-                        before=before, after=after)
+    AuditLog(db).record(
+        user=_os_user(), role="cli", action=action, target=target, before=before, after=after
+    )
 
 
 def _existing(store: UserStore, name: str) -> User:
@@ -107,8 +118,10 @@ def _token(store: UserStore, args: argparse.Namespace) -> int:
     token = store.issue_token(args.name)
     user = store.get(args.name)
     _audit(args.db, "user.token", user.name, after={"tokens": store.token_count(user.name)})
-    print(f"token: new API token for {user.name} ({user.role.value}); it is shown only once,"
-          " send it as 'Authorization: Bearer <token>':")
+    print(
+        f"token: new API token for {user.name} ({user.role.value}); it is shown only once,"
+        " send it as 'Authorization: Bearer <token>':"
+    )
     print(token)
     return 0
 
@@ -139,8 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    AuditLog(args.db).record(user=_os_user(), role="cli", action=f"user.{args.command}",
-                             target=user.name, before=before, after=after)
+    AuditLog(args.db).record(
+        user=_os_user(),
+        role="cli",
+        action=f"user.{args.command}",
+        target=user.name,
+        before=before,
+        after=after,
+    )
     print(f"{args.command}: {_describe(user)}")
     if args.command == "disable":
         print(f"disable: {user.name}: every session and API token revoked")

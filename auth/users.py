@@ -152,13 +152,11 @@ def validate_password(password: str) -> str:
         raise UserError("'password' must not be empty")
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(
-            f"'password' must be at least {MIN_PASSWORD_CHARS} characters, "
-            f"got {len(password)}"
+            f"'password' must be at least {MIN_PASSWORD_CHARS} characters, got {len(password)}"
         )
     if len(password) > MAX_PASSWORD_CHARS:
         raise UserError(
-            f"'password' must be at most {MAX_PASSWORD_CHARS} characters, "
-            f"got {len(password)}"
+            f"'password' must be at most {MAX_PASSWORD_CHARS} characters, got {len(password)}"
         )
     return password
 
@@ -246,8 +244,7 @@ class UserStore(SqliteFile):
         """
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT name, role, active, created_s, password_hash FROM users"
-                " WHERE name = ?",
+                "SELECT name, role, active, created_s, password_hash FROM users WHERE name = ?",
                 (name,),
             ).fetchone()
         if row is None:
@@ -274,8 +271,9 @@ class UserStore(SqliteFile):
         return User(user.name, user.role, active, user.created_s)
 
     # -- sessions ------------------------------------------------------------------
-    def start_session(self, name: str, role: str | Role, *, max_age_s: float,
-                      demo: bool = False) -> str:
+    def start_session(
+        self, name: str, role: str | Role, *, max_age_s: float, demo: bool = False
+    ) -> str:
         """Record a new session for `name` and return its id (give it to the client only).
 
         The session lasts at most `max_age_s` from now. A `demo` session is for a
@@ -295,11 +293,13 @@ class UserStore(SqliteFile):
         with self._connect() as conn:
             conn.execute(
                 "DELETE FROM sessions WHERE coalesce(revoked_s, expires_s) < ?",
-                (now - _PURGE_AFTER_S,))
+                (now - _PURGE_AFTER_S,),
+            )
             conn.execute(
                 "INSERT INTO sessions (id_hash, user, role, demo, created_s, expires_s,"
                 " last_seen_s) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_digest(session_id), name, role.value, int(demo), now, now + max_age_s, now))
+                (_digest(session_id), name, role.value, int(demo), now, now + max_age_s, now),
+            )
         return session_id
 
     def resume_session(self, session_id: str, *, idle_s: float) -> Session | None:
@@ -328,8 +328,10 @@ class UserStore(SqliteFile):
             if not demo and not (active and user_role == role):
                 return None
             if now - last_seen_s >= min(60.0, idle_s / 4):
-                conn.execute("UPDATE sessions SET last_seen_s = ? WHERE id_hash = ?",
-                             (now, _digest(session_id)))
+                conn.execute(
+                    "UPDATE sessions SET last_seen_s = ? WHERE id_hash = ?",
+                    (now, _digest(session_id)),
+                )
                 last_seen_s = now
         return Session(name, role, bool(demo), created_s, expires_s, last_seen_s)
 
@@ -340,7 +342,8 @@ class UserStore(SqliteFile):
         with self._connect() as conn:
             cursor = conn.execute(
                 "UPDATE sessions SET revoked_s = ? WHERE id_hash = ? AND revoked_s IS NULL",
-                (self._clock(), _digest(session_id)))
+                (self._clock(), _digest(session_id)),
+            )
         return cursor.rowcount > 0
 
     def revoke_sessions(self, name: str) -> int:
@@ -359,7 +362,8 @@ class UserStore(SqliteFile):
             rows = conn.execute(
                 "SELECT user, role, demo, created_s, expires_s, last_seen_s FROM sessions"
                 " WHERE user = ? AND revoked_s IS NULL AND expires_s > ? ORDER BY created_s",
-                (name, self._clock())).fetchall()
+                (name, self._clock()),
+            ).fetchall()
         return [Session(n, r, bool(d), c, e, seen) for n, r, d, c, e, seen in rows]
 
     # -- API bearer tokens ---------------------------------------------------------
@@ -374,8 +378,10 @@ class UserStore(SqliteFile):
             raise UserError(f"'name' must name an active user, got {name!r}")
         token = TOKEN_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
         with self._connect() as conn:
-            conn.execute("INSERT INTO api_tokens (user, token_hash, created_s) VALUES (?, ?, ?)",
-                         (user.name, _digest(token), self._clock()))
+            conn.execute(
+                "INSERT INTO api_tokens (user, token_hash, created_s) VALUES (?, ?, ?)",
+                (user.name, _digest(token), self._clock()),
+            )
         return token
 
     def revoke_tokens(self, name: str) -> int:
@@ -386,15 +392,20 @@ class UserStore(SqliteFile):
 
     def user_for_token(self, token: str) -> User | None:
         """The active user holding the unrevoked API token `token`, else None."""
-        if (not isinstance(token, str) or not token.startswith(TOKEN_PREFIX)
-                or len(token) > _MAX_SECRET_CHARS):
+        if (
+            not isinstance(token, str)
+            or not token.startswith(TOKEN_PREFIX)
+            or len(token) > _MAX_SECRET_CHARS
+        ):
             return None
         now = self._clock()
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT t.id, t.last_used_s, u.name, u.role, u.active, u.created_s"
                 " FROM api_tokens t JOIN users u ON u.name = t.user"
-                " WHERE t.token_hash = ? AND t.revoked_s IS NULL", (_digest(token),)).fetchone()
+                " WHERE t.token_hash = ? AND t.revoked_s IS NULL",
+                (_digest(token),),
+            ).fetchone()
             if row is None or not row[4]:
                 return None
             token_id, last_used_s = row[:2]
@@ -406,14 +417,15 @@ class UserStore(SqliteFile):
         """How many unrevoked API tokens `name` holds."""
         with self._connect() as conn:
             (count,) = conn.execute(
-                "SELECT count(*) FROM api_tokens WHERE user = ? AND revoked_s IS NULL",
-                (name,)).fetchone()
+                "SELECT count(*) FROM api_tokens WHERE user = ? AND revoked_s IS NULL", (name,)
+            ).fetchone()
         return count
 
     def _revoke(self, conn: sqlite3.Connection, table: str, name: str) -> int:
         cursor = conn.execute(
             f"UPDATE {table} SET revoked_s = ? WHERE user = ? AND revoked_s IS NULL",
-            (self._clock(), name))
+            (self._clock(), name),
+        )
         return cursor.rowcount
 
 

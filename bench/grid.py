@@ -78,13 +78,9 @@ class SignalPlan:
 
     def __post_init__(self) -> None:
         if len(self.green_s) != 2 or min(self.green_s) <= 0:
-            raise ValueError(
-                f"'green_s' should be two positive greens, got {self.green_s!r}"
-            )
+            raise ValueError(f"'green_s' should be two positive greens, got {self.green_s!r}")
         if self.intergreen_s < 0:
-            raise ValueError(
-                f"'intergreen_s' should be >= 0, got {self.intergreen_s!r}"
-            )
+            raise ValueError(f"'intergreen_s' should be >= 0, got {self.intergreen_s!r}")
 
     @property
     def cycle_s(self) -> float:
@@ -156,14 +152,10 @@ class Grid:
             If some pair of nodes is not joined by a link.
         """
         order, keys = self._link_keys
-        wanted = np.asarray(from_nodes, dtype=np.int64) * self.n_nodes + np.asarray(
-            to_nodes
-        )
+        wanted = np.asarray(from_nodes, dtype=np.int64) * self.n_nodes + np.asarray(to_nodes)
         pos = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
         if np.any(keys[pos] != wanted):
-            raise ValueError(
-                "'from_nodes'/'to_nodes' should be pairs of adjacent nodes"
-            )
+            raise ValueError("'from_nodes'/'to_nodes' should be pairs of adjacent nodes")
         return order[pos]
 
     @cached_property
@@ -242,19 +234,13 @@ def make_grid(
     if rows < 2 or cols < 2:
         raise ValueError(f"'rows' and 'cols' should be >= 2, got {rows!r} and {cols!r}")
     if block_m <= 0 or free_speed_mps <= 0 or capacity_vph_per_lane <= 0:
-        raise ValueError(
-            "'block_m', 'free_speed_mps' and 'capacity_vph_per_lane' should be > 0"
-        )
+        raise ValueError("'block_m', 'free_speed_mps' and 'capacity_vph_per_lane' should be > 0")
     if signals_at not in SIGNALS_AT:
-        raise ValueError(
-            f"'signals_at' should be one of {SIGNALS_AT}, got {signals_at!r}"
-        )
+        raise ValueError(f"'signals_at' should be one of {SIGNALS_AT}, got {signals_at!r}")
     if lanes < 1:
         raise ValueError(f"'lanes' should be >= 1, got {lanes!r}")
     if jam_density_vpkm * free_speed_mps * 3.6 <= capacity_vph_per_lane:
-        raise ValueError(
-            "'jam_density_vpkm' too low for a triangular diagram with that capacity"
-        )
+        raise ValueError("'jam_density_vpkm' too low for a triangular diagram with that capacity")
 
     node = np.arange(rows * cols).reshape(rows, cols)
     node_row, node_col = np.divmod(node.ravel(), cols)
@@ -268,9 +254,7 @@ def make_grid(
     )
     link_from = np.concatenate([forward_from, forward_to])
     link_to = np.concatenate([forward_to, forward_from])
-    forward_axis = np.concatenate(
-        [np.full(west.size, AXIS_EW), np.full(south.size, AXIS_NS)]
-    )
+    forward_axis = np.concatenate([np.full(west.size, AXIS_EW), np.full(south.size, AXIS_NS)])
     axis = np.concatenate([forward_axis, forward_axis])
     legs = np.bincount(link_to, minlength=rows * cols)
     signalised = legs >= (4 if signals_at == "interior" else 3)

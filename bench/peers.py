@@ -72,9 +72,7 @@ def summarise(
         Arrival − scheduled departure; ignored where not ``completed``.
     """
     if completed.shape != (len(trips),) or travel_time_s.shape != (len(trips),):
-        raise ValueError(
-            "'completed' and 'travel_time_s' should have one entry per trip"
-        )
+        raise ValueError("'completed' and 'travel_time_s' should have one entry per trip")
     tt = travel_time_s[completed]
     delay = tt - trips.free_flow_time_s[completed]
     n = int(completed.sum())
@@ -150,9 +148,7 @@ def run_uxsim(
     import uxsim
 
     t0, c0 = time.perf_counter(), time.process_time()
-    world = _uxsim_world(
-        grid, trips, cpp=cpp, deltan=deltan, horizon_s=horizon_s, seed=seed
-    )
+    world = _uxsim_world(grid, trips, cpp=cpp, deltan=deltan, horizon_s=horizon_s, seed=seed)
     t_built, c_built = time.perf_counter(), time.process_time()
     while True:
         world.exec_simulation(duration_t=chunk_s)
@@ -297,9 +293,7 @@ def run_sumo(
     """
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="venuetwin-sumo-") as tmp:
-            return run_sumo(
-                grid, trips, meso, horizon_s=horizon_s, seed=seed, workdir=tmp
-            )
+            return run_sumo(grid, trips, meso, horizon_s=horizon_s, seed=seed, workdir=tmp)
     folder = Path(workdir)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -326,15 +320,11 @@ def run_sumo(
         options.update({"mesosim": "true", "meso-junction-control": "true"})
     args = _command("sumo", options)
     t1, cpu1 = time.perf_counter(), _children_cpu_s()
-    done = subprocess.run(
-        args, capture_output=True, text=True, env=_sumo_env(), check=False
-    )
+    done = subprocess.run(args, capture_output=True, text=True, env=_sumo_env(), check=False)
     wall_total_s = time.perf_counter() - t1
     cpu_total_s = _children_cpu_s() - cpu1
     if done.returncode != 0:
-        raise RuntimeError(
-            f"sumo exited with {done.returncode}: {done.stderr.strip()[-2000:]}"
-        )
+        raise RuntimeError(f"sumo exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
 
     completed, travel = _read_tripinfo(tripinfo, trips)
     perf = _read_statistics(stats)
@@ -371,9 +361,7 @@ def build_sumo_network(grid: Grid, folder: Path) -> Path:
         for node in range(grid.n_nodes):
             kind = "traffic_light" if grid.node_signalised[node] else "priority"
             x, y = grid.node_xy_m[node]
-            f.write(
-                f'  <node id="{grid.node_name(node)}" x="{x:g}" y="{y:g}" type="{kind}"/>\n'
-            )
+            f.write(f'  <node id="{grid.node_name(node)}" x="{x:g}" y="{y:g}" type="{kind}"/>\n')
         f.write("</nodes>\n")
     with edges.open("w") as f:
         f.write("<edges>\n")
@@ -393,9 +381,7 @@ def build_sumo_network(grid: Grid, folder: Path) -> Path:
         "no-warnings": "true",
     }
     args = _command("netconvert", options)
-    done = subprocess.run(
-        args, capture_output=True, text=True, env=_sumo_env(), check=False
-    )
+    done = subprocess.run(args, capture_output=True, text=True, env=_sumo_env(), check=False)
     if done.returncode != 0:
         raise RuntimeError(
             f"netconvert exited with {done.returncode}: {done.stderr.strip()[-2000:]}"
@@ -408,9 +394,7 @@ def _set_signal_plans(grid: Grid, net: Path) -> None:
     """Replace netconvert's default programs with the grid's two-phase plan."""
     tree = ET.parse(net)
     root = tree.getroot()
-    edge_axis = {
-        grid.link_name(link): int(grid.link_axis[link]) for link in range(grid.n_links)
-    }
+    edge_axis = {grid.link_name(link): int(grid.link_axis[link]) for link in range(grid.n_links)}
     links: dict[str, dict[int, tuple[int, str]]] = {}
     for conn in root.iter("connection"):
         tl = conn.get("tl")
@@ -436,9 +420,7 @@ def _set_signal_plans(grid: Grid, net: Path) -> None:
                     green[index] = "g" if direction in ("l", "L") else "G"
                     amber[index] = "y"
             ET.SubElement(logic, "phase", duration=f"{green_s:g}", state="".join(green))
-            ET.SubElement(
-                logic, "phase", duration=f"{plan.intergreen_s:g}", state="".join(amber)
-            )
+            ET.SubElement(logic, "phase", duration=f"{plan.intergreen_s:g}", state="".join(amber))
         logic.set("offset", f"{plan.offset_s:g}")
         logic.set("type", "static")
     tree.write(net, encoding="utf-8", xml_declaration=True)
@@ -513,9 +495,7 @@ def _sumo_home() -> Path:
 def _sumo_binary(name: str) -> str:
     path = _sumo_home() / "bin" / name
     if not path.exists():
-        raise FileNotFoundError(
-            f"'{name}' not found in {path.parent}; pip install eclipse-sumo"
-        )
+        raise FileNotFoundError(f"'{name}' not found in {path.parent}; pip install eclipse-sumo")
     return str(path)
 
 
@@ -629,9 +609,7 @@ def relative_to(result: dict[str, Any], reference: dict[str, Any]) -> dict[str, 
 
 def format_table(results: list[dict[str, Any]], reference: str = REFERENCE) -> str:
     """Plain-text table of :func:`run_peers` results, with ratios against ``reference``."""
-    ref = next(
-        (r for r in results if r.get("label") == reference and "error" not in r), None
-    )
+    ref = next((r for r in results if r.get("label") == reference and "error" not in r), None)
     head = (
         f"{'peer':<22} {'wall s':>8} {'total s':>8} {'done':>6} {'mean TT s':>10} "
         f"{'delay veh-h':>12} {'wall/ref':>9} {'TT diff':>8} {'delay diff':>10}"
@@ -643,7 +621,8 @@ def format_table(results: list[dict[str, Any]], reference: str = REFERENCE) -> s
             continue
         rel = relative_to(r, ref) if ref is not None else None
         tail = (
-            f"{rel['wall_ratio']:>9.3f} {rel['mean_travel_time_diff_pct']:>+7.1f}% {rel['total_delay_diff_pct']:>+9.1f}%"
+            f"{rel['wall_ratio']:>9.3f} {rel['mean_travel_time_diff_pct']:>+7.1f}% "
+            f"{rel['total_delay_diff_pct']:>+9.1f}%"
             if rel
             else ""
         )
@@ -661,9 +640,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.grid import SIGNALS_AT, make_grid, make_trips
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.peers", description=main.__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.peers", description=main.__doc__)
     parser.add_argument(
         "labels",
         nargs="*",

@@ -22,28 +22,50 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def bench_recording(*, day_start_s: float = 16 * 3600, day_end_s: float = 23 * 3600, seeks: int = 40,
-                    overhead_min: float = 60.0, seed: int = 0) -> dict[str, Any]:
+def bench_recording(
+    *,
+    day_start_s: float = 16 * 3600,
+    day_end_s: float = 23 * 3600,
+    seeks: int = 40,
+    overhead_min: float = 60.0,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Record a day, then seek at random minutes, time the loop with and without recording, and
     fork 18:30 to the day's end with pedestrians."""
-    from twin.service.commands import CommandPath  # noqa: F401 - the headless day uses the command path
     from twin.engine import Engine
+    from twin.scenario import load
+    from twin.service.commands import CommandPath  # noqa: F401 - the headless day uses the command path
     from twin.service.live import LiveSettings, LiveTwin
     from twin.service.recorder import Recorder, Recording
-    from twin.service.replay import ForkChanges, ScriptedInput, day_header, fork_day, record_day, replay_engine, state_at
-    from twin.scenario import load
+    from twin.service.replay import (
+        ForkChanges,
+        ScriptedInput,
+        day_header,
+        fork_day,
+        record_day,
+        replay_engine,
+        state_at,
+    )
 
     scenario = load(BUNDLED)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="venuetwin-bench-") as folder:
         started = time.perf_counter()
-        path = record_day(scenario, out_dir=folder, start_s=day_start_s, end_s=day_end_s, seed=seed,
-                          day=date(2026, 8, 1))
+        path = record_day(
+            scenario,
+            out_dir=folder,
+            start_s=day_start_s,
+            end_s=day_end_s,
+            seed=seed,
+            day=date(2026, 8, 1),
+        )
         out["record_day_s"] = time.perf_counter() - started
         out["day_hours"] = (day_end_s - day_start_s) / 3600
         out["size_mb"] = path.stat().st_size / 1e6
-        print(f"  recorded {out['day_hours']:.0f} h headless in {out['record_day_s']:.1f} s; file "
-              f"{out['size_mb']:.1f} MB (goal <= 50 MB)")
+        print(
+            f"  recorded {out['day_hours']:.0f} h headless in {out['record_day_s']:.1f} s; file "
+            f"{out['size_mb']:.1f} MB (goal <= 50 MB)"
+        )
 
         recording = Recording.open(path)
         out["snapshots"] = len(recording.snapshot_times())
@@ -55,11 +77,17 @@ def bench_recording(*, day_start_s: float = 16 * 3600, day_end_s: float = 23 * 3
             started = time.perf_counter()
             state_at(recording, float(minute * 60), engine=engine).view()
             times.append(time.perf_counter() - started)
-        out["seek_ms"] = {"p50": 1000 * _percentile(times, 50), "p95": 1000 * _percentile(times, 95),
-                          "max": 1000 * max(times), "n": seeks}
-        print(f"  seek to a random minute (state + view): p50 {out['seek_ms']['p50']:.0f} ms, "
-              f"p95 {out['seek_ms']['p95']:.0f} ms, max {out['seek_ms']['max']:.0f} ms over {seeks} "
-              f"(goal p95 <= 200 ms; snapshots every 5 min: {out['snapshots']})")
+        out["seek_ms"] = {
+            "p50": 1000 * _percentile(times, 50),
+            "p95": 1000 * _percentile(times, 95),
+            "max": 1000 * max(times),
+            "n": seeks,
+        }
+        print(
+            f"  seek to a random minute (state + view): p50 {out['seek_ms']['p50']:.0f} ms, "
+            f"p95 {out['seek_ms']['p95']:.0f} ms, max {out['seek_ms']['max']:.0f} ms over {seeks} "
+            f"(goal p95 <= 200 ms; snapshots every 5 min: {out['snapshots']})"
+        )
 
         # The loop thread's own CPU time per step (time.thread_time: what the live clock waits
         # for), with and without recording, alternated three times; the writer thread's CPU
@@ -72,10 +100,19 @@ def bench_recording(*, day_start_s: float = 16 * 3600, day_end_s: float = 23 * 3
                 engine = Engine(scenario, seed=seed, start_s=start)
                 recorder = None
                 if recorded:
-                    header = day_header(scenario, seed=seed, start_s=start, warmup_s=0, live_start_s=start,
-                                        kind="live", engine=engine)
+                    header = day_header(
+                        scenario,
+                        seed=seed,
+                        start_s=start,
+                        warmup_s=0,
+                        live_start_s=start,
+                        kind="live",
+                        engine=engine,
+                    )
                     recorder = Recorder.create(Path(folder) / f"overhead-{repeat}.sqlite", header)
-                live = LiveTwin(engine, settings=LiveSettings(forecast_period_s=0), recorder=recorder)
+                live = LiveTwin(
+                    engine, settings=LiveSettings(forecast_period_s=0), recorder=recorder
+                )
                 steps = 60 * overhead_min / engine.dt_s
                 thread0, process0 = time.thread_time(), time.process_time()
                 live.run_until(start + 60 * overhead_min)
@@ -90,12 +127,16 @@ def bench_recording(*, day_start_s: float = 16 * 3600, day_end_s: float = 23 * 3
         out["loop_step_ms"] = {k: 1000 * v for k, v in step.items()}
         out["writer_cpu_per_step_ms"] = 1000 * min(writer)
         out["recording_overhead_pct"] = 100 * (step["with"] / step["without"] - 1)
-        print(f"  live loop thread CPU per step ({overhead_min:.0f} simulated min, best of 3): "
-              f"{out['loop_step_ms']['without']:.3f} ms without recording, {out['loop_step_ms']['with']:.3f} ms "
-              f"with: overhead {out['recording_overhead_pct']:+.1f} % (goal <= 5 %); the writer thread adds "
-              f"{out['writer_cpu_per_step_ms']:.3f} ms CPU per step off the loop")
+        print(
+            f"  live loop thread CPU per step ({overhead_min:.0f} simulated min, best of 3): "
+            f"{out['loop_step_ms']['without']:.3f} ms without recording, {out['loop_step_ms']['with']:.3f} ms "
+            f"with: overhead {out['recording_overhead_pct']:+.1f} % (goal <= 5 %); the writer thread adds "
+            f"{out['writer_cpu_per_step_ms']:.3f} ms CPU per step off the loop"
+        )
 
-        lanes = ScriptedInput(18.5 * 3600, {"kind": "set_lanes", "checkpoint_id": 0, "lane_type": "face", "count": 6})
+        lanes = ScriptedInput(
+            18.5 * 3600, {"kind": "set_lanes", "checkpoint_id": 0, "lane_type": "face", "count": 6}
+        )
         forks = []
         for _ in range(2):
             started = time.perf_counter()
@@ -103,8 +144,10 @@ def bench_recording(*, day_start_s: float = 16 * 3600, day_end_s: float = 23 * 3
             forks.append(time.perf_counter() - started)
         out["fork_1830_to_end_s"] = min(forks)
         out["fork_span_h"] = (day_end_s - 18.5 * 3600) / 3600
-        print(f"  fork 18:30 -> {int(day_end_s // 3600)}:00 with pedestrians ({out['fork_span_h']:.1f} h, "
-              f"best of 2): {out['fork_1830_to_end_s']:.2f} s (goal <= 5 s)")
+        print(
+            f"  fork 18:30 -> {int(day_end_s // 3600)}:00 with pedestrians ({out['fork_span_h']:.1f} h, "
+            f"best of 2): {out['fork_1830_to_end_s']:.2f} s (goal <= 5 s)"
+        )
         recording.close()
     out["seek_times_ms"] = [1000 * t for t in times]
     out["seek_mean_ms"] = 1000 * statistics.fmean(times)

@@ -67,7 +67,10 @@ def bench_scenario(repeats: int) -> dict[str, Any]:
         "dt_s": engine.dt_s,
         "forecast_60min_s": wall,
         "cell_updates_per_s": engine.net.n_cells * steps / traffic_wall,
-        "cell_destination_updates_per_s": engine.net.n_cells * len(engine.dest_nodes) * steps / traffic_wall,
+        "cell_destination_updates_per_s": engine.net.n_cells
+        * len(engine.dest_nodes)
+        * steps
+        / traffic_wall,
     }
 
 
@@ -75,8 +78,9 @@ def bench_scenario(repeats: int) -> dict[str, Any]:
 def grid_for_cells(target_cells: int) -> tuple[int, Any]:
     """A square grid with about ``target_cells`` cells (3 per 200 m block) and 16 zones."""
     rows = int(round((1 + np.sqrt(1 + target_cells / 3.0)) / 2))
-    scenario = grid_scenario(rows, rows, block_m=GRID_BLOCK_M, dt_s=GRID_DT_S,
-                             zones_at="boundary", n_zones=16)
+    scenario = grid_scenario(
+        rows, rows, block_m=GRID_BLOCK_M, dt_s=GRID_DT_S, zones_at="boundary", n_zones=16
+    )
     return rows, scenario
 
 
@@ -96,17 +100,25 @@ def bench_scaling(sizes: list[int], horizon_s: float, repeats: int) -> list[dict
         wall, _ = best_of(repeats, lambda e=engine: e.forecast(horizon_s, marks_s=(horizon_s,)))
         fixed, _ = best_of(repeats, lambda e=engine: _run_fixed_routes(e, horizon_s))
         per_hour, fixed_per_hour = wall * 3600.0 / horizon_s, fixed * 3600.0 / horizon_s
-        rows_out.append({
-            "grid": f"{rows}x{rows}", "cells": engine.net.n_cells, "build_s": build_s,
-            "horizon_s": horizon_s, "wall_s": wall, "s_per_sim_hour": per_hour,
-            "us_per_cell_hour": per_hour / engine.net.n_cells * 1e6,
-            "fixed_routes_s_per_sim_hour": fixed_per_hour,
-            "fixed_routes_us_per_cell_hour": fixed_per_hour / engine.net.n_cells * 1e6,
-        })
+        rows_out.append(
+            {
+                "grid": f"{rows}x{rows}",
+                "cells": engine.net.n_cells,
+                "build_s": build_s,
+                "horizon_s": horizon_s,
+                "wall_s": wall,
+                "s_per_sim_hour": per_hour,
+                "us_per_cell_hour": per_hour / engine.net.n_cells * 1e6,
+                "fixed_routes_s_per_sim_hour": fixed_per_hour,
+                "fixed_routes_us_per_cell_hour": fixed_per_hour / engine.net.n_cells * 1e6,
+            }
+        )
         row = rows_out[-1]
-        print(f"  {row['grid']:>9}  {engine.net.n_cells:>9,} cells  build {build_s:6.2f} s  "
-              f"{per_hour:8.2f} s per simulated hour ({row['us_per_cell_hour']:6.1f} µs/cell/h); "
-              f"routes fixed {fixed_per_hour:8.2f} s ({row['fixed_routes_us_per_cell_hour']:6.1f} µs/cell/h)")
+        print(
+            f"  {row['grid']:>9}  {engine.net.n_cells:>9,} cells  build {build_s:6.2f} s  "
+            f"{per_hour:8.2f} s per simulated hour ({row['us_per_cell_hour']:6.1f} µs/cell/h); "
+            f"routes fixed {fixed_per_hour:8.2f} s ({row['fixed_routes_us_per_cell_hour']:6.1f} µs/cell/h)"
+        )
     return rows_out
 
 
@@ -122,17 +134,29 @@ TWIN_FIXED = "twin, fixed routes"
 TWIN_REACTIVE = "twin, reactive routes"
 
 
-def run_twin_on_grid(grid_trips: Any, signals_at: str, *, route_update_s: float = 60.0) -> dict[str, Any]:
+def run_twin_on_grid(
+    grid_trips: Any, signals_at: str, *, route_update_s: float = 60.0
+) -> dict[str, Any]:
     """The twin on the peers' grid and trips: O-D counts per minute as rates, run to the end.
 
     ``route_update_s=inf`` keeps the free-flow fastest next hops of the start, as the peers
     keep each trip's free-flow route; the default re-routes every minute (the twin's default).
     """
     _, trips = grid_trips
-    scenario = grid_scenario(10, 10, block_m=GRID_BLOCK_M, dt_s=GRID_DT_S, zones_at="all",
-                             signal_min_legs=3 if signals_at == "junctions" else 4)
+    scenario = grid_scenario(
+        10,
+        10,
+        block_m=GRID_BLOCK_M,
+        dt_s=GRID_DT_S,
+        zones_at="all",
+        signal_min_legs=3 if signals_at == "junctions" else 4,
+    )
     counts = trips.od_counts(100, bin_s=60.0)
-    rows = [(o, d, float(c) * 60.0, k * 60.0, (k + 1) * 60.0) for k, o, d in np.argwhere(counts) for c in [counts[k, o, d]]]
+    rows = [
+        (o, d, float(c) * 60.0, k * 60.0, (k + 1) * 60.0)
+        for k, o, d in np.argwhere(counts)
+        for c in [counts[k, o, d]]
+    ]
     demand = od_demand(100, rows, bin_s=60.0)
     engine = Engine(scenario, demand=demand, start_s=0.0, route_update_s=route_update_s)
     started = time.perf_counter()
@@ -142,9 +166,12 @@ def run_twin_on_grid(grid_trips: Any, signals_at: str, *, route_update_s: float 
     wall = time.perf_counter() - started
     n_trips, vehicle_s = engine.state.exited_veh, engine.state.vehicle_s
     mean_tt = vehicle_s / n_trips
-    return {"wall_s": wall, "trips_completed": n_trips,
-            "mean_travel_time_s": mean_tt,
-            "total_delay_vehh": (vehicle_s - n_trips * trips.free_flow_time_s.mean()) / 3600.0}
+    return {
+        "wall_s": wall,
+        "trips_completed": n_trips,
+        "mean_travel_time_s": mean_tt,
+        "total_delay_vehh": (vehicle_s - n_trips * trips.free_flow_time_s.mean()) / 3600.0,
+    }
 
 
 def bench_peers(repeats: int, signals_at: str) -> dict[str, Any]:
@@ -154,7 +181,9 @@ def bench_peers(repeats: int, signals_at: str) -> dict[str, Any]:
     grid = make_grid(signals_at=signals_at)
     trips = make_trips(grid)
     configs = {
-        TWIN_FIXED: lambda: run_twin_on_grid((grid, trips), signals_at, route_update_s=float("inf")),
+        TWIN_FIXED: lambda: run_twin_on_grid(
+            (grid, trips), signals_at, route_update_s=float("inf")
+        ),
         TWIN_REACTIVE: lambda: run_twin_on_grid((grid, trips), signals_at),
         "UXsim Python": lambda: run_uxsim(grid, trips, cpp=False),
         "UXsim C++": lambda: run_uxsim(grid, trips, cpp=True),
@@ -165,12 +194,17 @@ def bench_peers(repeats: int, signals_at: str) -> dict[str, Any]:
     results = {}
     for name, run in configs.items():
         try:
-            best = min((run() for _ in range(repeats if name != "UXsim Python" else 1)),
-                       key=lambda r: r["wall_s"])
+            best = min(
+                (run() for _ in range(repeats if name != "UXsim Python" else 1)),
+                key=lambda r: r["wall_s"],
+            )
         except Exception as error:  # a missing or broken peer is reported, not fatal
             results[name] = {"error": f"{type(error).__name__}: {error}"}
             continue
-        results[name] = {k: best[k] for k in ("wall_s", "trips_completed", "mean_travel_time_s", "total_delay_vehh")}
+        results[name] = {
+            k: best[k]
+            for k in ("wall_s", "trips_completed", "mean_travel_time_s", "total_delay_vehh")
+        }
     ref = results.get("SUMO micro", {})
     twin_wall = results[TWIN_FIXED].get("wall_s")  # like for like: every peer keeps fixed routes
     for name, row in results.items():
@@ -178,13 +212,17 @@ def bench_peers(repeats: int, signals_at: str) -> dict[str, Any]:
             print(f"  {name:<20} not run: {row['error']}")
             continue
         if "mean_travel_time_s" in ref:
-            row["travel_time_vs_sumo_micro"] = row["mean_travel_time_s"] / ref["mean_travel_time_s"] - 1
+            row["travel_time_vs_sumo_micro"] = (
+                row["mean_travel_time_s"] / ref["mean_travel_time_s"] - 1
+            )
             row["delay_vs_sumo_micro"] = row["total_delay_vehh"] / ref["total_delay_vehh"] - 1
         row["wall_ratio_to_twin"] = row["wall_s"] / twin_wall
-        print(f"  {name:<20} wall {row['wall_s']:7.3f} s ({row['wall_ratio_to_twin']:6.2f}x twin)  "
-              f"trips {row['trips_completed']:7.0f}  mean travel time {row['mean_travel_time_s']:6.1f} s"
-              f" ({row.get('travel_time_vs_sumo_micro', float('nan')):+.1%})  delay {row['total_delay_vehh']:6.1f} veh·h"
-              f" ({row.get('delay_vs_sumo_micro', float('nan')):+.1%})")
+        print(
+            f"  {name:<20} wall {row['wall_s']:7.3f} s ({row['wall_ratio_to_twin']:6.2f}x twin)  "
+            f"trips {row['trips_completed']:7.0f}  mean travel time {row['mean_travel_time_s']:6.1f} s"
+            f" ({row.get('travel_time_vs_sumo_micro', float('nan')):+.1%})  delay {row['total_delay_vehh']:6.1f} veh·h"
+            f" ({row.get('delay_vs_sumo_micro', float('nan')):+.1%})"
+        )
     return {"signals_at": signals_at, "results": results}
 
 
@@ -196,20 +234,38 @@ def bench_corridor(repeats: int) -> dict[str, Any]:
     engine = Engine(load(SCENARIO), start_s=21 * 3600)
     engine.run(21 * 3600 + 40 * 60)
     incident = (37.5205, 127.1000)  # Songpa-daero near Jamsil, west of the park
-    wall, plan = best_of(repeats, lambda: corridor.plan_corridor(engine, corridor_id="b", lat=incident[0], lon=incident[1]))
+    wall, plan = best_of(
+        repeats,
+        lambda: corridor.plan_corridor(engine, corridor_id="b", lat=incident[0], lon=incident[1]),
+    )
     eval_wall, result = best_of(1, lambda: corridor.evaluate(engine, plan))
-    print(f"  route + pre-emption plan: {wall * 1000:.1f} ms ({len(plan.route)} links, {plan.distance_m / 1000:.2f} km, "
-          f"{len(plan.timeline)} signals); ETAs by forecast: {eval_wall:.2f} s "
-          f"(without {result['eta_without_s']:.0f} s, with {result['eta_with_s']:.0f} s)")
-    return {"plan_ms": wall * 1000, "evaluate_s": eval_wall, "route_links": len(plan.route),
-            "signals": len(plan.timeline), "eta_without_s": result["eta_without_s"], "eta_with_s": result["eta_with_s"]}
+    print(
+        f"  route + pre-emption plan: {wall * 1000:.1f} ms ({len(plan.route)} links, {plan.distance_m / 1000:.2f} km, "
+        f"{len(plan.timeline)} signals); ETAs by forecast: {eval_wall:.2f} s "
+        f"(without {result['eta_without_s']:.0f} s, with {result['eta_with_s']:.0f} s)"
+    )
+    return {
+        "plan_ms": wall * 1000,
+        "evaluate_s": eval_wall,
+        "route_links": len(plan.route),
+        "signals": len(plan.timeline),
+        "eta_without_s": result["eta_without_s"],
+        "eta_with_s": result["eta_with_s"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="10k and 100k cells only, short horizons")
-    parser.add_argument("--peers", action="store_true", help="also run UXsim and SUMO on the 10x10 grid")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="10k and 100k cells only, short horizons"
+    )
+    parser.add_argument(
+        "--peers", action="store_true", help="also run UXsim and SUMO on the 10x10 grid"
+    )
     parser.add_argument("--signals-at", default="interior", choices=["interior", "junctions"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS)
@@ -221,13 +277,17 @@ def main(argv: list[str] | None = None) -> int:
     print("bundled scenario (forecast 60 min from 18:30):")
     figures["scenario"] = bench_scenario(args.repeats)
     s = figures["scenario"]
-    print(f"  {s['cells']:,} cells x {s['destinations']} destinations, dt {s['dt_s']} s: forecast 60 min "
-          f"{s['forecast_60min_s']:.3f} s with pedestrians, {s['forecast_60min_traffic_only_s']:.3f} s traffic only, "
-          f"{s['cell_updates_per_s'] / 1e6:.2f} M cell-updates/s "
-          f"({s['cell_destination_updates_per_s'] / 1e6:.1f} M cell x destination updates/s)")
+    print(
+        f"  {s['cells']:,} cells x {s['destinations']} destinations, dt {s['dt_s']} s: forecast 60 min "
+        f"{s['forecast_60min_s']:.3f} s with pedestrians, {s['forecast_60min_traffic_only_s']:.3f} s traffic only, "
+        f"{s['cell_updates_per_s'] / 1e6:.2f} M cell-updates/s "
+        f"({s['cell_destination_updates_per_s'] / 1e6:.1f} M cell x destination updates/s)"
+    )
     print("synthetic signalised grids (16 destinations):")
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
-    figures["scaling"] = bench_scaling(sizes, 600.0 if args.quick else 1800.0, 1 if args.quick else 2)
+    figures["scaling"] = bench_scaling(
+        sizes, 600.0 if args.quick else 1800.0, 1 if args.quick else 2
+    )
     print("green corridor on the bundled scenario:")
     figures["corridor"] = bench_corridor(args.repeats)
     if args.peers:

@@ -14,7 +14,14 @@ from callbacks.auth import current_user, protect
 from callbacks.services import services, who
 from layouts import ids
 from layouts.alerts import (
-    ack_note, critical_digest, critical_strip, note, shelf_digest, shelve_note, shelve_reason, shelved_section,
+    ack_note,
+    critical_digest,
+    critical_strip,
+    note,
+    shelf_digest,
+    shelve_note,
+    shelve_reason,
+    shelved_section,
 )
 
 OPERATOR_ROLES = ("operator",)
@@ -74,47 +81,82 @@ def _can_act() -> bool:
 def register_callbacks(app) -> None:
     svc = services(app)
 
-    @app.callback(Output(ids.MAP_FLY, "data"), Input({"type": ids.ALERT_ITEM, "id": ALL}, "n_clicks"),
-                  Input({"type": ids.CRIT_ITEM, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.MAP_FLY, "data"),
+        Input({"type": ids.ALERT_ITEM, "id": ALL}, "n_clicks"),
+        Input({"type": ids.CRIT_ITEM, "id": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
     def fly_to_alert(_clicks, _strip_clicks):
         alert_id = _clicked_id()
         frame = svc.store.latest()
         alert = next((a for a in frame.alerts if a["id"] == alert_id), None) if frame else None
         if alert is None or not (math.isfinite(alert["lon"]) and math.isfinite(alert["lat"])):
             raise PreventUpdate
-        return {"longitude": alert["lon"], "latitude": alert["lat"], "zoom": FLY_ZOOM, "id": alert_id}
+        return {
+            "longitude": alert["lon"],
+            "latitude": alert["lat"],
+            "zoom": FLY_ZOOM,
+            "id": alert_id,
+        }
 
-    app.clientside_callback(ClientsideFunction(namespace="vt", function_name="home"),
-                            Output(ids.MAP_APPLIED, "data", allow_duplicate=True), Input(ids.MAP_HOME, "n_clicks"),
-                            prevent_initial_call=True)
-    app.clientside_callback(COUNTDOWN_JS, Output(ids.ALERT_JS_APPLIED, "data"), Input(ids.CLOCK, "children"),
-                            prevent_initial_call=True)
-    app.clientside_callback(OPEN_ALERTS_TAB_JS, Output(ids.ALERT_JS_APPLIED, "data", allow_duplicate=True),
-                            Input({"type": ids.CRIT_ITEM, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    app.clientside_callback(
+        ClientsideFunction(namespace="vt", function_name="home"),
+        Output(ids.MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.MAP_HOME, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        COUNTDOWN_JS,
+        Output(ids.ALERT_JS_APPLIED, "data"),
+        Input(ids.CLOCK, "children"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        OPEN_ALERTS_TAB_JS,
+        Output(ids.ALERT_JS_APPLIED, "data", allow_duplicate=True),
+        Input({"type": ids.CRIT_ITEM, "id": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
 
-    @app.callback(Output({"type": ids.ALERT_NOTE, "id": MATCH}, "children"),
-                  Output({"type": ids.ALERT_ACK, "id": MATCH}, "children"),
-                  Output({"type": ids.ALERT_ACK, "id": MATCH}, "disabled"),
-                  Input({"type": ids.ALERT_ACK, "id": MATCH}, "n_clicks"), prevent_initial_call=True)
+    @app.callback(
+        Output({"type": ids.ALERT_NOTE, "id": MATCH}, "children"),
+        Output({"type": ids.ALERT_ACK, "id": MATCH}, "children"),
+        Output({"type": ids.ALERT_ACK, "id": MATCH}, "disabled"),
+        Input({"type": ids.ALERT_ACK, "id": MATCH}, "n_clicks"),
+        prevent_initial_call=True,
+    )
     def acknowledge(clicks):
         if not clicks:
             raise PreventUpdate  # a feed redraw, not a click
         alert_id = int(ctx.triggered_id["id"])
         frame = svc.store.latest()
         if svc.commands is None or frame is None:
-            return note("Not acknowledged: the twin is not running here", False), no_update, no_update
+            return (
+                note("Not acknowledged: the twin is not running here", False),
+                no_update,
+                no_update,
+            )
         alert = next((a for a in frame.alerts if a["id"] == alert_id), {})
         result = svc.commands.acknowledge(alert_id, group=alert.get("count", 1) > 1, **who())
         return ack_note(result, alert), ("✓" if result.ok else no_update), result.ok
 
     protect(app, acknowledge, roles=OPERATOR_ROLES)
 
-    @app.callback(Output(ids.SHELVE_FORM, "hidden"), Output(ids.SHELVE_TARGET, "data"),
-                  Output(ids.SHELVE_TITLE, "children"), Output(ids.SHELVE_MSG, "children"),
-                  Input({"type": ids.ALERT_SHELVE, "id": ALL}, "n_clicks"), Input(ids.SHELVE_CONFIRM, "n_clicks"),
-                  Input(ids.SHELVE_CANCEL, "n_clicks"), State(ids.SHELVE_TARGET, "data"),
-                  State(ids.SHELVE_REASON, "value"), State(ids.SHELVE_NOTE, "value"),
-                  State(ids.SHELVE_MINUTES, "value"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.SHELVE_FORM, "hidden"),
+        Output(ids.SHELVE_TARGET, "data"),
+        Output(ids.SHELVE_TITLE, "children"),
+        Output(ids.SHELVE_MSG, "children"),
+        Input({"type": ids.ALERT_SHELVE, "id": ALL}, "n_clicks"),
+        Input(ids.SHELVE_CONFIRM, "n_clicks"),
+        Input(ids.SHELVE_CANCEL, "n_clicks"),
+        State(ids.SHELVE_TARGET, "data"),
+        State(ids.SHELVE_REASON, "value"),
+        State(ids.SHELVE_NOTE, "value"),
+        State(ids.SHELVE_MINUTES, "value"),
+        prevent_initial_call=True,
+    )
     def shelve(_asks, _confirm, _cancel, target, choice, words, minutes):
         trigger = ctx.triggered_id
         if trigger == ids.SHELVE_CANCEL:
@@ -123,24 +165,42 @@ def register_callbacks(app) -> None:
             if not isinstance(target, dict) or "id" not in target or svc.commands is None:
                 raise PreventUpdate  # no alert chosen (or not what this page sent)
             reason = shelve_reason(choice, words)
-            result = svc.commands.shelve(target["id"], reason=reason, minutes=minutes,
-                                         group=target.get("group") is True, **who())
-            return (True if result.ok else no_update), (None if result.ok else no_update), no_update, \
-                shelve_note(result, place=str(target.get("place", "")))
+            result = svc.commands.shelve(
+                target["id"],
+                reason=reason,
+                minutes=minutes,
+                group=target.get("group") is True,
+                **who(),
+            )
+            return (
+                (True if result.ok else no_update),
+                (None if result.ok else no_update),
+                no_update,
+                shelve_note(result, place=str(target.get("place", ""))),
+            )
         alert_id = _clicked_id()
         frame = svc.store.latest()
         alert = next((a for a in frame.alerts if a["id"] == alert_id), None) if frame else None
         if alert is None:
-            return True, None, no_update, note("Not shelved: the alert has left the list (it may have cleared)",
-                                                False)
+            return (
+                True,
+                None,
+                no_update,
+                note("Not shelved: the alert has left the list (it may have cleared)", False),
+            )
         count = alert.get("count", 1)
-        title = f"Shelve {count} alerts: {alert['place']}" if count > 1 else f"Shelve: {alert['place']}"
+        title = (
+            f"Shelve {count} alerts: {alert['place']}" if count > 1 else f"Shelve: {alert['place']}"
+        )
         return False, {"id": alert_id, "group": count > 1, "place": alert["place"]}, title, ""
 
     protect(app, shelve, roles=OPERATOR_ROLES)
 
-    @app.callback(Output(ids.SHELVE_MSG, "children", allow_duplicate=True),
-                  Input({"type": ids.SHELF_UNSHELVE, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.SHELVE_MSG, "children", allow_duplicate=True),
+        Input({"type": ids.SHELF_UNSHELVE, "id": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
     def unshelve(_clicks):
         alert_id = _clicked_id()
         frame = svc.store.latest()
@@ -152,9 +212,15 @@ def register_callbacks(app) -> None:
 
     protect(app, unshelve, roles=OPERATOR_ROLES)
 
-    @app.callback(Output(ids.CRIT_STRIP, "children"), Output(ids.CRIT_DIGEST, "data"),
-                  Output(ids.SHELF, "children"), Output(ids.SHELF_DIGEST, "data"),
-                  Input(ids.FRAME_SEQ, "data"), State(ids.CRIT_DIGEST, "data"), State(ids.SHELF_DIGEST, "data"))
+    @app.callback(
+        Output(ids.CRIT_STRIP, "children"),
+        Output(ids.CRIT_DIGEST, "data"),
+        Output(ids.SHELF, "children"),
+        Output(ids.SHELF_DIGEST, "data"),
+        Input(ids.FRAME_SEQ, "data"),
+        State(ids.CRIT_DIGEST, "data"),
+        State(ids.SHELF_DIGEST, "data"),
+    )
     def strip_and_shelf(_seq, crit_seen, shelf_seen):
         frame = svc.store.latest()
         if frame is None:
@@ -163,6 +229,10 @@ def register_callbacks(app) -> None:
         crit, shelf_key = critical_digest(frame.alerts), f"{int(_can_act())}|{shelf_digest(shelf)}"
         if crit == crit_seen and shelf_key == shelf_seen:
             raise PreventUpdate  # redrawn only when what they list changes: no click is lost
-        return ((critical_strip(frame.alerts), crit) if crit != crit_seen else (no_update, no_update)) + (
-            (shelved_section(shelf, can_act=_can_act()), shelf_key) if shelf_key != shelf_seen
-            else (no_update, no_update))
+        return (
+            (critical_strip(frame.alerts), crit) if crit != crit_seen else (no_update, no_update)
+        ) + (
+            (shelved_section(shelf, can_act=_can_act()), shelf_key)
+            if shelf_key != shelf_seen
+            else (no_update, no_update)
+        )

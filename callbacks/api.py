@@ -65,23 +65,41 @@ _MAX_LISTED_ERRORS = 20
 
 # ---------------------------------------------------------------- schema validation
 def _validator(schema_name: str) -> Draft202012Validator:
-    registry = Registry().with_resource(SCHEMA_URI, Resource.from_contents(OPENAPI, default_specification=DRAFT202012))
-    return Draft202012Validator({"$ref": f"{SCHEMA_URI}#/components/schemas/{schema_name}"}, registry=registry,
-                                format_checker=FormatChecker())
+    registry = Registry().with_resource(
+        SCHEMA_URI, Resource.from_contents(OPENAPI, default_specification=DRAFT202012)
+    )
+    return Draft202012Validator(
+        {"$ref": f"{SCHEMA_URI}#/components/schemas/{schema_name}"},
+        registry=registry,
+        format_checker=FormatChecker(),
+    )
 
 
 _KIND_VALIDATOR = _validator("ActionKind")
 _ACTION_VALIDATORS = {kind: _validator(name) for kind, name in ACTION_KINDS.items()}
-_ACTION_SCHEMAS = {kind: OPENAPI["components"]["schemas"][name] for kind, name in ACTION_KINDS.items()}
+_ACTION_SCHEMAS = {
+    kind: OPENAPI["components"]["schemas"][name] for kind, name in ACTION_KINDS.items()
+}
 
 
 class ApiError(Exception):
     """A request the API refuses: HTTP ``status`` and the JSON error object."""
 
-    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message)
-        self.status, self.body, self.headers = status, {"code": code, "message": message, **extra}, headers or {}
+        self.status, self.body, self.headers = (
+            status,
+            {"code": code, "message": message, **extra},
+            headers or {},
+        )
 
 
 def _field(path: Any, name: Any = None) -> str:
@@ -96,8 +114,15 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
-               (dict, "object"), (type(None), "null"))
+_JSON_TYPES = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+    (type(None), "null"),
+)
 _COMPARISONS = {"minimum": "≥", "maximum": "≤", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
@@ -107,13 +132,21 @@ def _json_type(value: Any) -> str:
 
 def _describe(error: ValidationError) -> dict[str, str]:
     """``field``, ``rule`` and a message naming both, for one schema error."""
-    rule, value, limit, schema = error.validator, error.instance, error.validator_value, error.schema
+    rule, value, limit, schema = (
+        error.validator,
+        error.instance,
+        error.validator_value,
+        error.schema,
+    )
     field = _field(error.absolute_path)
     if rule == "required":
-        missing = [name for name in limit if isinstance(value, dict) and name not in value] or list(limit)
+        missing = [name for name in limit if isinstance(value, dict) and name not in value] or list(
+            limit
+        )
         field = _field(error.absolute_path, missing[0])
         text = f"required field{'s' if len(missing) > 1 else ''} missing" + (
-            f" (also {', '.join(missing[1:])})" if len(missing) > 1 else "")
+            f" (also {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        )
     elif rule == "additionalProperties":
         known = sorted(schema.get("properties", {}))
         extra = sorted(set(value) - set(known)) if isinstance(value, dict) else []
@@ -138,7 +171,11 @@ def _describe(error: ValidationError) -> dict[str, str]:
         text = schema["x-message"]
     else:
         text = error.message if len(error.message) <= 200 else error.message[:199] + "…"
-    return {"field": field or "(body)", "rule": str(rule), "message": f"{field or 'body'}: {text} (rule: {rule})"}
+    return {
+        "field": field or "(body)",
+        "rule": str(rule),
+        "message": f"{field or 'body'}: {text} (rule: {rule})",
+    }
 
 
 def action_errors(body: Any) -> list[dict[str, str]]:
@@ -160,8 +197,10 @@ def action_errors(body: Any) -> list[dict[str, str]]:
 def _coerce_integers(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """Whole numbers sent as ``3.0`` (valid JSON Schema integers) become ``3`` for the twin."""
     props = _ACTION_SCHEMAS[kind].get("properties", {})
-    return {k: int(v) if props.get(k, {}).get("type") == "integer" and isinstance(v, float) else v
-            for k, v in body.items()}
+    return {
+        k: int(v) if props.get(k, {}).get("type") == "integer" and isinstance(v, float) else v
+        for k, v in body.items()
+    }
 
 
 # ---------------------------------------------------------------- request and response
@@ -181,8 +220,11 @@ def _clean(value: Any) -> Any:
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    response = Response(json.dumps(_clean(payload), allow_nan=False, ensure_ascii=False), status=status,
-                        mimetype="application/json")
+    response = Response(
+        json.dumps(_clean(payload), allow_nan=False, ensure_ascii=False),
+        status=status,
+        mimetype="application/json",
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -216,27 +258,48 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_json_object() -> dict[str, Any]:
     """The request body as a JSON object, or :class:`ApiError` (415, 413, 400) saying why."""
     if request.mimetype != "application/json":
-        raise ApiError(415, "unsupported_media_type",
-                       f"send the action as Content-Type: application/json, got {request.mimetype or 'none'!r}")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the action as Content-Type: application/json, got {request.mimetype or 'none'!r}",
+        )
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
-        raise ApiError(413, "too_large", f"the body is {length} bytes; at most {MAX_BODY_BYTES} are accepted")
+        raise ApiError(
+            413, "too_large", f"the body is {length} bytes; at most {MAX_BODY_BYTES} are accepted"
+        )
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes, the most accepted")
+        raise ApiError(
+            413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes, the most accepted"
+        )
     if not raw.strip():
         raise ApiError(400, "invalid_json", "the body is empty; send one action as a JSON object")
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_not_a_json_constant, parse_float=_finite_float,
-                           object_pairs_hook=_unique_keys)
+        value = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_not_a_json_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except UnicodeDecodeError as error:
-        raise ApiError(400, "invalid_json", f"the body is not UTF-8 text (byte {error.start})") from None
+        raise ApiError(
+            400, "invalid_json", f"the body is not UTF-8 text (byte {error.start})"
+        ) from None
     except RecursionError:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON: it nests too deeply") from None
+        raise ApiError(
+            400, "invalid_json", "the body is not valid JSON: it nests too deeply"
+        ) from None
     except ValueError as error:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {str(error)[:200]}") from None
+        raise ApiError(
+            400, "invalid_json", f"the body is not valid JSON: {str(error)[:200]}"
+        ) from None
     if not isinstance(value, dict):
-        raise ApiError(400, "invalid_body", f"the body must be a JSON object (one action), got {_json_type(value)}")
+        raise ApiError(
+            400,
+            "invalid_body",
+            f"the body must be a JSON object (one action), got {_json_type(value)}",
+        )
     return value
 
 
@@ -262,11 +325,19 @@ class _Replays:
 
     def entry(self, path: Path) -> dict[str, Any]:
         stat = path.stat()
-        key = (str(path), stat.st_ino, stat.st_dev)  # a file replaced under the same name is a new entry
+        key = (
+            str(path),
+            stat.st_ino,
+            stat.st_dev,
+        )  # a file replaced under the same name is a new entry
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                entry = self._entries[key] = {"lock": threading.Lock(), "recording": None, "engine": None}
+                entry = self._entries[key] = {
+                    "lock": threading.Lock(),
+                    "recording": None,
+                    "engine": None,
+                }
             self._entries.move_to_end(key)
             while len(self._entries) > MAX_REPLAY_ENGINES:
                 self._entries.popitem(last=False)  # closed when its last user lets go
@@ -288,13 +359,32 @@ class _Replays:
                 entry["engine"] = replay_engine(recording, self.scenario if same else None)
             engine = state_at(recording, time_s, engine=entry["engine"])
             alerts = recording.alerts_at(engine.time_s)
-            kpis = wall_kpis(engine.view(), open_alerts=open_count(alerts))  # the wall's counting rule
-            actions = [{"seq": i.seq, "sim_time_s": i.sim_time_s, "time": hhmm(i.sim_time_s), "name": i.name,
-                        "payload": i.payload, "user": i.user, "role": i.role, "audit_id": i.audit_id,
-                        "before": i.before, "after": i.after}
-                       for i in recording.inputs(until_s=engine.time_s + 1e-6, kind="action") if i.result == "ok"]
-            return {"recording_id": path.stem, "time_s": float(engine.time_s), "kpis": kpis, "actions": actions,
-                    "alerts": alerts}
+            kpis = wall_kpis(
+                engine.view(), open_alerts=open_count(alerts)
+            )  # the wall's counting rule
+            actions = [
+                {
+                    "seq": i.seq,
+                    "sim_time_s": i.sim_time_s,
+                    "time": hhmm(i.sim_time_s),
+                    "name": i.name,
+                    "payload": i.payload,
+                    "user": i.user,
+                    "role": i.role,
+                    "audit_id": i.audit_id,
+                    "before": i.before,
+                    "after": i.after,
+                }
+                for i in recording.inputs(until_s=engine.time_s + 1e-6, kind="action")
+                if i.result == "ok"
+            ]
+            return {
+                "recording_id": path.stem,
+                "time_s": float(engine.time_s),
+                "kpis": kpis,
+                "actions": actions,
+                "alerts": alerts,
+            }
 
 
 def _recording_path(folder: Path, recording_id: str) -> Path | None:
@@ -320,7 +410,11 @@ def _services() -> Any:
 def _commands() -> Any:
     commands = _services().commands
     if commands is None:
-        raise ApiError(503, "no_twin", "this worker runs no live twin (read-only web worker); ask the engine host")
+        raise ApiError(
+            503,
+            "no_twin",
+            "this worker runs no live twin (read-only web worker); ask the engine host",
+        )
     return commands
 
 
@@ -329,41 +423,92 @@ def _twin_call(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except FutureTimeout:
-        raise ApiError(503, "timeout", "the twin did not answer in time; check GET /api/v1/state") from None
+        raise ApiError(
+            503, "timeout", "the twin did not answer in time; check GET /api/v1/state"
+        ) from None
     except RuntimeError as error:
         raise ApiError(503, "stopped", f"the twin is not running ({error})") from None
 
 
 def _get_state() -> Response:
     svc, commands = _services(), _commands()
-    state = _twin_call(lambda: commands.query("api_state"))  # one consistent read in the loop thread
-    plans, lanes, corridors, time_s = (state["signal_plans"], state["checkpoint_lanes"], state["corridors"],
-                                       state["time_s"])
+    state = _twin_call(
+        lambda: commands.query("api_state")
+    )  # one consistent read in the loop thread
+    plans, lanes, corridors, time_s = (
+        state["signal_plans"],
+        state["checkpoint_lanes"],
+        state["corridors"],
+        state["time_s"],
+    )
     frame = svc.store.latest()
-    alert_keys = ("id", "kind", "level", "severity", "place", "message", "raised_s", "acked", "count")
-    corridor_keys = ("corridor_id", "hospital_id", "state", "priority", "dispatched_s", "eta_s", "eta_without_s",
-                     "remaining_m", "lat", "lon")
+    alert_keys = (
+        "id",
+        "kind",
+        "level",
+        "severity",
+        "place",
+        "message",
+        "raised_s",
+        "acked",
+        "count",
+    )
+    corridor_keys = (
+        "corridor_id",
+        "hospital_id",
+        "state",
+        "priority",
+        "dispatched_s",
+        "eta_s",
+        "eta_without_s",
+        "remaining_m",
+        "lat",
+        "lon",
+    )
     live = svc.live
-    return _json({
-        "time_s": time_s,
-        "clock": {"paused": bool(live.paused), "speed": float(live.speed)},
-        "kpis": dict(frame.kpis) if frame is not None else {},
-        "kpis_time_s": frame.time_s if frame is not None else None,
-        "signal_plans": plans,
-        "checkpoint_lanes": lanes,
-        "corridors": [{k: c.get(k) for k in corridor_keys} for c in corridors if c.get("state") == "en route"],
-        "alerts": [{k: a.get(k) for k in alert_keys} for a in (frame.alerts if frame is not None else ())],
-    })
+    return _json(
+        {
+            "time_s": time_s,
+            "clock": {"paused": bool(live.paused), "speed": float(live.speed)},
+            "kpis": dict(frame.kpis) if frame is not None else {},
+            "kpis_time_s": frame.time_s if frame is not None else None,
+            "signal_plans": plans,
+            "checkpoint_lanes": lanes,
+            "corridors": [
+                {k: c.get(k) for k in corridor_keys}
+                for c in corridors
+                if c.get("state") == "en route"
+            ],
+            "alerts": [
+                {k: a.get(k) for k in alert_keys}
+                for a in (frame.alerts if frame is not None else ())
+            ],
+        }
+    )
 
 
 def _forbidden(user: dict[str, str]) -> ApiError:
     audit = getattr(_services().commands, "audit", None)
     reason = f"role {user['role']} may not act (only operators act)"
-    log.warning("api.forbidden user=%r role=%r ip=%s %s", user["user"], user["role"], user["ip"], request.path)
+    log.warning(
+        "api.forbidden user=%r role=%r ip=%s %s",
+        user["user"],
+        user["role"],
+        user["ip"],
+        request.path,
+    )
     if audit is not None:
-        audit.record_security("api.forbidden", user=user["user"], role=user["role"], target=request.path,
-                              ip=user["ip"], detail=reason)
-    return ApiError(403, "forbidden", f"the role {user['role']} may read but not act; only operators act")
+        audit.record_security(
+            "api.forbidden",
+            user=user["user"],
+            role=user["role"],
+            target=request.path,
+            ip=user["ip"],
+            detail=reason,
+        )
+    return ApiError(
+        403, "forbidden", f"the role {user['role']} may read but not act; only operators act"
+    )
 
 
 def _post_action() -> Response:
@@ -375,29 +520,57 @@ def _post_action() -> Response:
     errors = action_errors(body)
     if errors:
         first = errors[0]
-        raise ApiError(400, "invalid_action", first["message"], field=first["field"], rule=first["rule"],
-                       errors=errors)
+        raise ApiError(
+            400,
+            "invalid_action",
+            first["message"],
+            field=first["field"],
+            rule=first["rule"],
+            errors=errors,
+        )
     kind = body["kind"]
     body = _coerce_integers(kind, body)
     try:
         if kind == "clock":
-            result = _twin_call(lambda: commands.clock(paused=body.get("paused"), speed=body.get("speed"), **user))
+            result = _twin_call(
+                lambda: commands.clock(paused=body.get("paused"), speed=body.get("speed"), **user)
+            )
         elif kind == "acknowledge":
-            result = _twin_call(lambda: commands.acknowledge(body["alert_id"], group=bool(body.get("group", False)),
-                                                             **user))
+            result = _twin_call(
+                lambda: commands.acknowledge(
+                    body["alert_id"], group=bool(body.get("group", False)), **user
+                )
+            )
         else:
             result = _twin_call(lambda: commands.submit(body, **user))
     except ApiError:
         raise
     except Exception:  # noqa: BLE001 - the audit or recording write failed: not acknowledged
         log.exception("action not recorded: %s", _short(body, 200))
-        raise ApiError(503, "not_recorded", "the action could not be recorded durably and was not applied; "
-                                            "see the server log") from None
+        raise ApiError(
+            503,
+            "not_recorded",
+            "the action could not be recorded durably and was not applied; see the server log",
+        ) from None
     if not result.ok:
-        raise ApiError(422, result.code or "refused", result.reason, audit_id=result.audit_id, seq=result.seq,
-                       sim_time_s=result.sim_time_s)
-    ack = {"ok": True, "kind": result.kind, "target": result.target, "audit_id": result.audit_id,
-           "seq": result.seq, "sim_time_s": result.sim_time_s, "before": result.before, "after": result.after}
+        raise ApiError(
+            422,
+            result.code or "refused",
+            result.reason,
+            audit_id=result.audit_id,
+            seq=result.seq,
+            sim_time_s=result.sim_time_s,
+        )
+    ack = {
+        "ok": True,
+        "kind": result.kind,
+        "target": result.target,
+        "audit_id": result.audit_id,
+        "seq": result.seq,
+        "sim_time_s": result.sim_time_s,
+        "before": result.before,
+        "after": result.after,
+    }
     if result.warning:
         ack["warning"] = result.warning
     return _json(ack)
@@ -423,14 +596,21 @@ def _recording_state(recording_id: str) -> Response:
 
     folder = _services().recordings
     if folder is None:
-        raise ApiError(503, "no_recordings", "this app keeps no recordings (start it with --recordings DIR)")
+        raise ApiError(
+            503, "no_recordings", "this app keeps no recordings (start it with --recordings DIR)"
+        )
     path = _recording_path(Path(folder), recording_id)
     if path is None:
-        raise ApiError(404, "unknown_recording",
-                       f"no recording {_short(recording_id, 60)}; GET {PREFIX}/recordings lists them")
+        raise ApiError(
+            404,
+            "unknown_recording",
+            f"no recording {_short(recording_id, 60)}; GET {PREFIX}/recordings lists them",
+        )
     text = request.args.get("t")
     if text is None:
-        raise ApiError(400, "bad_time", "query parameter t is required: the time as HH:MM", field="t")
+        raise ApiError(
+            400, "bad_time", "query parameter t is required: the time as HH:MM", field="t"
+        )
     try:
         time_s = parse_clock(text, name="t")
     except TwinError as error:  # bad_time, out_of_range
@@ -440,7 +620,9 @@ def _recording_state(recording_id: str) -> Response:
     except RecordingError as error:
         raise ApiError(_RECORDING_STATUS.get(error.code, 422), error.code, str(error)) from None
     except TwinError as error:  # the recording's scenario folder cannot be loaded here
-        raise ApiError(422, error.code, f"recording {recording_id} cannot be replayed here: {error}") from None
+        raise ApiError(
+            422, error.code, f"recording {recording_id} cannot be replayed here: {error}"
+        ) from None
     except FileNotFoundError:  # removed since it was found
         raise ApiError(404, "unknown_recording", f"no recording {recording_id}") from None
     return _json({**out, "t": text})
@@ -449,15 +631,20 @@ def _recording_state(recording_id: str) -> Response:
 def _not_found(rest: str) -> Response:
     known = {"state": "GET", "actions": "POST", "recordings": "GET", "openapi.json": "GET"}
     if rest in known:
-        raise ApiError(405, "method_not_allowed", f"{PREFIX}/{rest} takes {known[rest]} only, not {request.method}",
-                       headers={"Allow": known[rest]})
+        raise ApiError(
+            405,
+            "method_not_allowed",
+            f"{PREFIX}/{rest} takes {known[rest]} only, not {request.method}",
+            headers={"Allow": known[rest]},
+        )
     raise ApiError(404, "not_found", f"no endpoint {PREFIX}/{rest[:60]}; see {PREFIX}/openapi.json")
 
 
 def _http_error(error: HTTPException) -> Response:
     """Errors Flask raises inside the API (size limit, bad request) as JSON."""
     code = {413: "too_large", 400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
-        error.code or 500, "http_error")
+        error.code or 500, "http_error"
+    )
     return _error_response(ApiError(error.code or 500, code, error.description or error.name))
 
 
@@ -474,19 +661,34 @@ def register_api(app: Any) -> Blueprint:
                 return fn(*args, **kwargs)
             except ApiError as error:
                 return _error_response(error)
+
         view.__name__ = fn.__name__.lstrip("_")
         return view
 
     blueprint.add_url_rule("/state", view_func=guarded(_get_state), methods=["GET"])
     blueprint.add_url_rule("/actions", view_func=guarded(_post_action), methods=["POST"])
     blueprint.add_url_rule("/recordings", view_func=guarded(_list_recordings), methods=["GET"])
-    blueprint.add_url_rule("/recordings/<recording_id>/state", view_func=guarded(_recording_state), methods=["GET"])
-    blueprint.add_url_rule("/openapi.json", view_func=lambda: _json(openapi_document()), endpoint="openapi",
-                           methods=["GET"])
-    blueprint.add_url_rule("/", view_func=lambda: _json({"openapi": f"{PREFIX}/openapi.json"}), endpoint="index",
-                           methods=["GET"])
-    blueprint.add_url_rule("/<path:rest>", view_func=guarded(_not_found), endpoint="not_found",
-                           methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    blueprint.add_url_rule(
+        "/recordings/<recording_id>/state", view_func=guarded(_recording_state), methods=["GET"]
+    )
+    blueprint.add_url_rule(
+        "/openapi.json",
+        view_func=lambda: _json(openapi_document()),
+        endpoint="openapi",
+        methods=["GET"],
+    )
+    blueprint.add_url_rule(
+        "/",
+        view_func=lambda: _json({"openapi": f"{PREFIX}/openapi.json"}),
+        endpoint="index",
+        methods=["GET"],
+    )
+    blueprint.add_url_rule(
+        "/<path:rest>",
+        view_func=guarded(_not_found),
+        endpoint="not_found",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    )
     blueprint.register_error_handler(HTTPException, _http_error)
     server.register_blueprint(blueprint)
     return blueprint

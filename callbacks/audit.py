@@ -33,8 +33,9 @@ def _local_time_s(name: str, value: str | None) -> float | None:
     try:
         return datetime.fromisoformat(value).timestamp()  # naive = server local time
     except ValueError:
-        raise AuditError(f"'{name}' must be a date and time like 2026-07-27T18:40,"
-                         f" got {value!r}") from None
+        raise AuditError(
+            f"'{name}' must be a date and time like 2026-07-27T18:40, got {value!r}"
+        ) from None
 
 
 def filters_from_values(values: Mapping[str, str | None]) -> AuditFilter:
@@ -87,13 +88,22 @@ def register_callbacks(app: dash.Dash, audit: AuditLog) -> None:
         except AuditError as err:
             return Response(f"{err}\n", status=400, mimetype="text/plain")
         body = audit.to_csv(filters)
-        audit.record(user=user.name, role=user.role, action="audit.export",
-                     target=CSV_PATH, after=request.args.to_dict() or None,
-                     ip=request.remote_addr or "")
+        audit.record(
+            user=user.name,
+            role=user.role,
+            action="audit.export",
+            target=CSV_PATH,
+            after=request.args.to_dict() or None,
+            ip=request.remote_addr or "",
+        )
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return Response(body, mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        })
+        return Response(
+            body,
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     app.server.add_url_rule(CSV_PATH, "venuetwin_audit_csv", export_csv)

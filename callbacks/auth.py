@@ -71,9 +71,9 @@ from flask_limiter import Limiter
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 
+from auth.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
 from layouts.signin import signin_page, signout_page
 from twin.service.audit import AuditLog
-from auth.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
 
 __all__ = [
     "ALL_ROLES",
@@ -206,10 +206,15 @@ class LoginLimits:
     before they reach the storage (a mistyped name is often a password).
     """
 
-    def __init__(self, server: Any, *, per_name: str, per_address: str,
-                 storage_uri: str = "memory://") -> None:
-        self.extension = Limiter(key_func=lambda: request.remote_addr or "", app=server,
-                                 storage_uri=storage_uri, strategy="moving-window")
+    def __init__(
+        self, server: Any, *, per_name: str, per_address: str, storage_uri: str = "memory://"
+    ) -> None:
+        self.extension = Limiter(
+            key_func=lambda: request.remote_addr or "",
+            app=server,
+            storage_uri=storage_uri,
+            strategy="moving-window",
+        )
         self.per_name = parse_many(per_name)
         self.per_address = parse_many(per_address)
         longest_s = max(item.get_expiry() for item in self.per_address)
@@ -254,8 +259,12 @@ def _canonical(path: str) -> bool:
     """Whether `path` is a plain absolute path: no empty, ``.`` or ``..`` segment."""
     if path == "/":
         return True
-    return (path.startswith("/") and "//" not in path and "\\" not in path
-            and posixpath.normpath(path) == path.rstrip("/"))
+    return (
+        path.startswith("/")
+        and "//" not in path
+        and "\\" not in path
+        and posixpath.normpath(path) == path.rstrip("/")
+    )
 
 
 def _match_roles(page_roles: Mapping[str, Iterable[str]], path: str) -> frozenset[str]:
@@ -306,8 +315,11 @@ def protect(app: dash.Dash, target: Any, *, roles: Iterable[str] | str) -> None:
     """
     allowed = _roles(roles)
     if callable(target):
-        keys = [k for k, cb in app.callback_map.items()
-                if getattr(cb.get("callback"), "__wrapped__", None) is target]
+        keys = [
+            k
+            for k, cb in app.callback_map.items()
+            if getattr(cb.get("callback"), "__wrapped__", None) is target
+        ]
         if not keys:
             raise ValueError(f"'target' must be a callback registered on this app, got {target!r}")
     elif isinstance(target, dict):
@@ -316,7 +328,8 @@ def protect(app: dash.Dash, target: Any, *, roles: Iterable[str] | str) -> None:
         keys = [target]
     else:
         raise ValueError(
-            f"'target' must be a component id, callback key or function, got {target!r}")
+            f"'target' must be a component id, callback key or function, got {target!r}"
+        )
     for key in keys:
         _policy(app)[key] = allowed
 
@@ -335,8 +348,12 @@ def get_auth(app: dash.Dash) -> Auth:
         raise RuntimeError("install_auth(app, config) has not been called on this app") from None
 
 
-def content_security_policy(script_hashes: Iterable[str], *, allow_eval: bool = False,
-                            extra_sources: Mapping[str, Iterable[str]] | None = None) -> str:
+def content_security_policy(
+    script_hashes: Iterable[str],
+    *,
+    allow_eval: bool = False,
+    extra_sources: Mapping[str, Iterable[str]] | None = None,
+) -> str:
     """The Content-Security-Policy for pages of this app.
 
     Checked in headless Chromium with Dash 4.4, Plotly 7.1 (scatter, bar) and the
@@ -392,17 +409,21 @@ def install_auth(app: dash.Dash, config: Mapping[str, Any]) -> Auth:
     ``csp_allow_eval`` and ``csp_extra_sources`` see :func:`content_security_policy`.
     """
     known = AuthSettings.__dataclass_fields__.keys()  # other app settings are ignored
-    if not config.get("rate_limit_storage_uri") and config.get("store") == "redis" \
-            and config.get("redis_url"):
+    if (
+        not config.get("rate_limit_storage_uri")
+        and config.get("store") == "redis"
+        and config.get("redis_url")
+    ):
         config = {**config, "rate_limit_storage_uri": config["redis_url"]}
     host = config.get("host", AuthSettings.host)
     if config.get("demo_login") and host not in LOOPBACK_HOSTS:
-        warnings.warn(f"demo_login is off: host {host!r} is not a loopback address",
-                      stacklevel=2)
+        warnings.warn(f"demo_login is off: host {host!r} is not a loopback address", stacklevel=2)
     settings = AuthSettings(**{k: v for k, v in config.items() if k in known})
     if getattr(app, "_enable_mcp", False) or getattr(app.backend, "websocket_capability", False):
-        raise ValueError("install_auth supports the Flask backend without MCP or websocket"
-                         " callbacks: those paths would bypass the role guard")
+        raise ValueError(
+            "install_auth supports the Flask backend without MCP or websocket"
+            " callbacks: those paths would bypass the role guard"
+        )
     auth = Auth(app, settings)
     app.server.extensions[_AUTH_KEY] = auth
     return auth
@@ -416,10 +437,12 @@ class Auth:
         self.users = UserStore(settings.auth_db)
         self.audit = AuditLog(settings.auth_db)
         self.limits = LoginLimits(
-            app.server, storage_uri=settings.rate_limit_storage_uri,
+            app.server,
+            storage_uri=settings.rate_limit_storage_uri,
             per_name=f"{settings.login_max_failures} per {math.ceil(settings.login_window_s)}"
-                     " seconds",
-            per_address=settings.login_address_limits)
+            " seconds",
+            per_address=settings.login_address_limits,
+        )
         self._page_roles = {p: _roles(r) for p, r in settings.page_roles.items()}
         self._default_roles = _roles(settings.callback_default_roles)
         for target, roles in settings.callback_roles.items():
@@ -444,8 +467,11 @@ class Auth:
     def unprotected_callbacks(self) -> list[str]:
         """Keys of server callbacks that fall back to ``callback_default_roles``."""
         policy = _policy(self.app)
-        return sorted(k for k, cb in self.app.callback_map.items()
-                      if "callback" in cb and not ({k} | _output_names(k)) & policy.keys())
+        return sorted(
+            k
+            for k, cb in self.app.callback_map.items()
+            if "callback" in cb and not ({k} | _output_names(k)) & policy.keys()
+        )
 
     def page_allowed(self, path: str, role: str | None = None) -> bool:
         """Whether `role` (default: the current user's) may open the page at `path`."""
@@ -480,8 +506,9 @@ class Auth:
         server.before_request(self._guard)
         server.after_request(self._security_headers)
         server.add_url_rule("/login", "venuetwin_login", self._login, methods=["GET", "POST"])
-        server.add_url_rule("/login/demo", "venuetwin_demo_login", self._demo_login,
-                            methods=["POST"])
+        server.add_url_rule(
+            "/login/demo", "venuetwin_demo_login", self._demo_login, methods=["POST"]
+        )
         server.add_url_rule("/logout", "venuetwin_logout", self._logout, methods=["GET", "POST"])
 
     # -- request guard -----------------------------------------------------------
@@ -490,7 +517,8 @@ class Auth:
         g.venuetwin_user = None
         endpoint, path = request.endpoint, request.path
         if endpoint in _PUBLIC_ENDPOINTS or (
-                endpoint in self._static_endpoints and _canonical(path)):
+            endpoint in self._static_endpoints and _canonical(path)
+        ):
             return None
         if self._is_api():
             return self._guard_api()
@@ -520,8 +548,11 @@ class Auth:
     def _is_api(self) -> bool:
         rule = request.url_rule
         path = re.sub("/{2,}", "/", request.path)  # '//api/v1/x' is still the API
-        return (path.startswith(_API_PREFIX) or path == _API_PREFIX[:-1]
-                or (rule is not None and rule.rule.startswith(_API_PREFIX)))
+        return (
+            path.startswith(_API_PREFIX)
+            or path == _API_PREFIX[:-1]
+            or (rule is not None and rule.rule.startswith(_API_PREFIX))
+        )
 
     def _guard_callback(self, user: SignedInUser | None) -> Response | None:
         if user is None:  # refused before the body is read
@@ -530,12 +561,18 @@ class Auth:
         key = body.get("output") if isinstance(body, dict) else None
         target = "" if key is None else str(key)[:200]
         if not isinstance(key, str) or "callback" not in self.app.callback_map.get(key, {}):
-            return self._refuse(user, "callback.refused", target,
-                                "not a JSON request for a known server callback", status=400)
+            return self._refuse(
+                user,
+                "callback.refused",
+                target,
+                "not a JSON request for a known server callback",
+                status=400,
+            )
         allowed = self.roles_for_callback(key)
         if user.role not in allowed:
-            return self._refuse(user, "callback.refused", key,
-                                f"role {user.role} not in {sorted(allowed)}")
+            return self._refuse(
+                user, "callback.refused", key, f"role {user.role} not in {sorted(allowed)}"
+            )
         return None
 
     def _guard_api(self) -> Response | None:
@@ -545,9 +582,14 @@ class Auth:
         if header is not None:
             scheme, _, token = header.strip().partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                return self._api_refuse(None, 401, "unauthenticated", path,
-                                        "Send 'Authorization: Bearer <token>'.",
-                                        reason="malformed Authorization header")
+                return self._api_refuse(
+                    None,
+                    401,
+                    "unauthenticated",
+                    path,
+                    "Send 'Authorization: Bearer <token>'.",
+                    reason="malformed Authorization header",
+                )
             stored = self.users.user_for_token(token.strip())
             if stored is None:
                 return self._token_failed(path)
@@ -556,18 +598,33 @@ class Auth:
             user = self._load_user()
             if user is None:
                 return self._api_refuse(
-                    None, 401, "unauthenticated", path,
+                    None,
+                    401,
+                    "unauthenticated",
+                    path,
                     "Sign in, or send 'Authorization: Bearer <token>'"
-                    " (python -m twin users token NAME).", reason="no session or token")
+                    " (python -m twin users token NAME).",
+                    reason="no session or token",
+                )
             if request.method not in _SAFE_METHODS and not self._csrf_ok():
-                return self._api_refuse(user, 403, "forbidden", path,
-                                        "Missing or wrong CSRF token (header X-CSRFToken).",
-                                        reason="missing or wrong CSRF token")
+                return self._api_refuse(
+                    user,
+                    403,
+                    "forbidden",
+                    path,
+                    "Missing or wrong CSRF token (header X-CSRFToken).",
+                    reason="missing or wrong CSRF token",
+                )
         g.venuetwin_user = user
         if not self.page_allowed(path, user.role):
-            return self._api_refuse(user, 403, "forbidden", path,
-                                    f"Not open to the role {user.role}.",
-                                    reason=f"not open to {user.role}")
+            return self._api_refuse(
+                user,
+                403,
+                "forbidden",
+                path,
+                f"Not open to the role {user.role}.",
+                reason=f"not open to {user.role}",
+            )
         return None
 
     def _token_failed(self, path: str) -> Response:
@@ -576,21 +633,38 @@ class Auth:
         retry_s = self.limits.retry_after_s(group)
         if retry_s:
             response = self._api_refuse(
-                None, 429, "rate_limited", path,
+                None,
+                429,
+                "rate_limited",
+                path,
                 f"Too many failed sign-ins from this address. Try again in {retry_s} s.",
-                reason=f"retry after {retry_s} s")
+                reason=f"retry after {retry_s} s",
+            )
             response.headers["Retry-After"] = str(retry_s)
             return response
         self.limits.failed(group)
         self._alert_if_exhausted()
-        response = self._api_refuse(None, 401, "unauthenticated", path,
-                                    "The bearer token is not valid (unknown or revoked).",
-                                    reason="invalid or revoked token")
+        response = self._api_refuse(
+            None,
+            401,
+            "unauthenticated",
+            path,
+            "The bearer token is not valid (unknown or revoked).",
+            reason="invalid or revoked token",
+        )
         response.headers["WWW-Authenticate"] = 'Bearer realm="venuetwin", error="invalid_token"'
         return response
 
-    def _api_refuse(self, user: SignedInUser | None, status: int, code: str, target: str,
-                    message: str, *, reason: str) -> Response:
+    def _api_refuse(
+        self,
+        user: SignedInUser | None,
+        status: int,
+        code: str,
+        target: str,
+        message: str,
+        *,
+        reason: str,
+    ) -> Response:
         self._log("api.refused", user, target, reason, result="refused")
         response = jsonify(error={"code": code, "message": message})
         response.status_code = status
@@ -603,8 +677,11 @@ class Auth:
         session_id, name = session.get("sid"), session.get("user")
         if not session_id and not name:
             return None
-        record = self.users.resume_session(session_id, idle_s=self.settings.session_idle_s) \
-            if isinstance(session_id, str) else None
+        record = (
+            self.users.resume_session(session_id, idle_s=self.settings.session_idle_s)
+            if isinstance(session_id, str)
+            else None
+        )
         user = None
         if record is not None and record.name == name and (self.demo_enabled or not record.demo):
             user = SignedInUser(record.name, record.role, demo=record.demo)
@@ -617,23 +694,47 @@ class Auth:
         token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken", "")
         return _same_token(token, session.get("csrf", ""))
 
-    def _refuse(self, user: SignedInUser | None, event: str, target: str, reason: str,
-                *, status: int = 403) -> Response:
+    def _refuse(
+        self, user: SignedInUser | None, event: str, target: str, reason: str, *, status: int = 403
+    ) -> Response:
         self._log(event, user, target, reason, result="refused")
         response = jsonify(error="forbidden" if status == 403 else "bad request", reason=reason)
         response.status_code = status
         return response
 
-    def _log(self, event: str, user: SignedInUser | None, target: str, detail: str,
-             *, result: str, name: str = "") -> None:
+    def _log(
+        self,
+        event: str,
+        user: SignedInUser | None,
+        target: str,
+        detail: str,
+        *,
+        result: str,
+        name: str = "",
+    ) -> None:
         name = user.name if user else name
         role = user.role if user else ""
         target = target[:200]  # a client chooses paths and keys: keep the log bounded
-        logger.log(logging.INFO if result == "ok" else logging.WARNING,
-                   "%s user=%r role=%r target=%r ip=%s result=%s %s",
-                   event, name, role, target, request.remote_addr, result, detail)
-        self.audit.record_security(event, user=name, role=role, target=target, result=result,
-                                   ip=request.remote_addr or "", detail=detail)
+        logger.log(
+            logging.INFO if result == "ok" else logging.WARNING,
+            "%s user=%r role=%r target=%r ip=%s result=%s %s",
+            event,
+            name,
+            role,
+            target,
+            request.remote_addr,
+            result,
+            detail,
+        )
+        self.audit.record_security(
+            event,
+            user=name,
+            role=role,
+            target=target,
+            result=result,
+            ip=request.remote_addr or "",
+            detail=detail,
+        )
 
     def _alert_if_exhausted(self) -> None:
         """Alert the admins (security log) the first time an address spends its budget."""
@@ -643,15 +744,24 @@ class Auth:
             budget = "; ".join(str(item) for item in self.limits.per_address)
             logger.error("alert.password_spraying ip=%s budget=%s", address, budget)
             self.audit.record_security(
-                "alert.password_spraying", target=address, result="refused", ip=address,
+                "alert.password_spraying",
+                target=address,
+                result="refused",
+                ip=address,
                 detail=f"failed sign-ins or API tokens from {address} across user names"
-                       f" spent the address budget ({budget}); further tries are delayed")
+                f" spent the address budget ({budget}); further tries are delayed",
+            )
 
     def _security_headers(self, response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy(
-            self.app.csp_hashes(), allow_eval=self.settings.csp_allow_eval,
-            extra_sources=self.settings.csp_extra_sources))
+        headers.setdefault(
+            "Content-Security-Policy",
+            content_security_policy(
+                self.app.csp_hashes(),
+                allow_eval=self.settings.csp_allow_eval,
+                extra_sources=self.settings.csp_extra_sources,
+            ),
+        )
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "no-referrer")
@@ -679,24 +789,38 @@ class Auth:
             return redirect(self.home_page(user.role)) if user else self._signin_html()
         username = request.form.get("username", "").strip()[:64]
         if not self._login_csrf_ok():
-            self._log("login.refused", None, "", "sign-in form token missing or stale",
-                      result="refused")
+            self._log(
+                "login.refused", None, "", "sign-in form token missing or stale", result="refused"
+            )
             return self._signin_html(error="The sign-in form expired. Please try again."), 400
         name_group, groups = self._login_groups(username)
         retry_s = self.limits.retry_after_s(groups)
         if retry_s:
-            self._log("login.rate_limited", None, "", f"retry after {retry_s} s",
-                      result="refused", name=self._known_name(username))
+            self._log(
+                "login.rate_limited",
+                None,
+                "",
+                f"retry after {retry_s} s",
+                result="refused",
+                name=self._known_name(username),
+            )
             html = self._signin_html(
-                error=f"Too many failed sign-ins. Try again in {retry_s} s.", username=username)
+                error=f"Too many failed sign-ins. Try again in {retry_s} s.", username=username
+            )
             return html, 429, {"Retry-After": str(retry_s)}
-        password = request.form.get("password", "")[:MAX_PASSWORD_CHARS + 1]
+        password = request.form.get("password", "")[: MAX_PASSWORD_CHARS + 1]
         user = self.users.verify(username, password)
         if user is None:
             self.limits.failed(groups)
             known = self._known_name(username)
-            self._log("login.failed", None, "", "" if known else "unknown user name",
-                      result="failed", name=known)
+            self._log(
+                "login.failed",
+                None,
+                "",
+                "" if known else "unknown user name",
+                result="failed",
+                name=known,
+            )
             self._alert_if_exhausted()
             return self._signin_html(error="Wrong user name or password.", username=username), 401
         self.limits.reset([name_group])  # the address budget is not refunded
@@ -727,8 +851,11 @@ class Auth:
             data = self._device_serializer().loads(value, max_age=_DEVICE_MAX_AGE_S)
         except BadSignature:
             return {}
-        ok = (isinstance(data, dict) and isinstance(data.get("d"), str)
-              and isinstance(data.get("u"), list))
+        ok = (
+            isinstance(data, dict)
+            and isinstance(data.get("d"), str)
+            and isinstance(data.get("u"), list)
+        )
         return data if ok else {}
 
     def _device_for(self, username: str) -> str:
@@ -740,9 +867,15 @@ class Auth:
         data = self._device_cookie() or {"d": secrets.token_urlsafe(16), "u": []}
         names = [n for n in data["u"] if n != _hashed(name)] + [_hashed(name)]
         value = self._device_serializer().dumps({"d": data["d"], "u": names[-_DEVICE_MAX_NAMES:]})
-        response.set_cookie(_DEVICE_COOKIE, value, max_age=_DEVICE_MAX_AGE_S, path="/login",
-                            httponly=True, samesite="Strict",
-                            secure=bool(self.settings.cookie_secure))
+        response.set_cookie(
+            _DEVICE_COOKIE,
+            value,
+            max_age=_DEVICE_MAX_AGE_S,
+            path="/login",
+            httponly=True,
+            samesite="Strict",
+            secure=bool(self.settings.cookie_secure),
+        )
 
     def _demo_login(self) -> Any:
         if not self._demo_request_ok():
@@ -760,10 +893,12 @@ class Auth:
             self.users.end_session(old_id)
         session.clear()
         session.permanent = True
-        session_id = self.users.start_session(name, role, demo=demo,
-                                              max_age_s=self.settings.session_max_age_s)
-        session.update(user=name, role=role, demo=demo, sid=session_id,
-                       csrf=secrets.token_urlsafe(32))
+        session_id = self.users.start_session(
+            name, role, demo=demo, max_age_s=self.settings.session_max_age_s
+        )
+        session.update(
+            user=name, role=role, demo=demo, sid=session_id, csrf=secrets.token_urlsafe(32)
+        )
         user = SignedInUser(name, role, demo)
         g.venuetwin_user = user
         self._log("login.demo" if demo else "login.ok", user, "", "", result="ok")
@@ -773,8 +908,7 @@ class Auth:
     def _logout(self) -> Any:
         user = current_user()
         if request.method == "GET":
-            return signout_page(csrf_token=self.csrf_token(), user_name=user.name,
-                                role=user.role)
+            return signout_page(csrf_token=self.csrf_token(), user_name=user.name, role=user.role)
         ended = self.users.end_session(session.get("sid", ""))
         self._log("logout", user, "", "" if ended else "session already ended", result="ok")
         session.clear()
@@ -789,8 +923,11 @@ class Auth:
         return user.name if user else ""
 
     def _demo_request_ok(self) -> bool:
-        return (self.demo_enabled and request.remote_addr in ("127.0.0.1", "::1")
-                and not any(h in request.headers for h in _FORWARDING_HEADERS))
+        return (
+            self.demo_enabled
+            and request.remote_addr in ("127.0.0.1", "::1")
+            and not any(h in request.headers for h in _FORWARDING_HEADERS)
+        )
 
 
 def _same_token(given: str, expected: str) -> bool:

@@ -29,21 +29,34 @@ def register_callbacks(app: Any) -> None:
     def _cp_view(index: int) -> tuple[Any, Any, dict[str, Any]]:
         data = cmd.query("checkpoint_detail", index)
         row = data["rows"][index]
-        figure = checkpoint_figure(row["name"], data["history"], index, data["predicted"], data["now_s"],
-                                   TARGET_WAIT_S)
-        return (checkpoint_table(data["rows"], target_wait_s=TARGET_WAIT_S),
-                dcc.Graph(figure=figure, config={"displayModeBar": False}), row)
+        figure = checkpoint_figure(
+            row["name"], data["history"], index, data["predicted"], data["now_s"], TARGET_WAIT_S
+        )
+        return (
+            checkpoint_table(data["rows"], target_wait_s=TARGET_WAIT_S),
+            dcc.Graph(figure=figure, config={"displayModeBar": False}),
+            row,
+        )
 
-    @guarded(Output(ids.CP_TABLE, "children"), Output(ids.CP_CHART, "children"),
-             Input(ids.OPS_TICK, "n_intervals"), Input(ids.CP_SELECT, "value"), Input(ids.OPS_TAB, "value"))
+    @guarded(
+        Output(ids.CP_TABLE, "children"),
+        Output(ids.CP_CHART, "children"),
+        Input(ids.OPS_TICK, "n_intervals"),
+        Input(ids.CP_SELECT, "value"),
+        Input(ids.OPS_TAB, "value"),
+    )
     def checkpoints_live(_tick, index, tab):
         if index is None or tab != "checkpoints":
             raise PreventUpdate
         table, chart, _row = _cp_view(int(index))
         return table, chart
 
-    @guarded(Output(ids.CP_COUNT, "value"), Output(ids.CP_SEEN, "data"),
-             Input(ids.CP_SELECT, "value"), Input(ids.CP_LANE_TYPE, "value"))
+    @guarded(
+        Output(ids.CP_COUNT, "value"),
+        Output(ids.CP_SEEN, "data"),
+        Input(ids.CP_SELECT, "value"),
+        Input(ids.CP_LANE_TYPE, "value"),
+    )
     def lanes_seen(index, lane_type):
         if index is None:
             raise PreventUpdate
@@ -53,16 +66,31 @@ def register_callbacks(app: Any) -> None:
             raise PreventUpdate from None
         return lanes, lanes
 
-    @guarded(Output(ids.CP_MSG, "children"), Output(ids.CP_SEEN, "data", allow_duplicate=True),
-             Output(ids.CP_TABLE, "children", allow_duplicate=True), Output(ids.CP_CHART, "children", allow_duplicate=True),
-             Input(ids.CP_APPLY, "n_clicks"), State(ids.CP_SELECT, "value"), State(ids.CP_LANE_TYPE, "value"),
-             State(ids.CP_COUNT, "value"), State(ids.CP_SEEN, "data"), prevent_initial_call=True)
+    @guarded(
+        Output(ids.CP_MSG, "children"),
+        Output(ids.CP_SEEN, "data", allow_duplicate=True),
+        Output(ids.CP_TABLE, "children", allow_duplicate=True),
+        Output(ids.CP_CHART, "children", allow_duplicate=True),
+        Input(ids.CP_APPLY, "n_clicks"),
+        State(ids.CP_SELECT, "value"),
+        State(ids.CP_LANE_TYPE, "value"),
+        State(ids.CP_COUNT, "value"),
+        State(ids.CP_SEEN, "data"),
+        prevent_initial_call=True,
+    )
     def set_lanes(_clicks, index, lane_type, count, seen):
-        action = {"kind": "set_lanes", "checkpoint_id": index, "lane_type": lane_type, "count": count}
+        action = {
+            "kind": "set_lanes",
+            "checkpoint_id": index,
+            "lane_type": lane_type,
+            "count": count,
+        }
         result = cmd.submit(action, **who(), based_on=seen)
         if not result.ok:
             return _note(result, ""), no_update, no_update, no_update
         table, chart, row = _cp_view(int(index))
-        text = (f"{result.target}: {result.before} → {result.after}; predicted wait +15 min "
-                f"{row['wait_15_s'] / 60:.0f} min, +30 min {row['wait_30_s'] / 60:.0f} min (audit #{result.audit_id})")
+        text = (
+            f"{result.target}: {result.before} → {result.after}; predicted wait +15 min "
+            f"{row['wait_15_s'] / 60:.0f} min, +30 min {row['wait_30_s'] / 60:.0f} min (audit #{result.audit_id})"
+        )
         return _note(result, text), result.after, table, chart

@@ -30,10 +30,18 @@ def register_callbacks(app: Any) -> None:
     guarded = operator_callback(app)
     n_links = len(svc.scene.links)
 
-    @guarded(Output(ids.COR_PLAN, "children"), Output(ids.COR_DRAFT, "data"), Output(ids.COR_MSG, "children"),
-             Output(ids.MAP_PREVIEW, "data", allow_duplicate=True), Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
-             Input(ids.COR_PREVIEW, "n_clicks"), State(ids.COR_LAT, "value"), State(ids.COR_LON, "value"),
-             State(ids.COR_HOSPITAL, "value"), prevent_initial_call=True)
+    @guarded(
+        Output(ids.COR_PLAN, "children"),
+        Output(ids.COR_DRAFT, "data"),
+        Output(ids.COR_MSG, "children"),
+        Output(ids.MAP_PREVIEW, "data", allow_duplicate=True),
+        Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
+        Input(ids.COR_PREVIEW, "n_clicks"),
+        State(ids.COR_LAT, "value"),
+        State(ids.COR_LON, "value"),
+        State(ids.COR_HOSPITAL, "value"),
+        prevent_initial_call=True,
+    )
     def corridor_preview(_clicks, lat, lon, hospital):
         hospital_id = None if hospital in (None, NEAREST) else hospital
         corridor_id = f"AMB-{uuid.uuid4().hex[:4].upper()}"
@@ -41,48 +49,97 @@ def register_callbacks(app: Any) -> None:
             if not all(isinstance(v, (int, float)) for v in (lat, lon)):
                 raise ActionError(f"lat and lon must be numbers, got {lat!r}, {lon!r}")
             fork = cmd.query("forecast_copy")
-            plan = corridor.plan_corridor(fork, corridor_id=corridor_id, lat=lat, lon=lon, hospital_id=hospital_id)
+            plan = corridor.plan_corridor(
+                fork, corridor_id=corridor_id, lat=lat, lon=lon, hospital_id=hospital_id
+            )
             result = corridor.evaluate(fork, plan)
             names = {s["i"]: s["n"] for s in svc.scene.signals}
             hospitals = corridor.hospitals(fork)
         except ActionError as error:
             return [], None, message(f"Refused: {error}", "refused"), no_update, None
-        summary = {**result, "now_s": fork.time_s, "distance_m": plan.distance_m, "links": len(plan.route),
-                   "hospital_name": hospitals[plan.hospital_id]["name"]}
-        draft = {"corridor_id": corridor_id, "lat": lat, "lon": lon, "hospital_id": plan.hospital_id,
-                 "eta_without_s": round(float(result["eta_without_s"]), 1)}
-        banner = preview_state(f"Preview: route of {corridor_id} to {summary['hospital_name']} — nothing dispatched")
-        return (plan_summary(summary, names), draft, message(f"Preview of {corridor_id}: nothing dispatched yet", "ok"),
-                preview_message(n_links=n_links, route=plan.path_lonlat), banner)
+        summary = {
+            **result,
+            "now_s": fork.time_s,
+            "distance_m": plan.distance_m,
+            "links": len(plan.route),
+            "hospital_name": hospitals[plan.hospital_id]["name"],
+        }
+        draft = {
+            "corridor_id": corridor_id,
+            "lat": lat,
+            "lon": lon,
+            "hospital_id": plan.hospital_id,
+            "eta_without_s": round(float(result["eta_without_s"]), 1),
+        }
+        banner = preview_state(
+            f"Preview: route of {corridor_id} to {summary['hospital_name']} — nothing dispatched"
+        )
+        return (
+            plan_summary(summary, names),
+            draft,
+            message(f"Preview of {corridor_id}: nothing dispatched yet", "ok"),
+            preview_message(n_links=n_links, route=plan.path_lonlat),
+            banner,
+        )
 
-    @guarded(Output(ids.COR_MSG, "children", allow_duplicate=True), Output(ids.COR_DETAIL, "value"),
-             Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
-             Input(ids.COR_DISPATCH, "n_clicks"), State(ids.COR_DRAFT, "data"), prevent_initial_call=True)
+    @guarded(
+        Output(ids.COR_MSG, "children", allow_duplicate=True),
+        Output(ids.COR_DETAIL, "value"),
+        Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
+        Input(ids.COR_DISPATCH, "n_clicks"),
+        State(ids.COR_DRAFT, "data"),
+        prevent_initial_call=True,
+    )
     def dispatch(_clicks, draft):
         if not isinstance(draft, dict) or not draft:
             return message("Refused: preview a corridor first", "refused"), no_update, no_update
-        action = {"kind": "dispatch_corridor", **{k: draft.get(k) for k in
-                                                  ("corridor_id", "lat", "lon", "hospital_id", "eta_without_s")}}
+        action = {
+            "kind": "dispatch_corridor",
+            **{
+                k: draft.get(k)
+                for k in ("corridor_id", "lat", "lon", "hospital_id", "eta_without_s")
+            },
+        }
         result = cmd.submit(action, **who())
         if not result.ok and "already exists" in result.reason:
-            return message(f"{draft['corridor_id']} is already dispatched (repeated click ignored)", "warn"), \
-                no_update, no_update
+            return (
+                message(
+                    f"{draft['corridor_id']} is already dispatched (repeated click ignored)", "warn"
+                ),
+                no_update,
+                no_update,
+            )
         if not result.ok:
             return _note(result, ""), no_update, no_update
-        return (_note(result, f"Dispatched {draft['corridor_id']} (audit #{result.audit_id})"), draft["corridor_id"],
-                None)  # dispatch ends the preview: the live corridor layer takes over
+        return (
+            _note(result, f"Dispatched {draft['corridor_id']} (audit #{result.audit_id})"),
+            draft["corridor_id"],
+            None,
+        )  # dispatch ends the preview: the live corridor layer takes over
 
-    @guarded(Output(ids.COR_MSG, "children", allow_duplicate=True),
-             Input({"type": ids.COR_CANCEL, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    @guarded(
+        Output(ids.COR_MSG, "children", allow_duplicate=True),
+        Input({"type": ids.COR_CANCEL, "id": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
     def cancel(clicks):
         if not ctx.triggered_id or not any(clicks or ()) or not ctx.triggered[0]["value"]:
             raise PreventUpdate
         corridor_id = ctx.triggered_id["id"]
         result = cmd.submit({"kind": "cancel_corridor", "corridor_id": corridor_id}, **who())
-        return _note(result, f"Cancelled {corridor_id}: signals return to their plans (audit #{result.audit_id})")
+        return _note(
+            result,
+            f"Cancelled {corridor_id}: signals return to their plans (audit #{result.audit_id})",
+        )
 
-    @guarded(Output(ids.COR_LIST, "children"), Output(ids.COR_DETAIL, "options"), Output(ids.COR_SPACETIME, "children"),
-             Input(ids.OPS_TICK, "n_intervals"), Input(ids.COR_DETAIL, "value"), Input(ids.OPS_TAB, "value"))
+    @guarded(
+        Output(ids.COR_LIST, "children"),
+        Output(ids.COR_DETAIL, "options"),
+        Output(ids.COR_SPACETIME, "children"),
+        Input(ids.OPS_TICK, "n_intervals"),
+        Input(ids.COR_DETAIL, "value"),
+        Input(ids.OPS_TAB, "value"),
+    )
     def corridors_live(_tick, detail, tab):
         if tab != "corridor":
             raise PreventUpdate
@@ -93,5 +150,8 @@ def register_callbacks(app: Any) -> None:
         options = [{"label": a["corridor_id"], "value": a["corridor_id"]} for a in ambulances]
         newest = max(ambulances, key=lambda a: a["dispatched_s"], default=None)
         chosen = next((a for a in ambulances if a["corridor_id"] == detail), newest)
-        return (corridor_list(ambulances, frame.view.time_s), options,
-                space_time_view(chosen, svc.scene.link_length_m, frame.view.time_s))
+        return (
+            corridor_list(ambulances, frame.view.time_s),
+            options,
+            space_time_view(chosen, svc.scene.link_length_m, frame.view.time_s),
+        )

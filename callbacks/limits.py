@@ -33,16 +33,25 @@ from dash.exceptions import CallbackException, DependencyException
 from flask.json.provider import JSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 
-__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "install_request_limits", "json_depth",
-           "update_body_problem"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
+    "install_request_limits",
+    "json_depth",
+    "update_body_problem",
+]
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a Dash update of the control room is a few kB
 MAX_JSON_DEPTH = 100  # Dash layouts sent back as State nest a few dozen levels at most
 _INSTALLED_KEY = "venuetwin.request_limits"
 
 
-def install_request_limits(server: flask.Flask, *, max_body_bytes: int = MAX_BODY_BYTES,
-                           max_json_depth: int = MAX_JSON_DEPTH) -> None:
+def install_request_limits(
+    server: flask.Flask,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_json_depth: int = MAX_JSON_DEPTH,
+) -> None:
     """Put the body size limit, the bounded JSON parser and the 404 for bad Dash
     component paths on `server` (see the module docstring). Idempotent."""
     if max_body_bytes < 1:
@@ -59,7 +68,8 @@ def install_request_limits(server: flask.Flask, *, max_body_bytes: int = MAX_BOD
         length = flask.request.content_length
         if length is not None and length > max_body_bytes:
             raise RequestEntityTooLarge(
-                f"The request body is {length} bytes; at most {max_body_bytes} are accepted.")
+                f"The request body is {length} bytes; at most {max_body_bytes} are accepted."
+            )
         return None
 
     # First of all before-request functions: it reads only a header.
@@ -135,14 +145,19 @@ def _wildcard(component_id: str) -> str | None:
 
 
 def _is_prop(entry: Any) -> bool:
-    return (isinstance(entry, dict) and isinstance(entry.get("property"), str)
-            and isinstance(entry.get("id"), (str, dict)))
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("property"), str)
+        and isinstance(entry.get("id"), (str, dict))
+    )
 
 
 def _outputs_ok(outputs: Any) -> bool:
     items = outputs if isinstance(outputs, list) else [outputs]
-    return all(_is_prop(item) or (isinstance(item, list) and all(_is_prop(i) for i in item))
-               for item in items)
+    return all(
+        _is_prop(item) or (isinstance(item, list) and all(_is_prop(i) for i in item))
+        for item in items
+    )
 
 
 def update_body_problem(body: Any, callback_map: Mapping[str, Any]) -> str | None:
@@ -156,8 +171,9 @@ def update_body_problem(body: Any, callback_map: Mapping[str, Any]) -> str | Non
     callback = callback_map.get(output) if isinstance(output, str) else None
     if not callback or "callback" not in callback:
         return "'output' must name a server callback of this app"
-    problem = (_dependency_problem("inputs", body.get("inputs"), callback["inputs"])
-               or _dependency_problem("state", body.get("state", []), callback["state"]))
+    problem = _dependency_problem(
+        "inputs", body.get("inputs"), callback["inputs"]
+    ) or _dependency_problem("state", body.get("state", []), callback["state"])
     if problem:
         return problem
     if not callback.get("no_output") and not _outputs_ok(body.get("outputs")):
@@ -180,8 +196,7 @@ def json_depth(value: Any) -> int:
         else:
             continue
         depth = max(depth, level)
-        stack.extend((child, level + 1) for child in children
-                     if isinstance(child, (dict, list)))
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
     return depth
 
 
@@ -204,7 +219,8 @@ class _BoundedJSON(JSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         opening = s.count(b"[" if isinstance(s, bytes) else "[") + s.count(
-            b"{" if isinstance(s, bytes) else "{")
+            b"{" if isinstance(s, bytes) else "{"
+        )
         try:
             value = self._inner.loads(s, **kwargs)
         except RecursionError:

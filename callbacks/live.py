@@ -23,60 +23,107 @@ def register_callbacks(app) -> None:
     svc = services(app)
 
     @app.callback(
-        Output(ids.MAP_UPDATE, "data"), Output(ids.MAP_DIGESTS, "data"), Output(ids.FRAME_SEQ, "data"),
-        Output(ids.KPI_STRIP, "children"), Output(ids.CLOCK, "children"),
-        Output(ids.KIOSK_CLOCK, "children"), Output(ids.CLOCK_STATE, "children"),
-        Output(ids.ALERT_FEED, "children"), Output(ids.ALERT_DIGEST, "data"),
+        Output(ids.MAP_UPDATE, "data"),
+        Output(ids.MAP_DIGESTS, "data"),
+        Output(ids.FRAME_SEQ, "data"),
+        Output(ids.KPI_STRIP, "children"),
+        Output(ids.CLOCK, "children"),
+        Output(ids.KIOSK_CLOCK, "children"),
+        Output(ids.CLOCK_STATE, "children"),
+        Output(ids.ALERT_FEED, "children"),
+        Output(ids.ALERT_DIGEST, "data"),
         Output(ids.ALERT_STATS, "children"),
-        Input(ids.TICK, "n_intervals"), Input(ids.HORIZON, "value"), Input(ids.HEAT_HORIZON, "value"),
+        Input(ids.TICK, "n_intervals"),
+        Input(ids.HORIZON, "value"),
+        Input(ids.HEAT_HORIZON, "value"),
         Input(ids.LAYERS, "value"),
-        State(ids.FRAME_SEQ, "data"), State(ids.MAP_DIGESTS, "data"), State(ids.ALERT_DIGEST, "data"),
+        State(ids.FRAME_SEQ, "data"),
+        State(ids.MAP_DIGESTS, "data"),
+        State(ids.ALERT_DIGEST, "data"),
         running=[(Output(ids.TICK, "disabled"), True, False)],  # one refresh in flight per page
     )
     def refresh(_tick, horizon_s, heat_horizon_s, toggles, seq, digests, alert_digest):
         frame = svc.store.latest()
         if frame is None or (frame.seq == seq and ctx.triggered_id == ids.TICK):
             raise PreventUpdate  # nothing new: a slow or background page never stacks work
-        values = layer_values(svc.scene, frame, horizon_s=int(horizon_s or 900),
-                              heat_horizon_s=int(heat_horizon_s or 0))
-        message, new_digests = encode_update(values, dynamic_rows(svc.scene, frame), digests,
-                                             visible=set(toggles or ()))
+        values = layer_values(
+            svc.scene,
+            frame,
+            horizon_s=int(horizon_s or 900),
+            heat_horizon_s=int(heat_horizon_s or 0),
+        )
+        message, new_digests = encode_update(
+            values, dynamic_rows(svc.scene, frame), digests, visible=set(toggles or ())
+        )
         peak = frame.kpis.get("peak_density_ppm2", 0.0)
-        where = {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)} if peak >= 0.05 else {}
-        state = clock_state_text(paused=frame.paused, speed=frame.speed, mode=frame.mode, change=frame.clock_change)
+        where = (
+            {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)} if peak >= 0.05 else {}
+        )
+        state = clock_state_text(
+            paused=frame.paused, speed=frame.speed, mode=frame.mode, change=frame.clock_change
+        )
         digest = feed_digest(frame.alerts)
         user = current_user()  # None without sign-in: everyone may act
         can_ack = user is None or user.role in OPERATOR_ROLES
         feed = alert_feed(frame.alerts, can_ack=can_ack) if digest != alert_digest else no_update
         map_message = message if message["values"] or message["rows"] else no_update
-        return (map_message, new_digests, frame.seq, kpi_strip(frame.kpis, frame.history, where=where),
-                clock(frame.time_s, seconds=True), clock(frame.time_s), state,
-                feed, digest, alert_stats(frame.alert_stats))
+        return (
+            map_message,
+            new_digests,
+            frame.seq,
+            kpi_strip(frame.kpis, frame.history, where=where),
+            clock(frame.time_s, seconds=True),
+            clock(frame.time_s),
+            state,
+            feed,
+            digest,
+            alert_stats(frame.alert_stats),
+        )
 
-    @app.callback(Output(ids.PAUSE, "children"), Output(ids.CLOCK_MSG, "children"),
-                  Input(ids.PAUSE_CONFIRM, "submit_n_clicks"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.PAUSE, "children"),
+        Output(ids.CLOCK_MSG, "children"),
+        Input(ids.PAUSE_CONFIRM, "submit_n_clicks"),
+        prevent_initial_call=True,
+    )
     def toggle_pause(_confirmed):
         if svc.commands is None:
             raise PreventUpdate
-        result = svc.commands.clock(paused=not svc.live.paused, **who())  # recorded, audited, applied
+        result = svc.commands.clock(
+            paused=not svc.live.paused, **who()
+        )  # recorded, audited, applied
         return "Resume" if svc.live.paused else "Pause", _clock_note(result)
 
-    @app.callback(Output(ids.SPEED_CONFIRM, "displayed"), Output(ids.SPEED_CONFIRM, "message"),
-                  Input(ids.SPEED, "value"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.SPEED_CONFIRM, "displayed"),
+        Output(ids.SPEED_CONFIRM, "message"),
+        Input(ids.SPEED, "value"),
+        prevent_initial_call=True,
+    )
     def ask_speed(speed):
         if svc.live is None or not isinstance(speed, (int, float)) or speed == svc.live.speed:
             raise PreventUpdate
-        return True, f"Run the simulation at ×{speed:g} on every screen? It is recorded with your name."
+        return (
+            True,
+            f"Run the simulation at ×{speed:g} on every screen? It is recorded with your name.",
+        )
 
-    @app.callback(Output(ids.CLOCK_MSG, "children", allow_duplicate=True), Output(ids.SPEED, "value"),
-                  Input(ids.SPEED_CONFIRM, "submit_n_clicks"), Input(ids.SPEED_CONFIRM, "cancel_n_clicks"),
-                  State(ids.SPEED, "value"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.CLOCK_MSG, "children", allow_duplicate=True),
+        Output(ids.SPEED, "value"),
+        Input(ids.SPEED_CONFIRM, "submit_n_clicks"),
+        Input(ids.SPEED_CONFIRM, "cancel_n_clicks"),
+        State(ids.SPEED, "value"),
+        prevent_initial_call=True,
+    )
     def set_speed(_confirmed, _cancelled, speed):
         if svc.commands is None:
             raise PreventUpdate
         if f"{ids.SPEED_CONFIRM}.cancel_n_clicks" in ctx.triggered_prop_ids:
             return "", svc.live.speed
-        result = svc.commands.clock(speed=speed, **who())  # a speed the screen does not offer is refused
+        result = svc.commands.clock(
+            speed=speed, **who()
+        )  # a speed the screen does not offer is refused
         return _clock_note(result), svc.live.speed
 
     for control in (toggle_pause, ask_speed, set_speed):
@@ -86,4 +133,8 @@ def register_callbacks(app) -> None:
 def _clock_note(result) -> str:
     if not result.ok:
         return f"Refused: {result.reason}"
-    return f"{result.kind.capitalize()}: recorded (audit #{result.audit_id})" if result.audit_id else result.kind
+    return (
+        f"{result.kind.capitalize()}: recorded (audit #{result.audit_id})"
+        if result.audit_id
+        else result.kind
+    )

@@ -20,7 +20,12 @@ from layouts.checkpoint_panel import checkpoint_options, checkpoint_pane
 from layouts.corridor_panel import corridor_pane, hospital_options
 from layouts.signal_panel import junction_options, message, signal_pane
 
-PANES = {"alerts": ids.ALERTS_PANE, "signals": ids.SIG_PANE, "corridor": ids.COR_PANE, "checkpoints": ids.CP_PANE}
+PANES = {
+    "alerts": ids.ALERTS_PANE,
+    "signals": ids.SIG_PANE,
+    "corridor": ids.COR_PANE,
+    "checkpoints": ids.CP_PANE,
+}
 OPERATOR = "operator"
 
 
@@ -29,8 +34,11 @@ def panes(svc: Any) -> list[Any]:
     if svc.commands is None:
         return []
     hospitals, rows = svc.commands.query("hospitals"), svc.commands.query("checkpoint_rows")
-    return [signal_pane(junction_options(svc.scene.signals)), corridor_pane(hospital_options(hospitals)),
-            checkpoint_pane(checkpoint_options(rows))]
+    return [
+        signal_pane(junction_options(svc.scene.signals)),
+        corridor_pane(hospital_options(hospitals)),
+        checkpoint_pane(checkpoint_options(rows)),
+    ]
 
 
 def note(result: Any, ok_text: str) -> Any:
@@ -51,7 +59,9 @@ def operator_callback(app: Any) -> Callable[..., Callable[[Callable], Callable]]
             registered = app.callback(*args, **kwargs)(fn)
             protect(app, fn, roles=OPERATOR)
             return registered
+
         return wrap
+
     return callback
 
 
@@ -60,21 +70,36 @@ def register_callbacks(app: Any) -> None:
     if svc.commands is None:
         return
     guarded = operator_callback(app)
-    app.clientside_callback(ClientsideFunction(namespace="vt", function_name="update"),
-                            Output(ids.MAP_APPLIED, "data", allow_duplicate=True), Input(ids.MAP_PREVIEW, "data"),
-                            prevent_initial_call=True)
+    app.clientside_callback(
+        ClientsideFunction(namespace="vt", function_name="update"),
+        Output(ids.MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.MAP_PREVIEW, "data"),
+        prevent_initial_call=True,
+    )
 
-    @guarded([Output(pane, "hidden") for pane in PANES.values()] + [
-        Output(ids.SIDE, "className"), Output(ids.PREVIEW_STATE, "data", allow_duplicate=True)],
-        Input(ids.OPS_TAB, "value"), prevent_initial_call="initial_duplicate")
+    @guarded(
+        [Output(pane, "hidden") for pane in PANES.values()]
+        + [Output(ids.SIDE, "className"), Output(ids.PREVIEW_STATE, "data", allow_duplicate=True)],
+        Input(ids.OPS_TAB, "value"),
+        prevent_initial_call="initial_duplicate",
+    )
     def show_tab(tab):
         tab = tab if tab in PANES else "alerts"
         end_preview = None if ctx.triggered_id else no_update  # another tab ends a preview
-        return [key != tab for key in PANES] + ["side" if tab == "alerts" else "side side-wide", end_preview]
+        return [key != tab for key in PANES] + [
+            "side" if tab == "alerts" else "side side-wide",
+            end_preview,
+        ]
 
-    @guarded(Output(ids.SIG_NODE, "value"), Output(ids.COR_LAT, "value"), Output(ids.COR_LON, "value"),
-             Output(ids.CP_SELECT, "value"), Input(ids.MAP_CLICK, "data"), State(ids.OPS_TAB, "value"),
-             prevent_initial_call=True)
+    @guarded(
+        Output(ids.SIG_NODE, "value"),
+        Output(ids.COR_LAT, "value"),
+        Output(ids.COR_LON, "value"),
+        Output(ids.CP_SELECT, "value"),
+        Input(ids.MAP_CLICK, "data"),
+        State(ids.OPS_TAB, "value"),
+        prevent_initial_call=True,
+    )
     def map_pick(click, tab):
         if not click:
             raise PreventUpdate
@@ -97,4 +122,6 @@ def command_path(live: Any, config: dict[str, Any], *, default_db: Any) -> Any:
     from twin.service.audit import AuditLog
     from twin.service.commands import CommandPath
 
-    return CommandPath(live, AuditLog(config.get("auth_db") or config.get("audit_db") or default_db))
+    return CommandPath(
+        live, AuditLog(config.get("auth_db") or config.get("audit_db") or default_db)
+    )

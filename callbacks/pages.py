@@ -17,8 +17,13 @@ from callbacks.auth import current_user
 from layouts import ids
 from layouts.summary import nav_links, user_bar
 
-PAGE_LABELS = (("/", "Live wall"), ("/map", "Map"), ("/replay", "Replay"), ("/summary", "Summary"),
-               ("/admin/audit", "Audit log"))
+PAGE_LABELS = (
+    ("/", "Live wall"),
+    ("/map", "Map"),
+    ("/replay", "Replay"),
+    ("/summary", "Summary"),
+    ("/admin/audit", "Audit log"),
+)
 
 Page = Callable[[Any, Any], Any]  # (user bar, nav) -> component
 
@@ -27,19 +32,30 @@ def root_layout() -> html.Div:
     """The app's layout: the router's location, the stale-data banner (shown by
     assets/stale.js when the twin's newest frame is more than a few seconds old, on every
     page) and the page container."""
-    return html.Div([dcc.Location(id=ids.PAGE_URL, refresh=False),
-                     html.Div(id=ids.STALE_BANNER, className="stale-banner", role="alert", hidden=True),
-                     html.Div(id=ids.PAGE, className="page")],
-                    className="app-root")
+    return html.Div(
+        [
+            dcc.Location(id=ids.PAGE_URL, refresh=False),
+            html.Div(id=ids.STALE_BANNER, className="stale-banner", role="alert", hidden=True),
+            html.Div(id=ids.PAGE, className="page"),
+        ],
+        className="app-root",
+    )
 
 
 def not_found(path: str) -> html.Div:
-    return html.Div(className="not-found", children=[
-        html.H2("No such page"), html.P(f"There is no page at {path}."), dcc.Link("Home", href="/")])
+    return html.Div(
+        className="not-found",
+        children=[
+            html.H2("No such page"),
+            html.P(f"There is no page at {path}."),
+            dcc.Link("Home", href="/"),
+        ],
+    )
 
 
 def register_callbacks(app, pages: Mapping[str, Page]) -> None:
     """Route ``pages`` (path -> builder) by the location's path, checking the user's role."""
+
     def allowed(auth: Any, path: str) -> bool:
         return path in pages and (auth is None or auth.page_allowed(path))
 
@@ -53,5 +69,7 @@ def register_callbacks(app, pages: Mapping[str, Page]) -> None:
             return not_found(path)
         user = current_user()
         bar = user_bar(user.name, user.role) if user is not None else None
-        nav = nav_links([(href, label) for href, label in PAGE_LABELS if href != path and allowed(auth, href)])
+        nav = nav_links(
+            [(href, label) for href, label in PAGE_LABELS if href != path and allowed(auth, href)]
+        )
         return pages[path](bar, nav)

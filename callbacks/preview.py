@@ -16,17 +16,24 @@ def register_callbacks(app) -> None:
         return
     n_links = len(services(app).scene.links)
 
-    @app.callback(Output(ids.PREVIEW_BANNER, "hidden"), Output(ids.PREVIEW_TEXT, "children"),
-                  Output(ids.MAP_PREVIEW, "data", allow_duplicate=True), Input(ids.PREVIEW_STATE, "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output(ids.PREVIEW_BANNER, "hidden"),
+        Output(ids.PREVIEW_TEXT, "children"),
+        Output(ids.MAP_PREVIEW, "data", allow_duplicate=True),
+        Input(ids.PREVIEW_STATE, "data"),
+        prevent_initial_call=True,
+    )
     def show_preview(state):
         if isinstance(state, dict) and isinstance(state.get("text"), str):
             return False, state["text"][:200], no_update
         return True, "", preview_message(n_links=n_links)
 
-    @app.callback(Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
-                  Output(ids.SIG_RESULT, "children", allow_duplicate=True),
-                  Output(ids.COR_PLAN, "children", allow_duplicate=True),
-                  Input(ids.PREVIEW_CLEAR, "n_clicks"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
+        Output(ids.SIG_RESULT, "children", allow_duplicate=True),
+        Output(ids.COR_PLAN, "children", allow_duplicate=True),
+        Input(ids.PREVIEW_CLEAR, "n_clicks"),
+        prevent_initial_call=True,
+    )
     def end_preview(_clicks):
         return None, [], []

@@ -28,7 +28,13 @@ from callbacks.auth import protect
 from callbacks.services import services, who
 from layouts import ids
 from layouts.alerts import feed_digest
-from layouts.deck import delta_classes, dynamic_rows, encode_update, layer_values, peak_density_place
+from layouts.deck import (
+    delta_classes,
+    dynamic_rows,
+    encode_update,
+    layer_values,
+    peak_density_place,
+)
 from layouts.kpis import kpi_strip
 from layouts.replay import replay_page
 from layouts.replay_day import (
@@ -84,8 +90,11 @@ def _frame_cache(server: Any, config: Mapping[str, Any]) -> Any:
 
     settings: dict[str, Any] = {"CACHE_DEFAULT_TIMEOUT": 6 * 3600}
     if config.get("store") == "redis" and config.get("redis_url"):
-        settings.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=config["redis_url"],
-                        CACHE_KEY_PREFIX="venuetwin:replay:")
+        settings.update(
+            CACHE_TYPE="RedisCache",
+            CACHE_REDIS_URL=config["redis_url"],
+            CACHE_KEY_PREFIX="venuetwin:replay:",
+        )
     else:
         settings.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=4000)
     return Cache(server, config=settings)
@@ -99,16 +108,24 @@ def _names(svc: Any) -> dict[str, dict[Any, str]]:
         column = "name_en" if "name_en" in facilities else "name"
         for _, row in facilities[facilities["kind"] == "hospital"].iterrows():
             hospitals[str(row["id"])] = str(row[column]).split(" (")[0]
-    return {"junctions": {int(s["i"]): f"{s['n']} (#{s['i']})" for s in svc.scene.signals},
-            "checkpoints": {int(c["i"]): c["n"] for c in svc.scene.checkpoints},
-            "hospitals": hospitals}
+    return {
+        "junctions": {int(s["i"]): f"{s['n']} (#{s['i']})" for s in svc.scene.signals},
+        "checkpoints": {int(c["i"]): c["n"] for c in svc.scene.checkpoints},
+        "hospitals": hospitals,
+    }
 
 
 def page(app: Any, spec: Mapping[str, Any]) -> Any:
     """The router's builder of /replay: ``(user bar, nav) -> page``."""
     web, svc = replay_web(app), services(app)
-    return lambda bar, nav: replay_page(spec=spec, attribution=svc.scene.attribution, scenario_name=svc.scene.name,
-                                        fork_options=web.fork_options, user_bar=bar, nav=nav)
+    return lambda bar, nav: replay_page(
+        spec=spec,
+        attribution=svc.scene.attribution,
+        scenario_name=svc.scene.name,
+        fork_options=web.fork_options,
+        user_bar=bar,
+        nav=nav,
+    )
 
 
 def start_bundled_day(app: Any) -> None:
@@ -118,9 +135,15 @@ def start_bundled_day(app: Any) -> None:
     script = Path(folder) / SCRIPT_NAME if folder is not None else None
     if web.service.folder is None or script is None or not script.is_file():
         return
-    web.service.ensure_bundled_day(script, file_name=BUNDLED_FILE, name=BUNDLED_NAME, day=BUNDLED_DAY,
-                                   start_s=parse_clock(BUNDLED_SPAN[0]), end_s=parse_clock(BUNDLED_SPAN[1]),
-                                   seed=int(app.server.config["VENUETWIN"].get("seed", 0)))
+    web.service.ensure_bundled_day(
+        script,
+        file_name=BUNDLED_FILE,
+        name=BUNDLED_NAME,
+        day=BUNDLED_DAY,
+        start_s=parse_clock(BUNDLED_SPAN[0]),
+        end_s=parse_clock(BUNDLED_SPAN[1]),
+        seed=int(app.server.config["VENUETWIN"].get("seed", 0)),
+    )
 
 
 # ------------------------------------------------------------------ frames
@@ -142,9 +165,13 @@ def frame_payload(web: ReplayWeb, scene: Any, day: str, time_s: float) -> dict[s
     alerts = web.service.alerts_at(day, time_s)
     frame = Frame(seq=0, wall_s=0.0, view=view)
     payload = {
-        "time_s": float(view.time_s), "values": layer_values(scene, frame), "rows": dynamic_rows(scene, frame),
-        "kpis": wall_kpis(view), "where": {"peak_density_ppm2": peak_density_place(scene, view)},
-        "alerts": alerts, "delay_veh": np.asarray(view.links["delay_rate_veh"], dtype=np.float32),
+        "time_s": float(view.time_s),
+        "values": layer_values(scene, frame),
+        "rows": dynamic_rows(scene, frame),
+        "kpis": wall_kpis(view),
+        "where": {"peak_density_ppm2": peak_density_place(scene, view)},
+        "alerts": alerts,
+        "delay_veh": np.asarray(view.links["delay_rate_veh"], dtype=np.float32),
     }
     web.cache.set(key, payload)
     return payload
@@ -178,9 +205,19 @@ def _search(search: str | None) -> tuple[str | None, float | None]:
 def _daydata(info: Mapping[str, Any], t: float | None) -> dict[str, Any]:
     start, end = float(info["start_s"]), float(info["end_s"])
     t0 = start if t is None else min(max(float(t), start), end)
-    return {"id": info["id"], "name": info["name"], "date": info.get("date"), "start_s": start, "end_s": end,
-            "t": t0, "kind": info.get("kind"), "parent": info.get("parent"), "fork_at_s": info.get("fork_at_s"),
-            "closed": info.get("closed"), "opened": time.time()}
+    return {
+        "id": info["id"],
+        "name": info["name"],
+        "date": info.get("date"),
+        "start_s": start,
+        "end_s": end,
+        "t": t0,
+        "kind": info.get("kind"),
+        "parent": info.get("parent"),
+        "fork_at_s": info.get("fork_at_s"),
+        "closed": info.get("closed"),
+        "opened": time.time(),
+    }
 
 
 # ------------------------------------------------------------------ registration
@@ -194,31 +231,71 @@ def register_callbacks(app: Any) -> None:
         "checkpoints": [{"label": c["n"], "value": int(c["i"])} for c in svc.scene.checkpoints],
         "hospitals": [{"label": name, "value": hid} for hid, name in names["hospitals"].items()],
     }
-    web = ReplayWeb(service=service, cache=_frame_cache(app.server, config), names=names, fork_options=fork_options)
+    web = ReplayWeb(
+        service=service,
+        cache=_frame_cache(app.server, config),
+        names=names,
+        fork_options=fork_options,
+    )
     app.server.extensions[EXTENSION_KEY] = web
     scene = svc.scene
-    rp = lambda name: ClientsideFunction(namespace="rp", function_name=name)
+
+    def rp(name: str) -> ClientsideFunction:
+        return ClientsideFunction(namespace="rp", function_name=name)
 
     # -------------------------------------------------------- browser side (assets/replay.js)
-    app.clientside_callback(rp("initMap"), Output(ids.RP_MAP_APPLIED, "data"), Input(ids.RP_MAP_SPEC, "data"),
-                            State(ids.RP_MAP, "id"), State(ids.RP_MAP_CLICK, "id"))
-    app.clientside_callback(rp("update"), Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
-                            Input(ids.RP_MAP_UPDATE, "data"), prevent_initial_call=True)
-    app.clientside_callback(rp("toggles"), Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
-                            Input(ids.RP_LAYERS, "value"), Input(ids.RP_MAP_MODE, "value"),
-                            prevent_initial_call="initial_duplicate")
-    app.clientside_callback(rp("load"), Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
-                            Input(ids.RP_DAYDATA, "data"), prevent_initial_call=True)
-    app.clientside_callback(rp("urlSeek"), Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
-                            Input(ids.RP_SEEK, "data"), prevent_initial_call=True)
-    app.clientside_callback(rp("frameDone"), Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
-                            Input(ids.RP_FRAME_DONE, "data"), prevent_initial_call=True)
-    app.clientside_callback(rp("chartClick"), Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
-                            Input(ids.RP_CHARTS, "clickData"), prevent_initial_call=True)
-    app.clientside_callback(rp("panes"), Output({"type": ids.RP_PANE, "tab": ALL}, "hidden"),
-                            Input(ids.RP_TAB, "value"))
-    app.clientside_callback(rp("forkForms"), Output({"type": ids.RP_FORK_FORM, "kind": ALL}, "hidden"),
-                            Input(ids.RP_FORK_TYPE, "value"))
+    app.clientside_callback(
+        rp("initMap"),
+        Output(ids.RP_MAP_APPLIED, "data"),
+        Input(ids.RP_MAP_SPEC, "data"),
+        State(ids.RP_MAP, "id"),
+        State(ids.RP_MAP_CLICK, "id"),
+    )
+    app.clientside_callback(
+        rp("update"),
+        Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.RP_MAP_UPDATE, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        rp("toggles"),
+        Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.RP_LAYERS, "value"),
+        Input(ids.RP_MAP_MODE, "value"),
+        prevent_initial_call="initial_duplicate",
+    )
+    app.clientside_callback(
+        rp("load"),
+        Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.RP_DAYDATA, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        rp("urlSeek"),
+        Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.RP_SEEK, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        rp("frameDone"),
+        Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.RP_FRAME_DONE, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        rp("chartClick"),
+        Output(ids.RP_MAP_APPLIED, "data", allow_duplicate=True),
+        Input(ids.RP_CHARTS, "clickData"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        rp("panes"), Output({"type": ids.RP_PANE, "tab": ALL}, "hidden"), Input(ids.RP_TAB, "value")
+    )
+    app.clientside_callback(
+        rp("forkForms"),
+        Output({"type": ids.RP_FORK_FORM, "kind": ALL}, "hidden"),
+        Input(ids.RP_FORK_TYPE, "value"),
+    )
 
     def day_info(daydata: Any) -> dict[str, Any] | None:
         """The open day's information, read on the server (the page only names the day)."""
@@ -230,13 +307,23 @@ def register_callbacks(app: Any) -> None:
 
     # -------------------------------------------------------- opening a day (URL, day list, Back)
     @app.callback(
-        Output(ids.RP_DAYDATA, "data"), Output(ids.RP_SEEK, "data"), Output(ids.RP_TITLE, "children"),
-        Output(ids.RP_BADGE, "children"), Output(ids.RP_MARKS, "children"), Output(ids.RP_TICKS, "children"),
-        Output(ids.RP_CHARTS, "figure"), Output(ids.RP_LOG_KIND, "options"), Output(ids.RP_LOG_USER, "options"),
-        Output(ids.RP_MAP_MODE_BOX, "hidden"), Output(ids.RP_DAYS, "children"),
-        Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True), Output(ids.RP_TAB, "value"),
-        Output(ids.RP_FK_HOSPITAL, "options"), Output(ids.RP_JOB_TICK, "disabled", allow_duplicate=True),
-        Input(ids.RP_URL, "search"), State(ids.RP_DAYDATA, "data"),
+        Output(ids.RP_DAYDATA, "data"),
+        Output(ids.RP_SEEK, "data"),
+        Output(ids.RP_TITLE, "children"),
+        Output(ids.RP_BADGE, "children"),
+        Output(ids.RP_MARKS, "children"),
+        Output(ids.RP_TICKS, "children"),
+        Output(ids.RP_CHARTS, "figure"),
+        Output(ids.RP_LOG_KIND, "options"),
+        Output(ids.RP_LOG_USER, "options"),
+        Output(ids.RP_MAP_MODE_BOX, "hidden"),
+        Output(ids.RP_DAYS, "children"),
+        Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True),
+        Output(ids.RP_TAB, "value"),
+        Output(ids.RP_FK_HOSPITAL, "options"),
+        Output(ids.RP_JOB_TICK, "disabled", allow_duplicate=True),
+        Input(ids.RP_URL, "search"),
+        State(ids.RP_DAYDATA, "data"),
         prevent_initial_call="initial_duplicate",
     )
     def open_day(search, current):
@@ -246,41 +333,108 @@ def register_callbacks(app: Any) -> None:
         waiting = bundled is not None and bundled["state"] == "running"
         open_info = day_info(current)
         if open_info is not None and day == open_info["id"]:
-            return (no_update, {"t": t if t is not None else open_info["start_s"], "n": time.time()},
-                    *([no_update] * 13))
-        days = day_list(service.days(), day, names=names, bundled=bundled, folder_set=service.folder is not None)
+            return (
+                no_update,
+                {"t": t if t is not None else open_info["start_s"], "n": time.time()},
+                *([no_update] * 13),
+            )
+        days = day_list(
+            service.days(), day, names=names, bundled=bundled, folder_set=service.folder is not None
+        )
         if day is None:
-            return (None, None, "No recorded day yet", "", [], [], no_update, [], [], True, days, [], "days",
-                    no_update, not waiting)
+            return (
+                None,
+                None,
+                "No recorded day yet",
+                "",
+                [],
+                [],
+                no_update,
+                [],
+                [],
+                True,
+                days,
+                [],
+                "days",
+                no_update,
+                not waiting,
+            )
         try:
             info = service.day(day)
             if not info.get("replayable", True) and info.get("error"):
                 raise RecordingError(info["error"], code="not_replayable")
             hospitals = service.query_at(day, info["start_s"], "hospitals")
         except (RecordingError, TwinError) as error:
-            return (None, None, f"Cannot open this day: {error}", "", [], [], no_update, [], [], True, days, [],
-                    "days", no_update, not waiting)
+            return (
+                None,
+                None,
+                f"Cannot open this day: {error}",
+                "",
+                [],
+                [],
+                no_update,
+                [],
+                [],
+                True,
+                days,
+                [],
+                "days",
+                no_update,
+                not waiting,
+            )
         fork = bool(info.get("kind") == "fork" and info.get("parent"))
         original = service.day(info["parent"])["samples"] if fork else None
         data = _daydata(info, t)
         kinds, users = log_filters(info["inputs"])
         title = f"{info['name']} · {info.get('date', '')} · {hhmm(info['start_s'])}–{hhmm(info['end_s'])}"
-        badge = "fork" if fork else ("live day, still recording" if not info.get("closed") else "recorded day")
-        charts = day_charts(info["samples"], day=info.get("date"), start_s=info["start_s"], end_s=info["end_s"],
-                            original=original, cursor_s=data["t"])
-        return (data, None, title, badge,
-                timeline_marks(info["inputs"], info["alert_events"], info["start_s"], info["end_s"], names),
-                timeline_ticks(info["start_s"], info["end_s"]), charts, kinds, users, not fork, days, [],
-                "compare" if fork else no_update,
-                [{"label": h["name"], "value": hid} for hid, h in hospitals.items()], not waiting)
+        badge = (
+            "fork"
+            if fork
+            else ("live day, still recording" if not info.get("closed") else "recorded day")
+        )
+        charts = day_charts(
+            info["samples"],
+            day=info.get("date"),
+            start_s=info["start_s"],
+            end_s=info["end_s"],
+            original=original,
+            cursor_s=data["t"],
+        )
+        return (
+            data,
+            None,
+            title,
+            badge,
+            timeline_marks(
+                info["inputs"], info["alert_events"], info["start_s"], info["end_s"], names
+            ),
+            timeline_ticks(info["start_s"], info["end_s"]),
+            charts,
+            kinds,
+            users,
+            not fork,
+            days,
+            [],
+            "compare" if fork else no_update,
+            [{"label": h["name"], "value": hid} for hid, h in hospitals.items()],
+            not waiting,
+        )
 
     # -------------------------------------------------------- a frame at the replay time
     @app.callback(
-        Output(ids.RP_MAP_UPDATE, "data"), Output(ids.RP_MAP_DIGESTS, "data"), Output(ids.RP_KPIS, "children"),
-        Output(ids.RP_ALERTS, "children"), Output(ids.RP_ALERT_DIGEST, "data"), Output(ids.RP_ALERT_HEAD, "children"),
+        Output(ids.RP_MAP_UPDATE, "data"),
+        Output(ids.RP_MAP_DIGESTS, "data"),
+        Output(ids.RP_KPIS, "children"),
+        Output(ids.RP_ALERTS, "children"),
+        Output(ids.RP_ALERT_DIGEST, "data"),
+        Output(ids.RP_ALERT_HEAD, "children"),
         Output(ids.RP_FRAME_DONE, "data"),
-        Input(ids.RP_TIME, "data"), Input(ids.RP_LAYERS, "value"), Input(ids.RP_MAP_MODE, "value"),
-        State(ids.RP_DAYDATA, "data"), State(ids.RP_MAP_DIGESTS, "data"), State(ids.RP_ALERT_DIGEST, "data"),
+        Input(ids.RP_TIME, "data"),
+        Input(ids.RP_LAYERS, "value"),
+        Input(ids.RP_MAP_MODE, "value"),
+        State(ids.RP_DAYDATA, "data"),
+        State(ids.RP_MAP_DIGESTS, "data"),
+        State(ids.RP_ALERT_DIGEST, "data"),
     )
     def frame(request, toggles, mode, daydata, digests, alert_digest):
         if not isinstance(request, dict):
@@ -288,7 +442,10 @@ def register_callbacks(app: Any) -> None:
         done = {"t": request.get("t"), "day": request.get("day"), "n": time.time()}
         info = day_info(daydata)
         if info is None or request.get("day") != info["id"]:
-            return (*([no_update] * 6), done)  # a frame of a day no longer shown: only say it is done
+            return (
+                *([no_update] * 6),
+                done,
+            )  # a frame of a day no longer shown: only say it is done
         day = info["id"]
         try:
             t = _frame_time(request.get("t"), info["start_s"], info["end_s"])
@@ -296,12 +453,18 @@ def register_callbacks(app: Any) -> None:
             diff = None
             if mode == "diff" and info.get("kind") == "fork" and info.get("parent"):
                 base = frame_payload(web, scene, info["parent"], t)
-                diff = delta_classes(payload["delay_veh"].astype(float) - base["delay_veh"].astype(float))
+                diff = delta_classes(
+                    payload["delay_veh"].astype(float) - base["delay_veh"].astype(float)
+                )
         except (RecordingError, TwinError, TypeError, ValueError) as error:
             return (*([no_update] * 6), {**done, "error": str(error)})
         digests = {str(k): v for k, v in digests.items()} if isinstance(digests, dict) else {}
-        visible = {str(v) for v in toggles if isinstance(v, str)} if isinstance(toggles, list) else set()
-        message, new_digests = encode_update(payload["values"], payload["rows"], digests, visible=visible)
+        visible = (
+            {str(v) for v in toggles if isinstance(v, str)} if isinstance(toggles, list) else set()
+        )
+        message, new_digests = encode_update(
+            payload["values"], payload["rows"], digests, visible=visible
+        )
         if diff is None:
             diff = np.zeros(len(scene.links), dtype=np.uint8)
         overlay, overlay_digests = encode_update({"whatif": {"d": diff}}, {}, digests)
@@ -311,18 +474,30 @@ def register_callbacks(app: Any) -> None:
         digest = feed_digest(payload["alerts"])
         alerts = replay_alerts(payload["alerts"]) if digest != alert_digest else no_update
         update = message if message["values"] or message["rows"] else no_update
-        return (update, {**new_digests, **overlay_digests},
-                kpi_strip(kpis, _history(samples, t), where=payload["where"]), alerts, digest,
-                alert_head(payload["alerts"]), {**done, "t": t, "day": day})
+        return (
+            update,
+            {**new_digests, **overlay_digests},
+            kpi_strip(kpis, _history(samples, t), where=payload["where"]),
+            alerts,
+            digest,
+            alert_head(payload["alerts"]),
+            {**done, "t": t, "day": day},
+        )
 
     # -------------------------------------------------------- the operator log and the comparison
-    @app.callback(Output(ids.RP_LOG, "children"), Input(ids.RP_DAYDATA, "data"), Input(ids.RP_LOG_KIND, "value"),
-                  Input(ids.RP_LOG_USER, "value"))
+    @app.callback(
+        Output(ids.RP_LOG, "children"),
+        Input(ids.RP_DAYDATA, "data"),
+        Input(ids.RP_LOG_KIND, "value"),
+        Input(ids.RP_LOG_USER, "value"),
+    )
     def log(daydata, kinds, users):
         info = day_info(daydata)
         if info is None:
             return []
-        return operator_log(info["inputs"], names, kinds=_strings(kinds) or None, users=_strings(users) or None)
+        return operator_log(
+            info["inputs"], names, kinds=_strings(kinds) or None, users=_strings(users) or None
+        )
 
     @app.callback(Output(ids.RP_COMPARE, "children"), Input(ids.RP_DAYDATA, "data"))
     def comparison(daydata):
@@ -331,7 +506,9 @@ def register_callbacks(app: Any) -> None:
             return compare_view(None, fork=None, original=None, names=names)
         if not (info.get("kind") == "fork" and info.get("parent")):
             row = _find(service.days(), info["id"])
-            return compare_view(None, fork=None, original=None, names=names, forks=(row or {}).get("forks", ()))
+            return compare_view(
+                None, fork=None, original=None, names=names, forks=(row or {}).get("forks", ())
+            )
         fork = {**info, "changes": info["header"].get("changes")}
         try:
             original = service.day(info["parent"])
@@ -341,10 +518,16 @@ def register_callbacks(app: Any) -> None:
         return compare_view(result, fork=fork, original=original, names=names)
 
     # -------------------------------------------------------- the fork form
-    @app.callback(Output(ids.RP_FK_CYCLE, "value"), Output(ids.RP_FK_GREENS, "value"),
-                  Output(ids.RP_FK_OFFSET, "value"), Output(ids.RP_FK_PLAN, "children"),
-                  Input(ids.RP_FK_NODE, "value"), State(ids.RP_TIME, "data"), State(ids.RP_DAYDATA, "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output(ids.RP_FK_CYCLE, "value"),
+        Output(ids.RP_FK_GREENS, "value"),
+        Output(ids.RP_FK_OFFSET, "value"),
+        Output(ids.RP_FK_PLAN, "children"),
+        Input(ids.RP_FK_NODE, "value"),
+        State(ids.RP_TIME, "data"),
+        State(ids.RP_DAYDATA, "data"),
+        prevent_initial_call=True,
+    )
     def signal_plan(node, request, daydata):
         info = day_info(daydata)
         if node is None or info is None:
@@ -356,13 +539,23 @@ def register_callbacks(app: Any) -> None:
             return no_update, no_update, no_update, f"{error}"
         greens = ", ".join(f"{g:g}" for g in plan["greens_s"])
         minimum = "/".join(f"{g:g}" for g in plan.get("min_green_s", ()))
-        return (plan["cycle_s"], greens, plan.get("offset_s", 0),
-                f"At {hhmm(t)}: cycle {plan['cycle_s']:g} s, greens {greens} s"
-                f"{f' (minimum {minimum} s)' if minimum else ''}, intergreen {plan.get('intergreen_s', 0):g} s")
+        return (
+            plan["cycle_s"],
+            greens,
+            plan.get("offset_s", 0),
+            f"At {hhmm(t)}: cycle {plan['cycle_s']:g} s, greens {greens} s"
+            f"{f' (minimum {minimum} s)' if minimum else ''}, intergreen {plan.get('intergreen_s', 0):g} s",
+        )
 
-    @app.callback(Output(ids.RP_FK_COUNT, "value"), Output(ids.RP_FK_LANES_NOW, "children"),
-                  Input(ids.RP_FK_CHECKPOINT, "value"), Input(ids.RP_FK_LANE_TYPE, "value"),
-                  State(ids.RP_TIME, "data"), State(ids.RP_DAYDATA, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.RP_FK_COUNT, "value"),
+        Output(ids.RP_FK_LANES_NOW, "children"),
+        Input(ids.RP_FK_CHECKPOINT, "value"),
+        Input(ids.RP_FK_LANE_TYPE, "value"),
+        State(ids.RP_TIME, "data"),
+        State(ids.RP_DAYDATA, "data"),
+        prevent_initial_call=True,
+    )
     def lanes_now(checkpoint, lane_type, request, daydata):
         info = day_info(daydata)
         if checkpoint is None or info is None:
@@ -373,11 +566,18 @@ def register_callbacks(app: Any) -> None:
         if row is None:
             raise PreventUpdate
         now = row["lanes_face"] if lane_type == "face" else row["lanes_manual"]
-        return now + 2, (f"At {hhmm(t)}: {row['lanes_face']} face-recognition and {row['lanes_manual']} manual "
-                         "lanes open")
+        return now + 2, (
+            f"At {hhmm(t)}: {row['lanes_face']} face-recognition and {row['lanes_manual']} manual "
+            "lanes open"
+        )
 
-    @app.callback(Output(ids.RP_FK_ACTION, "options"), Input(ids.RP_TAB, "value"), Input(ids.RP_FRAME_DONE, "data"),
-                  State(ids.RP_DAYDATA, "data"), State(ids.RP_TIME, "data"))
+    @app.callback(
+        Output(ids.RP_FK_ACTION, "options"),
+        Input(ids.RP_TAB, "value"),
+        Input(ids.RP_FRAME_DONE, "data"),
+        State(ids.RP_DAYDATA, "data"),
+        State(ids.RP_TIME, "data"),
+    )
     def recorded_actions(tab, _done, daydata, request):
         info = day_info(daydata)
         if tab != "fork" or info is None:
@@ -385,40 +585,95 @@ def register_callbacks(app: Any) -> None:
         return recorded_options(info["inputs"], _fork_minute(request, info), names)
 
     @app.callback(
-        Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True), Output(ids.RP_FORK_MSG, "children"),
+        Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True),
+        Output(ids.RP_FORK_MSG, "children"),
         Input(ids.RP_FORK_ADD, "n_clicks"),
-        State(ids.RP_FORK_TYPE, "value"), State(ids.RP_FK_NODE, "value"), State(ids.RP_FK_CYCLE, "value"),
-        State(ids.RP_FK_GREENS, "value"), State(ids.RP_FK_OFFSET, "value"), State(ids.RP_FK_CHECKPOINT, "value"),
-        State(ids.RP_FK_LANE_TYPE, "value"), State(ids.RP_FK_COUNT, "value"), State(ids.RP_FK_LAT, "value"),
-        State(ids.RP_FK_LON, "value"), State(ids.RP_FK_HOSPITAL, "value"), State(ids.RP_FK_ACTION, "value"),
-        State(ids.RP_FK_OP, "value"), State(ids.RP_FK_MOVE_TO, "value"), State(ids.RP_FORK_CHANGES, "data"),
-        State(ids.RP_TIME, "data"), State(ids.RP_DAYDATA, "data"), prevent_initial_call=True,
+        State(ids.RP_FORK_TYPE, "value"),
+        State(ids.RP_FK_NODE, "value"),
+        State(ids.RP_FK_CYCLE, "value"),
+        State(ids.RP_FK_GREENS, "value"),
+        State(ids.RP_FK_OFFSET, "value"),
+        State(ids.RP_FK_CHECKPOINT, "value"),
+        State(ids.RP_FK_LANE_TYPE, "value"),
+        State(ids.RP_FK_COUNT, "value"),
+        State(ids.RP_FK_LAT, "value"),
+        State(ids.RP_FK_LON, "value"),
+        State(ids.RP_FK_HOSPITAL, "value"),
+        State(ids.RP_FK_ACTION, "value"),
+        State(ids.RP_FK_OP, "value"),
+        State(ids.RP_FK_MOVE_TO, "value"),
+        State(ids.RP_FORK_CHANGES, "data"),
+        State(ids.RP_TIME, "data"),
+        State(ids.RP_DAYDATA, "data"),
+        prevent_initial_call=True,
     )
-    def add_change(_n, kind, node, cycle, greens, offset, checkpoint, lane_type, count, lat, lon, hospital, seq, op,
-                   move_to, changes, request, daydata):
+    def add_change(
+        _n,
+        kind,
+        node,
+        cycle,
+        greens,
+        offset,
+        checkpoint,
+        lane_type,
+        count,
+        lat,
+        lon,
+        hospital,
+        seq,
+        op,
+        move_to,
+        changes,
+        request,
+        daydata,
+    ):
         info = day_info(daydata)
         if info is None:
             raise PreventUpdate
         at_s = _fork_minute(request, info)
         changes = _changes(changes)
         try:
-            change = _change(kind, node=node, cycle=cycle, greens=greens, offset=offset, checkpoint=checkpoint,
-                             lane_type=lane_type, count=count, lat=lat, lon=lon, hospital=hospital, seq=seq, op=op,
-                             move_to=move_to, at_s=at_s, n=len(changes))
+            change = _change(
+                kind,
+                node=node,
+                cycle=cycle,
+                greens=greens,
+                offset=offset,
+                checkpoint=checkpoint,
+                lane_type=lane_type,
+                count=count,
+                lat=lat,
+                lon=lon,
+                hospital=hospital,
+                seq=seq,
+                op=op,
+                move_to=move_to,
+                at_s=at_s,
+                n=len(changes),
+            )
             service.check_fork(info["id"], at_s, fork_changes([change], at_s), None)
         except (TwinError, ValueError, TypeError) as error:
             return no_update, _note(f"Not added: {error}", "refused")
         if change.get("seq") is not None:
             item = next(i for i in info["inputs"] if i["seq"] == change["seq"])
-            change["label"] = f"#{item['seq']} ({item['name']} at {hhmm(item['sim_time_s'])} by {item['user']})"
+            change["label"] = (
+                f"#{item['seq']} ({item['name']} at {hhmm(item['sim_time_s'])} by {item['user']})"
+            )
         return [*changes, change], _note(f"Added: {change_label(change, names)}", "ok")
 
-    @app.callback(Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True),
-                  Input({"type": ids.RP_FORK_REMOVE, "index": ALL}, "n_clicks"), State(ids.RP_FORK_CHANGES, "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True),
+        Input({"type": ids.RP_FORK_REMOVE, "index": ALL}, "n_clicks"),
+        State(ids.RP_FORK_CHANGES, "data"),
+        prevent_initial_call=True,
+    )
     def remove_change(clicks, changes):
         trigger = ctx.triggered_id
-        if not isinstance(trigger, dict) or not isinstance(clicks, list) or not any(c for c in clicks if c):
+        if (
+            not isinstance(trigger, dict)
+            or not isinstance(clicks, list)
+            or not any(c for c in clicks if c)
+        ):
             raise PreventUpdate
         index = trigger.get("index")
         return [c for n, c in enumerate(_changes(changes)) if n != index]
@@ -428,11 +683,16 @@ def register_callbacks(app: Any) -> None:
         return change_list(_changes(changes), names)
 
     @app.callback(
-        Output(ids.RP_FORK_MSG, "children", allow_duplicate=True), Output(ids.RP_JOBS, "data"),
+        Output(ids.RP_FORK_MSG, "children", allow_duplicate=True),
+        Output(ids.RP_JOBS, "data"),
         Output(ids.RP_JOB_TICK, "disabled", allow_duplicate=True),
         Input(ids.RP_FORK_RUN, "n_clicks"),
-        State(ids.RP_FORK_CHANGES, "data"), State(ids.RP_FORK_NAME, "value"), State(ids.RP_FORK_UNTIL, "value"),
-        State(ids.RP_TIME, "data"), State(ids.RP_DAYDATA, "data"), State(ids.RP_JOBS, "data"),
+        State(ids.RP_FORK_CHANGES, "data"),
+        State(ids.RP_FORK_NAME, "value"),
+        State(ids.RP_FORK_UNTIL, "value"),
+        State(ids.RP_TIME, "data"),
+        State(ids.RP_DAYDATA, "data"),
+        State(ids.RP_JOBS, "data"),
         prevent_initial_call=True,
     )
     def run_fork(_n, changes, name, until, request, daydata, jobs):
@@ -443,29 +703,54 @@ def register_callbacks(app: Any) -> None:
         person = who()
         try:
             until_s = None if until in (None, "end") else at_s + _number(until, "run until")
-            job = service.start_fork(info["id"], at_s, fork_changes(_changes(changes), at_s), until_s=until_s,
-                                     name=str(name or "")[:80], user=person["user"], role=person["role"])
+            job = service.start_fork(
+                info["id"],
+                at_s,
+                fork_changes(_changes(changes), at_s),
+                until_s=until_s,
+                name=str(name or "")[:80],
+                user=person["user"],
+                role=person["role"],
+            )
         except (TwinError, ValueError, TypeError) as error:
             return _note(f"Not started: {error}", "refused"), no_update, no_update
-        return (_note(f"“{job.name}” runs from {hhmm(job.at_s)} to {hhmm(job.until_s)} in the background; "
-                      "the page stays usable.", "ok"), [*_strings(jobs), job.id], False)
+        return (
+            _note(
+                f"“{job.name}” runs from {hhmm(job.at_s)} to {hhmm(job.until_s)} in the background; "
+                "the page stays usable.",
+                "ok",
+            ),
+            [*_strings(jobs), job.id],
+            False,
+        )
 
     protect(app, run_fork, roles=FORK_ROLES)
 
     @app.callback(
-        Output(ids.RP_JOB_LIST, "children"), Output(ids.RP_JOB_TICK, "disabled"),
-        Output(ids.RP_DAYS, "children", allow_duplicate=True), Output(ids.RP_URL, "search"),
-        Input(ids.RP_JOB_TICK, "n_intervals"), State(ids.RP_JOBS, "data"), State(ids.RP_DAYDATA, "data"),
+        Output(ids.RP_JOB_LIST, "children"),
+        Output(ids.RP_JOB_TICK, "disabled"),
+        Output(ids.RP_DAYS, "children", allow_duplicate=True),
+        Output(ids.RP_URL, "search"),
+        Input(ids.RP_JOB_TICK, "n_intervals"),
+        State(ids.RP_JOBS, "data"),
+        State(ids.RP_DAYDATA, "data"),
         prevent_initial_call=True,
     )
     def progress(_n, job_ids, daydata):
         jobs = [j.as_dict() for j in (service.job(i) for i in _strings(job_ids)) if j is not None]
         bundled = service.bundled.as_dict() if service.bundled is not None else None
         running = any(j["state"] in ("queued", "running", "comparing") for j in jobs) or (
-            bundled is not None and bundled["state"] == "running")
+            bundled is not None and bundled["state"] == "running"
+        )
         info = day_info(daydata)
         current = info["id"] if info is not None else None
-        days = day_list(service.days(), current, names=names, bundled=bundled, folder_set=service.folder is not None)
+        days = day_list(
+            service.days(),
+            current,
+            names=names,
+            bundled=bundled,
+            folder_set=service.folder is not None,
+        )
         search = no_update
         if current is None and not running and service.default_day():
             search = f"?day={service.default_day()}"  # the bundled day is ready: open it
@@ -532,28 +817,51 @@ def _change(kind: Any, *, at_s: float, n: int, **f: Any) -> dict[str, Any]:
             raise ValueError("choose a junction")
         parts = [p for p in str(f["greens"] or "").replace(";", ",").split(",") if p.strip()]
         greens = [_number(p, "each green") for p in parts]
-        return {"type": "action", "action": {"kind": "set_signal_plan", "node_id": _whole(f["node"], "junction"),
-                                             "cycle_s": _number(f["cycle"], "cycle"), "greens_s": greens,
-                                             "offset_s": _number(f["offset"] or 0, "offset")}}
+        return {
+            "type": "action",
+            "action": {
+                "kind": "set_signal_plan",
+                "node_id": _whole(f["node"], "junction"),
+                "cycle_s": _number(f["cycle"], "cycle"),
+                "greens_s": greens,
+                "offset_s": _number(f["offset"] or 0, "offset"),
+            },
+        }
     if kind == "lanes":
         if f["checkpoint"] is None:
             raise ValueError("choose a checkpoint")
         checkpoint = _whole(f["checkpoint"], "checkpoint")
-        return {"type": "action", "action": {"kind": "set_lanes", "checkpoint_id": checkpoint,
-                                             "lane_type": str(f["lane_type"] or "face"),
-                                             "count": _whole(f["count"], "lanes open")}}
+        return {
+            "type": "action",
+            "action": {
+                "kind": "set_lanes",
+                "checkpoint_id": checkpoint,
+                "lane_type": str(f["lane_type"] or "face"),
+                "count": _whole(f["count"], "lanes open"),
+            },
+        }
     if kind == "corridor":
         hospital = f["hospital"] if isinstance(f["hospital"], str) else None
-        return {"type": "action", "action": {
-            "kind": "dispatch_corridor", "corridor_id": f"FORK-{hhmm(at_s).replace(':', '')}-{n + 1}",
-            "lat": _number(f["lat"], "lat"), "lon": _number(f["lon"], "lon"), "hospital_id": hospital,
-            "priority": 1}}
+        return {
+            "type": "action",
+            "action": {
+                "kind": "dispatch_corridor",
+                "corridor_id": f"FORK-{hhmm(at_s).replace(':', '')}-{n + 1}",
+                "lat": _number(f["lat"], "lat"),
+                "lon": _number(f["lon"], "lon"),
+                "hospital_id": hospital,
+                "priority": 1,
+            },
+        }
     if kind == "recorded":
         if f["seq"] is None:
             raise ValueError("choose a recorded action")
         if f["op"] == "move":
-            return {"type": "move", "seq": _whole(f["seq"], "action"),
-                    "to_s": parse_clock(str(f["move_to"] or ""), name="move to")}
+            return {
+                "type": "move",
+                "seq": _whole(f["seq"], "action"),
+                "to_s": parse_clock(str(f["move_to"] or ""), name="move to"),
+            }
         return {"type": "drop", "seq": _whole(f["seq"], "action")}
     raise ValueError("choose what to change")
 

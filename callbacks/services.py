@@ -29,7 +29,9 @@ class Services:
     sessions: list[dict[str, Any]]
     commands: Any = None  # twin.service.commands.CommandPath: the one path for operator actions (None: read-only)
     scenario: Any = None
-    normal_day: Any = None  # twin.service.live.Background of twin.service.summary.normal_day, or None
+    normal_day: Any = (
+        None  # twin.service.live.Background of twin.service.summary.normal_day, or None
+    )
     recordings: Any = None  # pathlib.Path of the recordings folder, or None
 
 

@@ -64,7 +64,9 @@ class DaySamples:
                 try:
                     self._recording = Recording.open(path)
                 except RecordingError as error:
-                    log.warning("summary: cannot read the day's recording for the trends (%s)", error)
+                    log.warning(
+                        "summary: cannot read the day's recording for the trends (%s)", error
+                    )
                     self._recording = None
                     return None
             try:
@@ -79,9 +81,13 @@ def register_callbacks(app) -> None:
     svc = services(app)
     day = DaySamples(svc)
 
-    @app.callback(Output(ids.SUMMARY_BODY, "children"), Output(ids.SUMMARY_SEQ, "data"),
-                  Input(ids.SUMMARY_TICK, "n_intervals"), Input(ids.SUMMARY_SPAN, "value"),
-                  State(ids.SUMMARY_SEQ, "data"))
+    @app.callback(
+        Output(ids.SUMMARY_BODY, "children"),
+        Output(ids.SUMMARY_SEQ, "data"),
+        Input(ids.SUMMARY_TICK, "n_intervals"),
+        Input(ids.SUMMARY_SPAN, "value"),
+        State(ids.SUMMARY_SEQ, "data"),
+    )
     def refresh_summary(_tick, span, shown):
         frame = svc.store.latest()
         baseline = svc.normal_day
@@ -93,8 +99,9 @@ def register_callbacks(app) -> None:
             raise PreventUpdate
         if frame is None or svc.scenario is None:
             return summary_body(None, {}, normal_ready=ready), key
-        figures = executive_summary(svc.scenario, frame.view, normal=normal,
-                                    alert_counts=alert_counts(frame.alerts))
+        figures = executive_summary(
+            svc.scenario, frame.view, normal=normal, alert_counts=alert_counts(frame.alerts)
+        )
         history, note = frame.history, ""
         if span == "day":
             samples = day.read()
@@ -102,11 +109,13 @@ def register_callbacks(app) -> None:
                 span, note = "hour", NO_RECORDING
             else:
                 history = samples
-        return summary_body(figures, history, normal_ready=ready, span=span, note=note,
-                            current=frame.kpis), key
+        return summary_body(
+            figures, history, normal_ready=ready, span=span, note=note, current=frame.kpis
+        ), key
 
     app.clientside_callback(
         "function (n) { if (n) { window.print(); } return ''; }",
-        Output(ids.SUMMARY_PRINTED, "children"), Input(ids.SUMMARY_PRINT, "n_clicks"),
+        Output(ids.SUMMARY_PRINTED, "children"),
+        Input(ids.SUMMARY_PRINT, "n_clicks"),
         prevent_initial_call=True,
     )

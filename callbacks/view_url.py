@@ -24,18 +24,26 @@ from layouts.view_url import MAP_KEYS, OPS_KEYS, query_from_view, view_from_quer
 def register_callbacks(app) -> None:
     svc = services(app)
     junctions = [int(s["i"]) for s in svc.scene.signals]
-    checkpoints = list(range(len(svc.commands.query("checkpoint_rows")))) if svc.commands is not None else []
+    checkpoints = (
+        list(range(len(svc.commands.query("checkpoint_rows")))) if svc.commands is not None else []
+    )
     offered = {"junctions": junctions, "checkpoints": checkpoints, "layers": list(TOGGLE_LABELS)}
 
     def sync(location: str, controls: Sequence[str], keys: Sequence[str]) -> None:
-        @app.callback(Output(location, "search"), *(Output(c, "value", allow_duplicate=True) for c in controls),
-                      Input(location, "search"), *(Input(c, "value") for c in controls),
-                      prevent_initial_call="initial_duplicate")
+        @app.callback(
+            Output(location, "search"),
+            *(Output(c, "value", allow_duplicate=True) for c in controls),
+            Input(location, "search"),
+            *(Input(c, "value") for c in controls),
+            prevent_initial_call="initial_duplicate",
+        )
         def sync_view(search: str | None, *values: Any) -> tuple[Any, ...]:
             if ctx.triggered_id == location or not ctx.triggered_id:  # a link, a reload, Back
                 view = view_from_query(search, **offered)
                 wanted = [view.get(key, no_update) for key in keys]
-                return no_update, *[w if w != v else no_update for w, v in zip(wanted, values, strict=True)]
+                return no_update, *[
+                    w if w != v else no_update for w, v in zip(wanted, values, strict=True)
+                ]
             query = query_from_view(search, dict(zip(keys, values, strict=True)), keys)
             return (query if query != (search or "") else no_update), *([no_update] * len(controls))
 

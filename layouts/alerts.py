@@ -12,7 +12,10 @@ from typing import Any
 from dash import dcc, html
 
 from layouts import ids
-from twin.service.alarms import COUNTING_RULE  # the KPI tile, the feed's header and the summary count alike
+from twin.service.alarms import (
+    COUNTING_RULE,  # the KPI tile, the feed's header and the summary count alike
+)
+
 SHELVE_REASONS = (
     ("known", "Known cause, being handled"),
     ("planned", "Planned: event traffic or works"),
@@ -36,7 +39,9 @@ def clock_state(paused: bool, speed: float) -> str:
     return "PAUSED" if paused else f"LIVE ×{speed:g}"
 
 
-def countdown(eta_s: float | None, predicted_s: float | None, *, overdue: bool = False) -> str | None:
+def countdown(
+    eta_s: float | None, predicted_s: float | None, *, overdue: bool = False
+) -> str | None:
     """``in 11 min · 18:29`` until a forecast alert's predicted time, ``due now · 18:29`` in its
     last seconds, ``due 18:29 · not seen yet`` once it has passed (``assets`` keep the text
     counting between redraws: ``alerts_countdown`` in callbacks/alerts.py does the same)."""
@@ -69,7 +74,10 @@ def _countdown_data(alert: Mapping[str, Any]) -> dict[str, str]:
     """What the page's countdown needs (see ``COUNTDOWN_JS`` in callbacks/alerts.py)."""
     if alert.get("predicted_s") is None:
         return {}
-    return {"data-predicted-s": f"{alert['predicted_s']:.0f}", "data-overdue": "1" if alert.get("overdue") else "0"}
+    return {
+        "data-predicted-s": f"{alert['predicted_s']:.0f}",
+        "data-overdue": "1" if alert.get("overdue") else "0",
+    }
 
 
 def _ack_label(alert: Mapping[str, Any]) -> str:
@@ -83,7 +91,9 @@ def alert_item(alert: Mapping[str, Any], *, can_ack: bool = True) -> html.Div:
     """One feed entry; the body flies the map to the place, the buttons acknowledge and shelve
     (shown only when ``can_ack``: the read-only map has none); the note under them says what
     became of the last click."""
-    when = countdown(alert.get("eta_s"), alert.get("predicted_s"), overdue=bool(alert.get("overdue")))
+    when = countdown(
+        alert.get("eta_s"), alert.get("predicted_s"), overdue=bool(alert.get("overdue"))
+    )
     count = alert.get("count", 1)
     new = alert.get("new", 0 if alert.get("acked") else 1)
     status = _status(alert)
@@ -100,33 +110,74 @@ def alert_item(alert: Mapping[str, Any], *, can_ack: bool = True) -> html.Div:
         className=" ".join(classes),
         **{"data-alert-id": str(alert["id"])},
         children=[
-            html.Div(id={"type": ids.ALERT_ITEM, "id": alert["id"]}, n_clicks=0, className="alert-body",
-                     title="Show on the map", children=[
-                         html.Div(className="alert-head", children=[
-                             html.Span(alert["severity"].upper(), className="alert-sev"),
-                             html.Span(clock(alert["raised_s"]), className="alert-time", title="raised at"),
-                             html.Span(when, className="alert-eta", **_countdown_data(alert)) if when else None,
-                             html.Span(f"×{count}" + (f" · {new} new" if 0 < new < count else ""),
-                                       className="alert-count",
-                                       title=f"{count} alerts in this line (each counts in Open alerts)")
-                             if count > 1 else None,
-                         ]),
-                         html.Div(alert["place"], className="alert-place",
-                                  title=", ".join(places) if places else alert["place"]),
-                         html.Div(message, className="alert-msg", title=message),
-                         html.Div(status, className="alert-status") if status else None,
-                     ]),
-            html.Div(className="alert-actions chrome", children=[
-                html.Button(_ack_label(alert), n_clicks=0, id={"type": ids.ALERT_ACK, "id": alert["id"]},
-                            className="alert-ack", disabled=bool(alert.get("acked")),
-                            title="Acknowledged" if alert.get("acked") else "Acknowledge: you have seen it"),
-                html.Button("Shelve", n_clicks=0, id={"type": ids.ALERT_SHELVE, "id": alert["id"]},
-                            className="alert-shelve", disabled=critical,
-                            title="Critical alerts cannot be shelved" if critical
-                            else "Take it off the list for a while, with a reason"),
-            ]) if can_ack else None,
-            html.Div(id={"type": ids.ALERT_NOTE, "id": alert["id"]}, className="alert-note chrome",
-                     role="status") if can_ack else None,
+            html.Div(
+                id={"type": ids.ALERT_ITEM, "id": alert["id"]},
+                n_clicks=0,
+                className="alert-body",
+                title="Show on the map",
+                children=[
+                    html.Div(
+                        className="alert-head",
+                        children=[
+                            html.Span(alert["severity"].upper(), className="alert-sev"),
+                            html.Span(
+                                clock(alert["raised_s"]), className="alert-time", title="raised at"
+                            ),
+                            html.Span(when, className="alert-eta", **_countdown_data(alert))
+                            if when
+                            else None,
+                            html.Span(
+                                f"×{count}" + (f" · {new} new" if 0 < new < count else ""),
+                                className="alert-count",
+                                title=f"{count} alerts in this line (each counts in Open alerts)",
+                            )
+                            if count > 1
+                            else None,
+                        ],
+                    ),
+                    html.Div(
+                        alert["place"],
+                        className="alert-place",
+                        title=", ".join(places) if places else alert["place"],
+                    ),
+                    html.Div(message, className="alert-msg", title=message),
+                    html.Div(status, className="alert-status") if status else None,
+                ],
+            ),
+            html.Div(
+                className="alert-actions chrome",
+                children=[
+                    html.Button(
+                        _ack_label(alert),
+                        n_clicks=0,
+                        id={"type": ids.ALERT_ACK, "id": alert["id"]},
+                        className="alert-ack",
+                        disabled=bool(alert.get("acked")),
+                        title="Acknowledged"
+                        if alert.get("acked")
+                        else "Acknowledge: you have seen it",
+                    ),
+                    html.Button(
+                        "Shelve",
+                        n_clicks=0,
+                        id={"type": ids.ALERT_SHELVE, "id": alert["id"]},
+                        className="alert-shelve",
+                        disabled=critical,
+                        title="Critical alerts cannot be shelved"
+                        if critical
+                        else "Take it off the list for a while, with a reason",
+                    ),
+                ],
+            )
+            if can_ack
+            else None,
+            html.Div(
+                id={"type": ids.ALERT_NOTE, "id": alert["id"]},
+                className="alert-note chrome",
+                role="status",
+            )
+            if can_ack
+            else None,
         ],
     )
 
@@ -152,9 +203,15 @@ def alert_stats(stats: Mapping[str, Any]) -> html.Span | str:
     if isinstance(rate, (int, float)) and math.isfinite(rate):
         parts.append(f"{rate:.0f}/h")
     groups = stats.get("groups", 0)
-    rule = COUNTING_RULE + (f" Now {stats['open']:.0f} alerts in {stats.get('lines', 0):.0f} lines "
-                            f"({groups:.0f} grouped)." if groups else "")
-    rule += f" {stats.get('raised_total', 0):.0f} raised today; new alerts per hour over the last hour."
+    rule = COUNTING_RULE + (
+        f" Now {stats['open']:.0f} alerts in {stats.get('lines', 0):.0f} lines "
+        f"({groups:.0f} grouped)."
+        if groups
+        else ""
+    )
+    rule += (
+        f" {stats.get('raised_total', 0):.0f} raised today; new alerts per hour over the last hour."
+    )
     return html.Span(" · ".join(parts), title=rule, className="feed-count")
 
 
@@ -180,7 +237,10 @@ def ack_note(result, alert) -> html.Span:
     if not result.ok:
         return note(f"Not acknowledged: {result.reason}", False)
     count = alert.get("new", 1) if alert.get("count", 1) > 1 else 1
-    return note(f"✓ Acknowledged {count} alerts (recorded)" if count > 1 else "✓ Acknowledged (recorded)", True)
+    return note(
+        f"✓ Acknowledged {count} alerts (recorded)" if count > 1 else "✓ Acknowledged (recorded)",
+        True,
+    )
 
 
 def shelve_note(result, *, place: str = "", unshelve: bool = False) -> html.Span:
@@ -208,17 +268,30 @@ def critical_strip(alerts: Sequence[Mapping[str, Any]]) -> list[Any]:
     critical = critical_alerts(alerts)
     if not critical:
         return []
-    head = html.Div(className="crit-head", children=[
-        html.Span(f"{len(critical)} new critical", className="crit-title"),
-        html.Span("open Alerts to acknowledge", className="crit-hint"),
-    ])
-    rows = [html.Div(id={"type": ids.CRIT_ITEM, "id": a["id"]}, n_clicks=0, className="crit-item",
-                     title=f"{a['place']}: {a['message']} (show on the map, open Alerts)", children=[
-                         html.Span(clock(a["raised_s"]), className="crit-time"),
-                         html.Span(a["place"], className="crit-place"),
-                         html.Span(a["message"], className="crit-msg"),
-                     ]) for a in critical[:3]]
-    more = [html.Div(f"+{len(critical) - 3} more", className="crit-more")] if len(critical) > 3 else []
+    head = html.Div(
+        className="crit-head",
+        children=[
+            html.Span(f"{len(critical)} new critical", className="crit-title"),
+            html.Span("open Alerts to acknowledge", className="crit-hint"),
+        ],
+    )
+    rows = [
+        html.Div(
+            id={"type": ids.CRIT_ITEM, "id": a["id"]},
+            n_clicks=0,
+            className="crit-item",
+            title=f"{a['place']}: {a['message']} (show on the map, open Alerts)",
+            children=[
+                html.Span(clock(a["raised_s"]), className="crit-time"),
+                html.Span(a["place"], className="crit-place"),
+                html.Span(a["message"], className="crit-msg"),
+            ],
+        )
+        for a in critical[:3]
+    ]
+    more = (
+        [html.Div(f"+{len(critical) - 3} more", className="crit-more")] if len(critical) > 3 else []
+    )
     return [head, *rows, *more]
 
 
@@ -228,41 +301,76 @@ def critical_digest(alerts: Sequence[Mapping[str, Any]]) -> str:
 
 def alert_strip() -> html.Div:
     """The container of :func:`critical_strip`, placed above the side tabs."""
-    return html.Div(className="crit-wrap", children=[
-        html.Div(id=ids.CRIT_STRIP, className="crit-strip", role="alert"),
-        dcc.Store(id=ids.CRIT_DIGEST, data=""),
-        dcc.Store(id=ids.ALERT_JS_APPLIED),
-    ])
+    return html.Div(
+        className="crit-wrap",
+        children=[
+            html.Div(id=ids.CRIT_STRIP, className="crit-strip", role="alert"),
+            dcc.Store(id=ids.CRIT_DIGEST, data=""),
+            dcc.Store(id=ids.ALERT_JS_APPLIED),
+        ],
+    )
 
 
 # ------------------------------------------------------------------ shelving and the shelf
 def shelved_section(items: Sequence[Mapping[str, Any]], *, can_act: bool = True) -> list[Any]:
     """The shelf: what is shelved, by whom, why, until when; a button puts it back."""
-    head = html.Div(className="shelf-head", children=[
-        html.Span("Shelved", className="panel-title"),
-        html.Span(f"{sum(i.get('count', 1) for i in items)}" if items else "none", className="shelf-count",
-                  title="Shelved alerts are off the list and not counted; each returns, unacknowledged, "
-                        "when its time runs out or when it escalates"),
-    ])
+    head = html.Div(
+        className="shelf-head",
+        children=[
+            html.Span("Shelved", className="panel-title"),
+            html.Span(
+                f"{sum(i.get('count', 1) for i in items)}" if items else "none",
+                className="shelf-count",
+                title="Shelved alerts are off the list and not counted; each returns, unacknowledged, "
+                "when its time runs out or when it escalates",
+            ),
+        ],
+    )
     rows = []
     for item in items:
         count = item.get("count", 1)
         reason = item.get("shelved_reason", "")
         by = item.get("shelved_by", "")
-        rows.append(html.Div(className=f"shelf-item sev-{item['severity']}", **{"data-alert-id": str(item["id"])},
-                             children=[
-            html.Div(className="shelf-text", children=[
-                html.Div([html.Span(item["place"], className="shelf-place",
-                                    title=", ".join(item.get("places") or [item["place"]])),
-                          html.Span(f" ×{count}", className="alert-count") if count > 1 else None]),
-                html.Div(f"until {clock(item['shelved_until_s'])} · {by + ': ' if by else ''}{reason}",
-                         className="shelf-why", title=f"{item['message']}\nShelved at "
-                         f"{clock(item['shelved_s'])}{' by ' + by if by else ''}: {reason}"),
-            ]),
-            html.Button("Unshelve", n_clicks=0, id={"type": ids.SHELF_UNSHELVE, "id": item["id"]},
-                        className="alert-shelve chrome", title="Back on the list now")
-            if can_act else None,
-        ]))
+        rows.append(
+            html.Div(
+                className=f"shelf-item sev-{item['severity']}",
+                **{"data-alert-id": str(item["id"])},
+                children=[
+                    html.Div(
+                        className="shelf-text",
+                        children=[
+                            html.Div(
+                                [
+                                    html.Span(
+                                        item["place"],
+                                        className="shelf-place",
+                                        title=", ".join(item.get("places") or [item["place"]]),
+                                    ),
+                                    html.Span(f" ×{count}", className="alert-count")
+                                    if count > 1
+                                    else None,
+                                ]
+                            ),
+                            html.Div(
+                                f"until {clock(item['shelved_until_s'])} · {by + ': ' if by else ''}{reason}",
+                                className="shelf-why",
+                                title=f"{item['message']}\nShelved at "
+                                f"{clock(item['shelved_s'])}{' by ' + by if by else ''}: {reason}",
+                            ),
+                        ],
+                    ),
+                    html.Button(
+                        "Unshelve",
+                        n_clicks=0,
+                        id={"type": ids.SHELF_UNSHELVE, "id": item["id"]},
+                        className="alert-shelve chrome",
+                        title="Back on the list now",
+                    )
+                    if can_act
+                    else None,
+                ],
+            )
+        )
     return [head, *rows]
 
 
@@ -272,21 +380,46 @@ def shelf_digest(items: Sequence[Mapping[str, Any]]) -> str:
 
 def shelve_form() -> html.Div:
     """Shelve an alert: a reason (required) and how long; hidden until a Shelve button asks."""
-    return html.Div(id=ids.SHELVE_FORM, className="shelve-form chrome", hidden=True, children=[
-        html.Div(id=ids.SHELVE_TITLE, className="shelve-title"),
-        html.Div("Why", className="panel-title"),
-        dcc.RadioItems(id=ids.SHELVE_REASON, className="shelve-reasons", value=None,
-                       options=[{"label": label, "value": key} for key, label in SHELVE_REASONS]),
-        dcc.Input(id=ids.SHELVE_NOTE, type="text", maxLength=160, debounce=False, className="shelve-note",
-                  placeholder="What is known (required for Other)"),
-        html.Div("For how long", className="panel-title"),
-        dcc.RadioItems(id=ids.SHELVE_MINUTES, className="seg", inline=True, value=30,
-                       options=[{"label": label, "value": m} for m, label in SHELVE_MINUTES]),
-        html.Div(className="shelve-buttons", children=[
-            html.Button("Shelve", id=ids.SHELVE_CONFIRM, n_clicks=0, className="btn btn-primary"),
-            html.Button("Cancel", id=ids.SHELVE_CANCEL, n_clicks=0, className="btn"),
-        ]),
-    ])
+    return html.Div(
+        id=ids.SHELVE_FORM,
+        className="shelve-form chrome",
+        hidden=True,
+        children=[
+            html.Div(id=ids.SHELVE_TITLE, className="shelve-title"),
+            html.Div("Why", className="panel-title"),
+            dcc.RadioItems(
+                id=ids.SHELVE_REASON,
+                className="shelve-reasons",
+                value=None,
+                options=[{"label": label, "value": key} for key, label in SHELVE_REASONS],
+            ),
+            dcc.Input(
+                id=ids.SHELVE_NOTE,
+                type="text",
+                maxLength=160,
+                debounce=False,
+                className="shelve-note",
+                placeholder="What is known (required for Other)",
+            ),
+            html.Div("For how long", className="panel-title"),
+            dcc.RadioItems(
+                id=ids.SHELVE_MINUTES,
+                className="seg",
+                inline=True,
+                value=30,
+                options=[{"label": label, "value": m} for m, label in SHELVE_MINUTES],
+            ),
+            html.Div(
+                className="shelve-buttons",
+                children=[
+                    html.Button(
+                        "Shelve", id=ids.SHELVE_CONFIRM, n_clicks=0, className="btn btn-primary"
+                    ),
+                    html.Button("Cancel", id=ids.SHELVE_CANCEL, n_clicks=0, className="btn"),
+                ],
+            ),
+        ],
+    )
 
 
 def shelve_reason(choice: str | None, note: str | None) -> str:
@@ -301,16 +434,24 @@ def shelve_reason(choice: str | None, note: str | None) -> str:
 
 def alert_tools() -> html.Div:
     """Under the feed: the shelve form, the outcome of the last shelve or unshelve, the shelf."""
-    return html.Div(className="alert-tools", children=[
-        shelve_form(),
-        html.Div(id=ids.SHELVE_MSG, className="shelve-msg", role="status"),
-        html.Div(id=ids.SHELF, className="shelf"),
-        dcc.Store(id=ids.SHELVE_TARGET),
-        dcc.Store(id=ids.SHELF_DIGEST, data=""),
-    ])
+    return html.Div(
+        className="alert-tools",
+        children=[
+            shelve_form(),
+            html.Div(id=ids.SHELVE_MSG, className="shelve-msg", role="status"),
+            html.Div(id=ids.SHELF, className="shelf"),
+            dcc.Store(id=ids.SHELVE_TARGET),
+            dcc.Store(id=ids.SHELF_DIGEST, data=""),
+        ],
+    )
 
 
 def home_button() -> html.Button:
     """The map's home-view control: back to the whole area after a fly-to."""
-    return html.Button("⌂ Overview", id=ids.MAP_HOME, n_clicks=0, className="map-home chrome",
-                       title="Back to the overview of the whole area")
+    return html.Button(
+        "⌂ Overview",
+        id=ids.MAP_HOME,
+        n_clicks=0,
+        className="map-home chrome",
+        title="Back to the overview of the whole area",
+    )

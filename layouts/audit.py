@@ -46,24 +46,36 @@ TABLE_COLUMNS = (
     ("ip", "IP"),
     ("detail", "Detail"),
 )
-_CELL = {"padding": "4px 8px", "borderBottom": "1px solid #253244", "textAlign": "left",
-         "fontFamily": "monospace", "fontSize": "13px", "whiteSpace": "nowrap",
-         "maxWidth": "320px", "overflow": "hidden", "textOverflow": "ellipsis"}
+_CELL = {
+    "padding": "4px 8px",
+    "borderBottom": "1px solid #253244",
+    "textAlign": "left",
+    "fontFamily": "monospace",
+    "fontSize": "13px",
+    "whiteSpace": "nowrap",
+    "maxWidth": "320px",
+    "overflow": "hidden",
+    "textOverflow": "ellipsis",
+}
 _REFUSED = {"color": "#ffb3b8"}
 
 
 def _dropdown(component_id: str, label: str, options: Iterable[str]) -> html.Label:
     return html.Label(
-        [label, dcc.Dropdown(id=component_id, options=list(options), placeholder="any",
-                             clearable=True)],
+        [
+            label,
+            dcc.Dropdown(id=component_id, options=list(options), placeholder="any", clearable=True),
+        ],
         className="audit-filter audit-filter-menu",
     )
 
 
 def _date(component_id: str, label: str) -> html.Label:
     """A date-and-time field wide enough for "yyyy-mm-dd hh:mm" (dark, like the menus)."""
-    return html.Label([label, dcc.Input(id=component_id, type="datetime-local", debounce=True)],
-                      className="audit-filter audit-filter-date")
+    return html.Label(
+        [label, dcc.Input(id=component_id, type="datetime-local", debounce=True)],
+        className="audit-filter audit-filter-date",
+    )
 
 
 def audit_page(facets: Mapping[str, Sequence[str]], *, roles: Sequence[str]) -> html.Div:
@@ -73,11 +85,22 @@ def audit_page(facets: Mapping[str, Sequence[str]], *, roles: Sequence[str]) -> 
             _dropdown(IDS.USER, "User", facets.get("user", ())),
             _dropdown(IDS.ROLE, "Role", roles),
             _dropdown(IDS.ACTION, "Action", facets.get("action", ())),
-            html.Label(["Log", dcc.RadioItems(
-                id=IDS.CATEGORY, value="",
-                options=[{"label": "all", "value": ""}, {"label": "actions", "value": "action"},
-                         {"label": "security", "value": "security"}],
-                inline=True)], className="audit-filter"),
+            html.Label(
+                [
+                    "Log",
+                    dcc.RadioItems(
+                        id=IDS.CATEGORY,
+                        value="",
+                        options=[
+                            {"label": "all", "value": ""},
+                            {"label": "actions", "value": "action"},
+                            {"label": "security", "value": "security"},
+                        ],
+                        inline=True,
+                    ),
+                ],
+                className="audit-filter",
+            ),
             _date(IDS.SINCE, "From"),
             _date(IDS.UNTIL, "To"),
             html.Button("Refresh", id=IDS.REFRESH, n_clicks=0, className="audit-refresh"),
@@ -89,10 +112,19 @@ def audit_page(facets: Mapping[str, Sequence[str]], *, roles: Sequence[str]) -> 
         [
             html.H2("Audit log"),
             filters,
-            html.Div([html.Span(id=IDS.COUNT),
-                      html.A("Export CSV", id=IDS.EXPORT, href="/admin/audit.csv",
-                             download="audit.csv", style={"marginLeft": "16px"})],
-                     style={"margin": "10px 0"}),
+            html.Div(
+                [
+                    html.Span(id=IDS.COUNT),
+                    html.A(
+                        "Export CSV",
+                        id=IDS.EXPORT,
+                        href="/admin/audit.csv",
+                        download="audit.csv",
+                        style={"marginLeft": "16px"},
+                    ),
+                ],
+                style={"margin": "10px 0"},
+            ),
             html.Div(id=IDS.ERROR, role="alert", style={"color": "#ffb3b8"}),
             html.Div(audit_table([]), id=IDS.TABLE, style={"overflowX": "auto"}),
         ],
@@ -138,12 +170,16 @@ def audit_table(rows: Sequence[Mapping[str, str]]) -> html.Table:
     Each cell has the class ``col-<key>`` (``col-action``, ``col-user`` ...).
     """
     head = html.Thead(html.Tr([html.Th(name, style=_CELL) for _, name in TABLE_COLUMNS]))
-    body = html.Tbody([
-        html.Tr(
-            [html.Td(row[key], className=f"col-{key}", title=row[key], style=_CELL)
-             for key, _ in TABLE_COLUMNS],
-            style=_REFUSED if row["result"] == "refused" else None,
-        )
-        for row in rows
-    ])
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(row[key], className=f"col-{key}", title=row[key], style=_CELL)
+                    for key, _ in TABLE_COLUMNS
+                ],
+                style=_REFUSED if row["result"] == "refused" else None,
+            )
+            for row in rows
+        ]
+    )
     return html.Table([head, body], className="audit-table", style={"borderCollapse": "collapse"})

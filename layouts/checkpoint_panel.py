@@ -14,26 +14,58 @@ from layouts.alerts import clock
 
 
 def checkpoint_pane(options: list[dict[str, Any]]) -> html.Div:
-    return html.Div(id=ids.CP_PANE, className="ops-pane", hidden=True, children=[
-        html.Div("Checkpoint throughput", className="panel-title"),
-        html.Div(id=ids.CP_TABLE),
-        dcc.Dropdown(id=ids.CP_SELECT, options=options, value=options[0]["value"] if options else None,
-                     clearable=False, className="ops-dropdown"),
-        html.Div(className="field-row", children=[
-            dcc.RadioItems(id=ids.CP_LANE_TYPE, className="seg", inline=True, value="face",
-                           options=[{"label": "face e-gates", "value": "face"}, {"label": "manual", "value": "manual"}]),
-            html.Label(["open lanes", dcc.Input(id=ids.CP_COUNT, type="number", min=0, step=1, className="num")],
-                       className="field"),
-            html.Button("Set lanes", id=ids.CP_APPLY, n_clicks=0, className="btn btn-primary"),
-        ]),
-        html.Div(id=ids.CP_MSG, className="ops-msg", role="status"),
-        dcc.Store(id=ids.CP_SEEN),
-        html.Div(id=ids.CP_CHART),
-    ])
+    return html.Div(
+        id=ids.CP_PANE,
+        className="ops-pane",
+        hidden=True,
+        children=[
+            html.Div("Checkpoint throughput", className="panel-title"),
+            html.Div(id=ids.CP_TABLE),
+            dcc.Dropdown(
+                id=ids.CP_SELECT,
+                options=options,
+                value=options[0]["value"] if options else None,
+                clearable=False,
+                className="ops-dropdown",
+            ),
+            html.Div(
+                className="field-row",
+                children=[
+                    dcc.RadioItems(
+                        id=ids.CP_LANE_TYPE,
+                        className="seg",
+                        inline=True,
+                        value="face",
+                        options=[
+                            {"label": "face e-gates", "value": "face"},
+                            {"label": "manual", "value": "manual"},
+                        ],
+                    ),
+                    html.Label(
+                        [
+                            "open lanes",
+                            dcc.Input(
+                                id=ids.CP_COUNT, type="number", min=0, step=1, className="num"
+                            ),
+                        ],
+                        className="field",
+                    ),
+                    html.Button(
+                        "Set lanes", id=ids.CP_APPLY, n_clicks=0, className="btn btn-primary"
+                    ),
+                ],
+            ),
+            html.Div(id=ids.CP_MSG, className="ops-msg", role="status"),
+            dcc.Store(id=ids.CP_SEEN),
+            html.Div(id=ids.CP_CHART),
+        ],
+    )
 
 
-GROUPS = (("venue_entrance", "Venue entrances — every spectator: ticket and bag check"),
-          ("park_gate", "Park gates — arrivals by road, screened before the entrance"))
+GROUPS = (
+    ("venue_entrance", "Venue entrances — every spectator: ticket and bag check"),
+    ("park_gate", "Park gates — arrivals by road, screened before the entrance"),
+)
 """Table sections by checkpoint ``kind``, in checkpoint order (entrances, then gates)."""
 
 
@@ -44,7 +76,18 @@ def checkpoint_options(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     return [{"label": r["name"], "value": int(r["checkpoint_id"])} for r in ranked]
 
 
-COLUMNS = ("Checkpoint", "Lanes F/M", "Arr /5m", "Thru /5m", "Queue", "Wait", "+15", "+30", "Rec F/M", "")
+COLUMNS = (
+    "Checkpoint",
+    "Lanes F/M",
+    "Arr /5m",
+    "Thru /5m",
+    "Queue",
+    "Wait",
+    "+15",
+    "+30",
+    "Rec F/M",
+    "",
+)
 COLUMN_HELP = {
     "Lanes F/M": "open lanes: face-recognition e-gates / manual lanes",
     "Arr /5m": "persons arriving in the last 5 minutes",
@@ -79,57 +122,105 @@ def checkpoint_table(rows: Sequence[Mapping[str, Any]], *, target_wait_s: float)
         if members:
             body.append(html.Tr(html.Td(heading, colSpan=len(COLUMNS)), className="cp-group"))
         body.extend(_row(r) for r in members)
-    return html.Table([head, *body], className="ops-table cp-table",
-                      title=f"status against a wait target of {target_wait_s / 60:.0f} min")
+    return html.Table(
+        [head, *body],
+        className="ops-table cp-table",
+        title=f"status against a wait target of {target_wait_s / 60:.0f} min",
+    )
 
 
 def _row(r: Mapping[str, Any]) -> html.Tr:
-    return html.Tr(className=f"cp-row status-{r['status']}", **{"data-cp": str(r["checkpoint_id"])}, children=[
-        html.Td(_short(r["name"]), title=r["name"]),
-        html.Td(f"{r['lanes_face']}/{r['lanes_manual']}", className="cp-lanes"),
-        html.Td(f"{r['arrivals_5min']:.0f}"), html.Td(f"{r['throughput_5min']:.0f}"),
-        html.Td(f"{r['queue_persons']:.0f}"),
-        html.Td(_minutes(r["wait_now_s"]), className="cp-wait"),
-        html.Td(_minutes(r["wait_15_s"]), className="cp-wait15"),
-        html.Td(_minutes(r["wait_30_s"]), className="cp-wait30"),
-        html.Td(f"{r['recommended_face']}/{r['recommended_manual']}"),
-        html.Td(html.Span(_status_text(r), className=f"status-dot status-{r['status']}")),
-    ])
+    return html.Tr(
+        className=f"cp-row status-{r['status']}",
+        **{"data-cp": str(r["checkpoint_id"])},
+        children=[
+            html.Td(_short(r["name"]), title=r["name"]),
+            html.Td(f"{r['lanes_face']}/{r['lanes_manual']}", className="cp-lanes"),
+            html.Td(f"{r['arrivals_5min']:.0f}"),
+            html.Td(f"{r['throughput_5min']:.0f}"),
+            html.Td(f"{r['queue_persons']:.0f}"),
+            html.Td(_minutes(r["wait_now_s"]), className="cp-wait"),
+            html.Td(_minutes(r["wait_15_s"]), className="cp-wait15"),
+            html.Td(_minutes(r["wait_30_s"]), className="cp-wait30"),
+            html.Td(f"{r['recommended_face']}/{r['recommended_manual']}"),
+            html.Td(html.Span(_status_text(r), className=f"status-dot status-{r['status']}")),
+        ],
+    )
 
 
 def _status_text(r: Mapping[str, Any]) -> str:
     """The status word, or the time a shut entrance's doors open ("doors 18:30")."""
-    return f"doors {clock(r['doors_open_at_s'])}" if r.get("doors_open_at_s") is not None else r["status"]
+    return (
+        f"doors {clock(r['doors_open_at_s'])}"
+        if r.get("doors_open_at_s") is not None
+        else r["status"]
+    )
 
 
-def checkpoint_figure(name: str, history: Mapping[str, Any], index: int, forecast_wait_s: np.ndarray,
-                      now_s: float, target_wait_s: float) -> go.Figure:
+def checkpoint_figure(
+    name: str,
+    history: Mapping[str, Any],
+    index: int,
+    forecast_wait_s: np.ndarray,
+    now_s: float,
+    target_wait_s: float,
+) -> go.Figure:
     """Arrivals and throughput per minute and the wait over the day so far, plus the forecast wait.
 
     ``history["minute"]`` is the minute of the day; the forecast starts at ``now_s``.
     """
     minutes = np.asarray(history["minute"], dtype=float)
     fig = go.Figure()
-    fig.add_bar(x=minutes, y=np.asarray(history["arrived_persons"])[:, index], name="arrivals /min",
-                marker_color="#8b949e")
-    fig.add_scatter(x=minutes, y=np.asarray(history["served_persons"])[:, index], name="throughput /min",
-                    line={"color": "#3fb950"})
-    fig.add_scatter(x=minutes, y=np.asarray(history["wait_s"])[:, index] / 60, name="wait (min)", yaxis="y2",
-                    line={"color": "#58a6ff"})
+    fig.add_bar(
+        x=minutes,
+        y=np.asarray(history["arrived_persons"])[:, index],
+        name="arrivals /min",
+        marker_color="#8b949e",
+    )
+    fig.add_scatter(
+        x=minutes,
+        y=np.asarray(history["served_persons"])[:, index],
+        name="throughput /min",
+        line={"color": "#3fb950"},
+    )
+    fig.add_scatter(
+        x=minutes,
+        y=np.asarray(history["wait_s"])[:, index] / 60,
+        name="wait (min)",
+        yaxis="y2",
+        line={"color": "#58a6ff"},
+    )
     ahead = now_s / 60 + np.arange(1, len(forecast_wait_s) + 1)
-    fig.add_scatter(x=ahead, y=np.asarray(forecast_wait_s) / 60, name="predicted wait", yaxis="y2",
-                    line={"color": "#58a6ff", "dash": "dot"})
-    fig.add_hline(y=target_wait_s / 60, yref="y2", line={"color": "#e5484d", "dash": "dash", "width": 1})
+    fig.add_scatter(
+        x=ahead,
+        y=np.asarray(forecast_wait_s) / 60,
+        name="predicted wait",
+        yaxis="y2",
+        line={"color": "#58a6ff", "dash": "dot"},
+    )
+    fig.add_hline(
+        y=target_wait_s / 60, yref="y2", line={"color": "#e5484d", "dash": "dash", "width": 1}
+    )
     lo = minutes[0] if len(minutes) else now_s / 60
     hi = ahead[-1] if len(ahead) else now_s / 60
     ticks = np.linspace(lo, hi, 5)
     fig.update_layout(
-        template="plotly_dark", height=230, margin={"l": 40, "r": 40, "t": 24, "b": 30},
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font={"size": 11},
+        template="plotly_dark",
+        height=230,
+        margin={"l": 40, "r": 40, "t": 24, "b": 30},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"size": 11},
         title={"text": _short(name), "font": {"size": 12}},
         xaxis={"tickvals": list(ticks), "ticktext": [clock(t * 60) for t in ticks]},
-        yaxis={"title": "persons / min"}, yaxis2={"title": "wait min", "overlaying": "y", "side": "right",
-                                                  "showgrid": False, "rangemode": "tozero"},
+        yaxis={"title": "persons / min"},
+        yaxis2={
+            "title": "wait min",
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+        },
         legend={"orientation": "h", "y": -0.25, "font": {"size": 10}},
     )
     return fig

@@ -20,13 +20,18 @@ from layouts.alerts import clock
 SPEEDS = (1.0, 5.0, 10.0, 30.0, 60.0)
 
 
-def clock_state_text(*, paused: bool, speed: float, mode: str = "simulation",
-                     change: Mapping[str, Any] | None = None) -> str:
+def clock_state_text(
+    *, paused: bool, speed: float, mode: str = "simulation", change: Mapping[str, Any] | None = None
+) -> str:
     """``SIMULATION ×10``, ``SIMULATION PAUSED by ada at 18:40:05``, ``SIMULATION ×30 (ada,
     18:41)`` or ``LIVE``; times are the simulated clock's."""
     if mode == "live":
         return "LIVE"
-    who = f" by {change['user']} at {clock(change['sim_time_s'], seconds=True)}" if change and change.get("user") else ""
+    who = (
+        f" by {change['user']} at {clock(change['sim_time_s'], seconds=True)}"
+        if change and change.get("user")
+        else ""
+    )
     if paused:
         return f"SIMULATION PAUSED{who}"
     if change and change.get("action") == "speed" and change.get("user"):
@@ -36,14 +41,22 @@ def clock_state_text(*, paused: bool, speed: float, mode: str = "simulation",
 
 def clock_controls(speed: float) -> html.Div:
     """Pause/resume and speed, each behind a confirmation (the server checks the role)."""
-    return html.Div(className="clock-controls", children=[
-        dcc.ConfirmDialogProvider(
-            id=ids.PAUSE_CONFIRM,
-            message="Pause or resume the simulation clock on every screen? It is recorded with your name.",
-            children=html.Button("Pause", id=ids.PAUSE, n_clicks=0, className="btn")),
-        dcc.RadioItems(id=ids.SPEED, className="seg speed", inline=True,
-                       value=speed if speed in SPEEDS else SPEEDS[2],
-                       options=[{"label": f"×{s:g}", "value": s} for s in SPEEDS]),
-        dcc.ConfirmDialog(id=ids.SPEED_CONFIRM, message=""),
-        html.Span("", id=ids.CLOCK_MSG, className="clock-msg", role="status"),
-    ])
+    return html.Div(
+        className="clock-controls",
+        children=[
+            dcc.ConfirmDialogProvider(
+                id=ids.PAUSE_CONFIRM,
+                message="Pause or resume the simulation clock on every screen? It is recorded with your name.",
+                children=html.Button("Pause", id=ids.PAUSE, n_clicks=0, className="btn"),
+            ),
+            dcc.RadioItems(
+                id=ids.SPEED,
+                className="seg speed",
+                inline=True,
+                value=speed if speed in SPEEDS else SPEEDS[2],
+                options=[{"label": f"×{s:g}", "value": s} for s in SPEEDS],
+            ),
+            dcc.ConfirmDialog(id=ids.SPEED_CONFIRM, message=""),
+            html.Span("", id=ids.CLOCK_MSG, className="clock-msg", role="status"),
+        ],
+    )

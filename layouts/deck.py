@@ -6,7 +6,8 @@ bridge in ``assets/deck_bridge.js``). Layers that share geometry share rows: bas
 and predicted congestion and corridors all draw the link rows, each reading its own fields.
 
 Layers listed in :data:`SUBSETS` draw the shared rows whose value makes them abnormal (the
-bridge filters them), so a quiet network costs no drawing. Each refresh sends only values (:func:`layer_values`, :func:`encode_update`): per layer, a few
+bridge filters them), so a quiet network costs no drawing. Each refresh sends only values
+(:func:`layer_values`, :func:`encode_update`): per layer, a few
 channels of small integers, base64-packed; the bridge writes them into the rows through the
 channel's palette, labels or scale and bumps the layer's ``updateTriggers``. Layers whose
 values did not change since the page's last refresh are left out (digests).
@@ -49,14 +50,34 @@ TOGGLES: dict[str, tuple[str, ...]] = {
 }
 """Layer toggles shown to the operator and the deck layers each controls."""
 TOGGLE_LABELS = {
-    "base": "Base map", "congestion": "Live congestion", "predicted": "Predicted congestion",
-    "crowd": "Crowd density", "venues": "Venues", "checkpoints": "Checkpoints",
-    "signals": "Signals", "hospitals": "Hospitals", "ambulances": "Ambulances",
+    "base": "Base map",
+    "congestion": "Live congestion",
+    "predicted": "Predicted congestion",
+    "crowd": "Crowd density",
+    "venues": "Venues",
+    "checkpoints": "Checkpoints",
+    "signals": "Signals",
+    "hospitals": "Hospitals",
+    "ambulances": "Ambulances",
 }
-DEFAULT_TOGGLES = ("base", "congestion", "crowd", "venues", "checkpoints", "signals", "hospitals",
-                   "ambulances")
-CLICK_KINDS = {"roads": "road", "congestion": "road", "predicted": "road", "signals": "junction",
-               "venues": "venue", "checkpoints": "checkpoint"}
+DEFAULT_TOGGLES = (
+    "base",
+    "congestion",
+    "crowd",
+    "venues",
+    "checkpoints",
+    "signals",
+    "hospitals",
+    "ambulances",
+)
+CLICK_KINDS = {
+    "roads": "road",
+    "congestion": "road",
+    "predicted": "road",
+    "signals": "junction",
+    "venues": "venue",
+    "checkpoints": "checkpoint",
+}
 
 
 # ------------------------------------------------------------------ static scene
@@ -108,52 +129,96 @@ def build_scene(scenario: Any, *, pedestrians: Any = None) -> Scene:
     when it has venues, the engine's pedestrian layout (crowd cells, checkpoints)."""
     links = scenario.links
     if "geometry" not in links:
-        raise ValueError("scenario.links has no geometry: the map needs a scenario loaded from a folder")
+        raise ValueError(
+            "scenario.links has no geometry: the map needs a scenario loaded from a folder"
+        )
     paths = _offset_paths(links, scenario.params.get("crs_m"))
     names = links["name"].fillna("").astype(str) if "name" in links else [""] * len(links)
-    classes = [_road_class(h) for h in (links["highway"] if "highway" in links else [""] * len(links))]
+    classes = [
+        _road_class(h) for h in (links["highway"] if "highway" in links else [""] * len(links))
+    ]
     lanes = np.asarray(links["lanes"], dtype=int)
     link_rows, link_paths = [], []
     for i, (geom, name, cls) in enumerate(zip(paths, names, classes, strict=True)):
         coords = np.asarray(geom.coords)
         link_paths.append(coords[:, :2])
-        link_rows.append({
-            "path": _round(coords), "i": i, "n": name if name and name != "None" else f"Road {i}",
-            "h": cls, "l": int(lanes[i]), "bc": list(theme.ROAD_RGBA[cls]),
-            "bw": theme.ROAD_WIDTH_PX[cls], "w": float(min(2.0 + 1.5 * lanes[i], 9.0)),
-            "pw": float(min(1.0 + 1.0 * lanes[i], 6.0)),
-        })
+        link_rows.append(
+            {
+                "path": _round(coords),
+                "i": i,
+                "n": name if name and name != "None" else f"Road {i}",
+                "h": cls,
+                "l": int(lanes[i]),
+                "bc": list(theme.ROAD_RGBA[cls]),
+                "bw": theme.ROAD_WIDTH_PX[cls],
+                "w": float(min(2.0 + 1.5 * lanes[i], 9.0)),
+                "pw": float(min(1.0 + 1.0 * lanes[i], 6.0)),
+            }
+        )
     nodes = scenario.nodes
-    signalised = np.asarray(nodes["signalised"], dtype=bool) if "signalised" in nodes else np.zeros(len(nodes), bool)
+    signalised = (
+        np.asarray(nodes["signalised"], dtype=bool)
+        if "signalised" in nodes
+        else np.zeros(len(nodes), bool)
+    )
     signal_nodes = np.flatnonzero(signalised)
     if len(scenario.signals):
-        signal_nodes = np.asarray(sorted(set(scenario.signals["node_id"].astype(int))), dtype=np.int64)
+        signal_nodes = np.asarray(
+            sorted(set(scenario.signals["node_id"].astype(int))), dtype=np.int64
+        )
     node_xy = np.column_stack([nodes.geometry.x, nodes.geometry.y])
-    signals = [{"position": _round(node_xy[[n]])[0], "i": int(n),
-                "n": str(nodes["name"].iloc[n]) if "name" in nodes and nodes["name"].iloc[n] else f"Junction {n}"}
-               for n in signal_nodes]
+    signals = [
+        {
+            "position": _round(node_xy[[n]])[0],
+            "i": int(n),
+            "n": str(nodes["name"].iloc[n])
+            if "name" in nodes and nodes["name"].iloc[n]
+            else f"Junction {n}",
+        }
+        for n in signal_nodes
+    ]
     venues, venue_ids, hospitals = _facilities(scenario.facilities)
     west, south, east, north = links.total_bounds
     view = fit_view(west, south, east, north)
-    for venue, offset in zip(venues, label_offsets([v["position"] for v in venues], [v["n"] for v in venues],
-                                                   view["zoom"], priority=[v["cap"] for v in venues]), strict=True):
+    for venue, offset in zip(
+        venues,
+        label_offsets(
+            [v["position"] for v in venues],
+            [v["n"] for v in venues],
+            view["zoom"],
+            priority=[v["cap"] for v in venues],
+        ),
+        strict=True,
+    ):
         venue["lo"] = offset
     return Scene(
-        name=scenario.name, links=link_rows, signal_nodes=signal_nodes, signals=signals,
-        buildings=_polygons(scenario.buildings), areas=_areas(scenario.areas),
-        venues=venues, venue_ids=venue_ids, hospitals=hospitals, link_paths=tuple(link_paths),
+        name=scenario.name,
+        links=link_rows,
+        signal_nodes=signal_nodes,
+        signals=signals,
+        buildings=_polygons(scenario.buildings),
+        areas=_areas(scenario.areas),
+        venues=venues,
+        venue_ids=venue_ids,
+        hospitals=hospitals,
+        link_paths=tuple(link_paths),
         link_length_m=np.asarray(links["length_m"], dtype=float),
-        crowd=_crowd_rows(pedestrians), checkpoints=_checkpoint_rows(scenario, pedestrians),
+        crowd=_crowd_rows(pedestrians),
+        checkpoints=_checkpoint_rows(scenario, pedestrians),
         view=view,
         bounds=(float(west), float(south), float(east), float(north)),
-        attribution=ODBL if "openstreetmap" in (scenario.attribution or "").lower() or not scenario.attribution else scenario.attribution.splitlines()[0],
+        attribution=ODBL
+        if "openstreetmap" in (scenario.attribution or "").lower() or not scenario.attribution
+        else scenario.attribution.splitlines()[0],
     )
 
 
 def _crowd_rows(pedestrians: Any) -> list[dict[str, Any]]:
     if pedestrians is None:
         return []
-    return [{"position": p} for p in np.round(pedestrians.cell_centre_lonlat, COORD_DECIMALS).tolist()]
+    return [
+        {"position": p} for p in np.round(pedestrians.cell_centre_lonlat, COORD_DECIMALS).tolist()
+    ]
 
 
 def _checkpoint_rows(scenario: Any, pedestrians: Any) -> list[dict[str, Any]]:
@@ -162,21 +227,42 @@ def _checkpoint_rows(scenario: Any, pedestrians: Any) -> list[dict[str, Any]]:
     from twin.io.geometry import m_to_lonlat
 
     specs = pedestrians.specs
-    lonlat = m_to_lonlat(scenario, np.array([s.x_m for s in specs]), np.array([s.y_m for s in specs]))
-    return [{"position": np.round(lonlat[k], COORD_DECIMALS).tolist(), "i": k, "n": spec.name}
-            for k, spec in enumerate(specs)]
+    lonlat = m_to_lonlat(
+        scenario, np.array([s.x_m for s in specs]), np.array([s.y_m for s in specs])
+    )
+    return [
+        {"position": np.round(lonlat[k], COORD_DECIMALS).tolist(), "i": k, "n": spec.name}
+        for k, spec in enumerate(specs)
+    ]
 
 
-def fit_view(west: float, south: float, east: float, north: float, *, width_px: int = 1500,
-             height_px: int = 900) -> dict[str, float]:
+def fit_view(
+    west: float,
+    south: float,
+    east: float,
+    north: float,
+    *,
+    width_px: int = 1500,
+    height_px: int = 900,
+) -> dict[str, float]:
     """Centre and zoom (Web Mercator) that fit a lon/lat box into ``width_px`` x ``height_px``."""
     lon_span = max(east - west, 1e-6)
-    y = lambda lat: math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    def y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
     lat_span = max(abs(y(north) - y(south)), 1e-9)
-    zoom = min(math.log2(width_px * 360 / (512 * lon_span)),  # deck.gl: 512 px world at zoom 0
-               math.log2(height_px * 2 * math.pi / (512 * lat_span)))
-    return {"longitude": float(west + east) / 2, "latitude": float(south + north) / 2,
-            "zoom": round(float(zoom), 2), "pitch": 0, "bearing": 0}
+    zoom = min(
+        math.log2(width_px * 360 / (512 * lon_span)),  # deck.gl: 512 px world at zoom 0
+        math.log2(height_px * 2 * math.pi / (512 * lat_span)),
+    )
+    return {
+        "longitude": float(west + east) / 2,
+        "latitude": float(south + north) / 2,
+        "zoom": round(float(zoom), 2),
+        "pitch": 0,
+        "bearing": 0,
+    }
 
 
 def _polygons(frame: Any) -> list[dict[str, Any]]:
@@ -196,9 +282,13 @@ def _areas(frame: Any) -> list[dict[str, Any]]:
     text = frame.drop(columns="geometry").astype(str).agg(" ".join, axis=1).str.lower()
     rows = []
     for geom, words in zip(frame.geometry, text, strict=True):
-        colour = (theme.WATER_RGBA if "water" in words or "river" in words
-                  else theme.PARK_RGBA if any(w in words for w in ("park", "grass", "forest", "wood", "garden"))
-                  else theme.AREA_RGBA)
+        colour = (
+            theme.WATER_RGBA
+            if "water" in words or "river" in words
+            else theme.PARK_RGBA
+            if any(w in words for w in ("park", "grass", "forest", "wood", "garden"))
+            else theme.AREA_RGBA
+        )
         for part in getattr(geom, "geoms", [geom]):
             if part.geom_type == "Polygon":
                 rows.append({"polygon": _round(part.exterior.coords), "c": list(colour)})
@@ -215,13 +305,18 @@ def _facilities(frame: Any) -> tuple[list[dict], tuple[str, ...], list[dict]]:
         if point is None:
             continue
         name = str(row[name_col]) if name_col else str(row.get("id", ""))
-        entry = {"position": [round(point.x, COORD_DECIMALS), round(point.y, COORD_DECIMALS)],
-                 "n": name.split(" (")[0]}
+        entry = {
+            "position": [round(point.x, COORD_DECIMALS), round(point.y, COORD_DECIMALS)],
+            "n": name.split(" (")[0],
+        }
         if row["kind"] == "venue":
             capacity = pd_number(row.get("capacity"))
-            entry.update(i=len(venues), cap=int(capacity) if capacity else 0,
-                         r=float(40 + 25 * math.sqrt((capacity or 2000) / 2000)),
-                         c=list(theme.NORMAL_RGBA))
+            entry.update(
+                i=len(venues),
+                cap=int(capacity) if capacity else 0,
+                r=float(40 + 25 * math.sqrt((capacity or 2000) / 2000)),
+                c=list(theme.NORMAL_RGBA),
+            )
             venues.append(entry)
             venue_ids.append(str(row.get("id", name)))
         elif row["kind"] == "hospital":
@@ -245,54 +340,187 @@ def _ref(key: str) -> String:
 
 
 def _layers(scene: Scene) -> list[pdk.Layer]:
-    path = {"get_path": "path", "width_units": String("pixels"), "cap_rounded": True, "joint_rounded": True}
+    path = {
+        "get_path": "path",
+        "width_units": String("pixels"),
+        "cap_rounded": True,
+        "joint_rounded": True,
+    }
     dot = {"radius_units": String("pixels"), "stroked": True, "line_width_units": String("pixels")}
-    text = {"get_position": "position", "get_text": "n", "get_size": 14, "size_units": String("pixels"),
-            "get_color": list(theme.LABEL_RGBA), "font_family": String(LABEL_FONT),
-            "get_text_anchor": String("middle"), "get_alignment_baseline": String("top"),
-            "get_pixel_offset": "lo", "font_weight": 600}  # layouts/labels.py keeps names apart
+    text = {
+        "get_position": "position",
+        "get_text": "n",
+        "get_size": 14,
+        "size_units": String("pixels"),
+        "get_color": list(theme.LABEL_RGBA),
+        "font_family": String(LABEL_FONT),
+        "get_text_anchor": String("middle"),
+        "get_alignment_baseline": String("top"),
+        "get_pixel_offset": "lo",
+        "font_weight": 600,
+    }  # layouts/labels.py keeps names apart
     return [
-        pdk.Layer("PolygonLayer", id="areas", data=_ref("areas"), get_polygon="polygon",
-                  get_fill_color="c", stroked=False),
-        pdk.Layer("PolygonLayer", id="buildings", data=_ref("buildings"), get_polygon="polygon",
-                  get_fill_color=list(theme.BUILDING_RGBA), stroked=False),
-        pdk.Layer("PathLayer", id="roads", data=_ref("links"), get_color="bc", get_width="bw",
-                  pickable=True, **path),
-        pdk.Layer("HeatmapLayer", id="crowd", data=_ref("crowd"), get_position="position",
-                  get_weight="h", radius_pixels=40, aggregation=String("MEAN"), color_domain=[0, 6],
-                  color_range=[list(c) for c in theme.HEAT_RANGE], opacity=0.55),
-        pdk.Layer("PathLayer", id="congestion", data=_ref("congestion"), get_color="c", get_width="w",
-                  pickable=True, **path),
-        pdk.Layer("PathLayer", id="predicted", data=_ref("predicted"), get_color="p", get_width="pw",
-                  pickable=True, visible=False, **path),
-        pdk.Layer("PathLayer", id="whatif", data=_ref("whatif"), get_color="d", get_width=8,
-                  pickable=False, **path),
-        pdk.Layer("PathLayer", id="route", data=_ref("route"), get_color=list(theme.INFO_RGBA), get_width=7,
-                  pickable=False, **path),
-        pdk.Layer("PathLayer", id="corridors", data=_ref("corridors"), get_color="k", get_width=10,
-                  pickable=False, **path),
-        pdk.Layer("ScatterplotLayer", id="signals", data=_ref("signals"), get_position="position",
-                  get_fill_color="c", get_line_color=[17, 21, 27, 255], get_radius=5,
-                  line_width_min_pixels=1, pickable=True, **dot),
-        pdk.Layer("ScatterplotLayer", id="venues", data=_ref("venues"), get_position="position",
-                  get_fill_color="c", get_line_color=[200, 208, 218, 220], get_radius="r",
-                  radius_units=String("meters"), radius_min_pixels=8, line_width_min_pixels=2,
-                  stroked=True, opacity=0.35, pickable=True),
+        pdk.Layer(
+            "PolygonLayer",
+            id="areas",
+            data=_ref("areas"),
+            get_polygon="polygon",
+            get_fill_color="c",
+            stroked=False,
+        ),
+        pdk.Layer(
+            "PolygonLayer",
+            id="buildings",
+            data=_ref("buildings"),
+            get_polygon="polygon",
+            get_fill_color=list(theme.BUILDING_RGBA),
+            stroked=False,
+        ),
+        pdk.Layer(
+            "PathLayer",
+            id="roads",
+            data=_ref("links"),
+            get_color="bc",
+            get_width="bw",
+            pickable=True,
+            **path,
+        ),
+        pdk.Layer(
+            "HeatmapLayer",
+            id="crowd",
+            data=_ref("crowd"),
+            get_position="position",
+            get_weight="h",
+            radius_pixels=40,
+            aggregation=String("MEAN"),
+            color_domain=[0, 6],
+            color_range=[list(c) for c in theme.HEAT_RANGE],
+            opacity=0.55,
+        ),
+        pdk.Layer(
+            "PathLayer",
+            id="congestion",
+            data=_ref("congestion"),
+            get_color="c",
+            get_width="w",
+            pickable=True,
+            **path,
+        ),
+        pdk.Layer(
+            "PathLayer",
+            id="predicted",
+            data=_ref("predicted"),
+            get_color="p",
+            get_width="pw",
+            pickable=True,
+            visible=False,
+            **path,
+        ),
+        pdk.Layer(
+            "PathLayer",
+            id="whatif",
+            data=_ref("whatif"),
+            get_color="d",
+            get_width=8,
+            pickable=False,
+            **path,
+        ),
+        pdk.Layer(
+            "PathLayer",
+            id="route",
+            data=_ref("route"),
+            get_color=list(theme.INFO_RGBA),
+            get_width=7,
+            pickable=False,
+            **path,
+        ),
+        pdk.Layer(
+            "PathLayer",
+            id="corridors",
+            data=_ref("corridors"),
+            get_color="k",
+            get_width=10,
+            pickable=False,
+            **path,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="signals",
+            data=_ref("signals"),
+            get_position="position",
+            get_fill_color="c",
+            get_line_color=[17, 21, 27, 255],
+            get_radius=5,
+            line_width_min_pixels=1,
+            pickable=True,
+            **dot,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="venues",
+            data=_ref("venues"),
+            get_position="position",
+            get_fill_color="c",
+            get_line_color=[200, 208, 218, 220],
+            get_radius="r",
+            radius_units=String("meters"),
+            radius_min_pixels=8,
+            line_width_min_pixels=2,
+            stroked=True,
+            opacity=0.35,
+            pickable=True,
+        ),
         pdk.Layer("TextLayer", id="venue-labels", data=_ref("venues"), **text),
-        pdk.Layer("ScatterplotLayer", id="checkpoints", data=_ref("checkpoints"), get_position="position",
-                  get_fill_color="c", get_line_color=[220, 226, 234, 255], get_radius=7,
-                  line_width_min_pixels=2, pickable=True, **dot),
-        pdk.Layer("ScatterplotLayer", id="hospitals", data=_ref("hospitals"), get_position="position",
-                  get_fill_color=[17, 21, 27, 255], get_line_color=list(theme.HOSPITAL_RGBA),
-                  get_radius=11, line_width_min_pixels=2, pickable=True, **dot),
-        pdk.Layer("TextLayer", id="hospital-labels", data=_ref("hospitals"), get_position="position",
-                  get_text=String("@@='H'"), get_size=14, size_units=String("pixels"),
-                  get_color=list(theme.HOSPITAL_RGBA), font_weight=700,
-                  font_family=String(LABEL_FONT),
-                  get_text_anchor=String("middle"), get_alignment_baseline=String("center")),
-        pdk.Layer("ScatterplotLayer", id="ambulances", data=_ref("ambulances"), get_position="position",
-                  get_fill_color=list(theme.INFO_RGBA), get_line_color=[255, 255, 255, 255],
-                  get_radius=9, line_width_min_pixels=2, pickable=True, **dot),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="checkpoints",
+            data=_ref("checkpoints"),
+            get_position="position",
+            get_fill_color="c",
+            get_line_color=[220, 226, 234, 255],
+            get_radius=7,
+            line_width_min_pixels=2,
+            pickable=True,
+            **dot,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="hospitals",
+            data=_ref("hospitals"),
+            get_position="position",
+            get_fill_color=[17, 21, 27, 255],
+            get_line_color=list(theme.HOSPITAL_RGBA),
+            get_radius=11,
+            line_width_min_pixels=2,
+            pickable=True,
+            **dot,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            id="hospital-labels",
+            data=_ref("hospitals"),
+            get_position="position",
+            get_text=String("@@='H'"),
+            get_size=14,
+            size_units=String("pixels"),
+            get_color=list(theme.HOSPITAL_RGBA),
+            font_weight=700,
+            font_family=String(LABEL_FONT),
+            get_text_anchor=String("middle"),
+            get_alignment_baseline=String("center"),
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="ambulances",
+            data=_ref("ambulances"),
+            get_position="position",
+            get_fill_color=list(theme.INFO_RGBA),
+            get_line_color=[255, 255, 255, 255],
+            get_radius=9,
+            line_width_min_pixels=2,
+            pickable=True,
+            **dot,
+        ),
     ]
 
 
@@ -313,7 +541,13 @@ def _scale(field: str, scale: float = 1.0, digits: int = 0) -> dict[str, Any]:
 
 
 LOS_LABELS = theme.LOS_LETTERS
-DELTA_RGBA = ((0, 0, 0, 0), (46, 160, 67, 240), (126, 231, 135, 200), (240, 140, 46, 200), (229, 72, 77, 240))
+DELTA_RGBA = (
+    (0, 0, 0, 0),
+    (46, 160, 67, 240),
+    (126, 231, 135, 200),
+    (240, 140, 46, 200),
+    (229, 72, 77, 240),
+)
 """What-if preview colours: unchanged (transparent), much less / less / more / much more delay."""
 DELTA_STEPS_VEH = (0.5, 2.0)
 """Change in delayed vehicles on a road from which it counts as changed, and as much changed."""
@@ -323,18 +557,29 @@ BAND_LABELS = ("normal", "advisory", "warning", "critical")
 CHANNELS: dict[str, list[dict[str, Any]]] = {
     "congestion": [
         _u8("los", _palette("c", theme.LOS_RGBA), _labels("L", LOS_LABELS)),
-        _u8("s", _scale("s")), _u8("f", _scale("f"), dtype="u16"), _u8("q", _scale("q"), dtype="u16"),
+        _u8("s", _scale("s")),
+        _u8("f", _scale("f"), dtype="u16"),
+        _u8("q", _scale("q"), dtype="u16"),
     ],
-    "predicted": [_u8("los", _palette("p", theme.PREDICTED_LOS_RGBA), _labels("PL", LOS_LABELS)),
-                  _u8("s", _scale("ps"))],
+    "predicted": [
+        _u8("los", _palette("p", theme.PREDICTED_LOS_RGBA), _labels("PL", LOS_LABELS)),
+        _u8("s", _scale("ps")),
+    ],
     "corridors": [_u8("k", _palette("k", ((0, 0, 0, 0), theme.INFO_RGBA)))],
     "whatif": [_u8("d", _palette("d", DELTA_RGBA))],
     "signals": [_u8("phase", _palette("c", theme.PHASE_RGBA), _labels("ph", PHASE_LABELS))],
-    "venues": [_u8("band", _palette("c", theme.BAND_RGBA)), _u8("o", _scale("o"), dtype="u16"),
-               _u8("pct", _scale("pct"), dtype="u16")],
+    "venues": [
+        _u8("band", _palette("c", theme.BAND_RGBA)),
+        _u8("o", _scale("o"), dtype="u16"),
+        _u8("pct", _scale("pct"), dtype="u16"),
+    ],
     "crowd": [_u8("h", _scale("h", 6.0 / 255, 2))],
-    "checkpoints": [_u8("band", _palette("c", theme.BAND_RGBA)), _u8("wait", _scale("wait"), dtype="u16"),
-                    _u8("queue", _scale("queue"), dtype="u16"), _u8("lanes", _scale("lanes"))],
+    "checkpoints": [
+        _u8("band", _palette("c", theme.BAND_RGBA)),
+        _u8("wait", _scale("wait"), dtype="u16"),
+        _u8("queue", _scale("queue"), dtype="u16"),
+        _u8("lanes", _scale("lanes")),
+    ],
 }
 """Per layer, the value channels a refresh may carry, and how the bridge applies each."""
 
@@ -366,17 +611,29 @@ def deck_spec(scene: Scene) -> dict[str, Any]:
     """Everything the bridge needs to create the deck once: the pydeck JSON, the rows of every
     static layer (geometry, sent once), per-layer channels, tooltips, click kinds, toggles."""
     deck = pdk.Deck(
-        layers=_layers(scene), initial_view_state=pdk.ViewState(**scene.view),
-        views=[pdk.View("MapView", controller=True)], map_provider=None, map_style=None,
+        layers=_layers(scene),
+        initial_view_state=pdk.ViewState(**scene.view),
+        views=[pdk.View("MapView", controller=True)],
+        map_provider=None,
+        map_style=None,
     )
     deck_json = json.loads(deck.to_json())
     deck_json["parameters"] = {"clearColor": [17 / 255, 21 / 255, 27 / 255, 1]}
     return {
         "deck": deck_json,
-        "data": {"links": scene.links, "signals": scene.signals, "buildings": scene.buildings,
-                 "areas": scene.areas, "venues": scene.venues, "hospitals": scene.hospitals,
-                 "crowd_cells": scene.crowd, "checkpoints": scene.checkpoints, "ambulances": [], "route": [],
-                 **{layer: [] for layer in SUBSETS}},
+        "data": {
+            "links": scene.links,
+            "signals": scene.signals,
+            "buildings": scene.buildings,
+            "areas": scene.areas,
+            "venues": scene.venues,
+            "hospitals": scene.hospitals,
+            "crowd_cells": scene.crowd,
+            "checkpoints": scene.checkpoints,
+            "ambulances": [],
+            "route": [],
+            **{layer: [] for layer in SUBSETS},
+        },
         "channels": CHANNELS,
         "subsets": SUBSETS,
         "tooltips": {k: v for k, v in TOOLTIPS.items() if v},
@@ -404,21 +661,32 @@ def band(values: Any, bands: tuple[float, float, float]) -> npt.NDArray[np.uint8
     return np.searchsorted(np.asarray(bands), array, side="right").astype(np.uint8)
 
 
-def layer_values(scene: Scene, frame: Any, *, horizon_s: int = 900,
-                 heat_horizon_s: int = 0) -> dict[str, dict[str, np.ndarray]]:
+def layer_values(
+    scene: Scene, frame: Any, *, horizon_s: int = 900, heat_horizon_s: int = 0
+) -> dict[str, dict[str, np.ndarray]]:
     """Per layer, per channel, the values of ``frame`` (a :class:`twin.service.store.Frame`)."""
     view = frame.view
     links = view.links
     out: dict[str, dict[str, np.ndarray]] = {
-        "congestion": {"los": _u8_of(links["los"], top=5), "s": _u8_of(links["speed_kph"]),
-                       "f": _u16_of(links["flow_vph"]), "q": _u16_of(links["queue_m"])},
-        "signals": {"phase": _u8_of(np.asarray(view.junctions["phase"], dtype=float)[scene.signal_nodes] + 1,
-                                    top=len(theme.PHASE_RGBA) - 1)},
+        "congestion": {
+            "los": _u8_of(links["los"], top=5),
+            "s": _u8_of(links["speed_kph"]),
+            "f": _u16_of(links["flow_vph"]),
+            "q": _u16_of(links["queue_m"]),
+        },
+        "signals": {
+            "phase": _u8_of(
+                np.asarray(view.junctions["phase"], dtype=float)[scene.signal_nodes] + 1,
+                top=len(theme.PHASE_RGBA) - 1,
+            )
+        },
     }
     future = frame.forecasts.get(horizon_s)
     if future is not None:
-        out["predicted"] = {"los": _u8_of(future.links["los"], top=5),
-                            "s": _u8_of(future.links["speed_kph"])}
+        out["predicted"] = {
+            "los": _u8_of(future.links["los"], top=5),
+            "s": _u8_of(future.links["speed_kph"]),
+        }
     out["corridors"] = {"k": corridor_links(view, len(scene.links)).astype(np.uint8)}
     people = view_extra(view, "pedestrians")
     if people is None:
@@ -427,8 +695,11 @@ def layer_values(scene: Scene, frame: Any, *, horizon_s: int = 900,
     if occupancy is not None:
         capacity = np.array([v["cap"] or np.nan for v in scene.venues], dtype=float)
         share = occupancy / capacity
-        out["venues"] = {"band": band(share, theme.OCCUPANCY_BANDS), "o": _u16_of(occupancy),
-                         "pct": _u16_of(100 * share)}
+        out["venues"] = {
+            "band": band(share, theme.OCCUPANCY_BANDS),
+            "o": _u16_of(occupancy),
+            "pct": _u16_of(100 * share),
+        }
     heat_view = view if heat_horizon_s == 0 else frame.forecasts.get(heat_horizon_s)
     heat = view_extra(heat_view, "pedestrians") if heat_view is not None else None
     density = None if heat is None else heat.get("density_ppm2")
@@ -438,9 +709,12 @@ def layer_values(scene: Scene, frame: Any, *, horizon_s: int = 900,
     if scene.checkpoints and len(table.get("wait_s", ())) == len(scene.checkpoints):
         wait_s = np.asarray(table["wait_s"], dtype=float)
         lanes = np.asarray(table.get("lanes_face", 0)) + np.asarray(table.get("lanes_manual", 0))
-        out["checkpoints"] = {"band": band(wait_s, theme.WAIT_BANDS_S), "wait": _u16_of(wait_s / 60),
-                              "queue": _u16_of(table.get("queue_persons", np.zeros(len(wait_s)))),
-                              "lanes": _u8_of(lanes)}
+        out["checkpoints"] = {
+            "band": band(wait_s, theme.WAIT_BANDS_S),
+            "wait": _u16_of(wait_s / 60),
+            "queue": _u16_of(table.get("queue_persons", np.zeros(len(wait_s)))),
+            "lanes": _u8_of(lanes),
+        }
     return out
 
 
@@ -470,9 +744,15 @@ def ambulance_rows(view: Any) -> list[dict[str, Any]]:
     from layouts.alerts import clock
 
     return [
-        {"position": [round(float(amb["lon"]), COORD_DECIMALS), round(float(amb["lat"]), COORD_DECIMALS)],
-         "n": f"Ambulance {amb['corridor_id']}", "dest": str(amb.get("hospital_id", "")),
-         "eta": clock(amb["eta_s"]) if amb.get("eta_s") is not None else "—"}
+        {
+            "position": [
+                round(float(amb["lon"]), COORD_DECIMALS),
+                round(float(amb["lat"]), COORD_DECIMALS),
+            ],
+            "n": f"Ambulance {amb['corridor_id']}",
+            "dest": str(amb.get("hospital_id", "")),
+            "eta": clock(amb["eta_s"]) if amb.get("eta_s") is not None else "—",
+        }
         for amb in view_extra(view, "ambulances") or ()
         if amb.get("state") == "en route"
     ]
@@ -488,9 +768,13 @@ def _pack(array: np.ndarray) -> str:
     return base64.b64encode(little.tobytes()).decode("ascii")
 
 
-def encode_update(values: Mapping[str, Mapping[str, np.ndarray]], rows: Mapping[str, list],
-                  digests: Mapping[str, str] | None, *, visible: set[str] | None = None,
-                  ) -> tuple[dict[str, Any], dict[str, str]]:
+def encode_update(
+    values: Mapping[str, Mapping[str, np.ndarray]],
+    rows: Mapping[str, list],
+    digests: Mapping[str, str] | None,
+    *,
+    visible: set[str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The refresh message for a page that holds ``digests``, and the page's new digests.
 
     Layers with the same digest as the page's are left out, and so are layers of hidden
@@ -530,12 +814,26 @@ def delta_classes(delta_veh: Any) -> npt.NDArray[np.uint8]:
     return out
 
 
-def preview_message(*, delta_veh: Any = None, n_links: int = 0, route: Any = None) -> dict[str, Any]:
+def preview_message(
+    *, delta_veh: Any = None, n_links: int = 0, route: Any = None
+) -> dict[str, Any]:
     """A bridge message drawing a what-if (roads coloured by change in delay) and a route preview;
     ``delta_veh=None`` clears the colours, ``route=None`` the route."""
-    classes = delta_classes(delta_veh) if delta_veh is not None else np.zeros(n_links, dtype=np.uint8)
-    rows = [{"path": [[round(float(x), COORD_DECIMALS), round(float(y), COORD_DECIMALS)] for x, y in route]}] \
-        if route else []
+    classes = (
+        delta_classes(delta_veh) if delta_veh is not None else np.zeros(n_links, dtype=np.uint8)
+    )
+    rows = (
+        [
+            {
+                "path": [
+                    [round(float(x), COORD_DECIMALS), round(float(y), COORD_DECIMALS)]
+                    for x, y in route
+                ]
+            }
+        ]
+        if route
+        else []
+    )
     return {"values": {"whatif": {"d": _pack(classes)}}, "rows": {"route": rows}}
 
 
@@ -547,5 +845,7 @@ def peak_density_place(scene: Scene, view: Any) -> str:
         return ""
     lon, lat = where
     venues = np.array([v["position"] for v in scene.venues], dtype=float)
-    nearest = int(np.argmin(np.hypot((venues[:, 0] - lon) * math.cos(math.radians(lat)), venues[:, 1] - lat)))
+    nearest = int(
+        np.argmin(np.hypot((venues[:, 0] - lon) * math.cos(math.radians(lat)), venues[:, 1] - lat))
+    )
     return f"near {scene.venues[nearest]['n']}"

@@ -14,10 +14,14 @@ TICK = "wall-tick"  # dcc.Interval
 FRAME_SEQ = "wall-frame-seq"  # dcc.Store: seq of the last frame this page showed
 PAUSE = "wall-pause"
 SPEED = "wall-speed"
-PAUSE_CONFIRM = "wall-pause-confirm"  # dcc.ConfirmDialogProvider around PAUSE (admins change the clock)
+PAUSE_CONFIRM = (
+    "wall-pause-confirm"  # dcc.ConfirmDialogProvider around PAUSE (admins change the clock)
+)
 SPEED_CONFIRM = "wall-speed-confirm"  # dcc.ConfirmDialog shown when SPEED changes
 CLOCK_MSG = "wall-clock-msg"  # what became of the last clock change
-PREVIEW_STATE = "wall-preview-state"  # dcc.Store: {"text": ...} while a what-if or route preview is on the map
+PREVIEW_STATE = (
+    "wall-preview-state"  # dcc.Store: {"text": ...} while a what-if or route preview is on the map
+)
 PREVIEW_BANNER = "wall-preview-banner"  # "Preview: ..." over the map, with its own colour key
 PREVIEW_TEXT = "wall-preview-text"
 PREVIEW_CLEAR = "wall-preview-clear"  # "End preview"
@@ -71,7 +75,9 @@ SUMMARY_PRINTED = "summary-printed"  # dummy output of the print button's client
 SIDE = "wall-side"  # the side column (its class widens it for an action panel)
 OPS_TAB = "ops-tab"  # dcc.RadioItems: alerts | signals | corridor | checkpoints
 VIEW_URL = "map-view-url"  # dcc.Location: the map's horizons and layers in the query string (callbacks/view_url.py)
-OPS_URL = "ops-view-url"  # dcc.Location: the wall's side tab, junction and checkpoint in the query string
+OPS_URL = (
+    "ops-view-url"  # dcc.Location: the wall's side tab, junction and checkpoint in the query string
+)
 ALERTS_PANE = "ops-alerts-pane"
 SIG_PANE = "sig-pane"
 SIG_NODE = "sig-node"  # dcc.Dropdown: signalised junction (search by street name)
@@ -117,10 +123,14 @@ MAP_PREVIEW = "ops-map-preview"  # dcc.Store: bridge message of a preview (what-
 # planner's replay (/replay: layouts/replay*.py, callbacks/replay.py, assets/replay.js)
 RP_ROOT = "rp-root"
 RP_URL = "rp-url"  # dcc.Location of the page: ?day=ID&t=HH:MM (the router keeps PAGE_URL)
-RP_DAYDATA = "rp-daydata"  # dcc.Store: the open day's id, date, range and start time (read by replay.js)
+RP_DAYDATA = (
+    "rp-daydata"  # dcc.Store: the open day's id, date, range and start time (read by replay.js)
+)
 RP_SEEK = "rp-seek"  # dcc.Store: a time asked by the URL (Back/Forward) for the open day
 RP_TIME = "rp-time"  # dcc.Store {"day", "t"}: the frame the page asks for (written by replay.js)
-RP_FRAME_DONE = "rp-frame-done"  # dcc.Store: time of the last frame served (replay.js asks the next)
+RP_FRAME_DONE = (
+    "rp-frame-done"  # dcc.Store: time of the last frame served (replay.js asks the next)
+)
 RP_TITLE = "rp-title"
 RP_BADGE = "rp-badge"
 RP_CLOCK = "rp-clock"  # the large replay time (written by replay.js)
@@ -138,7 +148,9 @@ RP_MAP_DIGESTS = "rp-map-digests"
 RP_MAP_CLICK = "rp-map-click"
 RP_MAP_APPLIED = "rp-map-applied"  # dummy output of the clientside map callbacks
 RP_LAYERS = "rp-layers"
-RP_MAP_MODE = "rp-map-mode"  # RadioItems: the day's traffic, or the difference in delay against the original
+RP_MAP_MODE = (
+    "rp-map-mode"  # RadioItems: the day's traffic, or the difference in delay against the original
+)
 RP_MAP_MODE_BOX = "rp-map-mode-box"
 RP_ALERTS = "rp-alerts"
 RP_ALERT_DIGEST = "rp-alert-digest"

@@ -32,26 +32,60 @@ class KpiSpec:
 
 
 KPIS = (
-    KpiSpec("vehicles_in_network", "Vehicles in network", "veh",
-            definition="Vehicles on the modelled roads around the park now."),
-    KpiSpec("mean_speed_kph", "Mean network speed", "km/h", bands=(25.0, 18.0, 12.0), worse="down",
-            definition="Average speed of the vehicles on the modelled roads now."),
-    KpiSpec("total_delay_vehh", "Road delay so far", "veh·h",
-            definition="Vehicle-hours lost on the modelled roads since the twin started today, a running "
-                       "total: time spent driving beyond free-flow travel time, summed over vehicles."),
-    KpiSpec("spectators_on_site", "Spectators on site", "",
-            definition="Everyone who has arrived for the event and not yet left: walking across the park, "
-                       "queueing at a park gate or venue entrance, or inside a venue."),
-    KpiSpec("peak_density_ppm2", "Peak crowd density", "p/m²", digits=1, bands=theme.DENSITY_BANDS_PPM2,
-            definition="The highest crowd density anywhere in the park now, persons per square metre."),
-    KpiSpec("worst_wait_s", "Worst checkpoint wait", "min", scale=1 / 60,
-            bands=tuple(b / 60 for b in theme.WAIT_BANDS_S),
-            definition="The longest wait now at any park gate or venue entrance for someone joining its "
-                       "queue: the queue over the screening rate of the open lanes, plus the time until "
-                       "the doors open."),
-    KpiSpec("open_alerts", "Open alerts", "", bands=(1.0, 5.0, 10.0),
-            definition="Open alerts count every alert: a grouped line (×N) counts N; shelved alerts "
-                       "are not counted."),
+    KpiSpec(
+        "vehicles_in_network",
+        "Vehicles in network",
+        "veh",
+        definition="Vehicles on the modelled roads around the park now.",
+    ),
+    KpiSpec(
+        "mean_speed_kph",
+        "Mean network speed",
+        "km/h",
+        bands=(25.0, 18.0, 12.0),
+        worse="down",
+        definition="Average speed of the vehicles on the modelled roads now.",
+    ),
+    KpiSpec(
+        "total_delay_vehh",
+        "Road delay so far",
+        "veh·h",
+        definition="Vehicle-hours lost on the modelled roads since the twin started today, a running "
+        "total: time spent driving beyond free-flow travel time, summed over vehicles.",
+    ),
+    KpiSpec(
+        "spectators_on_site",
+        "Spectators on site",
+        "",
+        definition="Everyone who has arrived for the event and not yet left: walking across the park, "
+        "queueing at a park gate or venue entrance, or inside a venue.",
+    ),
+    KpiSpec(
+        "peak_density_ppm2",
+        "Peak crowd density",
+        "p/m²",
+        digits=1,
+        bands=theme.DENSITY_BANDS_PPM2,
+        definition="The highest crowd density anywhere in the park now, persons per square metre.",
+    ),
+    KpiSpec(
+        "worst_wait_s",
+        "Worst checkpoint wait",
+        "min",
+        scale=1 / 60,
+        bands=tuple(b / 60 for b in theme.WAIT_BANDS_S),
+        definition="The longest wait now at any park gate or venue entrance for someone joining its "
+        "queue: the queue over the screening rate of the open lanes, plus the time until "
+        "the doors open.",
+    ),
+    KpiSpec(
+        "open_alerts",
+        "Open alerts",
+        "",
+        bands=(1.0, 5.0, 10.0),
+        definition="Open alerts count every alert: a grouped line (×N) counts N; shelved alerts "
+        "are not counted.",
+    ),
 )
 TREND_LOOKBACK_S = 600.0
 TREND_TOLERANCE = 0.02
@@ -85,8 +119,15 @@ def trend(times_s: np.ndarray, values: np.ndarray, *, lookback_s: float = TREND_
     return "flat" if abs(change) < TREND_TOLERANCE else ("up" if change > 0 else "down")
 
 
-def sparkline_svg(times_s: np.ndarray, values: np.ndarray, *, window_s: float = 3600.0,
-                  width: int = 120, height: int = 30, colour: str = "#8b98a8") -> str:
+def sparkline_svg(
+    times_s: np.ndarray,
+    values: np.ndarray,
+    *,
+    window_s: float = 3600.0,
+    width: int = 120,
+    height: int = 30,
+    colour: str = "#8b98a8",
+) -> str:
     """An SVG sparkline of the last ``window_s`` (empty frame when there are < 2 points)."""
     finite = np.isfinite(values)
     t, v = np.asarray(times_s)[finite], np.asarray(values)[finite]
@@ -94,20 +135,27 @@ def sparkline_svg(times_s: np.ndarray, values: np.ndarray, *, window_s: float = 
     if len(t) >= 2:
         x = width * (t - (t[-1] - window_s)) / window_s
         span = float(v.max() - v.min())
-        y = (height - 3) - (height - 6) * ((v - v.min()) / span if span > 0 else np.full(len(v), 0.5))
+        y = (height - 3) - (height - 6) * (
+            (v - v.min()) / span if span > 0 else np.full(len(v), 0.5)
+        )
         points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True))
-        body = (f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6" '
-                f'stroke-linejoin="round"/><circle cx="{x[-1]:.1f}" cy="{y[-1]:.1f}" r="2.2" '
-                f'fill="{colour}"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'preserveAspectRatio="none">{body}</svg>')
+        body = (
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6" '
+            f'stroke-linejoin="round"/><circle cx="{x[-1]:.1f}" cy="{y[-1]:.1f}" r="2.2" '
+            f'fill="{colour}"/>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="none">{body}</svg>'
+    )
 
 
 ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
 
 
-def kpi_card(spec: KpiSpec, value: float, times_s: np.ndarray, series: np.ndarray, *,
-             where: str = "") -> html.Div:
+def kpi_card(
+    spec: KpiSpec, value: float, times_s: np.ndarray, series: np.ndarray, *, where: str = ""
+) -> html.Div:
     """One KPI card."""
     shown = value * spec.scale if value is not None and math.isfinite(value) else math.nan
     level = level_of(shown, spec)
@@ -119,21 +167,34 @@ def kpi_card(spec: KpiSpec, value: float, times_s: np.ndarray, series: np.ndarra
         **{"data-kpi": spec.name},
         children=[
             html.Div(spec.label, className="kpi-label", title=spec.definition or None),
-            html.Div(className="kpi-row", children=[
-                html.Span(format_value(shown, spec.digits), className="kpi-value"),
-                html.Span(spec.unit, className="kpi-unit"),
-                html.Span(ARROWS[direction], className=f"kpi-trend trend-{direction}",
-                          title=f"trend over the last {TREND_LOOKBACK_S / 60:.0f} min: {direction}"),
-            ]),
+            html.Div(
+                className="kpi-row",
+                children=[
+                    html.Span(format_value(shown, spec.digits), className="kpi-value"),
+                    html.Span(spec.unit, className="kpi-unit"),
+                    html.Span(
+                        ARROWS[direction],
+                        className=f"kpi-trend trend-{direction}",
+                        title=f"trend over the last {TREND_LOOKBACK_S / 60:.0f} min: {direction}",
+                    ),
+                ],
+            ),
             html.Div(where, className="kpi-where") if where else None,
-            html.Img(src="data:image/svg+xml;utf8," + quote(svg), className="kpi-spark",
-                     alt=f"{spec.label}, last hour"),
+            html.Img(
+                src="data:image/svg+xml;utf8," + quote(svg),
+                className="kpi-spark",
+                alt=f"{spec.label}, last hour",
+            ),
         ],
     )
 
 
-def kpi_strip(values: Mapping[str, float], history: Mapping[str, Any], *,
-              where: Mapping[str, str] | None = None) -> list[html.Div]:
+def kpi_strip(
+    values: Mapping[str, float],
+    history: Mapping[str, Any],
+    *,
+    where: Mapping[str, str] | None = None,
+) -> list[html.Div]:
     """The strip's cards from current values and the KPI history (``time_s`` + one series per
     KPI name)."""
     times = np.asarray(history.get("time_s", np.array([])), dtype=float)
@@ -141,6 +202,9 @@ def kpi_strip(values: Mapping[str, float], history: Mapping[str, Any], *,
     cards = []
     for spec in KPIS:
         series = np.asarray(history.get(spec.name, np.full(len(times), np.nan)), dtype=float)
-        cards.append(kpi_card(spec, values.get(spec.name, math.nan), times, series,
-                              where=where.get(spec.name, "")))
+        cards.append(
+            kpi_card(
+                spec, values.get(spec.name, math.nan), times, series, where=where.get(spec.name, "")
+            )
+        )
     return cards

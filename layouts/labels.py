@@ -46,7 +46,9 @@ def candidate_offsets(width_px: float) -> list[tuple[float, float]]:
     ]
 
 
-def label_box(x: float, y: float, text: str, offset: tuple[float, float]) -> tuple[float, float, float, float]:
+def label_box(
+    x: float, y: float, text: str, offset: tuple[float, float]
+) -> tuple[float, float, float, float]:
     """(left, top, right, bottom) in pixels of ``text`` drawn centred below ``(x, y) + offset``."""
     half = len(text) * CHAR_PX / 2
     return x + offset[0] - half, y + offset[1], x + offset[0] + half, y + offset[1] + LINE_PX
@@ -54,12 +56,21 @@ def label_box(x: float, y: float, text: str, offset: tuple[float, float]) -> tup
 
 def overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
     """Whether two (left, top, right, bottom) boxes come closer than :data:`MARGIN_PX`."""
-    return not (a[2] + MARGIN_PX <= b[0] or b[2] + MARGIN_PX <= a[0]
-                or a[3] + MARGIN_PX <= b[1] or b[3] + MARGIN_PX <= a[1])
+    return not (
+        a[2] + MARGIN_PX <= b[0]
+        or b[2] + MARGIN_PX <= a[0]
+        or a[3] + MARGIN_PX <= b[1]
+        or b[3] + MARGIN_PX <= a[1]
+    )
 
 
-def label_offsets(lonlat: Sequence[Sequence[float]], names: Sequence[str], zoom: float, *,
-                  priority: Sequence[float]) -> list[list[float]]:
+def label_offsets(
+    lonlat: Sequence[Sequence[float]],
+    names: Sequence[str],
+    zoom: float,
+    *,
+    priority: Sequence[float],
+) -> list[list[float]]:
     """Pixel offset [dx, dy] per name, placing higher ``priority`` first; a name that fits
     nowhere keeps the first place (below its marker)."""
     points = [mercator_px(lon, lat, zoom) for lon, lat in lonlat]
@@ -68,7 +79,9 @@ def label_offsets(lonlat: Sequence[Sequence[float]], names: Sequence[str], zoom:
     for k in sorted(range(len(names)), key=lambda i: -priority[i]):
         (x, y), text = points[k], names[k]
         options = candidate_offsets(len(text) * CHAR_PX)
-        free = [o for o in options if not any(overlaps(label_box(x, y, text, o), p) for p in placed)]
+        free = [
+            o for o in options if not any(overlaps(label_box(x, y, text, o), p) for p in placed)
+        ]
         chosen = free[0] if free else options[0]
         offsets[k] = [round(chosen[0], 1), round(chosen[1], 1)]
         placed.append(label_box(x, y, text, chosen))

@@ -17,9 +17,10 @@ from twin.service.live import view_extra
 
 
 def _rows(pairs: list[tuple[str, str]]) -> html.Table:
-    return html.Table(className="detail-table", children=[
-        html.Tr([html.Th(name), html.Td(value)]) for name, value in pairs
-    ])
+    return html.Table(
+        className="detail-table",
+        children=[html.Tr([html.Th(name), html.Td(value)]) for name, value in pairs],
+    )
 
 
 def _num(value: Any, digits: int = 0, unit: str = "") -> str:
@@ -46,7 +47,10 @@ def road_detail(scene: Scene, frame: Any, link: int) -> list[Any]:
         ("Class", f"{row['h']} · {row['l']} lane(s)"),
         ("Length", _num(scene.link_length_m[link], 0, "m")),
         ("Level of service", _los(now["los"][link])),
-        ("Speed", f"{_num(now['speed_kph'][link], 0, 'km/h')} ({_num(100 * now['speed_ratio'][link], 0, '%')} of free)"),
+        (
+            "Speed",
+            f"{_num(now['speed_kph'][link], 0, 'km/h')} ({_num(100 * now['speed_ratio'][link], 0, '%')} of free)",
+        ),
         ("Flow", _num(now["flow_vph"][link], 0, "veh/h")),
         ("Density", _num(now["density_vpkm"][link], 1, "veh/km")),
         ("Queue", _num(now["queue_m"][link], 0, "m")),
@@ -54,8 +58,12 @@ def road_detail(scene: Scene, frame: Any, link: int) -> list[Any]:
         ("Vehicles", _num(now["vehicles"][link], 1)),
     ]
     for mark, view in sorted(frame.forecasts.items()):
-        pairs.append((f"Predicted +{mark // 60} min",
-                      f"LOS {_los(view.links['los'][link])} · {_num(view.links['speed_kph'][link], 0, 'km/h')}"))
+        pairs.append(
+            (
+                f"Predicted +{mark // 60} min",
+                f"LOS {_los(view.links['los'][link])} · {_num(view.links['speed_kph'][link], 0, 'km/h')}",
+            )
+        )
     return [html.H3(row["n"]), html.Div(f"Road {link}", className="detail-sub"), _rows(pairs)]
 
 
@@ -83,8 +91,11 @@ def venue_detail(scene: Scene, frame: Any, index: int, sessions: list[dict[str, 
     occupancy = venue_occupancy(scene, people) if people is not None else None
     on_site = float(occupancy[index]) if occupancy is not None else math.nan
     capacity = venue["cap"] or math.nan
-    pairs = [("Capacity", _num(capacity, 0, "seats")), ("Inside", _num(on_site, 0)),
-             ("Occupancy", _num(100 * on_site / capacity, 0, "%"))]
+    pairs = [
+        ("Capacity", _num(capacity, 0, "seats")),
+        ("Inside", _num(on_site, 0)),
+        ("Occupancy", _num(100 * on_site / capacity, 0, "%")),
+    ]
     for session in sessions:
         if session["venue_index"] == index:
             pairs.append((session["when"], session["title"]))
@@ -110,13 +121,22 @@ def checkpoint_detail(scene: Scene, frame: Any, index: int) -> list[Any]:
         ("Served so far", _num(value("served_persons"), 0, "persons")),
     ]
     kinds = table.get("kind") or ()
-    sub = ("Park gate checkpoint (screened before the venue entrance)"
-           if index < len(kinds) and kinds[index] == "park_gate" else "Security checkpoint")
+    sub = (
+        "Park gate checkpoint (screened before the venue entrance)"
+        if index < len(kinds) and kinds[index] == "park_gate"
+        else "Security checkpoint"
+    )
     return [html.H3(name), html.Div(sub, className="detail-sub"), _rows(pairs)]
 
 
-def detail_panel(scene: Scene, frame: Any, selection: Mapping[str, Any] | None, *,
-                 plans: Mapping[int, str], sessions: list[dict[str, Any]]) -> list[Any]:
+def detail_panel(
+    scene: Scene,
+    frame: Any,
+    selection: Mapping[str, Any] | None,
+    *,
+    plans: Mapping[int, str],
+    sessions: list[dict[str, Any]],
+) -> list[Any]:
     """The panel's content for ``selection`` (``{"kind", "id", "index"}``)."""
     if not selection or frame is None:
         return []
@@ -153,8 +173,15 @@ def venue_sessions(schedule: Any, venue_ids: tuple[str, ...]) -> list[dict[str, 
         k = index.get(str(row.venue_id))
         if k is None:
             continue
-        start, end = (clock(v) if isinstance(v, (int, float, np.number)) else str(v)
-                      for v in (row.start, row.end))
-        out.append({"venue_index": k, "when": f"{start}–{end}",
-                    "title": f"{row.title} ({int(row.expected_attendance):,})"})
+        start, end = (
+            clock(v) if isinstance(v, (int, float, np.number)) else str(v)
+            for v in (row.start, row.end)
+        )
+        out.append(
+            {
+                "venue_index": k,
+                "when": f"{start}–{end}",
+                "title": f"{row.title} ({int(row.expected_attendance):,})",
+            }
+        )
     return out

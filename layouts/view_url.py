@@ -28,15 +28,24 @@ def _int(text: str, allowed: Sequence[int] | None = None) -> int | None:
     return value if allowed is None or value in allowed else None
 
 
-def view_from_query(search: str | None, *, junctions: Sequence[int], checkpoints: Sequence[int],
-                    layers: Sequence[str]) -> dict[str, Any]:
+def view_from_query(
+    search: str | None,
+    *,
+    junctions: Sequence[int],
+    checkpoints: Sequence[int],
+    layers: Sequence[str],
+) -> dict[str, Any]:
     """The view a query string asks for, keeping only values the screen offers."""
     params = dict(parse_qsl((search or "").lstrip("?")[:2000]))
     view: dict[str, Any] = {}
     if params.get("tab") in TABS:
         view["tab"] = params["tab"]
-    for key, allowed in (("junction", junctions), ("checkpoint", checkpoints), ("horizon", HORIZONS_S),
-                         ("heat", HEAT_HORIZONS_S)):
+    for key, allowed in (
+        ("junction", junctions),
+        ("checkpoint", checkpoints),
+        ("horizon", HORIZONS_S),
+        ("heat", HEAT_HORIZONS_S),
+    ):
         value = _int(params.get(key, ""), allowed)
         if value is not None:
             view[key] = value
@@ -45,7 +54,9 @@ def view_from_query(search: str | None, *, junctions: Sequence[int], checkpoints
     return view
 
 
-def query_from_view(search: str | None, view: Mapping[str, Any], keys: Sequence[str] = VIEW_KEYS) -> str:
+def query_from_view(
+    search: str | None, view: Mapping[str, Any], keys: Sequence[str] = VIEW_KEYS
+) -> str:
     """``search`` with the view's ``keys`` replaced (other parameters kept), as ``?a=b&...``."""
     params = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")[:2000]) if k not in keys]
     for key in keys:

@@ -20,12 +20,16 @@ def redis_url() -> Iterator[str]:
     import redis
 
     if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed: `bash run_tests.sh` installs it (Debian package redis-server)")
+        pytest.fail(
+            "redis-server is not installed: `bash run_tests.sh` installs it (Debian package redis-server)"
+        )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-                               stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     for _ in range(200):  # bounded wait until it answers
         try:

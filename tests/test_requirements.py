@@ -19,7 +19,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = {"app", "twin", "auth", "layouts", "callbacks", "bench", "tests"}
-SKIP_DIRS = {".git", ".venv", ".venv-test", "venv", "node_modules", "__pycache__", "var", "instance"}
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    ".venv-test",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    "var",
+    "instance",
+}
 
 # Modules whose distribution is named differently and may not be installed where the test runs
 # (the benchmark peers are not in the test environment): module -> distribution.
@@ -85,8 +94,10 @@ def undeclared_imports(root: Path) -> list[str]:
                 continue
             dists = owners.get(module) or [NOT_INSTALLED_HERE.get(module, module)]
             if not {_normalise(d) for d in dists} & allowed:
-                problems.append(f"{module} (distribution {dists[0]}) imported in "
-                                f"{path.relative_to(root)}: not declared in {req.name}")
+                problems.append(
+                    f"{module} (distribution {dists[0]}) imported in "
+                    f"{path.relative_to(root)}: not declared in {req.name}"
+                )
     return problems
 
 
@@ -98,7 +109,9 @@ def test_every_third_party_import_is_declared():
 def test_an_undeclared_import_is_named_with_its_file(tmp_path, monkeypatch):
     """The check itself fails on a tree that imports something nobody declared."""
     (tmp_path / "twin").mkdir()
-    (tmp_path / "twin" / "model.py").write_text("import numpy\nimport yaml\nfrom PIL import Image\n")
+    (tmp_path / "twin" / "model.py").write_text(
+        "import numpy\nimport yaml\nfrom PIL import Image\n"
+    )
     (tmp_path / "requirements.txt").write_text("numpy>=2\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     problems = undeclared_imports(tmp_path)
@@ -107,8 +120,14 @@ def test_an_undeclared_import_is_named_with_its_file(tmp_path, monkeypatch):
     assert any(p.startswith("PIL (distribution pillow") for p in problems)
 
 
-@pytest.mark.parametrize("line, name", [("numba>=0.60", "numba"), ("Flask_Caching>=2.3", "flask-caching"),
-                                        ("eclipse-sumo>=1.20  # peers", "eclipse-sumo")])
+@pytest.mark.parametrize(
+    "line, name",
+    [
+        ("numba>=0.60", "numba"),
+        ("Flask_Caching>=2.3", "flask-caching"),
+        ("eclipse-sumo>=1.20  # peers", "eclipse-sumo"),
+    ],
+)
 def test_requirement_lines_parse(tmp_path, line, name):
     (tmp_path / "r.txt").write_text(line + "\n")
     assert declared(tmp_path / "r.txt") == {name}

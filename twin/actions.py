@@ -12,8 +12,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from twin.models import signals
 from twin.errors import ActionError
+from twin.models import signals
 
 
 @dataclass(frozen=True)
@@ -38,19 +38,29 @@ class SetSignalPlan:
         if engine.state.preemptions and any(
             engine.state.plans.node_ids[p.row] == self.node_id for p in engine.state.preemptions
         ):
-            raise ActionError(f"node_id {self.node_id} is pre-empted by a green corridor; retry after it")
+            raise ActionError(
+                f"node_id {self.node_id} is pre-empted by a green corridor; retry after it"
+            )
         signals.check_plan(
-            engine.state.plans, _as_int("node_id", self.node_id), cycle_s=self.cycle_s,
-            greens_s=list(self.greens_s), offset_s=self.offset_s,
+            engine.state.plans,
+            _as_int("node_id", self.node_id),
+            cycle_s=self.cycle_s,
+            greens_s=list(self.greens_s),
+            offset_s=self.offset_s,
         )
 
     def execute(self, engine: Any) -> dict[str, Any]:
         before = engine.state.plans.plan_of(self.node_id)
         engine.state.plans = signals.with_plan(
-            engine.state.plans, self.node_id, cycle_s=self.cycle_s,
-            greens_s=list(self.greens_s), offset_s=self.offset_s,
+            engine.state.plans,
+            self.node_id,
+            cycle_s=self.cycle_s,
+            greens_s=list(self.greens_s),
+            offset_s=self.offset_s,
         )
-        return action_result(self, f"junction {self.node_id}", before, engine.state.plans.plan_of(self.node_id))
+        return action_result(
+            self, f"junction {self.node_id}", before, engine.state.plans.plan_of(self.node_id)
+        )
 
 
 ACTION_TYPES: dict[str, type] = {"set_signal_plan": SetSignalPlan}
@@ -89,7 +99,6 @@ def action_from_dict(data: dict[str, Any]) -> Any:
 def _register_all() -> None:
     """Import the modules whose action kinds register themselves (lanes, corridors)."""
     from twin.models import corridor  # noqa: F401 - imported for their @register_action
-    from twin.crowd import pedestrians
 
 
 def action_result(action: Any, target: str, before: Any, after: Any) -> dict[str, Any]:

@@ -8,28 +8,29 @@ actions and inputs give the same state, which is what replay and forecasts rely 
 from __future__ import annotations
 
 import copy
-from functools import cached_property
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from twin.models import corridor
-
-from twin.models import metrics
-
 from twin.crowd import pedestrians
-
-from twin.models import routing
-from twin.models.demand import Demand, build_demand
 from twin.errors import ActionError, ScenarioError
+from twin.models import corridor, metrics, routing
+from twin.models.demand import Demand, build_demand
 from twin.models.network import Network, choose_dt_s, compile_network
-from twin.scenario import Scenario
-from twin.models.signals import Preemption, SignalPlans, active_phase, movement_green, plans_from_table
+from twin.models.signals import (
+    Preemption,
+    SignalPlans,
+    active_phase,
+    movement_green,
+    plans_from_table,
+)
 from twin.models.traffic import Kernel, Readings
+from twin.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 SMOOTHING_S = 60.0
@@ -97,8 +98,14 @@ class Engine:
     """
 
     def __init__(
-        self, scenario: Scenario, *, seed: int = 0, start_s: float | None = None,
-        route_update_s: float = 60.0, route_smoothing: float = 0.5, dt_s: float | None = None,
+        self,
+        scenario: Scenario,
+        *,
+        seed: int = 0,
+        start_s: float | None = None,
+        route_update_s: float = 60.0,
+        route_smoothing: float = 0.5,
+        dt_s: float | None = None,
         demand: Demand | None = None,
     ) -> None:
         if not 0.0 < route_smoothing <= 1.0:
@@ -108,7 +115,9 @@ class Engine:
         self.route_update_s = route_update_s
         self.route_smoothing = route_smoothing
         self.net: Network = compile_network(
-            scenario.links, scenario.movements, scenario.zones,
+            scenario.links,
+            scenario.movements,
+            scenario.zones,
             dt_s=dt_s or scenario.params.get("dt_s") or choose_dt_s(scenario.links),
         )
         self.demand: Demand = demand if demand is not None else build_demand(scenario, seed=seed)
@@ -116,7 +125,9 @@ class Engine:
         # one commodity per distinct destination node that receives trips (zones sharing a node,
         # and entry-only gateways that never receive any, add no work)
         received = self.demand.rate_vps.sum(axis=(0, 1)) > 0
-        self.dest_nodes = np.unique(self.net.zone_node[received]) if received.any() else self.net.zone_node[:1]
+        self.dest_nodes = (
+            np.unique(self.net.zone_node[received]) if received.any() else self.net.zone_node[:1]
+        )
         self.zone_to_dest = (self.net.zone_node[:, None] == self.dest_nodes[None, :]).astype(float)
         self.exit_mask = routing.destination_exit_mask(self.net, self.dest_nodes)
         self.kernel = Kernel(self.net, self.exit_mask)
@@ -223,8 +234,13 @@ class Engine:
         for _ in range(n_steps):
             self._one_step()
 
-    def run(self, until_s: float, *, progress: Callable[[float], None] | None = None,
-            report_every_s: float = 900.0) -> None:
+    def run(
+        self,
+        until_s: float,
+        *,
+        progress: Callable[[float], None] | None = None,
+        report_every_s: float = 900.0,
+    ) -> None:
         """Advance to simulated time ``until_s``; call ``progress(time_s)`` every report period."""
         if until_s < self.state.time_s:
             raise ValueError(f"until_s {until_s} is before the current time {self.state.time_s}")
@@ -241,9 +257,17 @@ class Engine:
             self._update_routes()
         entering = self._entering_veh(state.time_s, state.time_s + dt)
         green = self._green_movements(state.time_s)
-        readings = Readings(state.smooth_vehicles, state.smooth_outflow_vps, state.smooth_movement_vps)
+        readings = Readings(
+            state.smooth_vehicles, state.smooth_outflow_vps, state.smooth_movement_vps
+        )
         new, tally = self.kernel.step(
-            state.vehicles, state.split, green, entering, readings, dt / SMOOTHING_S, out=self._spare
+            state.vehicles,
+            state.split,
+            green,
+            entering,
+            readings,
+            dt / SMOOTHING_S,
+            out=self._spare,
         )
         self._spare, state.vehicles = state.vehicles, new  # two buffers take turns
         state.generated_veh += tally.entered_veh
@@ -279,12 +303,14 @@ class Engine:
         state.split = self._next_split(link_time, state.plans, state.split, self.route_smoothing)
         state.next_route_update_s = state.time_s + self.route_update_s
 
-    def _next_split(self, link_time_s: FloatArray, plans: SignalPlans, old_split: FloatArray,
-                    smoothing: float) -> FloatArray:
+    def _next_split(
+        self, link_time_s: FloatArray, plans: SignalPlans, old_split: FloatArray, smoothing: float
+    ) -> FloatArray:
         link_time = link_time_s + self._signal_wait_s(plans)
         cost = self._cost_to_destinations(link_time)
-        return routing.next_hop_split(self.net, link_time, cost, old_split, self.exit_mask,
-                                      smoothing=smoothing)
+        return routing.next_hop_split(
+            self.net, link_time, cost, old_split, self.exit_mask, smoothing=smoothing
+        )
 
     def _cost_to_destinations(self, link_time_s: FloatArray) -> FloatArray:
         """Seconds to each destination (D, L), reused while every link time is exactly the same
@@ -332,8 +358,10 @@ class Engine:
         smooth_vehicles = float(state.smooth_vehicles[real].sum())
         kpis = {
             "vehicles_in_network": float(total[real].sum()),
-            "vehicles_waiting_to_enter": float(total[net.n_real_cells:].sum()),
-            "mean_speed_kph": 3.6 * vm_per_s / smooth_vehicles if smooth_vehicles > 1e-6 else float("nan"),
+            "vehicles_waiting_to_enter": float(total[net.n_real_cells :].sum()),
+            "mean_speed_kph": 3.6 * vm_per_s / smooth_vehicles
+            if smooth_vehicles > 1e-6
+            else float("nan"),
             "total_delay_vehh": state.delay_veh_s / 3600.0,
             "vehicles_generated": state.generated_veh,
             "vehicles_arrived": state.exited_veh,
@@ -365,7 +393,9 @@ class Engine:
         to_node = net.link_to_node[: net.n_real_links]
         delay_rate = np.bincount(to_node, links["delay_rate_veh"], n_nodes)
         real_mv = net.mv_from_link < net.n_real_links
-        throughput = np.bincount(net.mv_node[real_mv], self.state.smooth_movement_vps[real_mv], n_nodes)
+        throughput = np.bincount(
+            net.mv_node[real_mv], self.state.smooth_movement_vps[real_mv], n_nodes
+        )
         delay_s = np.where(throughput > 1e-4, delay_rate / np.maximum(throughput, 1e-12), 0.0)
         phase = np.full(n_nodes, -1, dtype=np.int8)
         plans = self.state.plans
@@ -389,8 +419,12 @@ class Engine:
         return twin
 
     def forecast(
-        self, horizon_s: float = 3600.0, *, overrides: Iterable[Any] = (),
-        marks_s: Iterable[float] = FORECAST_MARKS_S, crowd: bool = True,
+        self,
+        horizon_s: float = 3600.0,
+        *,
+        overrides: Iterable[Any] = (),
+        marks_s: Iterable[float] = FORECAST_MARKS_S,
+        crowd: bool = True,
     ) -> dict[int, TwinView]:
         """Predicted views at ``now + mark`` for each mark up to ``horizon_s``; live state untouched.
 

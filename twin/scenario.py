@@ -17,14 +17,27 @@ import pandas as pd
 from twin.errors import ScenarioError
 
 LINK_COLUMNS = (
-    "link_id", "from_node", "to_node", "length_m", "lanes", "free_speed_kph",
-    "capacity_vphpl", "jam_density_vpkm",
+    "link_id",
+    "from_node",
+    "to_node",
+    "length_m",
+    "lanes",
+    "free_speed_kph",
+    "capacity_vphpl",
+    "jam_density_vpkm",
 )
 MOVEMENT_COLUMNS = ("movement_id", "node_id", "from_link", "to_link", "phase")
 SIGNAL_COLUMNS = ("node_id", "cycle_s", "offset_s", "intergreen_s", "greens_s")
 ZONE_COLUMNS = ("zone_id", "kind", "node_id", "name", "weight")
-SCHEDULE_COLUMNS = ("session_id", "venue_id", "title", "doors_open", "start", "end",
-                    "expected_attendance")
+SCHEDULE_COLUMNS = (
+    "session_id",
+    "venue_id",
+    "title",
+    "doors_open",
+    "start",
+    "end",
+    "expected_attendance",
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +73,15 @@ class Scenario:
         _check_links(self.links, len(self.nodes))
 
 
-SCENARIO_FILES = ("scenario.toml", "network.gpkg", "facilities.geojson", "schedule.csv", "movements.csv",
-                  "signals.csv", "zones.csv")
+SCENARIO_FILES = (
+    "scenario.toml",
+    "network.gpkg",
+    "facilities.geojson",
+    "schedule.csv",
+    "movements.csv",
+    "signals.csv",
+    "zones.csv",
+)
 """The files :func:`load` reads (what decides a simulation; a recording's scenario hash covers
 exactly these)."""
 
@@ -192,7 +212,9 @@ def _read_network(path: Path) -> tuple[pd.DataFrame, ...]:
     layers = {name for name, _ in pyogrio.list_layers(path)}
     for required in ("nodes", "links"):
         if required not in layers:
-            raise ScenarioError(f"{str(path)!r} has no layer {required!r} (layers: {sorted(layers)})")
+            raise ScenarioError(
+                f"{str(path)!r} has no layer {required!r} (layers: {sorted(layers)})"
+            )
     nodes = gpd.read_file(path, layer="nodes").sort_values("node_id", ignore_index=True)
     links = gpd.read_file(path, layer="links").sort_values("link_id", ignore_index=True)
     optional = [

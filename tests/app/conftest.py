@@ -24,14 +24,21 @@ BUNDLED = ROOT / "data" / "seoul_olympic_park"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = os.environ.get("VT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--enable-unsafe-swiftshader", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
 def wall_config(**overrides):
     """Config of the app under test: the bundled day if present, else the geo grid."""
-    choice = os.environ.get("VT_WALL_SCENARIO") or ("bundled" if (BUNDLED / "network.gpkg").exists() else "grid")
+    choice = os.environ.get("VT_WALL_SCENARIO") or (
+        "bundled" if (BUNDLED / "network.gpkg").exists() else "grid"
+    )
     if choice == "bundled":
         config = {"scenario": BUNDLED, "speed": 30.0, "forecast_period_s": 20.0, "warmup_s": 1800.0}
     else:
@@ -53,8 +60,14 @@ def small_wall_config(**overrides):
 
     scenario = geo_grid_scenario()
     engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
-    return {"scenario": scenario, "engine": engine, "speed": 10.0, "forecast_period_s": 0, "normal_day": False,
-            **overrides}
+    return {
+        "scenario": scenario,
+        "engine": engine,
+        "speed": 10.0,
+        "forecast_period_s": 0,
+        "normal_day": False,
+        **overrides,
+    }
 
 
 @dataclass
@@ -80,7 +93,9 @@ def serve(app) -> Served:
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="wall-test-server", daemon=True)
     thread.start()
-    return Served(app=app, url=f"http://127.0.0.1:{server.server_port}", _server=server, _thread=thread)
+    return Served(
+        app=app, url=f"http://127.0.0.1:{server.server_port}", _server=server, _thread=thread
+    )
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +114,9 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 
@@ -113,7 +130,9 @@ class PageLog:
     requests: list[str] = field(default_factory=list)
 
 
-def open_page(browser, url: str, *, width: int = 1920, height: int = 1080, log: PageLog | None = None):
+def open_page(
+    browser, url: str, *, width: int = 1920, height: int = 1080, log: PageLog | None = None
+):
     """A new page of ``width`` x ``height`` CSS pixels at ``url``, logging into ``log``."""
     log = log if log is not None else PageLog()
     context = browser.new_context(viewport={"width": width, "height": height})

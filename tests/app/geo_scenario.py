@@ -22,30 +22,64 @@ def geo_grid_scenario(rows: int = 4, cols: int = 5, *, block_m: float = 250.0):
     base = grid_scenario(rows, cols, block_m=block_m, zones_at="boundary", dt_s=2.0)
     x = base.nodes["x_m"].to_numpy() + ORIGIN_M[0]
     y = base.nodes["y_m"].to_numpy() + ORIGIN_M[1]
-    nodes = gpd.GeoDataFrame(base.nodes.assign(
-        signalised=np.isin(base.nodes["node_id"], base.signals["node_id"]), name=""),
-        geometry=gpd.points_from_xy(x, y), crs=CRS_M).to_crs("EPSG:4326")
+    nodes = gpd.GeoDataFrame(
+        base.nodes.assign(
+            signalised=np.isin(base.nodes["node_id"], base.signals["node_id"]), name=""
+        ),
+        geometry=gpd.points_from_xy(x, y),
+        crs=CRS_M,
+    ).to_crs("EPSG:4326")
     links = base.links
-    lines = [LineString([(x[a], y[a]), (x[b], y[b])]) for a, b in zip(links["from_node"], links["to_node"])]
+    lines = [
+        LineString([(x[a], y[a]), (x[b], y[b])])
+        for a, b in zip(links["from_node"], links["to_node"])
+    ]
     horizontal = np.isclose(y[links["from_node"]], y[links["to_node"]])
     reverse = {(a, b): i for i, (a, b) in enumerate(zip(links["from_node"], links["to_node"]))}
-    links = gpd.GeoDataFrame(links.assign(
-        name=np.where(horizontal, [f"East-west road {int(y[a] - ORIGIN_M[1]) // int(block_m)}" for a in links["from_node"]],
-                      [f"North-south road {int(x[a] - ORIGIN_M[0]) // int(block_m)}" for a in links["from_node"]]),
-        highway=np.where(horizontal, "primary", "secondary"),
-        reverse_link_id=[reverse.get((b, a), -1) for a, b in zip(links["from_node"], links["to_node"])],
-    ), geometry=lines, crs=CRS_M).to_crs("EPSG:4326")
+    links = gpd.GeoDataFrame(
+        links.assign(
+            name=np.where(
+                horizontal,
+                [
+                    f"East-west road {int(y[a] - ORIGIN_M[1]) // int(block_m)}"
+                    for a in links["from_node"]
+                ],
+                [
+                    f"North-south road {int(x[a] - ORIGIN_M[0]) // int(block_m)}"
+                    for a in links["from_node"]
+                ],
+            ),
+            highway=np.where(horizontal, "primary", "secondary"),
+            reverse_link_id=[
+                reverse.get((b, a), -1) for a, b in zip(links["from_node"], links["to_node"])
+            ],
+        ),
+        geometry=lines,
+        crs=CRS_M,
+    ).to_crs("EPSG:4326")
     centre = (x.mean(), y.mean())
     fx, fy = np.array([centre[0] + 40, x.max() + 120]), np.array([centre[1] + 40, y.min() - 80])
     gap_m = np.hypot(fx[:, None] - x[None, :], fy[:, None] - y[None, :])  # like the importer's snap
     facilities = gpd.GeoDataFrame(
-        {"id": ["venue_test_arena", "hospital_test"], "kind": ["venue", "hospital"],
-         "name_en": ["Test Arena", "Test Hospital"], "capacity": [12000, None],
-         "node_id": gap_m.argmin(axis=1), "snap_distance_m": gap_m.min(axis=1)},
-        geometry=gpd.points_from_xy(fx, fy), crs=CRS_M).to_crs("EPSG:4326")
-    return dataclasses.replace(base, nodes=nodes, links=links, facilities=facilities,
-                               params={**base.params, "crs_m": CRS_M},
-                               attribution="© OpenStreetMap contributors (test geometry)")
+        {
+            "id": ["venue_test_arena", "hospital_test"],
+            "kind": ["venue", "hospital"],
+            "name_en": ["Test Arena", "Test Hospital"],
+            "capacity": [12000, None],
+            "node_id": gap_m.argmin(axis=1),
+            "snap_distance_m": gap_m.min(axis=1),
+        },
+        geometry=gpd.points_from_xy(fx, fy),
+        crs=CRS_M,
+    ).to_crs("EPSG:4326")
+    return dataclasses.replace(
+        base,
+        nodes=nodes,
+        links=links,
+        facilities=facilities,
+        params={**base.params, "crs_m": CRS_M},
+        attribution="© OpenStreetMap contributors (test geometry)",
+    )
 
 
 def busy_demand(scenario, *, vph: float = 1500.0):

@@ -31,8 +31,11 @@ def _svc(app):
 
 
 def _key(app, input_id: str) -> str:
-    [key] = [k for k, cb in app.callback_map.items()
-             if any(i["id"] == input_id for i in cb["inputs"]) and "callback" in cb]
+    [key] = [
+        k
+        for k, cb in app.callback_map.items()
+        if any(i["id"] == input_id for i in cb["inputs"]) and "callback" in cb
+    ]
     return key
 
 
@@ -51,13 +54,23 @@ def _post(app, input_id: str, values: dict) -> tuple[int, dict]:
         cid = spec["id"]
         if cid.startswith("{"):
             pattern = json.loads(cid)
-            return [{"id": {**pattern, "phase": k}, "property": spec["property"], "value": v}
-                    for k, v in enumerate(values.get(pattern["type"], []))]
-        return {"id": cid, "property": spec["property"], "value": values.get(f"{cid}.{spec['property']}")}
+            return [
+                {"id": {**pattern, "phase": k}, "property": spec["property"], "value": v}
+                for k, v in enumerate(values.get(pattern["type"], []))
+            ]
+        return {
+            "id": cid,
+            "property": spec["property"],
+            "value": values.get(f"{cid}.{spec['property']}"),
+        }
 
-    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": [entry(s) for s in cb["inputs"]], "state": [entry(s) for s in cb.get("state", [])],
-            "changedPropIds": [f"{input_id}.n_clicks"]}
+    body = {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [entry(s) for s in cb["inputs"]],
+        "state": [entry(s) for s in cb.get("state", [])],
+        "changedPropIds": [f"{input_id}.n_clicks"],
+    }
     response = app.server.test_client().post("/_dash-update-component", json=body)
     return response.status_code, (response.get_json() if response.is_json else {})
 
@@ -78,24 +91,60 @@ def _plans(app):
 def _lanes(app):
     from twin.crowd.pedestrians import KEY
 
-    return _read(app, lambda e: (e.state.extras[KEY].checkpoints.lanes_face.tolist(),
-                                              e.state.extras[KEY].checkpoints.lanes_manual.tolist()))
+    return _read(
+        app,
+        lambda e: (
+            e.state.extras[KEY].checkpoints.lanes_face.tolist(),
+            e.state.extras[KEY].checkpoints.lanes_manual.tolist(),
+        ),
+    )
 
 
 def _corridors(app):
     return _read(app, lambda e: sorted(e.state.extras.get("ambulances", {})))
 
 
-@pytest.mark.parametrize(("values", "reason"), [
-    ({"sig-node.value": 1, "sig-green": [5, 5, 5], "sig-cycle.value": 999, "sig-offset.value": 0},
-     "cycle_s must be between"),
-    ({"sig-node.value": 99999, "sig-green": [30, 30], "sig-cycle.value": 70, "sig-offset.value": 0},
-     "is not a signalised junction"),
-    ({"sig-node.value": 1, "sig-green": ["lots", None], "sig-cycle.value": 70, "sig-offset.value": 0},
-     "greens_s must be a finite number"),
-    ({"sig-node.value": "1; DROP TABLE", "sig-green": [30], "sig-cycle.value": None, "sig-offset.value": 0},
-     "must be a"),
-])
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        (
+            {
+                "sig-node.value": 1,
+                "sig-green": [5, 5, 5],
+                "sig-cycle.value": 999,
+                "sig-offset.value": 0,
+            },
+            "cycle_s must be between",
+        ),
+        (
+            {
+                "sig-node.value": 99999,
+                "sig-green": [30, 30],
+                "sig-cycle.value": 70,
+                "sig-offset.value": 0,
+            },
+            "is not a signalised junction",
+        ),
+        (
+            {
+                "sig-node.value": 1,
+                "sig-green": ["lots", None],
+                "sig-cycle.value": 70,
+                "sig-offset.value": 0,
+            },
+            "greens_s must be a finite number",
+        ),
+        (
+            {
+                "sig-node.value": "1; DROP TABLE",
+                "sig-green": [30],
+                "sig-cycle.value": None,
+                "sig-offset.value": 0,
+            },
+            "must be a",
+        ),
+    ],
+)
 def test_bad_signal_plans_are_refused_and_change_nothing(still, values, reason):
     before = _plans(still)
     status, payload = _post(still, "sig-apply", {"sig-apply.n_clicks": 1, **values})
@@ -106,13 +155,19 @@ def test_bad_signal_plans_are_refused_and_change_nothing(still, values, reason):
     assert reason in entry.detail and entry.user == "local"
 
 
-@pytest.mark.parametrize(("values", "reason"), [
-    ({"cp-select.value": 0, "cp-lane-type.value": "face", "cp-count.value": 999}, "count"),
-    ({"cp-select.value": 4242, "cp-lane-type.value": "face", "cp-count.value": 2}, "checkpoint_id"),
-    ({"cp-select.value": 0, "cp-lane-type.value": "robot", "cp-count.value": 2}, "lane_type"),
-    ({"cp-select.value": 0, "cp-lane-type.value": "manual", "cp-count.value": -3}, "count"),
-    ({"cp-select.value": 0, "cp-lane-type.value": "manual", "cp-count.value": "3"}, "count"),
-])
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({"cp-select.value": 0, "cp-lane-type.value": "face", "cp-count.value": 999}, "count"),
+        (
+            {"cp-select.value": 4242, "cp-lane-type.value": "face", "cp-count.value": 2},
+            "checkpoint_id",
+        ),
+        ({"cp-select.value": 0, "cp-lane-type.value": "robot", "cp-count.value": 2}, "lane_type"),
+        ({"cp-select.value": 0, "cp-lane-type.value": "manual", "cp-count.value": -3}, "count"),
+        ({"cp-select.value": 0, "cp-lane-type.value": "manual", "cp-count.value": "3"}, "count"),
+    ],
+)
 def test_bad_lane_changes_are_refused_and_change_nothing(still, values, reason):
     before = _lanes(still)
     status, payload = _post(still, "cp-apply", {"cp-apply.n_clicks": 1, **values})
@@ -121,26 +176,45 @@ def test_bad_lane_changes_are_refused_and_change_nothing(still, values, reason):
     assert _lanes(still) == before
 
 
-@pytest.mark.parametrize(("draft", "reason"), [
-    (None, "preview a corridor first"),
-    ({"corridor_id": "X1", "lat": 0.0, "lon": 0.0}, "Refused"),
-    ({"corridor_id": "X2", "lat": 37.52, "lon": 127.12, "hospital_id": "hospital_nowhere"}, "hospital_nowhere"),
-    ({"corridor_id": "", "lat": 37.52, "lon": 127.12}, "corridor_id must be 1 to 40 letters, digits"),
-    ({"corridor_id": "X3", "lat": "north", "lon": 127.12}, "Refused"),
-])
+@pytest.mark.parametrize(
+    ("draft", "reason"),
+    [
+        (None, "preview a corridor first"),
+        ({"corridor_id": "X1", "lat": 0.0, "lon": 0.0}, "Refused"),
+        (
+            {"corridor_id": "X2", "lat": 37.52, "lon": 127.12, "hospital_id": "hospital_nowhere"},
+            "hospital_nowhere",
+        ),
+        (
+            {"corridor_id": "", "lat": 37.52, "lon": 127.12},
+            "corridor_id must be 1 to 40 letters, digits",
+        ),
+        ({"corridor_id": "X3", "lat": "north", "lon": 127.12}, "Refused"),
+    ],
+)
 def test_bad_dispatches_are_refused_and_change_nothing(still, draft, reason):
     before = _corridors(still)
-    status, payload = _post(still, "cor-dispatch", {"cor-dispatch.n_clicks": 1, "cor-draft.data": draft})
+    status, payload = _post(
+        still, "cor-dispatch", {"cor-dispatch.n_clicks": 1, "cor-draft.data": draft}
+    )
     assert status == 200 and reason in _text(payload), payload
     assert _corridors(still) == before
 
 
 def test_cancel_of_an_unknown_corridor_is_refused(still):
-    cb_key = next(k for k, cb in still.callback_map.items()
-              if any("cor-cancel" in i["id"] for i in cb["inputs"]))
-    body = {"output": cb_key, "outputs": {"id": "cor-msg", "property": cb_key.split(".", 1)[1]},
-            "inputs": [[{"id": {"type": "cor-cancel", "id": "GHOST"}, "property": "n_clicks", "value": 1}]],
-            "changedPropIds": ['{"id":"GHOST","type":"cor-cancel"}.n_clicks']}
+    cb_key = next(
+        k
+        for k, cb in still.callback_map.items()
+        if any("cor-cancel" in i["id"] for i in cb["inputs"])
+    )
+    body = {
+        "output": cb_key,
+        "outputs": {"id": "cor-msg", "property": cb_key.split(".", 1)[1]},
+        "inputs": [
+            [{"id": {"type": "cor-cancel", "id": "GHOST"}, "property": "n_clicks", "value": 1}]
+        ],
+        "changedPropIds": ['{"id":"GHOST","type":"cor-cancel"}.n_clicks'],
+    }
     response = still.server.test_client().post("/_dash-update-component", json=body)
     assert response.status_code == 200
     assert "corridor_id 'GHOST' is not a known corridor" in response.get_data(as_text=True)
@@ -151,7 +225,12 @@ def test_malformed_request_changes_nothing(still):
     client = still.server.test_client()
     for body in ({"output": "nonsense"}, {}, {"output": _key(still, "sig-apply"), "inputs": "x"}):
         assert client.post("/_dash-update-component", json=body).status_code >= 400
-    assert client.post("/_dash-update-component", data="not json", content_type="text/plain").status_code >= 400
+    assert (
+        client.post(
+            "/_dash-update-component", data="not json", content_type="text/plain"
+        ).status_code
+        >= 400
+    )
     assert (_plans(still), _lanes(still), _corridors(still)) == before
 
 
@@ -160,17 +239,29 @@ def test_valid_apply_is_audited_and_stale_view_warns(still):
     plan = svc.live.call(lambda e: e.state.plans.plan_of(int(e.state.plans.node_ids[0]))).result(30)
     node, n = plan["node_id"], len(plan["greens_s"])
     greens = [g + 2 for g in plan["greens_s"]]
-    values = {"sig-apply.n_clicks": 1, "sig-node.value": node, "sig-green": greens,
-              "sig-cycle.value": plan["cycle_s"] + 2 * n, "sig-offset.value": 0, "sig-seen.data": plan}
+    values = {
+        "sig-apply.n_clicks": 1,
+        "sig-node.value": node,
+        "sig-green": greens,
+        "sig-cycle.value": plan["cycle_s"] + 2 * n,
+        "sig-offset.value": 0,
+        "sig-seen.data": plan,
+    }
     status, payload = _post(still, "sig-apply", values)
     assert status == 200 and "Applied" in _text(payload) and "warning" not in _text(payload)
     entry = svc.commands.audit.query(AuditFilter(result="ok", limit=1))[0]
     assert entry.before["greens_s"] == plan["greens_s"] and entry.after["greens_s"] == greens
     # a second operator still looking at the old plan: applies (last writer wins) with a warning
-    status, payload = _post(still, "sig-apply", {**values, "sig-green": plan["greens_s"],
-                                                 "sig-cycle.value": plan["cycle_s"]})
+    status, payload = _post(
+        still,
+        "sig-apply",
+        {**values, "sig-green": plan["greens_s"], "sig-cycle.value": plan["cycle_s"]},
+    )
     assert "warning" in _text(payload) and "changed by" in _text(payload)
-    assert svc.live.call(lambda e: e.state.plans.plan_of(node)).result(30)["greens_s"] == plan["greens_s"]
+    assert (
+        svc.live.call(lambda e: e.state.plans.plan_of(node)).result(30)["greens_s"]
+        == plan["greens_s"]
+    )
 
 
 # ---------------------------------------------------------------- browser flows
@@ -193,7 +284,9 @@ def _wait_text(page, selector: str, text: str, timeout_s: float = 30.0) -> str:
             return element.inner_text()
         time.sleep(0.3)
     element = page.query_selector(selector)
-    raise AssertionError(f"{selector!r} never showed {text!r}; shows {element.inner_text() if element else None!r}")
+    raise AssertionError(
+        f"{selector!r} never showed {text!r}; shows {element.inner_text() if element else None!r}"
+    )
 
 
 def _tab(page, label: str) -> None:
@@ -211,7 +304,9 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     node = ops.app.server.extensions["venuetwin"].scene.signals[1]
     page.click("#sig-node")
     page.keyboard.type(node["n"])  # search by name
-    page.locator(".dash-dropdown-content").get_by_text(f"{node['n']} (#{node['i']})", exact=True).click()
+    page.locator(".dash-dropdown-content").get_by_text(
+        f"{node['n']} (#{node['i']})", exact=True
+    ).click()
     bar = _wait_text(page, "#sig-plan", "cycle")
     page.wait_for_selector("#sig-approaches table tr >> nth=1")
     # a refusal shows next to the buttons and changes nothing
@@ -224,20 +319,27 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     # the cycle follows the greens: no arithmetic for the operator, bounds shown by each input
     assert f"min {before['min_green_s'][0]:g}" in page.inner_text("#sig-editor")
     _set(page, "#sig-editor input >> nth=0", before["greens_s"][0] + 10)
-    page.wait_for_function(f"document.querySelector('#sig-cycle').value == '{before['cycle_s'] + 10:g}'",
-                           timeout=20_000)
+    page.wait_for_function(
+        f"document.querySelector('#sig-cycle').value == '{before['cycle_s'] + 10:g}'",
+        timeout=20_000,
+    )
     page.click("#sig-suggest")
     _wait_text(page, "#sig-msg", "Webster")
     page.click("#sig-preview")
     page.wait_for_selector(".whatif-diff", timeout=60_000)
     assert "+60 min" in page.inner_text("#sig-result")
-    page.wait_for_selector("#sig-result .js-plotly-plot", timeout=30_000)  # plotly draws after the table
+    page.wait_for_selector(
+        "#sig-result .js-plotly-plot", timeout=30_000
+    )  # plotly draws after the table
     # the map colours the roads whose delay the candidate changes
     page.wait_for_function("(window.vtDeck.rows('whatif') || []).length > 0", timeout=20_000)
     # a preview is visibly a preview: a banner over the map names it and carries its colour key
     banner = page.locator("#wall-preview-banner")
     banner.wait_for(state="visible", timeout=20_000)
-    assert banner.inner_text().startswith(f"Preview: {node['n']}") and "much more" in banner.inner_text()
+    assert (
+        banner.inner_text().startswith(f"Preview: {node['n']}")
+        and "much more" in banner.inner_text()
+    )
     page.screenshot(path=str(artifacts / "ops-signals-preview-1080p.png"))
     dialogs = []  # a plan the preview showed to be worse asks for a confirmation first
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
@@ -245,7 +347,9 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     applied = _wait_text(page, "#sig-msg", "Applied")
     assert "warning" not in applied
     assert all("more delay in the next hour" in text for text in dialogs)
-    banner.wait_for(state="hidden", timeout=20_000)  # Apply ends the preview: banner, table, colours
+    banner.wait_for(
+        state="hidden", timeout=20_000
+    )  # Apply ends the preview: banner, table, colours
     assert page.inner_text("#sig-result").strip() == ""
     after = _read(ops.app, lambda e: e.state.plans.plan_of(node["i"]))
     assert _wait_text(page, "#sig-plan", f"cycle {after['cycle_s']:.0f} s")
@@ -269,7 +373,9 @@ def _wait_until(predicate, timeout_s: float) -> bool:
 
 
 def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
-    ops.app.server.extensions["venuetwin"].live.apply_clock(speed=5.0)  # a trip of minutes lasts long enough to follow
+    ops.app.server.extensions["venuetwin"].live.apply_clock(
+        speed=5.0
+    )  # a trip of minutes lasts long enough to follow
     page, log = open_page(browser, ops.url)
     _tab(page, "Corridor")
     lon, lat = ops.app.server.extensions["venuetwin"].scene.links[300]["path"][0]
@@ -278,11 +384,15 @@ def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
     page.click("#cor-preview")
     eta = _wait_text(page, "#cor-plan", "ETA with corridor", timeout_s=60)
     assert "signals to pre-empt" in eta.lower() and "Time saved" in eta
-    page.wait_for_function("(window.vtDeck.rows('route') || []).length === 1", timeout=20_000)  # route drawn
+    page.wait_for_function(
+        "(window.vtDeck.rows('route') || []).length === 1", timeout=20_000
+    )  # route drawn
     page.screenshot(path=str(artifacts / "ops-corridor-preview-1080p.png"))
     page.dblclick("#cor-dispatch")  # double-click: one corridor only
     _wait_text(page, "#cor-msg", "ispatched")
-    page.wait_for_function("(window.vtDeck.rows('route') || []).length === 0", timeout=20_000)  # live layer takes over
+    page.wait_for_function(
+        "(window.vtDeck.rows('route') || []).length === 0", timeout=20_000
+    )  # live layer takes over
     row = _wait_text(page, "#cor-list", "en route")
     svc = ops.app.server.extensions["venuetwin"]
     active = svc.live.call(lambda e: list(e.state.extras["ambulances"].values())).result(30)
@@ -292,8 +402,13 @@ def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
     first = page.inner_text(f"tr[data-corridor='{corridor_id}'] .cor-eta-now")
     _wait_text(page, "#cor-spacetime", f"{corridor_id}: distance vs time", timeout_s=20)
     page.wait_for_selector("#cor-spacetime .js-plotly-plot")
-    counted = _wait_until(lambda: page.inner_text(f"tr[data-corridor='{corridor_id}'] .cor-eta-now") != first
-                          or "en route" not in page.inner_text(f"tr[data-corridor='{corridor_id}']"), 30.0)
+    counted = _wait_until(
+        lambda: (
+            page.inner_text(f"tr[data-corridor='{corridor_id}'] .cor-eta-now") != first
+            or "en route" not in page.inner_text(f"tr[data-corridor='{corridor_id}']")
+        ),
+        30.0,
+    )
     assert counted, "the ETA did not count down"
     page.screenshot(path=str(artifacts / "ops-corridor-dispatched-1080p.png"))
     if "en route" in page.inner_text(f"tr[data-corridor='{corridor_id}']"):
@@ -333,9 +448,20 @@ def test_every_action_callback_is_for_operators_only(still):
     from callbacks.auth import _policy
 
     policy = _policy(still)
-    ours = [k for k, cb in still.callback_map.items() if "callback" in cb
-            and getattr(cb["callback"], "__wrapped__", None) is not None
-            and cb["callback"].__wrapped__.__module__
-            in {"callbacks.operator", "callbacks.signals", "callbacks.corridors", "callbacks.checkpoints"}]
+    ours = [
+        k
+        for k, cb in still.callback_map.items()
+        if "callback" in cb
+        and getattr(cb["callback"], "__wrapped__", None) is not None
+        and cb["callback"].__wrapped__.__module__
+        in {
+            "callbacks.operator",
+            "callbacks.signals",
+            "callbacks.corridors",
+            "callbacks.checkpoints",
+        }
+    ]
     assert len(ours) >= 14
-    assert all(policy.get(k) == frozenset({"operator"}) for k in ours), [k for k in ours if k not in policy]
+    assert all(policy.get(k) == frozenset({"operator"}) for k in ours), [
+        k for k in ours if k not in policy
+    ]

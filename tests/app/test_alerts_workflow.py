@@ -17,12 +17,17 @@ import pytest
 
 from layouts.alerts import alert_item, alert_stats, countdown, critical_strip, shelve_reason
 from tests.app.conftest import open_page, serve, wall_config
+from tests.waiting import wait_for
 from twin.service import live as live_module
 from twin.service.alarms import Condition
-from tests.waiting import wait_for
 
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
-CRUSH, GATE_ACK, GATE_SHELVE, FORECAST = "drill:crowd", "drill:gate-ack", "drill:gate-shelve", "drill:forecast"
+CRUSH, GATE_ACK, GATE_SHELVE, FORECAST = (
+    "drill:crowd",
+    "drill:gate-ack",
+    "drill:gate-shelve",
+    "drill:forecast",
+)
 FORECAST_ON = {"on": False}  # the drill forecast is stated only once its test starts it
 
 
@@ -33,16 +38,50 @@ def _drills(roads, places):
         (lon, lat), venue = places.venue_lonlat[0], places.venue_names[0]
     else:
         (lon, lat), venue = roads.lonlat[0], roads.names[0]
-    forecast = [Condition(FORECAST, "drill-forecast", 1, "Drill: forecast on the ring road",
-                          "Forecast congestion: 20% of free speed", lon=float(lon), lat=float(lat) + 0.002,
-                          eta_s=600.0)] if FORECAST_ON["on"] else []
+    forecast = (
+        [
+            Condition(
+                FORECAST,
+                "drill-forecast",
+                1,
+                "Drill: forecast on the ring road",
+                "Forecast congestion: 20% of free speed",
+                lon=float(lon),
+                lat=float(lat) + 0.002,
+                eta_s=600.0,
+            )
+        ]
+        if FORECAST_ON["on"]
+        else []
+    )
     return forecast + [
-        Condition(CRUSH, "drill-crowd", 3, f"Drill: crowd near {venue}", "Crush risk: 5.1 p/m² over 300 m²",
-                  lon=float(lon), lat=float(lat)),
-        Condition(GATE_ACK, "drill-gate", 2, "Drill: gate A", "Wait 24 min, queue 800 persons",
-                  lon=float(lon) + 0.002, lat=float(lat)),
-        Condition(GATE_SHELVE, "drill-gate", 2, "Drill: gate B", "Wait 22 min, queue 700 persons",
-                  lon=float(lon) - 0.002, lat=float(lat)),
+        Condition(
+            CRUSH,
+            "drill-crowd",
+            3,
+            f"Drill: crowd near {venue}",
+            "Crush risk: 5.1 p/m² over 300 m²",
+            lon=float(lon),
+            lat=float(lat),
+        ),
+        Condition(
+            GATE_ACK,
+            "drill-gate",
+            2,
+            "Drill: gate A",
+            "Wait 24 min, queue 800 persons",
+            lon=float(lon) + 0.002,
+            lat=float(lat),
+        ),
+        Condition(
+            GATE_SHELVE,
+            "drill-gate",
+            2,
+            "Drill: gate B",
+            "Wait 22 min, queue 700 persons",
+            lon=float(lon) - 0.002,
+            lat=float(lat),
+        ),
     ]
 
 
@@ -79,7 +118,9 @@ def _alert(wall, key):
 def _open(browser, wall, *, width=1920, height=1080):
     page, log = open_page(browser, wall.url, width=width, height=height)
     page.wait_for_selector("[data-kpi='open_alerts']", timeout=60_000)
-    assert _wait_for(lambda: _alert(wall, GATE_SHELVE) and _alert(wall, CRUSH), 60), "the drills were not raised"
+    assert _wait_for(lambda: _alert(wall, GATE_SHELVE) and _alert(wall, CRUSH), 60), (
+        "the drills were not raised"
+    )
     return page, log
 
 
@@ -105,7 +146,9 @@ def test_countdown_words():
 
 def test_shelve_reason_needs_words_for_other():
     assert shelve_reason("known", "") == "Known cause, being handled"
-    assert shelve_reason("known", " police on site ") == "Known cause, being handled: police on site"
+    assert (
+        shelve_reason("known", " police on site ") == "Known cause, being handled: police on site"
+    )
     assert shelve_reason("other", "") == "" and shelve_reason(None, "") == ""
     assert shelve_reason("other", "sensor fault") == "sensor fault"
 
@@ -121,35 +164,80 @@ def _texts(component) -> list[str]:
     return _texts(getattr(component, "children", None))
 
 
-GROUP = {"id": -900, "kind": "congestion", "level": 2, "severity": "warning", "place": "Olympic-ro, Yangjae-daero",
-         "places": ["Olympic-ro", "Yangjae-daero"], "message": "6 congestion alerts (grouped)", "raised_s": 66000.0,
-         "eta_s": None, "predicted_s": None, "overdue": False, "acked": False, "acked_by": "kim",
-         "acked_s": 65880.0, "count": 6, "acked_count": 4, "new": 2, "returned_s": None}
+GROUP = {
+    "id": -900,
+    "kind": "congestion",
+    "level": 2,
+    "severity": "warning",
+    "place": "Olympic-ro, Yangjae-daero",
+    "places": ["Olympic-ro", "Yangjae-daero"],
+    "message": "6 congestion alerts (grouped)",
+    "raised_s": 66000.0,
+    "eta_s": None,
+    "predicted_s": None,
+    "overdue": False,
+    "acked": False,
+    "acked_by": "kim",
+    "acked_s": 65880.0,
+    "count": 6,
+    "acked_count": 4,
+    "new": 2,
+    "returned_s": None,
+}
 
 
 def test_a_group_with_new_members_says_how_many_are_new():
     item = alert_item(GROUP)
     texts = _texts(item)
-    assert "×6 · 2 new" in texts and "4 acknowledged · 2 new since 18:18" in texts and "ACK 2 new" in texts
+    assert (
+        "×6 · 2 new" in texts
+        and "4 acknowledged · 2 new since 18:18" in texts
+        and "ACK 2 new" in texts
+    )
     assert "unacked" in item.className.split()
     done = _texts(alert_item({**GROUP, "acked": True, "new": 0, "acked_count": 6}))
     assert "✓ Acknowledged by kim 18:18" in done and "✓" in done and "×6" in done
 
 
 def test_the_feed_header_counts_what_the_tile_counts_and_says_how():
-    header = alert_stats({"open": 12.0, "unacked": 3.0, "shelved": 1.0, "rate_per_h": 6.0, "lines": 4.0,
-                          "groups": 2.0, "raised_total": 40.0})
+    header = alert_stats(
+        {
+            "open": 12.0,
+            "unacked": 3.0,
+            "shelved": 1.0,
+            "rate_per_h": 6.0,
+            "lines": 4.0,
+            "groups": 2.0,
+            "raised_total": 40.0,
+        }
+    )
     assert header.children == "12 open · 3 new · 1 shelved · 6/h"
-    assert header.title.startswith("Open alerts count every alert: a grouped line (×N) counts N; shelved alerts "
-                                   "are not counted. Now 12 alerts in 4 lines (2 grouped).")
+    assert header.title.startswith(
+        "Open alerts count every alert: a grouped line (×N) counts N; shelved alerts "
+        "are not counted. Now 12 alerts in 4 lines (2 grouped)."
+    )
 
 
 def test_the_critical_strip_lists_unacknowledged_critical_alerts_only():
-    crush = {**GROUP, "id": 7, "level": 3, "severity": "critical", "place": "Crowd near KSPO Dome",
-             "message": "Crush risk", "count": 1, "new": 1, "acked": False}
-    assert critical_strip([GROUP]) == [] and critical_strip([{**crush, "acked": True, "new": 0}]) == []
+    crush = {
+        **GROUP,
+        "id": 7,
+        "level": 3,
+        "severity": "critical",
+        "place": "Crowd near KSPO Dome",
+        "message": "Crush risk",
+        "count": 1,
+        "new": 1,
+        "acked": False,
+    }
+    assert (
+        critical_strip([GROUP]) == [] and critical_strip([{**crush, "acked": True, "new": 0}]) == []
+    )
     texts = _texts(critical_strip([crush, GROUP]))
-    assert texts[:2] == ["1 new critical", "open Alerts to acknowledge"] and "Crowd near KSPO Dome" in texts
+    assert (
+        texts[:2] == ["1 new critical", "open Alerts to acknowledge"]
+        and "Crowd near KSPO Dome" in texts
+    )
 
 
 # ------------------------------------------------------------------ in the browser
@@ -161,11 +249,22 @@ def test_acknowledge_is_shown_with_feedback(drill_wall, browser, artifacts):
     assert "ACK" in entry.locator(".alert-ack").inner_text()
     entry.locator(".alert-ack").click()
     # the button says it worked at once; the entry then shows who acknowledged it and when
-    said = _wait_for(lambda: "Acknowledged" in (entry.locator(".alert-note").inner_text()
-                                                if entry.locator(".alert-note").count() else "")
-                     or "acked" in (entry.get_attribute("class") or ""), 20)
+    said = _wait_for(
+        lambda: (
+            "Acknowledged"
+            in (
+                entry.locator(".alert-note").inner_text()
+                if entry.locator(".alert-note").count()
+                else ""
+            )
+            or "acked" in (entry.get_attribute("class") or "")
+        ),
+        20,
+    )
     assert said, "no feedback after the acknowledgement"
-    assert _wait_for(lambda: "acked" in (_entry(page, alert["id"]).get_attribute("class") or "").split(), 20)
+    assert _wait_for(
+        lambda: "acked" in (_entry(page, alert["id"]).get_attribute("class") or "").split(), 20
+    )
     status = _entry(page, alert["id"]).locator(".alert-status").inner_text()
     assert status.startswith("✓ Acknowledged by local "), status
     assert _entry(page, alert["id"]).locator(".alert-ack").is_disabled()
@@ -195,10 +294,16 @@ def test_shelve_with_a_reason_moves_it_to_the_shelf(drill_wall, browser, artifac
     assert page.is_hidden("#alert-shelve-form")
     row = page.locator(f"#alert-shelf .shelf-item[data-alert-id='{alert['id']}']")
     row.wait_for(timeout=20_000)
-    assert "stewards re-routing the queue" in row.inner_text() and "Drill: gate B" in row.inner_text()
-    assert _wait_for(lambda: _entry(page, alert["id"]).count() == 0, 20), "the shelved alert is still listed"
+    assert (
+        "stewards re-routing the queue" in row.inner_text() and "Drill: gate B" in row.inner_text()
+    )
+    assert _wait_for(lambda: _entry(page, alert["id"]).count() == 0, 20), (
+        "the shelved alert is still listed"
+    )
     stats = _svc(drill_wall).store.latest().alert_stats
-    assert stats["shelved"] >= 1 and stats["open"] == sum(a["count"] for a in _svc(drill_wall).store.latest().alerts)
+    assert stats["shelved"] >= 1 and stats["open"] == sum(
+        a["count"] for a in _svc(drill_wall).store.latest().alerts
+    )
     for name, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.click("#wall-map-home")  # the home view refits the map to the new size
@@ -206,7 +311,9 @@ def test_shelve_with_a_reason_moves_it_to_the_shelf(drill_wall, browser, artifac
         page.screenshot(path=str(artifacts / f"alerts_shelf_{name}.png"))
     page.set_viewport_size({"width": 1920, "height": 1080})
     row.locator("button").click()  # unshelve: back on the list, to be acknowledged again
-    page.wait_for_selector("#alert-shelve-msg:has-text('Back on the list: Drill: gate B')", timeout=10_000)
+    page.wait_for_selector(
+        "#alert-shelve-msg:has-text('Back on the list: Drill: gate B')", timeout=10_000
+    )
     assert _wait_for(lambda: _entry(page, alert["id"]).count() == 1, 20)
     page.context.close()
     assert log.errors == []
@@ -226,8 +333,9 @@ def test_home_view_returns_to_the_overview(drill_wall, browser):
             break
     assert zoomed, "the alert click did not fly the map in"
     page.click("#wall-map-home")
-    assert _wait_for(lambda: abs(_scale(page, alert["lon"], alert["lat"]) / overview - 1) < 0.05, 15), \
-        (overview, _scale(page, alert["lon"], alert["lat"]))
+    assert _wait_for(
+        lambda: abs(_scale(page, alert["lon"], alert["lat"]) / overview - 1) < 0.05, 15
+    ), (overview, _scale(page, alert["lon"], alert["lat"]))
     page.context.close()
     assert log.errors == []
 
@@ -240,13 +348,16 @@ def test_a_critical_alert_is_shown_while_the_signals_tab_is_open(drill_wall, bro
         page.wait_for_selector("#ops-alerts-pane[hidden]", state="attached", timeout=10_000)
         strip = page.locator("#alert-crit-strip")
         strip.wait_for(state="visible", timeout=20_000)
-        assert "Drill: crowd near" in strip.inner_text() and "NEW CRITICAL" in strip.inner_text().upper()
+        assert (
+            "Drill: crowd near" in strip.inner_text()
+            and "NEW CRITICAL" in strip.inner_text().upper()
+        )
         box = strip.bounding_box()
         assert box["y"] + box["height"] <= height and box["width"] > 100
         time.sleep(1)
         page.screenshot(path=str(artifacts / f"alerts_signals_{name}.png"))
         page.locator("#alert-crit-strip .crit-item").first.click()  # opens the Alerts tab
-        assert _wait_for(lambda: page.is_visible("#wall-alerts"), 10)
+        assert _wait_for(lambda: page.is_visible("#wall-alerts"), 10)  # noqa: B023 - called at once
         page.screenshot(path=str(artifacts / f"alerts_feed_{name}.png"))
         page.context.close()
         assert log.errors == []
@@ -262,10 +373,17 @@ def test_a_forecast_counts_down_and_says_when_its_time_has_passed(drill_wall, br
         eta = _entry(page, alert["id"]).locator(".alert-eta")
         eta.wait_for(timeout=20_000)
         first = re.fullmatch(r"in (\d+) min · (\d\d:\d\d)", eta.inner_text())
-        assert first and first.group(2) == at and int(first.group(1)) <= 8, eta.inner_text()  # raised 3 min late
+        assert first and first.group(2) == at and int(first.group(1)) <= 8, (
+            eta.inner_text()
+        )  # raised 3 min late
         # the page counts down between redraws, and never back up to "in 10 min"
-        assert _wait_for(lambda: (m := re.fullmatch(r"in (\d+) min · .*", eta.inner_text()))
-                         and int(m.group(1)) < int(first.group(1)), 20), eta.inner_text()
+        assert _wait_for(
+            lambda: (
+                (m := re.fullmatch(r"in (\d+) min · .*", eta.inner_text()))
+                and int(m.group(1)) < int(first.group(1))
+            ),
+            20,
+        ), eta.inner_text()
         seen = _wait_for(lambda: eta.inner_text() == f"due {at} · not seen yet", 40)
         assert seen, eta.inner_text()
         entry = _entry(page, alert["id"])

@@ -21,6 +21,7 @@ import pytest
 from dash import Input, Output, dcc, html
 from werkzeug.serving import make_server
 
+from auth.users import UserStore
 from callbacks import audit as audit_callbacks
 from callbacks.auth import (
     ALL_ROLES,
@@ -34,7 +35,6 @@ from callbacks.auth import (
 from layouts.audit import IDS as AUDIT_IDS
 from layouts.audit import audit_page
 from twin.service.audit import AuditFilter
-from auth.users import UserStore
 
 PASSWORD = "correct horse battery"
 SECRET = "s" * 40
@@ -47,12 +47,22 @@ HOMES = {"operator": "/", "planner": "/replay", "executive": "/summary", "admin"
 
 def _pages(app):
     return {
-        "/": html.Div([html.H2("Live control"), html.Button("Apply plan", id="apply-plan"),
-                       html.Div(id="plan-status")]),
-        "/replay": html.Div([html.H2("Replay"), html.Button("Fork day", id="fork-day"),
-                             html.Div(id="fork-status")]),
-        "/summary": html.Div([html.H2("Executive summary"), dcc.Graph(
-            id="summary-graph", figure=go.Figure(go.Bar(x=["A", "B"], y=[3, 5])))]),
+        "/": html.Div(
+            [
+                html.H2("Live control"),
+                html.Button("Apply plan", id="apply-plan"),
+                html.Div(id="plan-status"),
+            ]
+        ),
+        "/replay": html.Div(
+            [html.H2("Replay"), html.Button("Fork day", id="fork-day"), html.Div(id="fork-status")]
+        ),
+        "/summary": html.Div(
+            [
+                html.H2("Executive summary"),
+                dcc.Graph(id="summary-graph", figure=go.Figure(go.Bar(x=["A", "B"], y=[3, 5]))),
+            ]
+        ),
         "/admin/audit": audit_page(get_auth(app).audit.facets(), roles=ALL_ROLES),
     }
 
@@ -65,25 +75,34 @@ def make_app(tmp_path, **config):
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="who"), html.Div(id="page")])
     app.validation_layout = html.Div([app.layout, *_pages(app).values()])
 
-    @app.callback(Output("page", "children"), Output("who", "children"),
-                  Input("url", "pathname"))
+    @app.callback(Output("page", "children"), Output("who", "children"), Input("url", "pathname"))
     def route(pathname):
         user = current_user()
         if not auth.page_allowed(pathname or "/"):
             return dcc.Location(id="redirect", href=auth.home_page()), ""
         return _pages(app)[pathname or "/"], f"{user.name} ({user.role})"
 
-    @app.callback(Output("plan-status", "children"), Input("apply-plan", "n_clicks"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("plan-status", "children"),
+        Input("apply-plan", "n_clicks"),
+        prevent_initial_call=True,
+    )
     def apply_plan(n_clicks):
         user = current_user()
-        auth.audit.record(user=user.name, role=user.role, action="signal.set_plan",
-                          target="node 12", before={"greens_s": [30, 30]},
-                          after={"greens_s": [40, 20]}, sim_time_s=66_000.0)
+        auth.audit.record(
+            user=user.name,
+            role=user.role,
+            action="signal.set_plan",
+            target="node 12",
+            before={"greens_s": [30, 30]},
+            after={"greens_s": [40, 20]},
+            sim_time_s=66_000.0,
+        )
         return f"plan applied ({n_clicks})"
 
-    @app.callback(Output("fork-status", "children"), Input("fork-day", "n_clicks"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("fork-status", "children"), Input("fork-day", "n_clicks"), prevent_initial_call=True
+    )
     def fork_day(n_clicks):
         return f"forked ({n_clicks})"
 
@@ -117,16 +136,21 @@ def _token(html_text):
 def sign_in(client, name, password=PASSWORD, *, next_path="", environ=None):
     environ = environ or {}
     token = _token(client.get("/login", environ_base=environ).get_data(as_text=True))
-    return client.post("/login", data={"username": name, "password": password,
-                                       "csrf_token": token, "next": next_path},
-                       environ_base=environ)
+    return client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": token, "next": next_path},
+        environ_base=environ,
+    )
 
 
 def update_body(output, input_id, value=1):
-    return {"output": output, "outputs": {"id": output.split(".")[0],
-                                          "property": output.split(".")[1]},
-            "inputs": [{"id": input_id, "property": "n_clicks", "value": value}],
-            "changedPropIds": [f"{input_id}.n_clicks"], "state": []}
+    return {
+        "output": output,
+        "outputs": {"id": output.split(".")[0], "property": output.split(".")[1]},
+        "inputs": [{"id": input_id, "property": "n_clicks", "value": value}],
+        "changedPropIds": [f"{input_id}.n_clicks"],
+        "state": [],
+    }
 
 
 APPLY = update_body("plan-status.children", "apply-plan")
@@ -159,12 +183,18 @@ def test_update_without_session_is_refused_and_logged(app, client):
     (entry,) = security_log(app, action="callback.refused")
     # Refused before the body is read (issue 12): the target is not known.
     assert (entry.user, entry.target, entry.result, entry.detail) == (
-        "", "", "refused", "no session")
+        "",
+        "",
+        "refused",
+        "no session",
+    )
     assert get_auth(app).audit.query(AuditFilter(action="signal.set_plan")) == []
 
 
-@pytest.mark.parametrize(("name", "body"), [("eve", APPLY), ("pat", APPLY), ("ada", APPLY),
-                                            ("eve", FORK), ("olga", FORK)])
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [("eve", APPLY), ("pat", APPLY), ("ada", APPLY), ("eve", FORK), ("olga", FORK)],
+)
 def test_update_with_wrong_role_is_refused_and_logged(app, client, name, body):
     sign_in(client, name)
     response = client.post("/_dash-update-component", json=body)
@@ -175,8 +205,9 @@ def test_update_with_wrong_role_is_refused_and_logged(app, client, name, body):
     assert get_auth(app).audit.query(AuditFilter(action="signal.set_plan")) == []
 
 
-@pytest.mark.parametrize(("name", "body", "expected"), [
-    ("olga", APPLY, "plan applied (1)"), ("pat", FORK, "forked (1)")])
+@pytest.mark.parametrize(
+    ("name", "body", "expected"), [("olga", APPLY, "plan applied (1)"), ("pat", FORK, "forked (1)")]
+)
 def test_update_with_right_role_runs(app, client, name, body, expected):
     sign_in(client, name)
     response = client.post("/_dash-update-component", json=body)
@@ -190,7 +221,11 @@ def test_operator_action_is_audited_with_user_and_times(app, client):
     client.post("/_dash-update-component", json=APPLY)
     (entry,) = get_auth(app).audit.query(AuditFilter(action="signal.set_plan"))
     assert (entry.user, entry.role, entry.sim_time_s, entry.after) == (
-        "olga", "operator", 66_000.0, {"greens_s": [40, 20]})
+        "olga",
+        "operator",
+        66_000.0,
+        {"greens_s": [40, 20]},
+    )
     assert abs(entry.wall_time_s - time.time()) < 60
 
 
@@ -224,8 +259,10 @@ def test_pages_redirect_without_session(client):
     assert response.location == "/login?next=%2Freplay%3Fday%3D2"
 
 
-@pytest.mark.parametrize(("name", "path"), [("eve", "/"), ("pat", "/"), ("eve", "/replay"),
-                                            ("pat", "/admin/audit"), ("olga", "/admin")])
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("eve", "/"), ("pat", "/"), ("eve", "/replay"), ("pat", "/admin/audit"), ("olga", "/admin")],
+)
 def test_pages_a_role_may_not_see_redirect_home(client, name, path):
     sign_in(client, name)
     response = client.get(path)
@@ -241,28 +278,33 @@ def test_sign_in_lands_on_the_role_home(client, name):
     assert client.get(HOMES[USERS[name]]).status_code == 200
 
 
-@pytest.mark.parametrize(("name", "next_path", "expected"), [
-    ("olga", "/summary", "/summary"),
-    ("olga", "/replay", "/replay"),  # operators may look back at a day too
-    ("eve", "/replay", "/summary"),  # not open to executives
-    ("olga", "//evil.example/", "/"),
-    ("olga", "https://evil.example/", "/"),
-    ("olga", "/\t/evil.example/", "/"),
-    ("olga", "/\\evil.example/", "/"),
-    ("olga", "/summary?day=2", "/summary?day=2"),
-    ("pat", "/logout", "/replay"),
-])
+@pytest.mark.parametrize(
+    ("name", "next_path", "expected"),
+    [
+        ("olga", "/summary", "/summary"),
+        ("olga", "/replay", "/replay"),  # operators may look back at a day too
+        ("eve", "/replay", "/summary"),  # not open to executives
+        ("olga", "//evil.example/", "/"),
+        ("olga", "https://evil.example/", "/"),
+        ("olga", "/\t/evil.example/", "/"),
+        ("olga", "/\\evil.example/", "/"),
+        ("olga", "/summary?day=2", "/summary?day=2"),
+        ("pat", "/logout", "/replay"),
+    ],
+)
 def test_sign_in_follows_only_safe_next(client, name, next_path, expected):
     assert sign_in(client, name, next_path=next_path).location == expected
 
 
 def test_router_refuses_a_page_rendered_by_callback(client):
     sign_in(client, "eve")
-    body = {"output": "..page.children...who.children..",
-            "outputs": [{"id": "page", "property": "children"},
-                        {"id": "who", "property": "children"}],
-            "inputs": [{"id": "url", "property": "pathname", "value": "/"}],
-            "changedPropIds": ["url.pathname"], "state": []}
+    body = {
+        "output": "..page.children...who.children..",
+        "outputs": [{"id": "page", "property": "children"}, {"id": "who", "property": "children"}],
+        "inputs": [{"id": "url", "property": "pathname", "value": "/"}],
+        "changedPropIds": ["url.pathname"],
+        "state": [],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
     page = response.get_json()["response"]["page"]["children"]
@@ -281,8 +323,10 @@ def test_wrong_password_is_refused_and_logged_without_secrets(app, client, caplo
     sign_in(client, "olga")
     entries = security_log(app)
     assert [(e.action, e.user, e.result) for e in entries] == [
-        ("login.ok", "olga", "ok"), ("login.failed", "", "failed"),
-        ("login.failed", "olga", "failed")]
+        ("login.ok", "olga", "ok"),
+        ("login.failed", "", "failed"),
+        ("login.failed", "olga", "failed"),
+    ]
     everything = caplog.text + get_auth(app).audit.to_csv()
     for secret in ("wrong password 123", PASSWORD, "Tr0ub4dor", SECRET):
         assert secret not in everything
@@ -306,7 +350,10 @@ def test_sign_out_needs_post_with_token(app, client):
     assert (response.status_code, response.location) == (302, "/login")
     assert client.get("/").status_code == 302
     assert [e.action for e in security_log(app)][:3] == [
-        "logout", "request.refused", "request.refused"]
+        "logout",
+        "request.refused",
+        "request.refused",
+    ]
 
 
 def test_session_expires_after_max_age(app, client):
@@ -390,8 +437,9 @@ def test_rate_limit_counts_per_client_not_per_cookie(tmp_path, users_db):
 def test_login_limits_count_failures_per_group():
     import flask
 
-    limits = LoginLimits(flask.Flask(__name__), per_name="3 per 60 seconds",
-                         per_address="5 per minute")
+    limits = LoginLimits(
+        flask.Flask(__name__), per_name="3 per 60 seconds", per_address="5 per minute"
+    )
     group = [(limits.per_name, ("name", "10.0.0.1", "k"))]
     other = [(limits.per_name, ("name", "10.0.0.1", "other"))]
     for _ in range(3):
@@ -428,8 +476,9 @@ def test_security_headers(app, client):
 
 
 def test_csp_options():
-    policy = content_security_policy(["'sha256-x'"], allow_eval=True,
-                                     extra_sources={"img-src": ["https://tiles.example"]})
+    policy = content_security_policy(
+        ["'sha256-x'"], allow_eval=True, extra_sources={"img-src": ["https://tiles.example"]}
+    )
     assert "script-src 'self' 'sha256-x' 'unsafe-eval'" in policy
     assert "img-src 'self' data: blob: https://tiles.example" in policy
 
@@ -438,24 +487,33 @@ def test_hsts_only_with_secure_cookies(tmp_path):
     app = make_app(tmp_path, cookie_secure=True)
     response = app.server.test_client().get("/login")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
-    assert "Strict-Transport-Security" not in make_app(
-        tmp_path / "b").server.test_client().get("/login").headers
+    assert (
+        "Strict-Transport-Security"
+        not in make_app(tmp_path / "b").server.test_client().get("/login").headers
+    )
 
 
 # -- configuration and the local demo ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("config", "message"), [
-    ({}, r"config\['secret_key'\] is required"),
-    ({"secret_key": "short"}, r"config\['secret_key'\] must be at least 32 characters, got 5"),
-    ({"secret_key": SECRET, "auth_db": ""}, r"config\['auth_db'\] must name"),
-    ({"secret_key": SECRET, "login_max_failures": 0}, r"'login_max_failures'\] must be >= 1"),
-    ({"secret_key": SECRET, "login_address_limits": "lots"},
-     r"config\['login_address_limits'\] must be rate limits such as"),
-    ({"secret_key": SECRET, "home_pages": {"planner": "/"}},
-     r"config\['home_pages'\]\['planner'\] must be a page that role may open, got '/'"),
-    ({"secret_key": SECRET, "callback_roles": {"x": ["boss"]}}, r"'roles' must be one of"),
-])
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({}, r"config\['secret_key'\] is required"),
+        ({"secret_key": "short"}, r"config\['secret_key'\] must be at least 32 characters, got 5"),
+        ({"secret_key": SECRET, "auth_db": ""}, r"config\['auth_db'\] must name"),
+        ({"secret_key": SECRET, "login_max_failures": 0}, r"'login_max_failures'\] must be >= 1"),
+        (
+            {"secret_key": SECRET, "login_address_limits": "lots"},
+            r"config\['login_address_limits'\] must be rate limits such as",
+        ),
+        (
+            {"secret_key": SECRET, "home_pages": {"planner": "/"}},
+            r"config\['home_pages'\]\['planner'\] must be a page that role may open, got '/'",
+        ),
+        ({"secret_key": SECRET, "callback_roles": {"x": ["boss"]}}, r"'roles' must be one of"),
+    ],
+)
 def test_bad_config_refuses_to_start(tmp_path, config, message):
     app = dash.Dash(__name__)
     with pytest.raises(ValueError, match=message):
@@ -482,14 +540,23 @@ def test_demo_sign_in_on_loopback_without_a_secret(tmp_path):
 
 
 def test_demo_sign_in_never_offered_on_other_addresses(tmp_path):
-    with pytest.warns(UserWarning, match="demo_login is off: host '0.0.0.0'"), \
-            pytest.raises(ValueError, match=r"config\['secret_key'\] is required"):
+    with (
+        pytest.warns(UserWarning, match="demo_login is off: host '0.0.0.0'"),
+        pytest.raises(ValueError, match=r"config\['secret_key'\] is required"),
+    ):
         _demo_app(tmp_path, "0.0.0.0")
     app = dash.Dash(__name__)
     app.layout = html.Div("twin")
     with pytest.warns(UserWarning, match="demo_login is off"):
-        install_auth(app, {"auth_db": str(tmp_path / "b.sqlite"), "demo_login": True,
-                           "host": "0.0.0.0", "secret_key": SECRET})
+        install_auth(
+            app,
+            {
+                "auth_db": str(tmp_path / "b.sqlite"),
+                "demo_login": True,
+                "host": "0.0.0.0",
+                "secret_key": SECRET,
+            },
+        )
     client = app.server.test_client()
     page = client.get("/login").get_data(as_text=True)
     assert "DEMO" not in page
@@ -505,8 +572,9 @@ def test_demo_not_offered_through_a_proxy_or_remote(tmp_path):
     remote = {"REMOTE_ADDR": "192.168.1.20"}
     page = client.get("/login", environ_base=remote).get_data(as_text=True)
     assert "DEMO" not in page
-    response = client.post("/login/demo", environ_base=remote,
-                           data={"role": "admin", "csrf_token": _token(page)})
+    response = client.post(
+        "/login/demo", environ_base=remote, data={"role": "admin", "csrf_token": _token(page)}
+    )
     assert response.status_code == 404
 
 
@@ -515,8 +583,14 @@ def test_demo_not_offered_through_a_proxy_or_remote(tmp_path):
 
 def test_protect_matches_ids_keys_functions_and_intersects(tmp_path):
     app = dash.Dash(__name__)
-    auth = install_auth(app, {"auth_db": str(tmp_path / "a.sqlite"), "secret_key": SECRET,
-                              "callback_roles": {"b.value": ["operator", "planner"]}})
+    auth = install_auth(
+        app,
+        {
+            "auth_db": str(tmp_path / "a.sqlite"),
+            "secret_key": SECRET,
+            "callback_roles": {"b.value": ["operator", "planner"]},
+        },
+    )
 
     @app.callback(Output("a", "children"), Output("b", "value"), Input("x", "n_clicks"))
     def both(_):
@@ -544,11 +618,18 @@ def test_protect_matches_ids_keys_functions_and_intersects(tmp_path):
     assert auth.unprotected_callbacks() == []
 
 
-@pytest.mark.parametrize(("target", "roles", "message"), [
-    ("a", ["boss"], r"^'roles' must be one of operator, planner, executive, admin, got 'boss'$"),
-    (lambda: None, "admin", r"^'target' must be a callback registered on this app"),
-    ("", "admin", r"^'target' must be a component id"),
-])
+@pytest.mark.parametrize(
+    ("target", "roles", "message"),
+    [
+        (
+            "a",
+            ["boss"],
+            r"^'roles' must be one of operator, planner, executive, admin, got 'boss'$",
+        ),
+        (lambda: None, "admin", r"^'target' must be a callback registered on this app"),
+        ("", "admin", r"^'target' must be a component id"),
+    ],
+)
 def test_protect_bad_input(target, roles, message):
     with pytest.raises(ValueError, match=message):
         protect(dash.Dash(__name__), target, roles=roles)
@@ -564,17 +645,33 @@ def test_install_refuses_mcp(tmp_path):
 
 
 def _audit_body(**values):
-    keys = (AUDIT_IDS.USER, AUDIT_IDS.ROLE, AUDIT_IDS.ACTION, AUDIT_IDS.CATEGORY,
-            AUDIT_IDS.SINCE, AUDIT_IDS.UNTIL)
+    keys = (
+        AUDIT_IDS.USER,
+        AUDIT_IDS.ROLE,
+        AUDIT_IDS.ACTION,
+        AUDIT_IDS.CATEGORY,
+        AUDIT_IDS.SINCE,
+        AUDIT_IDS.UNTIL,
+    )
     names = ("user", "role", "action", "category", "since", "until")
-    inputs = [{"id": k, "property": "value", "value": values.get(n)}
-              for k, n in zip(keys, names, strict=True)]
+    inputs = [
+        {"id": k, "property": "value", "value": values.get(n)}
+        for k, n in zip(keys, names, strict=True)
+    ]
     inputs.append({"id": AUDIT_IDS.REFRESH, "property": "n_clicks", "value": 0})
-    outputs = [(AUDIT_IDS.TABLE, "children"), (AUDIT_IDS.COUNT, "children"),
-               (AUDIT_IDS.EXPORT, "href"), (AUDIT_IDS.ERROR, "children")]
-    return {"output": "..{}..".format("...".join(f"{i}.{p}" for i, p in outputs)),
-            "outputs": [{"id": i, "property": p} for i, p in outputs],
-            "inputs": inputs, "changedPropIds": [], "state": []}
+    outputs = [
+        (AUDIT_IDS.TABLE, "children"),
+        (AUDIT_IDS.COUNT, "children"),
+        (AUDIT_IDS.EXPORT, "href"),
+        (AUDIT_IDS.ERROR, "children"),
+    ]
+    return {
+        "output": "..{}..".format("...".join(f"{i}.{p}" for i, p in outputs)),
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": inputs,
+        "changedPropIds": [],
+        "state": [],
+    }
 
 
 def test_audit_table_filters_for_admin_only(app, client):
@@ -583,18 +680,24 @@ def test_audit_table_filters_for_admin_only(app, client):
     assert client.post("/_dash-update-component", json=_audit_body()).status_code == 403
     client = app.server.test_client()
     sign_in(client, "ada")
-    response = client.post("/_dash-update-component",
-                           json=_audit_body(category="security", user="eve"))
+    response = client.post(
+        "/_dash-update-component", json=_audit_body(category="security", user="eve")
+    )
     assert response.status_code == 200
     data = response.get_json()["response"]
     _, tbody = data[AUDIT_IDS.TABLE]["children"]["props"]["children"]
-    actions = [cell["props"]["children"] for row in tbody["props"]["children"]
-               for cell in row["props"]["children"] if cell["props"]["className"] == "col-action"]
+    actions = [
+        cell["props"]["children"]
+        for row in tbody["props"]["children"]
+        for cell in row["props"]["children"]
+        if cell["props"]["className"] == "col-action"
+    ]
     assert actions == ["callback.refused", "callback.refused", "login.ok"]
     assert data[AUDIT_IDS.EXPORT]["href"] == "/admin/audit.csv?user=eve&category=security"
     bad = client.post("/_dash-update-component", json=_audit_body(since="yesterday"))
-    assert "'since' must be a date and time" in bad.get_json()["response"][AUDIT_IDS.ERROR][
-        "children"]
+    assert (
+        "'since' must be a date and time" in bad.get_json()["response"][AUDIT_IDS.ERROR]["children"]
+    )
 
 
 def test_audit_csv_export_admin_only(app, client):
@@ -670,7 +773,8 @@ def _post_update(page, body):
     return page.evaluate(
         """async (body) => (await fetch('/_dash-update-component', {method: 'POST',
             headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})).status""",
-        body)
+        body,
+    )
 
 
 def _unexpected_problems(page):
@@ -734,8 +838,13 @@ def test_browser_admin(page_for):
     # The link and the table come from the same callback response.
     page.wait_for_selector("#audit-export[href='/admin/audit.csv?category=security']")
     actions = page.locator("#audit-table td.col-action").all_inner_texts()
-    assert actions and set(actions) <= {"login.ok", "login.failed", "callback.refused",
-                                        "logout", "request.refused"}
+    assert actions and set(actions) <= {
+        "login.ok",
+        "login.failed",
+        "callback.refused",
+        "logout",
+        "request.refused",
+    }
     href = page.get_attribute("#audit-export", "href")
     assert href == "/admin/audit.csv?category=security"
     csv_text = page.evaluate("async (u) => (await fetch(u)).text()", href)
@@ -753,8 +862,12 @@ def test_browser_admin(page_for):
 # Callbacks of the control room that change live state, and the roles callbacks/live.py and
 # callbacks/alerts.py protect them for: the shared clock is the admin's (issue 13), alerts the
 # operators'.
-LIVE_CONTROL = {"toggle_pause": {"admin"}, "ask_speed": {"admin"}, "set_speed": {"admin"},
-                "acknowledge": {"operator"}}
+LIVE_CONTROL = {
+    "toggle_pause": {"admin"},
+    "ask_speed": {"admin"},
+    "set_speed": {"admin"},
+    "acknowledge": {"operator"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -765,10 +878,16 @@ def control_room(tmp_path_factory, users_db):
 
     scenario = geo_grid_scenario()
     engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
-    app = create_app({"scenario": scenario, "engine": engine,
-                      "start": False, "warmup_s": 0,
-                      "auth_db": str(tmp_path_factory.mktemp("room") / "auth.sqlite"),
-                      "secret_key": SECRET})
+    app = create_app(
+        {
+            "scenario": scenario,
+            "engine": engine,
+            "start": False,
+            "warmup_s": 0,
+            "auth_db": str(tmp_path_factory.mktemp("room") / "auth.sqlite"),
+            "secret_key": SECRET,
+        }
+    )
     add_users(app, users_db)
     keys = {}
     for key, callback in app.callback_map.items():
@@ -783,10 +902,16 @@ def control_room(tmp_path_factory, users_db):
 
 def _pause_body(key):
     """The confirmed Pause dialog, as the browser posts it."""
-    return {"output": key, "outputs": [{"id": "wall-pause", "property": "children"},
-                                       {"id": "wall-clock-msg", "property": "children"}],
-            "inputs": [{"id": "wall-pause-confirm", "property": "submit_n_clicks", "value": 1}],
-            "changedPropIds": ["wall-pause-confirm.submit_n_clicks"], "state": []}
+    return {
+        "output": key,
+        "outputs": [
+            {"id": "wall-pause", "property": "children"},
+            {"id": "wall-clock-msg", "property": "children"},
+        ],
+        "inputs": [{"id": "wall-pause-confirm", "property": "submit_n_clicks", "value": 1}],
+        "changedPropIds": ["wall-pause-confirm.submit_n_clicks"],
+        "state": [],
+    }
 
 
 def test_control_room_needs_sign_in(control_room):

@@ -38,15 +38,19 @@ from pathlib import Path
 
 import pytest
 
+from auth.users import UserStore
 from tests.app.conftest import BUNDLED, ROOT
 from twin.service.recorder import Recording
-from auth.users import UserStore
 
-pytestmark = pytest.mark.skipif(not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario not present")
+pytestmark = pytest.mark.skipif(
+    not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario not present"
+)
 
 ROUNDS = 20
 SEED = 20261203
-FIRST_START_S = 300.0  # bound on the first start (engine build, warm-up, numba compile on a fresh machine)
+FIRST_START_S = (
+    300.0  # bound on the first start (engine build, warm-up, numba compile on a fresh machine)
+)
 START_S = 180.0  # bound on a restart (engine build, resume from the last snapshot)
 CHECKPOINTS = (0, 1, 2, 3)
 JUNCTIONS = 3  # the first few signalised junctions
@@ -54,12 +58,19 @@ SPEEDS = (30.0, 60.0)
 
 
 # ---------------------------------------------------------------- HTTP and the server process
-def _request(base: str, method: str, path: str, token: str, body: dict | None = None,
-             timeout_s: float = 30.0) -> tuple[int, dict]:
+def _request(
+    base: str, method: str, path: str, token: str, body: dict | None = None, timeout_s: float = 30.0
+) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {token}",
-                                              **({"Content-Type": "application/json"} if data else {})})
+    request = urllib.request.Request(
+        base + path,
+        data=data,
+        method=method,
+        headers={
+            "Authorization": f"Bearer {token}",
+            **({"Content-Type": "application/json"} if data else {}),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return response.status, json.loads(response.read())
@@ -109,10 +120,24 @@ class Server:
             out.write(f"\n----- start on port {port}\n".encode())
             out.flush()
             self.process = subprocess.Popen(
-                [sys.executable, "app.py", "--port", str(port), "--recordings", str(self.recordings),
-                 "--speed", "60", "--auth-db", str(self.auth_db)],
-                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", "VENUETWIN_SECRET_KEY": "c" * 40})
+                [
+                    sys.executable,
+                    "app.py",
+                    "--port",
+                    str(port),
+                    "--recordings",
+                    str(self.recordings),
+                    "--speed",
+                    "60",
+                    "--auth-db",
+                    str(self.auth_db),
+                ],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "VENUETWIN_SECRET_KEY": "c" * 40},
+            )
 
     def kill(self) -> None:
         """SIGKILL this process (only the one this test started) and reap it."""
@@ -130,7 +155,9 @@ class Server:
 class Target:
     """One thing actions set (a checkpoint's manual lanes, a junction's greens, the clock speed)."""
 
-    known: object  # the value the twin is known to hold (last acknowledged, or seen after a restart)
+    known: (
+        object  # the value the twin is known to hold (last acknowledged, or seen after a restart)
+    )
     pending: list = field(default_factory=list)  # values sent after it whose answer never came
     acked_seq: int | None = None  # the last acknowledged action on it
 
@@ -171,17 +198,32 @@ def _candidates(rng: random.Random, lanes: dict, plans: dict):
         if pick < 0.5:
             cp = rng.choice(CHECKPOINTS)
             count = rng.randint(1, max(2, lanes[cp]["lanes_manual"]))
-            yield f"lanes:{cp}", count, {"kind": "set_lanes", "checkpoint_id": cp, "lane_type": "manual",
-                                         "count": count}
+            yield (
+                f"lanes:{cp}",
+                count,
+                {"kind": "set_lanes", "checkpoint_id": cp, "lane_type": "manual", "count": count},
+            )
         elif pick < 0.9:
             plan = plans[rng.choice(sorted(plans))]
             low = plan["min_green_s"][0] - plan["greens_s"][0]
             high = plan["greens_s"][1] - plan["min_green_s"][1]
             shift = float(rng.randint(int(max(low, -8)), int(min(high, 8))))
-            greens = (plan["greens_s"][0] + shift, plan["greens_s"][1] - shift, *plan["greens_s"][2:])
-            yield f"plan:{plan['node_id']}", greens, {
-                "kind": "set_signal_plan", "node_id": plan["node_id"], "cycle_s": plan["cycle_s"],
-                "greens_s": list(greens), "offset_s": plan["offset_s"]}
+            greens = (
+                plan["greens_s"][0] + shift,
+                plan["greens_s"][1] - shift,
+                *plan["greens_s"][2:],
+            )
+            yield (
+                f"plan:{plan['node_id']}",
+                greens,
+                {
+                    "kind": "set_signal_plan",
+                    "node_id": plan["node_id"],
+                    "cycle_s": plan["cycle_s"],
+                    "greens_s": list(greens),
+                    "offset_s": plan["offset_s"],
+                },
+            )
         else:
             speed = rng.choice(SPEEDS)
             yield "speed", speed, {"kind": "clock", "speed": speed}
@@ -195,15 +237,23 @@ def _submit(server: Server, ledger: Ledger, actions, stop: threading.Event, erro
         errors.append(("submitter failed", repr(error)))
 
 
-def _submit_all(server: Server, ledger: Ledger, actions, stop: threading.Event, errors: list) -> None:
+def _submit_all(
+    server: Server, ledger: Ledger, actions, stop: threading.Event, errors: list
+) -> None:
     for key, value, body in actions:
         if stop.is_set():
             return
         with ledger.lock:
             ledger.in_flight, ledger.sent = True, ledger.sent + 1
         try:
-            status, answer = _request(server.base, "POST", "/actions", server.token, body, timeout_s=30.0)
-        except (OSError, ValueError, http.client.HTTPException):  # the kill cut the answer off (reset, refused,
+            status, answer = _request(
+                server.base, "POST", "/actions", server.token, body, timeout_s=30.0
+            )
+        except (
+            OSError,
+            ValueError,
+            http.client.HTTPException,
+        ):  # the kill cut the answer off (reset, refused,
             # or headers without the body: not an acknowledgement the client could read)
             status, answer = None, {}
         with ledger.lock:
@@ -254,8 +304,14 @@ def operator(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("crash")
     db = tmp / "auth.sqlite"
     UserStore(db).add("olga", "correct horse battery", "operator")
-    out = subprocess.run([sys.executable, "-m", "twin", "users", "token", "olga", "--db", str(db)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "twin", "users", "token", "olga", "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return {"tmp": tmp, "db": db, "token": out.stdout.strip().splitlines()[-1]}
 
 
@@ -270,8 +326,12 @@ def test_sigkill_loses_no_acknowledged_action_and_damaged_days_are_left_alone(op
     try:
         for round_no in range(ROUNDS):
             stop = threading.Event()
-            thread = threading.Thread(target=_submit, args=(server, ledger, actions, stop, errors),
-                                      name="submitter", daemon=True)
+            thread = threading.Thread(
+                target=_submit,
+                args=(server, ledger, actions, stop, errors),
+                name="submitter",
+                daemon=True,
+            )
             thread.start()
             time.sleep(rng.uniform(0.3, 2.0))
             if round_no % 4 != 3:  # three rounds in four: kill while an action is on its way
@@ -297,10 +357,12 @@ def test_sigkill_loses_no_acknowledged_action_and_damaged_days_are_left_alone(op
     finally:
         server.kill()
     acked = len(ledger.acked)
-    print(f"\ncrash trials: {ROUNDS} SIGKILLs ({kills_in_flight} with an action in flight) and {kills_at_start} "
-          f"more during a restart, {ledger.sent} sent, "
-          f"{acked} acknowledged, {ledger.unanswered} cut off ({ledger.cut_off_applied} of them found applied), "
-          f"{ledger.refused} refused, acknowledged lost: {len(lost)}")
+    print(
+        f"\ncrash trials: {ROUNDS} SIGKILLs ({kills_in_flight} with an action in flight) and {kills_at_start} "
+        f"more during a restart, {ledger.sent} sent, "
+        f"{acked} acknowledged, {ledger.unanswered} cut off ({ledger.cut_off_applied} of them found applied), "
+        f"{ledger.refused} refused, acknowledged lost: {len(lost)}"
+    )
     assert acked >= ROUNDS and kills_in_flight >= ROUNDS // 2
     assert lost == [], f"acknowledged actions not in effect after a restart: {lost}"
 
@@ -309,8 +371,11 @@ def test_sigkill_loses_no_acknowledged_action_and_damaged_days_are_left_alone(op
     with Recording.open(day) as recording:
         rows = {i.seq: i for i in recording.inputs()}
         assert recording.closing() is None  # killed: the day is still open
-    missing = [(seq, body) for seq, body in ledger.acked if seq not in rows or rows[seq].result != "ok"
-               or not _recorded_as_sent(rows[seq], body)]
+    missing = [
+        (seq, body)
+        for seq, body in ledger.acked
+        if seq not in rows or rows[seq].result != "ok" or not _recorded_as_sent(rows[seq], body)
+    ]
     assert missing == []
 
     _damaged_days_are_named_and_left_alone(operator, day)
@@ -332,7 +397,7 @@ def _damaged_days_are_named_and_left_alone(operator, crashed: Path) -> None:
     truncated, corrupted = folder / "truncated-day.sqlite", folder / "corrupted-day.sqlite"
     truncated.write_bytes(data[: len(data) * 3 // 5])
     noise = random.Random(SEED).randbytes(4096)
-    corrupted.write_bytes(data[:8192] + noise + data[8192 + 4096:])  # page 3 overwritten
+    corrupted.write_bytes(data[:8192] + noise + data[8192 + 4096 :])  # page 3 overwritten
     digests = {path: _sha256(path) for path in (truncated, corrupted)}
 
     server = Server(folder, operator["db"], tmp / "damaged.log", operator["token"])

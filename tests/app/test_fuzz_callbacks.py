@@ -18,9 +18,16 @@ from tests.app.conftest import serve
 from tests.twin.service.test_recorder import assert_same_state
 
 JUNK = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30), st.just("x" * 20_000), st.lists(st.integers(-5, 20), max_size=4),
-    st.dictionaries(st.sampled_from(["kind", "id", "lat", "lon", "corridor_id"]), st.integers(), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.just("x" * 20_000),
+    st.lists(st.integers(-5, 20), max_size=4),
+    st.dictionaries(
+        st.sampled_from(["kind", "id", "lat", "lon", "corridor_id"]), st.integers(), max_size=3
+    ),
     st.sampled_from([0, 1, 2, 8, 11, -1, "0", "abc", "Infinity", "NaN", 1e308, [0], {}]),
 )
 
@@ -34,9 +41,17 @@ def room(tmp_path_factory):
     scenario = geo_grid_scenario()
     engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
     folder = tmp_path_factory.mktemp("fuzz")
-    app = create_app({"scenario": scenario, "engine": engine, "speed": 10.0, "forecast_period_s": 0,
-                      "normal_day": False, "recordings": str(folder / "recordings"),
-                      "audit_db": str(folder / "audit.sqlite")})
+    app = create_app(
+        {
+            "scenario": scenario,
+            "engine": engine,
+            "speed": 10.0,
+            "forecast_period_s": 0,
+            "normal_day": False,
+            "recordings": str(folder / "recordings"),
+            "audit_db": str(folder / "audit.sqlite"),
+        }
+    )
     served = serve(app)
     yield served, scenario
     served.stop()
@@ -47,8 +62,16 @@ def _spec_entry(spec: dict, draw) -> object:
     if cid.startswith("{"):
         pattern = json.loads(cid)
         values = draw(st.lists(JUNK, max_size=3))
-        return [{"id": {k: (i if isinstance(v, list) else v) for k, v in pattern.items()},  # wildcards
-                 "property": spec["property"], "value": value} for i, value in enumerate(values)]
+        return [
+            {
+                "id": {
+                    k: (i if isinstance(v, list) else v) for k, v in pattern.items()
+                },  # wildcards
+                "property": spec["property"],
+                "value": value,
+            }
+            for i, value in enumerate(values)
+        ]
     return {"id": cid, "property": spec["property"], "value": draw(JUNK)}
 
 
@@ -61,17 +84,25 @@ def _body(app, key: str, draw) -> dict:
         outputs.append({"id": json.loads(cid) if cid.startswith("{") else cid, "property": prop})
     inputs = [_spec_entry(s, draw) for s in cb["inputs"]]
     first = cb["inputs"][0]
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": inputs,
-            "state": [_spec_entry(s, draw) for s in cb.get("state", [])],
-            "changedPropIds": [f"{first['id']}.{first['property']}"]}
+    return {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": inputs,
+        "state": [_spec_entry(s, draw) for s in cb.get("state", [])],
+        "changedPropIds": [f"{first['id']}.{first['property']}"],
+    }
 
 
 def _post(url: str, body: dict) -> int:
     parsed = urlparse(url)
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
     try:
-        conn.request("POST", "/_dash-update-component", body=json.dumps(body, allow_nan=True),
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/_dash-update-component",
+            body=json.dumps(body, allow_nan=True),
+            headers={"Content-Type": "application/json"},
+        )
         response = conn.getresponse()
         response.read()
         return response.status
@@ -87,7 +118,9 @@ def test_no_callback_answers_5xx_and_refusals_change_nothing(room):
     statuses: dict[int, int] = {}
     server_errors = []
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     @given(data=st.data())
     def poke(data):
         key = data.draw(st.sampled_from(keys))
@@ -109,11 +142,10 @@ def test_no_callback_answers_5xx_and_refusals_change_nothing(room):
     assert svc.store.latest().time_s >= start + 30, "the simulated clock stopped after the fuzz"
     assert svc.live.stalls == 0 and svc.live.loop_errors == 0  # the watchdog never saw a stall
     # refusals changed nothing: the live state equals the recording replayed (accepted inputs only)
+    from tests.app.geo_scenario import busy_demand
     from twin.engine import Engine
     from twin.service.recorder import Recording
     from twin.service.replay import state_at
-
-    from tests.app.geo_scenario import busy_demand
 
     live = svc.live
     snapshot = live.call(lambda e: e.snapshot()).result(30)
@@ -126,7 +158,12 @@ def test_no_callback_answers_5xx_and_refusals_change_nothing(room):
         time.sleep(0.2)
     with Recording.open(live.recorder.path) as recording:
         refused = sum(1 for i in recording.inputs() if i.result == "refused")
-        rebuilt = state_at(recording, snapshot.time_s,
-                           engine=Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario)))
+        rebuilt = state_at(
+            recording,
+            snapshot.time_s,
+            engine=Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario)),
+        )
     assert_same_state(snapshot.state, rebuilt.state)
-    print(f"fuzz: {sum(statuses.values())} requests, statuses {statuses}, {refused} refusals recorded")
+    print(
+        f"fuzz: {sum(statuses.values())} requests, statuses {statuses}, {refused} refusals recorded"
+    )

@@ -24,6 +24,8 @@ import pytest
 from dash import Input, Output, html
 from werkzeug.serving import make_server
 
+from auth import cli as users_cli
+from auth.users import UserStore
 from callbacks.auth import DEFAULT_PAGE_ROLES, current_user, get_auth
 from callbacks.limits import MAX_BODY_BYTES, install_request_limits, json_depth
 from tests.app.test_auth import (
@@ -36,9 +38,7 @@ from tests.app.test_auth import (
     security_log,
     sign_in,
 )
-from auth import cli as users_cli
 from twin.service.audit import AuditFilter
-from auth.users import UserStore
 
 OTHER_ADDRESS = {"REMOTE_ADDR": "10.9.9.9"}
 
@@ -144,8 +144,9 @@ def test_sign_in_rotates_the_session_id(app, client):
     # Posting the sign-in form again (say, another tab) drops the old id.
     with client.session_transaction() as session:
         session["login_csrf"] = "tab-2"
-    response = client.post("/login", data={"username": "olga", "password": PASSWORD,
-                                           "csrf_token": "tab-2"})
+    response = client.post(
+        "/login", data={"username": "olga", "password": PASSWORD, "csrf_token": "tab-2"}
+    )
     assert response.status_code == 302
     assert session_cookie(client) != first
     assert live_sessions(app, "olga") == 1
@@ -201,12 +202,25 @@ def test_session_ids_are_stored_hashed(app, client):
 # -- access from the resolved endpoint ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [
-    "/assets//x", "/assets/../x", "//assets/x", "/assets/./x", "/assets/%2e%2e/x",
-    "/assets/x/../../admin/audit", "/assets//admin/audit", "/assets/..", "//_dash-layout",
-    "/login/../admin/audit", "/_vendor/deckgl/../../admin/audit", "/_dash-layout/",
-    "//api/v1/whoami", "/api//v1/whoami",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/assets//x",
+        "/assets/../x",
+        "//assets/x",
+        "/assets/./x",
+        "/assets/%2e%2e/x",
+        "/assets/x/../../admin/audit",
+        "/assets//admin/audit",
+        "/assets/..",
+        "//_dash-layout",
+        "/login/../admin/audit",
+        "/_vendor/deckgl/../../admin/audit",
+        "/_dash-layout/",
+        "//api/v1/whoami",
+        "/api//v1/whoami",
+    ],
+)
 def test_odd_paths_need_a_session(client, path):
     # Sent as is (the test client would read '//assets/x' as a host name).
     response = client.get("/", environ_overrides={"PATH_INFO": unquote(path)})
@@ -239,9 +253,12 @@ def test_public_endpoints_stay_public(tmp_path, users_db):
 
 def test_bad_component_suite_paths_are_404(client):
     sign_in(client, "olga")
-    for path in ("/_dash-component-suites/dash/nope.js", "/_dash-component-suites/nope/x.js",
-                 "/_dash-component-suites/dash/../../etc/passwd",
-                 "/_dash-component-suites/dash/deps/react@18.v9_9_9m1.js"):
+    for path in (
+        "/_dash-component-suites/dash/nope.js",
+        "/_dash-component-suites/nope/x.js",
+        "/_dash-component-suites/dash/../../etc/passwd",
+        "/_dash-component-suites/dash/deps/react@18.v9_9_9m1.js",
+    ):
         assert client.get(path).status_code == 404, path
 
 
@@ -287,14 +304,24 @@ def _plain_dash_app():
 def test_request_limits_work_without_sign_in():
     client = _plain_dash_app().server.test_client()
     headers = {"Content-Type": "application/json"}
-    assert client.post("/_dash-update-component", data=b"[" * 200_000,
-                       headers=headers).status_code == 400
-    assert client.post("/_dash-update-component", data=b" " * (2 * 1024 * 1024),
-                       headers=headers).status_code == 413
+    assert (
+        client.post("/_dash-update-component", data=b"[" * 200_000, headers=headers).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/_dash-update-component", data=b" " * (2 * 1024 * 1024), headers=headers
+        ).status_code
+        == 413
+    )
     assert client.get("/_dash-component-suites/dash/nope.js").status_code == 404
-    body = {"output": "o.children", "outputs": {"id": "o", "property": "children"},
-            "inputs": [{"id": "b", "property": "n_clicks", "value": 3}],
-            "changedPropIds": ["b.n_clicks"], "state": []}
+    body = {
+        "output": "o.children",
+        "outputs": {"id": "o", "property": "children"},
+        "inputs": [{"id": "b", "property": "n_clicks", "value": 3}],
+        "changedPropIds": ["b.n_clicks"],
+        "state": [],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.get_json()["response"]["o"]["children"] == "3"
 
@@ -347,8 +374,11 @@ def test_device_cookie_is_per_user_and_signed(app):
     assert sign_in(desk, "pat").status_code == 429  # the cookie vouches for olga only
     assert sign_in(desk, "olga").status_code == 302
     forged = app.server.test_client()
-    forged.set_cookie("venuetwin_device", desk.get_cookie("venuetwin_device", path="/login")
-                      .value[:-4] + "AAAA", path="/login")
+    forged.set_cookie(
+        "venuetwin_device",
+        desk.get_cookie("venuetwin_device", path="/login").value[:-4] + "AAAA",
+        path="/login",
+    )
     assert sign_in(forged, "olga").status_code == 429
 
 
@@ -392,8 +422,10 @@ def test_api_without_credentials_is_json_401_never_a_redirect(app, client):
 
 
 def test_api_role_checks_are_the_pages(app, client):
-    assert client.get("/api/v1/admin-only", headers=bearer(issue_token(app, "olga"))
-                      ).status_code == 403
+    assert (
+        client.get("/api/v1/admin-only", headers=bearer(issue_token(app, "olga"))).status_code
+        == 403
+    )
     response = client.get("/api/v1/admin-only", headers=bearer(issue_token(app, "ada")))
     assert (response.status_code, response.get_json()) == (200, {"ok": True})
 
@@ -425,16 +457,16 @@ def test_revoked_and_disabled_tokens_are_refused(app, client, capsys):
 
 
 def test_bad_tokens_spend_the_address_budget(app, client):
-    codes = [client.get("/api/v1/whoami", headers=bearer(f"vt_guess{i}")).status_code
-             for i in range(12)]
+    codes = [
+        client.get("/api/v1/whoami", headers=bearer(f"vt_guess{i}")).status_code for i in range(12)
+    ]
     assert codes == [401] * 10 + [429] * 2
     response = client.get("/api/v1/whoami", headers=bearer("vt_guess"))
     assert response.get_json()["error"]["code"] == "rate_limited"
     assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60
     assert len(security_log(app, action="alert.password_spraying")) == 1
     # A valid token is never refused for other clients' failures (256 bits cannot be guessed).
-    assert client.get("/api/v1/whoami", headers=bearer(issue_token(app, "pat"))
-                      ).status_code == 200
+    assert client.get("/api/v1/whoami", headers=bearer(issue_token(app, "pat"))).status_code == 200
 
 
 def test_current_user_outside_requests_is_none():
@@ -474,18 +506,27 @@ def _sign_in_over_http(port, name):
 
     status, headers, body = _request(port, "GET", "/login")
     cookie = _cookie(headers)
-    form = urlencode({"username": name, "password": PASSWORD,
-                      "csrf_token": _token(body.decode())}).encode()
-    status, headers, _ = _request(port, "POST", "/login", body=form, headers={
-        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    form = urlencode(
+        {"username": name, "password": PASSWORD, "csrf_token": _token(body.decode())}
+    ).encode()
+    status, headers, _ = _request(
+        port,
+        "POST",
+        "/login",
+        body=form,
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 302
     return next(c.split(";", 1)[0] for c in headers_all(headers) if "venuetwin_session=" in c)
 
 
 def headers_all(headers):
     # http.client folds repeated Set-Cookie headers into one comma-joined value.
-    return [part.strip() for part in headers["Set-Cookie"].split(", venuetwin_")
-            ] if "Set-Cookie" in headers else []
+    return (
+        [part.strip() for part in headers["Set-Cookie"].split(", venuetwin_")]
+        if "Set-Cookie" in headers
+        else []
+    )
 
 
 def test_real_server_sign_out_limits_and_paths(served):
@@ -493,24 +534,49 @@ def test_real_server_sign_out_limits_and_paths(served):
     cookie = _sign_in_over_http(port, "olga")
     update = json.dumps(APPLY).encode()
     json_headers = {"Content-Type": "application/json", "Cookie": cookie}
-    assert _request(port, "POST", "/_dash-update-component", body=update,
-                    headers=json_headers)[0] == 200
+    assert (
+        _request(port, "POST", "/_dash-update-component", body=update, headers=json_headers)[0]
+        == 200
+    )
     # Sign out with the page's token, then replay the saved cookie.
     status, _, page = _request(port, "GET", "/logout", headers={"Cookie": cookie})
     form = f"csrf_token={_token(page.decode())}".encode()
-    status, _, _ = _request(port, "POST", "/logout", body=form, headers={
-        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    status, _, _ = _request(
+        port,
+        "POST",
+        "/logout",
+        body=form,
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 302
-    assert _request(port, "POST", "/_dash-update-component", body=update,
-                    headers=json_headers)[0] == 403
+    assert (
+        _request(port, "POST", "/_dash-update-component", body=update, headers=json_headers)[0]
+        == 403
+    )
     assert plans_applied(app) == 1
     # Limits and odd paths over a real socket.
     fresh = _sign_in_over_http(port, "olga")
     big = b" " * (2 * 1024 * 1024)
-    assert _request(port, "POST", "/_dash-update-component", body=big,
-                    headers={**json_headers, "Cookie": fresh})[0] == 413
-    assert _request(port, "POST", "/_dash-update-component", body=b"[" * 200_000,
-                    headers={**json_headers, "Cookie": fresh})[0] == 400
+    assert (
+        _request(
+            port,
+            "POST",
+            "/_dash-update-component",
+            body=big,
+            headers={**json_headers, "Cookie": fresh},
+        )[0]
+        == 413
+    )
+    assert (
+        _request(
+            port,
+            "POST",
+            "/_dash-update-component",
+            body=b"[" * 200_000,
+            headers={**json_headers, "Cookie": fresh},
+        )[0]
+        == 400
+    )
     for path in ("/assets//x", "/assets/../x", "//assets/x"):
         status, _, body = _request(port, "GET", path)
         assert status in (302, 403, 404) and b"_dash-config" not in body
@@ -532,8 +598,16 @@ def test_browser_control_room_with_request_limits(tmp_path, users_db, browser):
 
     scenario = geo_grid_scenario()
     engine = Engine(scenario, start_s=17 * 3600, demand=busy_demand(scenario))
-    app = create_app({"scenario": scenario, "engine": engine, "start": False, "warmup_s": 0,
-                      "auth_db": str(tmp_path / "auth.sqlite"), "secret_key": "s" * 40})
+    app = create_app(
+        {
+            "scenario": scenario,
+            "engine": engine,
+            "start": False,
+            "warmup_s": 0,
+            "auth_db": str(tmp_path / "auth.sqlite"),
+            "secret_key": "s" * 40,
+        }
+    )
     install_request_limits(app.server)
     add_users(app, users_db)
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
@@ -543,8 +617,9 @@ def test_browser_control_room_with_request_limits(tmp_path, users_db, browser):
     statuses = []
     try:
         page = context.new_page()
-        page.on("response", lambda r: "_dash-update-component" in r.url
-                and statuses.append(r.status))
+        page.on(
+            "response", lambda r: "_dash-update-component" in r.url and statuses.append(r.status)
+        )
         page.goto("/")
         page.fill("#username", "olga")
         page.fill("#password", PASSWORD)
@@ -565,15 +640,15 @@ def test_browser_control_room_with_request_limits(tmp_path, users_db, browser):
 # -- scaled mode: two workers share the budgets through Redis --------------------------------------
 
 
-def test_workers_share_the_address_budget_and_sessions_through_redis(tmp_path, users_db,
-                                                                     redis_url):
+def test_workers_share_the_address_budget_and_sessions_through_redis(tmp_path, users_db, redis_url):
     config = {"store": "redis", "redis_url": redis_url}  # what app.py passes in scaled mode
     first = make_hardened_app(tmp_path / "w", users_db, **config)
     second = dash.Dash(__name__)  # another worker: same database, same Redis, same key
     from callbacks.auth import install_auth
 
-    install_auth(second, {"auth_db": str(get_auth(first).users.path), "secret_key": "s" * 40,
-                          **config})
+    install_auth(
+        second, {"auth_db": str(get_auth(first).users.path), "secret_key": "s" * 40, **config}
+    )
     second.layout = html.Div("twin")
     codes = []
     for i in range(12):  # alternate workers, as a load balancer would

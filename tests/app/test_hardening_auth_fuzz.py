@@ -28,25 +28,59 @@ from tests.app.test_hardening_auth import (
     plans_applied,
 )
 
-PATHS = ["/", "/map", "/replay", "/summary", "/admin/audit", "/admin/audit.csv", "/login",
-         "/login/demo", "/logout", "/_dash-layout", "/_dash-dependencies",
-         "/_dash-update-component", "/_reload-hash", "/_favicon.ico", "/assets/x.css",
-         "/_dash-component-suites/dash/x.js", "/api/v1/whoami", "/api/v1/admin-only",
-         "/api/v1/nothing", "/static/x"]
-JUNK = ["", "/", "//", "/..", "/.", "/%2e%2e", "/%00", "/%ff", "/x" * 50, "/\u00e9", "?a=1&a=2",
-        "?next=//evil.example", "/;x", "%2f"]
+PATHS = [
+    "/",
+    "/map",
+    "/replay",
+    "/summary",
+    "/admin/audit",
+    "/admin/audit.csv",
+    "/login",
+    "/login/demo",
+    "/logout",
+    "/_dash-layout",
+    "/_dash-dependencies",
+    "/_dash-update-component",
+    "/_reload-hash",
+    "/_favicon.ico",
+    "/assets/x.css",
+    "/_dash-component-suites/dash/x.js",
+    "/api/v1/whoami",
+    "/api/v1/admin-only",
+    "/api/v1/nothing",
+    "/static/x",
+]
+JUNK = [
+    "",
+    "/",
+    "//",
+    "/..",
+    "/.",
+    "/%2e%2e",
+    "/%00",
+    "/%ff",
+    "/x" * 50,
+    "/\u00e9",
+    "?a=1&a=2",
+    "?next=//evil.example",
+    "/;x",
+    "%2f",
+]
 PUBLIC_OK = ("/login", "/assets/", "/_favicon.ico", "/static/")
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 dash_bodies = st.builds(
     lambda base, key, value: {**base, key: value},
     st.sampled_from([APPLY, FORK, {}]),
     st.sampled_from(["output", "outputs", "inputs", "state", "changedPropIds", "extra"]),
-    json_values)
+    json_values,
+)
 bodies = st.one_of(
     st.none(),
     json_values.map(lambda v: json.dumps(v).encode()),
@@ -57,28 +91,45 @@ bodies = st.one_of(
     st.binary(max_size=200),
     st.just(b"x" * (1024 * 1024 + 10)),
 )
-requests_ = st.fixed_dictionaries({
-    "who": st.sampled_from([None, "eve", "olga", "olga", "token-pat", "token-bad"]),
-    "method": st.sampled_from(["POST", "POST", "GET", "PUT", "DELETE", "PATCH", "HEAD",
-                               "OPTIONS"]),
-    "path": st.one_of(st.just("/_dash-update-component"),
-                      st.tuples(st.sampled_from(PATHS), st.sampled_from(JUNK)).map("".join)),
-    "content_type": st.sampled_from(["application/json", "application/json", "application/x-www-form-urlencoded",
-                                     "text/plain", "multipart/form-data", "",
-                                     "application/json; charset=latin-1"]),
-    "body": bodies,
-    "csrf": st.booleans(),
-    "authorization": st.sampled_from([None, "Basic eDp5", "Bearer", "Bearer " + "v" * 300]),
-})
+requests_ = st.fixed_dictionaries(
+    {
+        "who": st.sampled_from([None, "eve", "olga", "olga", "token-pat", "token-bad"]),
+        "method": st.sampled_from(
+            ["POST", "POST", "GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+        ),
+        "path": st.one_of(
+            st.just("/_dash-update-component"),
+            st.tuples(st.sampled_from(PATHS), st.sampled_from(JUNK)).map("".join),
+        ),
+        "content_type": st.sampled_from(
+            [
+                "application/json",
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "text/plain",
+                "multipart/form-data",
+                "",
+                "application/json; charset=latin-1",
+            ]
+        ),
+        "body": bodies,
+        "csrf": st.booleans(),
+        "authorization": st.sampled_from([None, "Basic eDp5", "Bearer", "Bearer " + "v" * 300]),
+    }
+)
 
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
-    app = make_hardened_app(folder, make_users_db(folder / "users.sqlite"),
-                            login_address_limits="100000 per minute")
-    clients = {None: app.server.test_client(), "eve": app.server.test_client(),
-               "olga": app.server.test_client()}
+    app = make_hardened_app(
+        folder, make_users_db(folder / "users.sqlite"), login_address_limits="100000 per minute"
+    )
+    clients = {
+        None: app.server.test_client(),
+        "eve": app.server.test_client(),
+        "olga": app.server.test_client(),
+    }
     figures = {"requests": 0, "5xx": 0, "escapes": 0, "expected_plans": 0, "sign_ins": 0}
     return app, clients, issue_token(app, "pat"), figures
 
@@ -100,13 +151,16 @@ def _escaped(who, path, method, response) -> bool:
         return False
     plain = path.split("?", 1)[0]
     if who is None or who == "token-bad":
-        return not plain.startswith(PUBLIC_OK) or "_dash-config" in response.get_data(
-            as_text=True)
+        return not plain.startswith(PUBLIC_OK) or "_dash-config" in response.get_data(as_text=True)
     return "plan applied" in response.get_data(as_text=True) and who != "olga"
 
 
-@settings(max_examples=600, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=600,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(request=requests_)
 def test_no_client_input_gives_5xx_or_escapes(fuzz_app, request):
     app, clients, token, figures = fuzz_app
@@ -126,18 +180,28 @@ def test_no_client_input_gives_5xx_or_escapes(fuzz_app, request):
         headers["X-CSRFToken"] = csrf
     before = plans_applied(app)
     path, _, query = request["path"].partition("?")
-    environ = {"PATH_INFO": unquote_to_bytes(path.encode()).decode("latin-1"),  # as a server does
-               "QUERY_STRING": query}
-    response = client.open("/", method=request["method"], headers=headers,
-                           data=request["body"], environ_overrides=environ)
+    environ = {
+        "PATH_INFO": unquote_to_bytes(path.encode()).decode("latin-1"),  # as a server does
+        "QUERY_STRING": query,
+    }
+    response = client.open(
+        "/",
+        method=request["method"],
+        headers=headers,
+        data=request["body"],
+        environ_overrides=environ,
+    )
     figures["requests"] += 1
     figures.setdefault("status", {}).setdefault(response.status_code, 0)
     figures["status"][response.status_code] += 1
     figures["5xx"] += response.status_code >= 500
     figures["escapes"] += _escaped(who, request["path"], request["method"], response)
     ran = plans_applied(app) - before
-    expected = int(who == "olga" and response.status_code == 200
-                   and "plan applied" in response.get_data(as_text=True))
+    expected = int(
+        who == "olga"
+        and response.status_code == 200
+        and "plan applied" in response.get_data(as_text=True)
+    )
     figures["expected_plans"] += expected
     assert response.status_code < 500, (request, response.get_data()[:300])
     assert not _escaped(who, request["path"], request["method"], response), request
@@ -154,16 +218,36 @@ def _mutate(body, path, value):
     return body
 
 
-MUTATION_PATHS = [["output"], ["outputs"], ["outputs", "id"], ["outputs", "property"],
-                  ["inputs"], ["inputs", 0], ["inputs", 0, "id"], ["inputs", 0, "property"],
-                  ["inputs", 0, "value"], ["state"], ["changedPropIds"], ["changedPropIds", 0],
-                  ["extra"]]
+MUTATION_PATHS = [
+    ["output"],
+    ["outputs"],
+    ["outputs", "id"],
+    ["outputs", "property"],
+    ["inputs"],
+    ["inputs", 0],
+    ["inputs", 0, "id"],
+    ["inputs", 0, "property"],
+    ["inputs", 0, "value"],
+    ["state"],
+    ["changedPropIds"],
+    ["changedPropIds", 0],
+    ["extra"],
+]
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(who=st.sampled_from(["olga", "eve"]), base=st.sampled_from([APPLY, FORK]),
-       path=st.sampled_from(MUTATION_PATHS), value=json_values, keep=st.booleans())
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    who=st.sampled_from(["olga", "eve"]),
+    base=st.sampled_from([APPLY, FORK]),
+    path=st.sampled_from(MUTATION_PATHS),
+    value=json_values,
+    keep=st.booleans(),
+)
 def test_fuzzed_dash_updates(fuzz_app, who, base, path, value, keep):
     """Operator and executive send Dash updates with one field replaced by anything."""
     app, clients, _, figures = fuzz_app
@@ -176,8 +260,11 @@ def test_fuzzed_dash_updates(fuzz_app, who, base, path, value, keep):
     figures.setdefault("status", {}).setdefault(response.status_code, 0)
     figures["status"][response.status_code] += 1
     ran = plans_applied(app) - before
-    expected = int(who == "olga" and response.status_code == 200
-                   and "plan applied" in response.get_data(as_text=True))
+    expected = int(
+        who == "olga"
+        and response.status_code == 200
+        and "plan applied" in response.get_data(as_text=True)
+    )
     figures["expected_plans"] += expected
     assert response.status_code < 500, (body, response.get_data()[:300])
     assert ran == expected, body
@@ -190,9 +277,11 @@ def test_fuzz_figures(fuzz_app, capsys):
     app, _, _, figures = fuzz_app
     refused_changes = plans_applied(app) - figures["expected_plans"]
     with capsys.disabled():
-        print(f"\nfuzz figures: {figures['requests']} requests, {figures['5xx']} 5xx,"
-              f" {refused_changes} state changes from refused input,"
-              f" {figures['escapes']} escapes; {figures['sign_ins']} sign-ins;"
-              f" {figures['expected_plans']} operator"
-              f" updates ran; statuses {dict(sorted(figures['status'].items()))}")
+        print(
+            f"\nfuzz figures: {figures['requests']} requests, {figures['5xx']} 5xx,"
+            f" {refused_changes} state changes from refused input,"
+            f" {figures['escapes']} escapes; {figures['sign_ins']} sign-ins;"
+            f" {figures['expected_plans']} operator"
+            f" updates ran; statuses {dict(sorted(figures['status'].items()))}"
+        )
     assert figures["5xx"] == 0 and figures["escapes"] == 0 and refused_changes == 0

@@ -19,8 +19,9 @@ def test_mercator_pixels_match_the_web_mercator_definition():
 
 def test_crowded_names_are_moved_apart():
     # three names on one spot: the first stays below, the next go above, then to the right
-    offsets = labels.label_offsets([(127.1, 37.5)] * 3, ["Alpha Arena", "Beta Hall", "Gamma"], 15,
-                                   priority=[3, 2, 1])
+    offsets = labels.label_offsets(
+        [(127.1, 37.5)] * 3, ["Alpha Arena", "Beta Hall", "Gamma"], 15, priority=[3, 2, 1]
+    )
     assert offsets[0] == [0.0, labels.GAP_PX]
     assert offsets[1] == [0.0, -labels.GAP_PX - labels.LINE_PX]
     assert offsets[2][0] > 0 and offsets[2][1] == -labels.LINE_PX / 2

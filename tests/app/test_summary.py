@@ -25,8 +25,11 @@ def room(tmp_path_factory, users_db):  # noqa: F811
     """The real control room, live, with sign-in and the four users."""
     from app import create_app
 
-    config = wall_config(auth_db=str(tmp_path_factory.mktemp("summary") / "auth.sqlite"),
-                         secret_key=SECRET, normal_day=False)
+    config = wall_config(
+        auth_db=str(tmp_path_factory.mktemp("summary") / "auth.sqlite"),
+        secret_key=SECRET,
+        normal_day=False,
+    )
     if "engine" not in config:  # the bundled day: a shorter warm-up is enough for roles
         config["warmup_s"] = 600.0
     app = create_app(config)
@@ -37,16 +40,25 @@ def room(tmp_path_factory, users_db):  # noqa: F811
 
 
 def _key(app, name: str) -> str:
-    return next(k for k, cb in app.callback_map.items()
-                if getattr(getattr(cb.get("callback"), "__wrapped__", None), "__name__", "") == name)
+    return next(
+        k
+        for k, cb in app.callback_map.items()
+        if getattr(getattr(cb.get("callback"), "__wrapped__", None), "__name__", "") == name
+    )
 
 
 def _pause_body(key: str) -> dict:
     """The confirmed Pause dialog, as the browser posts it."""
-    return {"output": key, "outputs": [{"id": "wall-pause", "property": "children"},
-                                       {"id": "wall-clock-msg", "property": "children"}],
-            "inputs": [{"id": "wall-pause-confirm", "property": "submit_n_clicks", "value": 1}],
-            "changedPropIds": ["wall-pause-confirm.submit_n_clicks"], "state": []}
+    return {
+        "output": key,
+        "outputs": [
+            {"id": "wall-pause", "property": "children"},
+            {"id": "wall-clock-msg", "property": "children"},
+        ],
+        "inputs": [{"id": "wall-pause-confirm", "property": "submit_n_clicks", "value": 1}],
+        "changedPropIds": ["wall-pause-confirm.submit_n_clicks"],
+        "state": [],
+    }
 
 
 def test_live_controls_are_protected_by_their_own_modules(room):
@@ -62,8 +74,9 @@ def test_each_role_lands_home_and_reaches_only_its_pages(room, name):
     home = HOMES[name]
     for path in ("/", "/map", "/summary", "/admin/audit"):
         response = client.get(path)
-        allowed = get_auth(room.app).page_allowed(path, room.app.server.extensions["venuetwin.auth"]
-                                                  .users.get(name).role.value)
+        allowed = get_auth(room.app).page_allowed(
+            path, room.app.server.extensions["venuetwin.auth"].users.get(name).role.value
+        )
         if allowed:
             assert response.status_code == 200, path
         else:
@@ -77,7 +90,9 @@ def test_only_admins_may_pause_the_shared_clock(room, name):
     client = room.app.server.test_client()
     sign_in(client, name)
     paused = live.paused
-    response = client.post("/_dash-update-component", json=_pause_body(_key(room.app, "toggle_pause")))
+    response = client.post(
+        "/_dash-update-component", json=_pause_body(_key(room.app, "toggle_pause"))
+    )
     assert response.status_code == 403
     assert live.paused == paused
 
@@ -95,7 +110,9 @@ def test_admin_pause_and_operator_acknowledge_are_audited_and_shown(room):
     change = store.latest().clock_change  # every screen's header shows who paused, and when
     assert store.latest().paused and (change["user"], change["action"]) == ("ada", "pause")
     assert admin.post("/_dash-update-component", json=_pause_body(key)).status_code == 200
-    audited = [e.action for e in get_auth(app).audit.query(AuditFilter(user="ada", category="action"))]
+    audited = [
+        e.action for e in get_auth(app).audit.query(AuditFilter(user="ada", category="action"))
+    ]
     assert audited[:2] == ["clock.resume", "clock.pause"]
     client = app.server.test_client()
     sign_in(client, "olga")
@@ -105,11 +122,17 @@ def test_admin_pause_and_operator_acknowledge_are_audited_and_shown(room):
     alert = next(a for a in store.latest().alerts if a["count"] == 1)
     ack = {"type": "wall-alert-ack", "id": alert["id"]}
     note = {"type": "alert-note", "id": alert["id"]}
-    body = {"output": _key(app, "acknowledge"),
-            "outputs": [{"id": note, "property": "children"}, {"id": ack, "property": "children"},
-                        {"id": ack, "property": "disabled"}],
-            "inputs": [{"id": ack, "property": "n_clicks", "value": 1}],
-            "changedPropIds": [json.dumps(ack, separators=(",", ":"), sort_keys=True) + ".n_clicks"], "state": []}
+    body = {
+        "output": _key(app, "acknowledge"),
+        "outputs": [
+            {"id": note, "property": "children"},
+            {"id": ack, "property": "children"},
+            {"id": ack, "property": "disabled"},
+        ],
+        "inputs": [{"id": ack, "property": "n_clicks", "value": 1}],
+        "changedPropIds": [json.dumps(ack, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+        "state": [],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     entries = get_auth(app).audit.query(AuditFilter(user="olga", category="action"))
@@ -142,8 +165,11 @@ def _path(page) -> str:
 
 
 def _post_status(page, body) -> int:
-    return page.evaluate("""async (body) => (await fetch('/_dash-update-component', {method: 'POST',
-        headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})).status""", body)
+    return page.evaluate(
+        """async (body) => (await fetch('/_dash-update-component', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})).status""",
+        body,
+    )
 
 
 def _problems(page):
@@ -164,7 +190,9 @@ def test_browser_roles(room, browser, artifacts):
     assert _problems(page) == []
     page.context.close()
     # planner: the read-only map, no clock controls, refused if it tries
-    page = _sign_in_page(browser, room, "pat")  # lands on the replay page; the live map is a click away
+    page = _sign_in_page(
+        browser, room, "pat"
+    )  # lands on the replay page; the live map is a click away
     page.goto("/map")
     page.wait_for_selector("[data-deck-ready='1']", timeout=60_000)
     assert page.locator("#wall-pause, #wall-speed").count() == 0
@@ -194,8 +222,11 @@ def test_browser_roles(room, browser, artifacts):
     for expected in (True, False):  # pause, then resume: each asks for a confirmation first
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#wall-pause")
-        page.wait_for_function("(t) => document.querySelector('#wall-clock-msg').innerText.startsWith(t)",
-                               arg="Pause" if expected else "Resume", timeout=30_000)
+        page.wait_for_function(
+            "(t) => document.querySelector('#wall-clock-msg').innerText.startsWith(t)",
+            arg="Pause" if expected else "Resume",
+            timeout=30_000,
+        )
         assert live.paused is expected
     page.screenshot(path=str(artifacts / "admin-audit-1080p.png"))
     actions = set(page.locator("#audit-table td.col-action").all_inner_texts())
@@ -241,7 +272,8 @@ def _independent(frame, specs, queue_time_s) -> dict[str, float]:
         "inside": float(np.sum(people["venues"]["inside_persons"])),
         "worst_wait_min": float(wait_s.max()) / 60,
         "mean_wait_min": float((wait_s * queue).sum() / queue.sum()) / 60 if queue.sum() else 0.0,
-        "under_target_pct": 100 * float(np.sum(cp["arrived_under_target"]) / np.sum(cp["arrived_persons"])),
+        "under_target_pct": 100
+        * float(np.sum(cp["arrived_under_target"]) / np.sum(cp["arrived_persons"])),
         "open_alerts": float(sum(a["count"] for a in frame.alerts)),
     }
 
@@ -264,8 +296,11 @@ def test_summary_numbers_match_the_twin_and_print(wall, browser, artifacts):
         expected = _independent(frame, svc.live.engine.pedestrians.specs, queue_time_s)
         clock = f"{int(frame.time_s) // 3600:02d}:{int(frame.time_s) % 3600 // 60:02d}"
         page.wait_for_selector(f"#summary-asof:has-text('{clock}')", timeout=30_000)
-        page.wait_for_function("!document.querySelector(\".sum-figure[data-figure='delay_index'] "
-                               ".sum-value\").innerText.includes('…')", timeout=30_000)
+        page.wait_for_function(
+            "!document.querySelector(\".sum-figure[data-figure='delay_index'] "
+            ".sum-value\").innerText.includes('…')",
+            timeout=30_000,
+        )
         time.sleep(6)  # one more refresh: the paused frame is the one on the page
         assert _number(page, "attendance") == f"{expected['inside']:,.0f}"
         assert _number(page, "worst_wait") == f"{expected['worst_wait_min']:,.1f}"
@@ -304,7 +339,9 @@ def test_main_sign_in_is_on_with_demo_only_on_loopback(tmp_path):
     local = sign_in_config("127.0.0.1", environ={"VENUETWIN_AUTH_DB": str(db)})
     assert local == {"auth_db": str(db), "secret_key": None, "demo_login": True}
     assert db.parent.is_dir()
-    keyed = sign_in_config("0.0.0.0", environ={"VENUETWIN_AUTH_DB": str(db), "VENUETWIN_SECRET_KEY": SECRET})
+    keyed = sign_in_config(
+        "0.0.0.0", environ={"VENUETWIN_AUTH_DB": str(db), "VENUETWIN_SECRET_KEY": SECRET}
+    )
     assert keyed["secret_key"] == SECRET and keyed["demo_login"] is False
     with pytest.raises(SystemExit, match="VENUETWIN_SECRET_KEY must be set"):
         sign_in_config("0.0.0.0", environ={"VENUETWIN_AUTH_DB": str(db)})
@@ -317,17 +354,43 @@ def test_summary_body_shows_computing_until_the_normal_day_exists():
 
     summary = {
         "time_s": 66_000.0,
-        "attendance": [{"venue_id": 0, "name": "KSPO Dome", "inside_persons": 7300.0, "capacity": 15000.0,
-                        "session": "Final", "starts_s": 70_200.0, "expected_persons": 14600,
-                        "queued_persons": 120.0}],
-        "checkpoints": {"worst_wait_s": 720.0, "worst_name": "KSPO gate", "mean_wait_s": 300.0,
-                        "share_under_target": 0.91, "wait_target_s": 600.0},
-        "network": {"delay_rate_veh": 300.0, "normal_delay_rate_veh": None, "delay_index": None,
-                    "mean_speed_kph": 30.0, "total_delay_vehh": 50.0},
-        "ambulances": {"dispatched": 2, "en_route": 1, "arrived": 1, "median_trip_s": 420.0,
-                       "time_saved_s": 95.0},
+        "attendance": [
+            {
+                "venue_id": 0,
+                "name": "KSPO Dome",
+                "inside_persons": 7300.0,
+                "capacity": 15000.0,
+                "session": "Final",
+                "starts_s": 70_200.0,
+                "expected_persons": 14600,
+                "queued_persons": 120.0,
+            }
+        ],
+        "checkpoints": {
+            "worst_wait_s": 720.0,
+            "worst_name": "KSPO gate",
+            "mean_wait_s": 300.0,
+            "share_under_target": 0.91,
+            "wait_target_s": 600.0,
+        },
+        "network": {
+            "delay_rate_veh": 300.0,
+            "normal_delay_rate_veh": None,
+            "delay_index": None,
+            "mean_speed_kph": 30.0,
+            "total_delay_vehh": 50.0,
+        },
+        "ambulances": {
+            "dispatched": 2,
+            "en_route": 1,
+            "arrived": 1,
+            "median_trip_s": 420.0,
+            "time_saved_s": 95.0,
+        },
         "alerts": {"critical": 1, "warning": 2},
-        "decisions": [{"what": "KSPO gate: wait 12 min — open lanes", "kind": "checkpoint", "id": 0}],
+        "decisions": [
+            {"what": "KSPO gate: wait 12 min — open lanes", "kind": "checkpoint", "id": 0}
+        ],
     }
 
     def text(component) -> str:
@@ -341,8 +404,18 @@ def test_summary_body_shows_computing_until_the_normal_day_exists():
 
     computing = text(summary_body(summary, {}, normal_ready=False))
     assert "computing normal day…" in computing
-    for shown in ("7,300", "49 % of 15,000 seats", "12.0", "5.0", "91", "median trip 7.0 min",
-                  "saved 1.6 min", "1 critical · 2 warning · 0 advisory", "open lanes", "18:20"):
+    for shown in (
+        "7,300",
+        "49 % of 15,000 seats",
+        "12.0",
+        "5.0",
+        "91",
+        "median trip 7.0 min",
+        "saved 1.6 min",
+        "1 critical · 2 warning · 0 advisory",
+        "open lanes",
+        "18:20",
+    ):
         assert shown in computing, shown
     ready = text(summary_body(summary, {}, normal_ready=True))
     assert "computing" not in ready and "no normal-day baseline" in ready
@@ -355,7 +428,9 @@ def room_with_history(tmp_path_factory, users_db):  # noqa: F811
     from twin.service.audit import AuditLog
 
     db = tmp_path_factory.mktemp("history") / "auth.sqlite"
-    AuditLog(db).record(user="zz-secret-admin", role="admin", action="test.marker", target="x", result="ok")
+    AuditLog(db).record(
+        user="zz-secret-admin", role="admin", action="test.marker", target="x", result="ok"
+    )
     config = wall_config(auth_db=str(db), secret_key=SECRET, normal_day=False, start=False)
     if "engine" not in config:
         config["warmup_s"] = 0.0

@@ -67,8 +67,13 @@ def test_kpis_move_as_the_clock_runs(wall, browser):
     clock_before = page.inner_text("#wall-clock")
     kpis = ("vehicles_in_network", "mean_speed_kph", "total_delay_vehh")
     before = {name: _kpi_text(page, name) for name in kpis}
-    moved = _wait_for(lambda: page.inner_text("#wall-clock") != clock_before
-                      and any(_kpi_text(page, n) != before[n] for n in kpis), timeout_s=20)
+    moved = _wait_for(
+        lambda: (
+            page.inner_text("#wall-clock") != clock_before
+            and any(_kpi_text(page, n) != before[n] for n in kpis)
+        ),
+        timeout_s=20,
+    )
     after = {name: _kpi_text(page, name) for name in kpis}
     page.context.close()
     assert moved, f"KPIs did not move: {before} -> {after}"
@@ -95,7 +100,8 @@ def _road_points(page, count: int) -> list[tuple[float, float, int]]:
                 const [x, y] = xy;
                 if (x < 20 || y < 20 || x > map.width - 20 || y > map.height - 20) continue;
                 const px = map.left + x, py = map.top + y;
-                if (blocked.some(r => px >= r.left - 10 && px <= r.right + 10 && py >= r.top - 10 && py <= r.bottom + 10)) continue;
+                if (blocked.some(r => px >= r.left - 10 && px <= r.right + 10
+                                      && py >= r.top - 10 && py <= r.bottom + 10)) continue;
                 const picked = window.vtDeck.pickAt(x, y);
                 if (!picked || picked.kind !== 'road') continue;
                 if (points.some(p => Math.hypot(p[0] - px, p[1] - py) < 60)) continue;
@@ -122,7 +128,7 @@ def test_click_on_a_road_opens_its_panel_while_the_map_updates(wall, browser):
         applied = page.evaluate("window.vtDeck.stats().applied")
         page.mouse.click(x, y)
         page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=30_000)
-        _wait_for(lambda: same_road.search(page.inner_text("#wall-detail")), timeout_s=20)
+        _wait_for(lambda: same_road.search(page.inner_text("#wall-detail")), timeout_s=20)  # noqa: B023 - called at once
         opened.append(bool(same_road.search(page.inner_text("#wall-detail"))))
         assert page.evaluate("window.vtDeck.stats().applied") >= applied
         page.click("#wall-detail-close")
@@ -207,10 +213,14 @@ def test_alert_click_flies_the_map_and_ack_is_recorded(wall, browser):
     where = list(_first_alert_lonlat(wall))
     before = page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where)
     page.click(".alert-body >> nth=0")
-    moved = _wait_for(lambda: page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where) != before,
-                      timeout_s=15)
+    moved = _wait_for(
+        lambda: page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where) != before,
+        timeout_s=15,
+    )
     acked = None
-    for _attempt in range(3):  # at x30 an alert can resolve (and leave the feed) before the click lands
+    for _attempt in range(
+        3
+    ):  # at x30 an alert can resolve (and leave the feed) before the click lands
         page.click(".alert-ack >> nth=0")
         acked = _wait_for(lambda: page.query_selector(".alert.acked") is not None, timeout_s=20)
         if acked:

@@ -7,8 +7,8 @@ import pytest
 from werkzeug.security import check_password_hash
 
 from auth import cli as users_cli
-from twin.service.audit import AuditFilter, AuditLog
 from auth.users import Role, User, UserError, UserStore
+from twin.service.audit import AuditFilter, AuditLog
 
 GOOD = "correct horse battery"
 
@@ -35,7 +35,7 @@ def test_add_then_get_list(store):
 
 def test_password_is_hashed_not_stored(store):
     store.add("alice", GOOD, "admin")
-    (_, _, password_hash, _), = _rows(store)
+    ((_, _, password_hash, _),) = _rows(store)
     assert GOOD not in password_hash
     assert password_hash.startswith("scrypt:")
     assert check_password_hash(password_hash, GOOD) is True
@@ -68,8 +68,12 @@ def test_set_password(store):
 @pytest.mark.parametrize(
     ("name", "password", "role", "message"),
     [
-        ("alice", GOOD, "boss",
-         r"^'role' must be one of operator, planner, executive, admin, got 'boss'$"),
+        (
+            "alice",
+            GOOD,
+            "boss",
+            r"^'role' must be one of operator, planner, executive, admin, got 'boss'$",
+        ),
         ("alice", "", "operator", r"^'password' must not be empty$"),
         ("alice", "short pw", "operator", r"^'password' must be at least 12 characters, got 8$"),
         ("alice", "x" * 257, "operator", r"^'password' must be at most 256 characters, got 257$"),

@@ -54,9 +54,7 @@ def test_trips_are_deterministic_for_a_seed(grid, trips):
     other = make_trips(grid, 600, seed=8)
     for name in ("origin", "destination", "depart_s", "free_flow_time_s"):
         assert np.array_equal(getattr(trips, name), getattr(again, name))
-    assert all(
-        np.array_equal(a, b) for a, b in zip(trips.routes, again.routes, strict=True)
-    )
+    assert all(np.array_equal(a, b) for a, b in zip(trips.routes, again.routes, strict=True))
     assert not np.array_equal(trips.origin, other.origin)
 
 

@@ -22,8 +22,15 @@ def _demand(grid):
 
 def _state_arrays(engine):
     s = engine.state
-    return (s.time_s, s.vehicles.copy(), s.split.copy(), s.plans.greens_s.copy(), s.generated_veh,
-            s.exited_veh, s.delay_veh_s)
+    return (
+        s.time_s,
+        s.vehicles.copy(),
+        s.split.copy(),
+        s.plans.greens_s.copy(),
+        s.generated_veh,
+        s.exited_veh,
+        s.delay_veh_s,
+    )
 
 
 def _assert_same(a, b):
@@ -81,7 +88,10 @@ def test_set_signal_plan_changes_the_plan_and_reports_before_after(grid):
         (SetSignalPlan(4, 60.0, (50.0, 4.0)), r"greens_s\[1\] must be at least"),
         (SetSignalPlan(4, 60.0, (30.0, 30.0)), "must be equal"),
         (SetSignalPlan(4, 60.0, (27.0,)), "one value per phase"),
-        (SetSignalPlan(4, 60.0, (27.0, 27.0), offset_s=60.0), r"offset_s must be in \[0, cycle_s\)"),
+        (
+            SetSignalPlan(4, 60.0, (27.0, 27.0), offset_s=60.0),
+            r"offset_s must be in \[0, cycle_s\)",
+        ),
         (SetSignalPlan(4, float("nan"), (27.0, 27.0)), "cycle_s must be a finite number"),
     ],
 )

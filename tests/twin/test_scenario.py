@@ -41,11 +41,20 @@ def test_bundled_scenario_loads_with_its_sources():
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"venue_id": "venue_atlantis"}, r"schedule.csv row 7 \(session 'S06'\): unknown venue_id 'venue_atlantis'"),
+        (
+            {"venue_id": "venue_atlantis"},
+            r"schedule.csv row 7 \(session 'S06'\): unknown venue_id 'venue_atlantis'",
+        ),
         ({"start": "23:00"}, r"schedule.csv row 7 \(session 'S06'\): times out of order"),
-        ({"expected_attendance": 15001}, r"expected_attendance 15001 is above the capacity of 'venue_kspo_dome' \(15000 seats\)"),
+        (
+            {"expected_attendance": 15001},
+            r"expected_attendance 15001 is above the capacity of 'venue_kspo_dome' \(15000 seats\)",
+        ),
         ({"expected_attendance": -5}, r"expected_attendance must be a whole number >= 0"),
-        ({"doors_open": "6pm"}, r"schedule.csv row 7 field 'doors_open': expected a time HH:MM, got '6pm'"),
+        (
+            {"doors_open": "6pm"},
+            r"schedule.csv row 7 field 'doors_open': expected a time HH:MM, got '6pm'",
+        ),
     ],
 )
 def test_bad_schedule_rows_are_refused_naming_row_and_rule(folder, fields, message):
@@ -73,6 +82,8 @@ def test_vehicles_conserved_over_the_whole_event_day():
     for hour in range(17, 25):
         engine.run(hour * 3600)
         present = engine.state.vehicles.sum()
-        assert engine.state.generated_veh == pytest.approx(engine.state.exited_veh + present, rel=1e-9)
+        assert engine.state.generated_veh == pytest.approx(
+            engine.state.exited_veh + present, rel=1e-9
+        )
     assert engine.state.generated_veh > 30_000
     assert engine.state.vehicles.min() >= 0.0

@@ -28,7 +28,9 @@ def _recording_path(text: str, folder: Path = RECORDINGS) -> Path:
     if path.suffix == ".sqlite" or path.exists():
         return path
     if "/" in text or "\\" in text or text.startswith("."):
-        raise TwinError(f"recording {text!r} is neither a file nor a recording id", code="unknown_recording")
+        raise TwinError(
+            f"recording {text!r} is neither a file nor a recording id", code="unknown_recording"
+        )
     return folder / f"{text}.sqlite"
 
 
@@ -39,7 +41,9 @@ def add_record(commands: Any) -> None:
     cmd.add_argument("--seed", type=int, default=0)
     cmd.add_argument("--start", default="17:00", help="simulated start HH:MM")
     cmd.add_argument("--end", default="23:00", help="simulated end HH:MM")
-    cmd.add_argument("--warmup-min", type=float, default=10.0, help="minutes simulated before --start")
+    cmd.add_argument(
+        "--warmup-min", type=float, default=10.0, help="minutes simulated before --start"
+    )
     cmd.add_argument("--actions", type=Path, help='JSON list of {"at": "18:40", "action": {...}}')
     cmd.add_argument("--out", type=Path, default=RECORDINGS, help="folder of the recording")
     cmd.add_argument("--name", default="", help="name shown in the recordings list")
@@ -49,8 +53,8 @@ def add_record(commands: Any) -> None:
 
 def run_record(args: argparse.Namespace, _rest: list[str]) -> int:
     from twin.cli.main import progress_bar
-    from twin.service.replay import parse_clock, read_script, record_day
     from twin.scenario import load
+    from twin.service.replay import parse_clock, read_script, record_day
 
     start_s, end_s = parse_clock(args.start, name="--start"), parse_clock(args.end, name="--end")
     script = read_script(args.actions) if args.actions else []
@@ -63,16 +67,28 @@ def run_record(args: argparse.Namespace, _rest: list[str]) -> int:
         bar.update(time_s - last[0])
         last[0] = time_s
 
-    path = record_day(scenario, out_dir=args.out, start_s=start_s, end_s=end_s, script=script, seed=args.seed,
-                      warmup_s=60.0 * args.warmup_min, name=args.name, day=day, progress=progress)
+    path = record_day(
+        scenario,
+        out_dir=args.out,
+        start_s=start_s,
+        end_s=end_s,
+        script=script,
+        seed=args.seed,
+        warmup_s=60.0 * args.warmup_min,
+        name=args.name,
+        day=day,
+        progress=progress,
+    )
     bar.close()
     from twin.service.recorder import Recording
 
     with Recording.open(path) as recording:
         summary = recording.summary()
         refused = [i for i in recording.inputs() if i.result == "refused"]
-    print(f"recorded {summary['id']}: {hhmm(summary['start_s'])}–{hhmm(summary['end_s'])}, "
-          f"{summary['actions']} actions, {summary['alerts']} alerts, {path.stat().st_size / 1e6:.1f} MB")
+    print(
+        f"recorded {summary['id']}: {hhmm(summary['start_s'])}–{hhmm(summary['end_s'])}, "
+        f"{summary['actions']} actions, {summary['alerts']} alerts, {path.stat().st_size / 1e6:.1f} MB"
+    )
     for item in refused:
         print(f"  refused at {hhmm(item.sim_time_s)}: {item.name}: {item.reason}")
     print(path)
@@ -113,25 +129,46 @@ def run_replay(args: argparse.Namespace, _rest: list[str]) -> int:
     print(f"{rid} at {hhmm(engine.time_s)}")
     for name, value in kpis.items():
         print(f"  {name:<22} {value:>10.1f}")
-    print(f"operator actions up to {args.at}: {sum(a['result'] == 'ok' for a in actions)} applied, "
-          f"{sum(a['result'] == 'refused' for a in actions)} refused")
+    print(
+        f"operator actions up to {args.at}: {sum(a['result'] == 'ok' for a in actions)} applied, "
+        f"{sum(a['result'] == 'refused' for a in actions)} refused"
+    )
     for item in actions:
-        change = f"{json.dumps(item['before'])} → {json.dumps(item['after'])}" if item["result"] == "ok" else item["reason"]
-        print(f"  {hhmm(item['sim_time_s'])}  #{item['seq']:<4} {item['user']:<10} {item['name']:<18} "
-              f"{item['result']:<8} {change[:100]}")
-    write_json(args.json, {"recording": rid, "time_s": engine.time_s, "kpis": kpis, "actions": actions})
+        change = (
+            f"{json.dumps(item['before'])} → {json.dumps(item['after'])}"
+            if item["result"] == "ok"
+            else item["reason"]
+        )
+        print(
+            f"  {hhmm(item['sim_time_s'])}  #{item['seq']:<4} {item['user']:<10} {item['name']:<18} "
+            f"{item['result']:<8} {change[:100]}"
+        )
+    write_json(
+        args.json, {"recording": rid, "time_s": engine.time_s, "kpis": kpis, "actions": actions}
+    )
     return 0
 
 
 # ------------------------------------------------------------------ fork
 def add_fork(commands: Any) -> None:
-    cmd = commands.add_parser("fork", help="re-run a recorded day from a minute with other decisions")
+    cmd = commands.add_parser(
+        "fork", help="re-run a recorded day from a minute with other decisions"
+    )
     cmd.add_argument("recording", help="recording file, or id in var/recordings")
     cmd.add_argument("--at", required=True, help="fork minute HH:MM")
-    cmd.add_argument("--action", action="append", default=[],
-                     help='an action (JSON) applied at --at, e.g. \'{"kind": "set_lanes", ...}\'; repeatable')
-    cmd.add_argument("--drop", action="append", type=int, default=[],
-                     help="seq or audit id of a recorded action after --at to leave out; repeatable")
+    cmd.add_argument(
+        "--action",
+        action="append",
+        default=[],
+        help='an action (JSON) applied at --at, e.g. \'{"kind": "set_lanes", ...}\'; repeatable',
+    )
+    cmd.add_argument(
+        "--drop",
+        action="append",
+        type=int,
+        default=[],
+        help="seq or audit id of a recorded action after --at to leave out; repeatable",
+    )
     cmd.add_argument("--until", default=None, help="end of the fork HH:MM (default: the day's end)")
     cmd.add_argument("--name", default="", help="name of the fork")
     cmd.add_argument("--json", type=Path, help="write the comparison to this JSON file")
@@ -150,7 +187,9 @@ def run_fork(args: argparse.Namespace, _rest: list[str]) -> int:
         try:
             added.append(ScriptedInput(at_s, json.loads(text)))
         except json.JSONDecodeError as error:
-            raise TwinError(f"--action #{n + 1} is not valid JSON: {error}", code="bad_json") from None
+            raise TwinError(
+                f"--action #{n + 1} is not valid JSON: {error}", code="bad_json"
+            ) from None
     with Recording.open(_recording_path(args.recording)) as original:
         end_s = until_s if until_s is not None else original.time_range()[1]
         bar = progress_bar(end_s - at_s, desc="forking")
@@ -160,17 +199,29 @@ def run_fork(args: argparse.Namespace, _rest: list[str]) -> int:
             bar.update(time_s - last[0])
             last[0] = time_s
 
-        path = fork_day(original, at_s, ForkChanges(add=tuple(added), drop=tuple(args.drop)), until_s=until_s,
-                        name=args.name, progress=progress, user="cli", role="planner")
+        path = fork_day(
+            original,
+            at_s,
+            ForkChanges(add=tuple(added), drop=tuple(args.drop)),
+            until_s=until_s,
+            name=args.name,
+            progress=progress,
+            user="cli",
+            role="planner",
+        )
         bar.close()
         with Recording.open(path) as fork:
             table = compare(original, fork)
             refused = [i for i in fork.inputs() if i.result == "refused"]
-    print(f"fork {table['fork_id']} of {table['original_id']}, {hhmm(table['from_s'])}–{hhmm(table['to_s'])}")
+    print(
+        f"fork {table['fork_id']} of {table['original_id']}, {hhmm(table['from_s'])}–{hhmm(table['to_s'])}"
+    )
     print(f"  {'figure':<44} {'original':>10} {'fork':>10} {'difference':>11}")
     for row in table["rows"]:
-        print(f"  {row['label']:<44} {_num(row['original']):>10} {_num(row['fork']):>10} "
-              f"{_num(row['difference'], sign=True):>11}  {row['verdict']}")
+        print(
+            f"  {row['label']:<44} {_num(row['original']):>10} {_num(row['fork']):>10} "
+            f"{_num(row['difference'], sign=True):>11}  {row['verdict']}"
+        )
     for item in refused:
         print(f"  refused in the fork at {hhmm(item.sim_time_s)}: {item.name}: {item.reason}")
     print(path)

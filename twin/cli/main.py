@@ -24,7 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:
         return int(args.run(args, rest) or 0)
-    except TwinError as error:  # scenario, action, recording and input errors: named, nothing changed
+    except (
+        TwinError
+    ) as error:  # scenario, action, recording and input errors: named, nothing changed
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -39,7 +41,9 @@ def _extra_commands() -> list[Callable[[Any], None]]:
 
 # ------------------------------------------------------------------ import-osm
 def _add_import(commands: Any) -> None:
-    cmd = commands.add_parser("import-osm", help="build a scenario's network from an OSM XML extract")
+    cmd = commands.add_parser(
+        "import-osm", help="build a scenario's network from an OSM XML extract"
+    )
     cmd.add_argument("osm", type=Path, help="OSM XML file (roads; buildings optional)")
     cmd.add_argument("--facilities", type=Path, required=True, help="venues/facilities GeoJSON")
     cmd.add_argument("--out", type=Path, required=True, help="scenario folder to write")
@@ -80,13 +84,22 @@ def _run_simulate(args: argparse.Namespace, _rest: list[str]) -> int:
     print_header()
     print_row(series[-1])
     with progress_bar(end_s - start_s) as bar:
+
         def on_report(_t: float) -> None:
             series.append(report_row(engine))
             bar.write(format_row(series[-1]))
             bar.update(REPORT_EVERY_S)
+
         engine.run(end_s, progress=on_report, report_every_s=REPORT_EVERY_S)
-    write_json(args.json, {"scenario": str(args.scenario), "seed": args.seed, "series": series,
-                           "links": link_columns(engine)})
+    write_json(
+        args.json,
+        {
+            "scenario": str(args.scenario),
+            "seed": args.seed,
+            "series": series,
+            "links": link_columns(engine),
+        },
+    )
     return 0
 
 
@@ -113,7 +126,9 @@ def _run_forecast(args: argparse.Namespace, _rest: list[str]) -> int:
 
 # ------------------------------------------------------------------ users
 def _add_users(commands: Any) -> None:
-    cmd = commands.add_parser("users", help="manage sign-in users (add, list, disable)", add_help=False)
+    cmd = commands.add_parser(
+        "users", help="manage sign-in users (add, list, disable)", add_help=False
+    )
     cmd.set_defaults(run=lambda _args, rest: __import__("auth.cli", fromlist=["main"]).main(rest))
 
 
@@ -134,7 +149,9 @@ def engine_at(scenario_path: Path, seed: int, at: str, warmup_min: int) -> Any:
         raise ScenarioError(f"--warmup must be >= 0 minutes, got {warmup_min}")
     engine = make_engine(scenario_path, seed, at_s - warmup_min * 60.0)
     with progress_bar(warmup_min * 60.0, desc="warm-up") as bar:
-        engine.run(at_s, progress=lambda _t: bar.update(REPORT_EVERY_S), report_every_s=REPORT_EVERY_S)
+        engine.run(
+            at_s, progress=lambda _t: bar.update(REPORT_EVERY_S), report_every_s=REPORT_EVERY_S
+        )
     return engine
 
 
@@ -149,9 +166,14 @@ def report_row(engine: Any, view: Any | None = None) -> dict[str, Any]:
         "time_s": view.time_s,
         **{k: round(float(v), 3) for k, v in view.kpis.items()},
         "worst_roads": [
-            {"link_id": int(i), "name": road_name(names, int(i)), "delay_vehh_per_h": round(float(delay[i]), 2),
-             "speed_kph": round(float(view.links["speed_kph"][i]), 1)}
-            for i in worst if delay[i] > 0
+            {
+                "link_id": int(i),
+                "name": road_name(names, int(i)),
+                "delay_vehh_per_h": round(float(delay[i]), 2),
+                "speed_kph": round(float(view.links["speed_kph"][i]), 1),
+            }
+            for i in worst
+            if delay[i] > 0
         ],
     }
 
@@ -161,7 +183,11 @@ def road_name(names: Any, link_id: int) -> str:
     if names is None:
         return f"link {link_id}"
     name = names.iloc[link_id]
-    return str(name) if isinstance(name, str) and name and not name.startswith("unnamed") else f"link {link_id}"
+    return (
+        str(name)
+        if isinstance(name, str) and name and not name.startswith("unnamed")
+        else f"link {link_id}"
+    )
 
 
 def link_columns(engine: Any) -> dict[str, list[float]]:
@@ -183,8 +209,10 @@ def print_header() -> None:
 
 def format_row(row: dict[str, Any]) -> str:
     worst = ", ".join(f"{r['name']} ({r['delay_vehh_per_h']:.1f})" for r in row["worst_roads"])
-    return (f"{row['time']:>5}  {row['vehicles_in_network']:>8.0f}  {row['vehicles_waiting_to_enter']:>7.0f}  "
-            f"{row['mean_speed_kph']:>10.1f}  {row['total_delay_vehh']:>11.1f}  {worst}")
+    return (
+        f"{row['time']:>5}  {row['vehicles_in_network']:>8.0f}  {row['vehicles_waiting_to_enter']:>7.0f}  "
+        f"{row['mean_speed_kph']:>10.1f}  {row['total_delay_vehh']:>11.1f}  {worst}"
+    )
 
 
 def print_row(row: dict[str, Any]) -> None:
@@ -194,8 +222,15 @@ def print_row(row: dict[str, Any]) -> None:
 def progress_bar(total_s: float, desc: str = "simulating") -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total_s, desc=desc, unit="sim-s", file=sys.stderr, leave=False,
-                disable=None, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+    return tqdm(
+        total=total_s,
+        desc=desc,
+        unit="sim-s",
+        file=sys.stderr,
+        leave=False,
+        disable=None,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+    )
 
 
 def write_json(path: Path | None, data: dict[str, Any]) -> None:

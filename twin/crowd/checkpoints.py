@@ -50,9 +50,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from twin.models.demand import DAY_S
-from twin.errors import ActionError, ScenarioError
 from twin.crowd.queueing import erlang_c_mean_wait_s, fluid_queue
+from twin.errors import ActionError, ScenarioError
+from twin.models.demand import DAY_S
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -133,11 +133,15 @@ class CheckpointSpec:
         if self.max_face_lanes is not None and not _is_count(self.max_face_lanes):
             raise ScenarioError(f"{where}: max_face_lanes must be a whole number >= 0 or None")
         if self.lanes_face + self.lanes_manual > self.max_lanes:
-            raise ScenarioError(f"{where}: lanes_face + lanes_manual ({self.lanes_face} + "
-                                f"{self.lanes_manual}) must not exceed max_lanes ({self.max_lanes})")
+            raise ScenarioError(
+                f"{where}: lanes_face + lanes_manual ({self.lanes_face} + "
+                f"{self.lanes_manual}) must not exceed max_lanes ({self.max_lanes})"
+            )
         if self.lanes_face > self.face_lane_limit:
-            raise ScenarioError(f"{where}: lanes_face ({self.lanes_face}) must not exceed "
-                                f"max_face_lanes ({self.face_lane_limit})")
+            raise ScenarioError(
+                f"{where}: lanes_face ({self.lanes_face}) must not exceed "
+                f"max_face_lanes ({self.face_lane_limit})"
+            )
         for name in ("face_rate_pps", "manual_rate_pps"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
@@ -145,19 +149,27 @@ class CheckpointSpec:
         if not (np.isfinite(self.x_m) and np.isfinite(self.y_m)):
             raise ScenarioError(f"{where}: x_m and y_m must be finite")
         if self.kind not in ("venue_entrance", "park_gate"):
-            raise ScenarioError(f"{where}: kind must be 'venue_entrance' or 'park_gate', got {self.kind!r}")
+            raise ScenarioError(
+                f"{where}: kind must be 'venue_entrance' or 'park_gate', got {self.kind!r}"
+            )
         if self.open_windows_s is not None:
             _check_windows(self.open_windows_s, where)
 
     @property
     def face_lane_limit(self) -> int:
         """Most face lanes that can be open at once."""
-        return self.max_lanes if self.max_face_lanes is None else min(self.max_face_lanes, self.max_lanes)
+        return (
+            self.max_lanes
+            if self.max_face_lanes is None
+            else min(self.max_face_lanes, self.max_lanes)
+        )
 
 
 def _check_windows(windows: object, where: str) -> None:
-    rule = (f"{where}: open_windows_s must be None or ((open_s, close_s), ...) with 0 <= open_s < "
-            f"close_s <= {DAY_S}, in order and not overlapping, got {windows!r}")
+    rule = (
+        f"{where}: open_windows_s must be None or ((open_s, close_s), ...) with 0 <= open_s < "
+        f"close_s <= {DAY_S}, in order and not overlapping, got {windows!r}"
+    )
     try:
         pairs = np.array(windows, dtype=float)
     except (TypeError, ValueError):
@@ -165,8 +177,13 @@ def _check_windows(windows: object, where: str) -> None:
     if pairs.ndim != 2 or pairs.shape[0] < 1 or pairs.shape[1] != 2:
         raise ScenarioError(rule)
     flat = pairs.ravel()
-    if not (np.all(np.isfinite(flat)) and flat[0] >= 0 and flat[-1] <= DAY_S and np.all(pairs[:, 0] < pairs[:, 1])
-            and np.all(pairs[1:, 0] >= pairs[:-1, 1])):
+    if not (
+        np.all(np.isfinite(flat))
+        and flat[0] >= 0
+        and flat[-1] <= DAY_S
+        and np.all(pairs[:, 0] < pairs[:, 1])
+        and np.all(pairs[1:, 0] >= pairs[:-1, 1])
+    ):
         raise ScenarioError(rule)
 
 
@@ -184,7 +201,9 @@ def merge_windows(windows_s: Sequence[tuple[float, float]]) -> tuple[tuple[float
 
 def _windows(spec: CheckpointSpec) -> FloatArray:
     """``(K, 2)`` open windows of a day; all day for a checkpoint without windows."""
-    return np.array(spec.open_windows_s if spec.open_windows_s is not None else ((0.0, DAY_S),), dtype=float)
+    return np.array(
+        spec.open_windows_s if spec.open_windows_s is not None else ((0.0, DAY_S),), dtype=float
+    )
 
 
 def _open_until_s(windows: FloatArray, time_s: FloatArray) -> FloatArray:
@@ -214,8 +233,12 @@ def open_s(specs: Sequence[CheckpointSpec], start_s: npt.ArrayLike, dt_s: float)
         checkpoint open all day.
     """
     start = np.asarray(start_s, dtype=float)
-    columns = [np.full(start.shape, float(dt_s)) if s.open_windows_s is None
-               else _open_until_s(_windows(s), start + dt_s) - _open_until_s(_windows(s), start) for s in specs]
+    columns = [
+        np.full(start.shape, float(dt_s))
+        if s.open_windows_s is None
+        else _open_until_s(_windows(s), start + dt_s) - _open_until_s(_windows(s), start)
+        for s in specs
+    ]
     return np.stack(columns, axis=-1) if columns else np.zeros((*start.shape, 0))
 
 
@@ -243,8 +266,12 @@ def _serve_time_s(windows: FloatArray, time_s: FloatArray, work_s: FloatArray) -
     return day * DAY_S + windows[k, 0] + rest - (open_end[k] - length[k]) - time_s
 
 
-def _door_wait_s(specs: Sequence[CheckpointSpec], queue_persons: FloatArray, capacity_pps: FloatArray,
-                 time_s: FloatArray) -> FloatArray:
+def _door_wait_s(
+    specs: Sequence[CheckpointSpec],
+    queue_persons: FloatArray,
+    capacity_pps: FloatArray,
+    time_s: FloatArray,
+) -> FloatArray:
     """``(T, N)`` wait of the last person in each queue at ``time_s`` (``(T,)``): the time until
     the open lanes have served the queue, counting only the seconds the doors are open; 0 for an
     empty queue, inf for a queue without a lane open."""
@@ -265,7 +292,9 @@ def check_specs(specs: Sequence[CheckpointSpec]) -> None:
     """Raise :class:`ScenarioError` unless ``specs[i].checkpoint_id == i`` for all ``i``."""
     ids = [s.checkpoint_id for s in specs]
     if ids != list(range(len(specs))):
-        raise ScenarioError(f"checkpoints: checkpoint_id must be 0..{len(specs) - 1} in order, got {ids}")
+        raise ScenarioError(
+            f"checkpoints: checkpoint_id must be 0..{len(specs) - 1} in order, got {ids}"
+        )
 
 
 # ------------------------------------------------------------------------------ state
@@ -457,14 +486,20 @@ def mean_wait_now_s(specs: Sequence[CheckpointSpec], state: CheckpointState) -> 
 
     ``inf`` where persons queue and no lane is open; 0 for an empty queue.
     """
-    wait = _door_wait_s(specs, state.queue_persons[None, :], capacity_pps(specs, state)[None, :],
-                        np.array([state.time_s]))
+    wait = _door_wait_s(
+        specs,
+        state.queue_persons[None, :],
+        capacity_pps(specs, state)[None, :],
+        np.array([state.time_s]),
+    )
     return wait[0]
 
 
 def _check_state(specs: Sequence[CheckpointSpec], state: CheckpointState) -> None:
     if len(state.queue_persons) != len(specs):
-        raise ValueError(f"'state' has {len(state.queue_persons)} checkpoints, 'specs' has {len(specs)}")
+        raise ValueError(
+            f"'state' has {len(state.queue_persons)} checkpoints, 'specs' has {len(specs)}"
+        )
 
 
 def predict_wait_s(
@@ -512,8 +547,10 @@ def predict_wait_s(
 def _forecast(arrival_rate_forecast_pps: npt.ArrayLike, n: int) -> FloatArray:
     forecast = np.asarray(arrival_rate_forecast_pps, dtype=float)
     if forecast.ndim != 2 or forecast.shape[1] != n or forecast.shape[0] < 1:
-        raise ValueError(f"'arrival_rate_forecast_pps' must have shape (T, {n}) with T >= 1, "
-                         f"got {forecast.shape}")
+        raise ValueError(
+            f"'arrival_rate_forecast_pps' must have shape (T, {n}) with T >= 1, "
+            f"got {forecast.shape}"
+        )
     if not np.all(np.isfinite(forecast)) or np.any(forecast < 0):
         raise ValueError("'arrival_rate_forecast_pps' must be finite and >= 0")
     return forecast
@@ -598,7 +635,15 @@ def recommended_lanes(
         raise ValueError(f"'min_lanes' must be a whole number >= 0, got {min_lanes!r}")
     open_share = open_s(specs, state.time_s + dt_s * np.arange(len(forecast)), dt_s) / dt_s
     advice = [
-        _advise(spec, state.queue_persons[i], forecast[:, i], open_share[:, i], dt_s, target_wait_s, min_lanes)
+        _advise(
+            spec,
+            state.queue_persons[i],
+            forecast[:, i],
+            open_share[:, i],
+            dt_s,
+            target_wait_s,
+            min_lanes,
+        )
         for i, spec in enumerate(specs)
     ]
     columns = list(zip(*advice, strict=True))
@@ -613,15 +658,24 @@ def recommended_lanes(
 
 
 def _advise(
-    spec: CheckpointSpec, queue0: float, rate_pps: FloatArray, open_share: FloatArray, dt_s: float,
-    target_wait_s: float, min_lanes: int,
+    spec: CheckpointSpec,
+    queue0: float,
+    rate_pps: FloatArray,
+    open_share: FloatArray,
+    dt_s: float,
+    target_wait_s: float,
+    min_lanes: int,
 ) -> tuple[int, int, int, int, float, bool]:
     counts = np.arange(spec.max_lanes + 1)
     mixes = [lane_mix(spec, int(n)) for n in counts]
     capacity = np.array([f * spec.face_rate_pps + m * spec.manual_rate_pps for f, m in mixes])
     # transient: every candidate count at once, (T, n_candidates); no service while doors are shut
-    queue = fluid_queue(np.full(len(counts), queue0), np.repeat(rate_pps[:, None], len(counts), 1),
-                        open_share[:, None] * capacity, dt_s)
+    queue = fluid_queue(
+        np.full(len(counts), queue0),
+        np.repeat(rate_pps[:, None], len(counts), 1),
+        open_share[:, None] * capacity,
+        dt_s,
+    )
     max_wait = _wait_s(queue, np.broadcast_to(capacity, queue.shape)).max(axis=0)
     transient_ok = max_wait <= target_wait_s
     peak = float(rate_pps.max())
@@ -644,7 +698,7 @@ def _steady_ok(arrival_pps: float, service_pps: float, lanes: int, target_wait_s
 
 def _first(ok: BoolArray, min_lanes: int, max_lanes: int) -> int:
     """Smallest count ``>= min_lanes`` that is ok (ok is monotone in the count), else max."""
-    candidates = np.flatnonzero(ok[min(min_lanes, max_lanes):]) + min(min_lanes, max_lanes)
+    candidates = np.flatnonzero(ok[min(min_lanes, max_lanes) :]) + min(min_lanes, max_lanes)
     return int(candidates[0]) if len(candidates) else max_lanes
 
 
@@ -670,8 +724,10 @@ def set_lanes(
         The state is unchanged.
     """
     if not _is_count(checkpoint_id) or checkpoint_id >= len(specs):
-        raise ActionError(f"checkpoint_id: {checkpoint_id!r} is not a checkpoint "
-                          f"(expected a whole number 0..{len(specs) - 1})")
+        raise ActionError(
+            f"checkpoint_id: {checkpoint_id!r} is not a checkpoint "
+            f"(expected a whole number 0..{len(specs) - 1})"
+        )
     if lane_type not in LANE_TYPES:
         raise ActionError(f"lane_type: must be 'face' or 'manual', got {lane_type!r}")
     if not _is_count(count):
@@ -681,11 +737,15 @@ def set_lanes(
     face = count if lane_type == "face" else int(state.lanes_face[checkpoint_id])
     manual = count if lane_type == "manual" else int(state.lanes_manual[checkpoint_id])
     if face > spec.face_lane_limit:
-        raise ActionError(f"count: {count} face lanes exceed the {spec.face_lane_limit} "
-                          f"face e-gates installed at {where}")
+        raise ActionError(
+            f"count: {count} face lanes exceed the {spec.face_lane_limit} "
+            f"face e-gates installed at {where}"
+        )
     if face + manual > spec.max_lanes:
-        raise ActionError(f"count: {face} face + {manual} manual lanes would exceed "
-                          f"max_lanes={spec.max_lanes} at {where}")
+        raise ActionError(
+            f"count: {face} face + {manual} manual lanes would exceed "
+            f"max_lanes={spec.max_lanes} at {where}"
+        )
     lanes = state.lanes_face if lane_type == "face" else state.lanes_manual
     previous = int(lanes[checkpoint_id])
     lanes[checkpoint_id] = count
@@ -746,7 +806,10 @@ def default_checkpoints(
         raise ScenarioError(f"facilities: missing column(s) {missing}")
     if facilities.crs is None:
         raise ScenarioError("facilities: the GeoDataFrame has no CRS (expected EPSG:4326)")
-    for name, value in (("entrance_offset_m", entrance_offset_m), ("entry_window_s", entry_window_s)):
+    for name, value in (
+        ("entrance_offset_m", entrance_offset_m),
+        ("entry_window_s", entry_window_s),
+    ):
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"'{name}' must be a finite number >= 0, got {value!r}")
     for name, value in (("face_share", face_share), ("spare_share", spare_share)):
@@ -758,32 +821,60 @@ def default_checkpoints(
         raise ScenarioError("facilities: venues and gates must be Point geometries")
     venues = points[points["kind"] == "venue"]
     gates = points[points["kind"] == "gate"]
-    venue_xy = np.column_stack([venues.geometry.x, venues.geometry.y]) if len(venues) else np.empty((0, 2))
-    gate_xy = np.column_stack([gates.geometry.x, gates.geometry.y]) if len(gates) else np.empty((0, 2))
+    venue_xy = (
+        np.column_stack([venues.geometry.x, venues.geometry.y]) if len(venues) else np.empty((0, 2))
+    )
+    gate_xy = (
+        np.column_stack([gates.geometry.x, gates.geometry.y]) if len(gates) else np.empty((0, 2))
+    )
     capacity = _capacities(venues)
     nearest_gate = _nearest(venue_xy, gate_xy)
 
     def sized(design_persons: float) -> dict[str, int]:
-        return planned_lanes(design_persons, manual_rate_pps=manual_rate_pps, entry_window_s=entry_window_s,
-                             face_share=face_share, spare_share=spare_share)
+        return planned_lanes(
+            design_persons,
+            manual_rate_pps=manual_rate_pps,
+            entry_window_s=entry_window_s,
+            face_share=face_share,
+            spare_share=spare_share,
+        )
 
     specs: list[CheckpointSpec] = []
     for i, venue in enumerate(venues.itertuples(index=False)):
-        x_m, y_m = _toward(venue_xy[i], gate_xy[nearest_gate[i]] if len(gate_xy) else None, entrance_offset_m)
-        specs.append(CheckpointSpec(
-            checkpoint_id=len(specs), name=f"{_short(venue.name_en)} entrance", venue_id=str(venue.id),
-            x_m=x_m, y_m=y_m, **sized(capacity[i]), face_rate_pps=face_rate_pps,
-            manual_rate_pps=manual_rate_pps, kind="venue_entrance", facility_id=str(venue.id),
-        ))
+        x_m, y_m = _toward(
+            venue_xy[i], gate_xy[nearest_gate[i]] if len(gate_xy) else None, entrance_offset_m
+        )
+        specs.append(
+            CheckpointSpec(
+                checkpoint_id=len(specs),
+                name=f"{_short(venue.name_en)} entrance",
+                venue_id=str(venue.id),
+                x_m=x_m,
+                y_m=y_m,
+                **sized(capacity[i]),
+                face_rate_pps=face_rate_pps,
+                manual_rate_pps=manual_rate_pps,
+                kind="venue_entrance",
+                facility_id=str(venue.id),
+            )
+        )
     for j, gate in enumerate(gates.itertuples(index=False)):
         own = float(_number(gate.capacity))
         design = own if np.isfinite(own) and own > 0 else float(capacity[nearest_gate == j].sum())
-        specs.append(CheckpointSpec(
-            checkpoint_id=len(specs), name=f"{_short(gate.name_en)} checkpoint", venue_id=None,
-            x_m=float(gate_xy[j, 0]), y_m=float(gate_xy[j, 1]), **sized(design),
-            face_rate_pps=face_rate_pps, manual_rate_pps=manual_rate_pps, kind="park_gate",
-            facility_id=str(gate.id),
-        ))
+        specs.append(
+            CheckpointSpec(
+                checkpoint_id=len(specs),
+                name=f"{_short(gate.name_en)} checkpoint",
+                venue_id=None,
+                x_m=float(gate_xy[j, 0]),
+                y_m=float(gate_xy[j, 1]),
+                **sized(design),
+                face_rate_pps=face_rate_pps,
+                manual_rate_pps=manual_rate_pps,
+                kind="park_gate",
+                facility_id=str(gate.id),
+            )
+        )
     return tuple(specs)
 
 
@@ -810,8 +901,11 @@ def planned_lanes(
     lane_rate = manual_rate_pps * entry_window_s
     planned = max(1, math.ceil(design_persons / lane_rate)) if lane_rate > 0 else 1
     face = math.floor(face_share * planned + 0.5)
-    return {"lanes_face": face, "lanes_manual": planned - face,
-            "max_lanes": planned + max(1, math.ceil(spare_share * planned))}
+    return {
+        "lanes_face": face,
+        "lanes_manual": planned - face,
+        "max_lanes": planned + max(1, math.ceil(spare_share * planned)),
+    }
 
 
 def _short(name: object) -> str:
@@ -840,7 +934,9 @@ def _capacities(venues: object) -> FloatArray:
 def _nearest(from_xy: FloatArray, to_xy: FloatArray) -> IntArray:
     if len(to_xy) == 0 or len(from_xy) == 0:
         return np.full(len(from_xy), -1, dtype=np.int64)
-    distance = np.hypot(from_xy[:, None, 0] - to_xy[None, :, 0], from_xy[:, None, 1] - to_xy[None, :, 1])
+    distance = np.hypot(
+        from_xy[:, None, 0] - to_xy[None, :, 0], from_xy[:, None, 1] - to_xy[None, :, 1]
+    )
     return np.argmin(distance, axis=1)
 
 

@@ -129,7 +129,9 @@ class WalkParams:
 DEFAULT_WALK = WalkParams()
 
 
-def weidmann_speed_mps(density_ppm2: npt.ArrayLike, *, params: WalkParams = DEFAULT_WALK) -> FloatArray:
+def weidmann_speed_mps(
+    density_ppm2: npt.ArrayLike, *, params: WalkParams = DEFAULT_WALK
+) -> FloatArray:
     """Walking speed (m/s) at a density (p/m2): ``v0`` at 0, 0 at and above ``rho_max``."""
     rho = np.asarray(density_ppm2, dtype=float)
     with np.errstate(divide="ignore"):
@@ -225,7 +227,9 @@ def to_cells(net: CrowdNetwork, grid_values: npt.ArrayLike) -> FloatArray:
     """``(..., H, W)`` to ``(..., C)``: the values of the walkable cells."""
     values = np.asarray(grid_values, dtype=float)
     if values.shape[-2:] != net.grid.shape:
-        raise ValueError(f"'grid_values' must end in the grid shape {net.grid.shape}, got {values.shape}")
+        raise ValueError(
+            f"'grid_values' must end in the grid shape {net.grid.shape}, got {values.shape}"
+        )
     return values[..., net.cell_row, net.cell_col]
 
 
@@ -282,14 +286,20 @@ def build_network(
 
 
 def _ports(
-    grid: CrowdGrid, index: IntArray, groups: npt.ArrayLike, cells: npt.ArrayLike, n_groups: int,
+    grid: CrowdGrid,
+    index: IntArray,
+    groups: npt.ArrayLike,
+    cells: npt.ArrayLike,
+    n_groups: int,
     what: str,
 ) -> tuple[IntArray, IntArray]:
     group = np.asarray(groups, dtype=np.int64).reshape(-1)
     cell = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
     if len(group) != len(cell):
-        raise ValueError(f"'{what}_groups' and '{what}_cells' must have the same length, "
-                         f"got {len(group)} and {len(cell)}")
+        raise ValueError(
+            f"'{what}_groups' and '{what}_cells' must have the same length, "
+            f"got {len(group)} and {len(cell)}"
+        )
     if np.any((group < 0) | (group >= n_groups)):
         raise ValueError(f"'{what}_groups' must be group indices 0..{n_groups - 1}")
     height, width = grid.shape
@@ -315,7 +325,7 @@ def _transfer(grid: CrowdGrid, distance: FloatArray, index: IntArray) -> sp.csr_
 
     def slope(k: int) -> FloatArray:
         d_row, d_col = DIRECTIONS[k]
-        neighbour = padded[:, 1 + d_row: 1 + d_row + height, 1 + d_col: 1 + d_col + width]
+        neighbour = padded[:, 1 + d_row : 1 + d_row + height, 1 + d_col : 1 + d_col + width]
         with np.errstate(invalid="ignore"):
             drop = distance - neighbour
         reachable = np.isfinite(distance) & np.isfinite(neighbour)
@@ -446,17 +456,32 @@ def step(
     offered = _nonnegative(source_persons, len(net.source_group), "source_persons")
     capacity = _nonnegative(sink_capacity_pps, len(net.sink_group), "sink_capacity_pps")
     if state.persons.shape != (net.n_groups, net.n_cells):
-        raise ValueError(f"'state.persons' must have shape {(net.n_groups, net.n_cells)}, "
-                         f"got {state.persons.shape}")
+        raise ValueError(
+            f"'state.persons' must have shape {(net.n_groups, net.n_cells)}, "
+            f"got {state.persons.shape}"
+        )
     n_sub = substeps_for(net, dt_s, params=params)
     entered = np.zeros(len(net.source_group))
     removed = np.zeros(len(net.sink_group))
     _advance(
-        state.persons, state.backlog_persons, state.offered_persons, state.removed_persons,
-        offered, capacity, entered, removed,
-        net.source_group, net.source_cell, net.sink_group, net.sink_cell,
-        net._moves, n_sub, float(dt_s) / n_sub, float(net.grid.cell_m),
-        float(net.grid.cell_area_m2), _walk_constants(params),
+        state.persons,
+        state.backlog_persons,
+        state.offered_persons,
+        state.removed_persons,
+        offered,
+        capacity,
+        entered,
+        removed,
+        net.source_group,
+        net.source_cell,
+        net.sink_group,
+        net.sink_cell,
+        net._moves,
+        n_sub,
+        float(dt_s) / n_sub,
+        float(net.grid.cell_m),
+        float(net.grid.cell_area_m2),
+        _walk_constants(params),
     )
     state.time_s += dt_s
     return CrowdStepResult(entered_persons=entered, removed_persons=removed, substeps=n_sub)
@@ -476,8 +501,13 @@ def _nonnegative(values: npt.ArrayLike | None, size: int, name: str) -> FloatArr
 
 def _walk_constants(params: WalkParams) -> tuple[float, float, float, float, float]:
     """``(v0 m/s, gamma p/m2, rho_max p/m2, rho_c p/m2, q_max p/(m s))`` for the kernels."""
-    return (float(params.free_speed_mps), float(params.gamma_ppm2), float(params.jam_density_ppm2),
-            params.critical_density_ppm2, params.max_flow_ppms)
+    return (
+        float(params.free_speed_mps),
+        float(params.gamma_ppm2),
+        float(params.jam_density_ppm2),
+        params.critical_density_ppm2,
+        params.max_flow_ppms,
+    )
 
 
 # The kernels below are the step compiled with numba: one call advances all sub-steps, with
@@ -510,8 +540,9 @@ def _moves(transfer: sp.csr_matrix, n_cells: int) -> _Moves:
     transfer = sp.csr_matrix(transfer)
     rows = np.repeat(np.arange(transfer.shape[0]), np.diff(transfer.indptr))
     if n_cells and np.any(rows // n_cells != transfer.indices // n_cells):
-        raise ValueError("'transfer' must move persons within their group: "
-                         "entries [g*C + i, g*C + j] only")
+        raise ValueError(
+            "'transfer' must move persons within their group: entries [g*C + i, g*C + j] only"
+        )
     index = np.uint32 if transfer.shape[0] < 2**32 and transfer.nnz < 2**32 else np.uint64
     return _Moves(
         first=transfer.indptr.astype(index),
@@ -523,9 +554,24 @@ def _moves(transfer: sp.csr_matrix, n_cells: int) -> _Moves:
 
 @numba.njit(cache=True)
 def _advance(
-    persons, backlog, offered_total, removed_total, offered, capacity_pps, entered, removed,
-    source_group, source_cell, sink_group, sink_cell, moves, n_sub, sub_dt_s, cell_m,
-    cell_area_m2, walk,
+    persons,
+    backlog,
+    offered_total,
+    removed_total,
+    offered,
+    capacity_pps,
+    entered,
+    removed,
+    source_group,
+    source_cell,
+    sink_group,
+    sink_cell,
+    moves,
+    n_sub,
+    sub_dt_s,
+    cell_m,
+    cell_area_m2,
+    walk,
 ):  # pragma: no cover - compiled
     """All sub-steps of one :func:`step`; persons, backlogs and totals are updated in place.
 
@@ -547,10 +593,33 @@ def _advance(
     ratio = np.empty(n_cells)  # share of the demand a cell accepts
     incoming = np.zeros(n_groups * n_cells)  # persons sent into each (group, cell)
     for _ in range(n_sub):
-        _admit(persons, backlog, entered, source_group, source_cell, supply, wanted,
-               cell_m, cell_area_m2, sub_dt_s, walk)
-        _move(persons, moves, cell_m, cell_area_m2, sub_dt_s, walk,
-              total, speed_mps, walk_m, demand, ratio, incoming)
+        _admit(
+            persons,
+            backlog,
+            entered,
+            source_group,
+            source_cell,
+            supply,
+            wanted,
+            cell_m,
+            cell_area_m2,
+            sub_dt_s,
+            walk,
+        )
+        _move(
+            persons,
+            moves,
+            cell_m,
+            cell_area_m2,
+            sub_dt_s,
+            walk,
+            total,
+            speed_mps,
+            walk_m,
+            demand,
+            ratio,
+            incoming,
+        )
         for k in range(len(sink_cell)):
             taken = min(persons[sink_group[k], sink_cell[k]], capacity_pps[k] * sub_dt_s)
             persons[sink_group[k], sink_cell[k]] -= taken
@@ -571,8 +640,9 @@ def _speed_one_mps(density_ppm2, walk):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _supply_one_persons(total_persons, speed_mps, cell_m, cell_area_m2, dt_s,
-                        walk):  # pragma: no cover - compiled
+def _supply_one_persons(
+    total_persons, speed_mps, cell_m, cell_area_m2, dt_s, walk
+):  # pragma: no cover - compiled
     """Persons one cell can take in ``dt_s``: remaining space, and the receiving flow.
 
     The receiving flow is ``q_max`` (p/(m s)) up to ``rho_c`` and ``rho v(rho)`` above it,
@@ -586,8 +656,19 @@ def _supply_one_persons(total_persons, speed_mps, cell_m, cell_area_m2, dt_s,
 
 
 @numba.njit(cache=True)
-def _admit(persons, backlog, entered, source_group, source_cell, supply, wanted, cell_m,
-           cell_area_m2, dt_s, walk):  # pragma: no cover - compiled
+def _admit(
+    persons,
+    backlog,
+    entered,
+    source_group,
+    source_cell,
+    supply,
+    wanted,
+    cell_m,
+    cell_area_m2,
+    dt_s,
+    walk,
+):  # pragma: no cover - compiled
     """Move persons from the source backlogs onto their cells, as far as the cells accept.
 
     Sources sharing a cell share its supply in proportion to their backlogs. ``supply`` (S,)
@@ -614,8 +695,20 @@ def _admit(persons, backlog, entered, source_group, source_cell, supply, wanted,
 
 
 @numba.njit(cache=True)
-def _move(persons, moves, cell_m, cell_area_m2, dt_s, walk, total, speed_mps, walk_m, demand,
-          ratio, incoming):  # pragma: no cover - compiled
+def _move(
+    persons,
+    moves,
+    cell_m,
+    cell_area_m2,
+    dt_s,
+    walk,
+    total,
+    speed_mps,
+    walk_m,
+    demand,
+    ratio,
+    incoming,
+):  # pragma: no cover - compiled
     """One conservative transmission sub-step of all groups, ``persons`` is ``(G, C)``.
 
     ``total``, ``speed_mps``, ``walk_m``, ``demand`` and ``ratio`` (C,) are scratch;
@@ -724,7 +817,9 @@ class CrushThresholds:
         if not (self.hold_s >= 0 and self.release_margin_ppm2 >= 0):
             raise ValueError("'hold_s' and 'release_margin_ppm2' must be >= 0")
         if self.zone_cells < 1 or self.zone_cells % 2 == 0:
-            raise ValueError(f"'zone_cells' must be an odd whole number >= 1, got {self.zone_cells!r}")
+            raise ValueError(
+                f"'zone_cells' must be an odd whole number >= 1, got {self.zone_cells!r}"
+            )
 
 
 @dataclass
@@ -803,15 +898,23 @@ def update_watch(
     zone = zone_density_ppm2(grid, density, thresholds.zone_cells)
     zone = np.ascontiguousarray(zone, dtype=float)
     levels_ppm2 = (float(thresholds.warning_ppm2), float(thresholds.critical_ppm2))
-    raised = _advance_timers(watch.above_s, watch.episode_s, watch.active, zone, float(dt_s),
-                             levels_ppm2, float(thresholds.release_margin_ppm2),
-                             float(thresholds.hold_s))
+    raised = _advance_timers(
+        watch.above_s,
+        watch.episode_s,
+        watch.active,
+        zone,
+        float(dt_s),
+        levels_ppm2,
+        float(thresholds.release_margin_ppm2),
+        float(thresholds.hold_s),
+    )
     return _alerts(watch, grid, zone) if raised else []
 
 
 @numba.njit(cache=True)
-def _advance_timers(above_s, episode_s, active, zone_ppm2, dt_s, levels_ppm2, release_margin_ppm2,
-                    hold_s):  # pragma: no cover - compiled
+def _advance_timers(
+    above_s, episode_s, active, zone_ppm2, dt_s, levels_ppm2, release_margin_ppm2, hold_s
+):  # pragma: no cover - compiled
     """Advance the ``(2, H, W)`` timers of :class:`CrushWatch` in place, one pass per level.
 
     ``zone_ppm2`` is the ``(H, W)`` zone density (p/m2), ``levels_ppm2`` the warning and
@@ -828,7 +931,8 @@ def _advance_timers(above_s, episode_s, active, zone_ppm2, dt_s, levels_ppm2, re
                 above = zone >= threshold_ppm2
                 above_s[i, row, col] = above_s[i, row, col] + dt_s if above else 0.0
                 on = zone >= release_ppm2 and (
-                    active[i, row, col] or above_s[i, row, col] >= hold_s - 1e-9)
+                    active[i, row, col] or above_s[i, row, col] >= hold_s - 1e-9
+                )
                 active[i, row, col] = on
                 episode_s[i, row, col] = episode_s[i, row, col] + dt_s if on or above else 0.0
                 raised += on
@@ -858,8 +962,14 @@ def _clusters(mask: BoolArray) -> list[tuple[IntArray, IntArray]]:
     return list(zip(np.split(rows, starts), np.split(cols, starts), strict=True))
 
 
-def _alert(level: str, rows: IntArray, cols: IntArray, zone: FloatArray,
-           episode_s: FloatArray, grid: CrowdGrid) -> CrushAlert:
+def _alert(
+    level: str,
+    rows: IntArray,
+    cols: IntArray,
+    zone: FloatArray,
+    episode_s: FloatArray,
+    grid: CrowdGrid,
+) -> CrushAlert:
     values = zone[rows, cols]
     x_m, y_m = cell_centre_m(grid, rows, cols)
     peak = int(np.argmax(values))

@@ -44,7 +44,14 @@ PARK_BUFFER_M = 150.0
 DEFAULT_CELL_M = 10.0
 
 DIRECTIONS: tuple[tuple[int, int], ...] = (
-    (0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1),
+    (0, 1),
+    (1, 0),
+    (0, -1),
+    (-1, 0),
+    (1, 1),
+    (1, -1),
+    (-1, 1),
+    (-1, -1),
 )
 """The 8 moves as ``(d_row, d_col)``: east, north, west, south, then the diagonals."""
 STEP_UNITS = np.array([np.hypot(dr, dc) for dr, dc in DIRECTIONS])
@@ -207,7 +214,9 @@ def build_grid(
         bounds_m = walkable_polygon_m.bounds
     min_x, min_y, max_x, max_y = (float(b) for b in bounds_m)
     if not (max_x > min_x and max_y > min_y):
-        raise ValueError(f"'bounds_m' must be (min_x, min_y, max_x, max_y) with max > min, got {bounds_m}")
+        raise ValueError(
+            f"'bounds_m' must be (min_x, min_y, max_x, max_y) with max > min, got {bounds_m}"
+        )
     n_cols = max(1, int(np.ceil((max_x - min_x) / cell_m)))
     n_rows = max(1, int(np.ceil((max_y - min_y) / cell_m)))
     if n_rows * n_cols > 25_000_000:
@@ -220,7 +229,9 @@ def build_grid(
     return CrowdGrid(origin_x_m=min_x, origin_y_m=min_y, cell_m=float(cell_m), walkable=mask)
 
 
-def cell_centre_m(grid: CrowdGrid, row: npt.ArrayLike, col: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+def cell_centre_m(
+    grid: CrowdGrid, row: npt.ArrayLike, col: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     """Projected ``(x_m, y_m)`` of cell centres."""
     x_m = grid.origin_x_m + (np.asarray(col, dtype=float) + 0.5) * grid.cell_m
     y_m = grid.origin_y_m + (np.asarray(row, dtype=float) + 0.5) * grid.cell_m
@@ -262,7 +273,7 @@ def move_masks(grid: CrowdGrid) -> BoolArray:
     height, width = grid.shape
 
     def shifted(d_row: int, d_col: int) -> BoolArray:
-        return walk[1 + d_row: 1 + d_row + height, 1 + d_col: 1 + d_col + width]
+        return walk[1 + d_row : 1 + d_row + height, 1 + d_col : 1 + d_col + width]
 
     masks = np.empty((len(DIRECTIONS), height, width), dtype=bool)
     for k, (d_row, d_col) in enumerate(DIRECTIONS):

@@ -92,14 +92,12 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from twin.crowd import checkpoints
-
-from twin.crowd import flow as crowd
-
-from twin.crowd import grid as walkable
 from twin.actions import action_result, register_action
-from twin.models.demand import DAY_S
+from twin.crowd import checkpoints
+from twin.crowd import flow as crowd
+from twin.crowd import grid as walkable
 from twin.errors import ActionError, ScenarioError
+from twin.models.demand import DAY_S
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -134,11 +132,15 @@ class Layout:
     venue_ids: tuple[str, ...]  # demand's venue order; venue v has arrival group v
     gate_ids: tuple[str, ...]  # facility id of gate g (checkpoint V + g)
     venue_checkpoint: IntArray  # (V,) checkpoint index of each venue
-    venue_capacity_persons: FloatArray  # (V,) seats of each venue, inf where the facilities give none
+    venue_capacity_persons: (
+        FloatArray  # (V,) seats of each venue, inf where the facilities give none
+    )
     station_source: IntArray  # (V,) source index of arrivals by rail/foot (at the station)
     road_gate: IntArray  # (V,) gate the venue's arrivals by road cross
     rail_gate: IntArray  # (V,) gate the venue's arrivals by rail/foot cross, -1 for none
-    gate_source: IntArray  # (G, V) source (at gate g) of persons past it bound for venue v, -1 for none
+    gate_source: (
+        IntArray  # (G, V) source (at gate g) of persons past it bound for venue v, -1 for none
+    )
     approach_gate: IntArray  # (A,) gate of each approach sink (rail arrivals reaching a gate)
     approach_venue: IntArray  # (A,) venue those persons are bound for
     leave_rail_source: IntArray  # (V,) source index of leavers to the station
@@ -167,13 +169,17 @@ class PedestrianState:
     watch: crowd.CrushWatch
     inside: FloatArray  # (V,) persons inside each venue
     inside_at_start: FloatArray  # (V,) persons inside each venue when the state was created
-    queued_at_start: FloatArray  # (V,) persons in each entrance queue (doors shut) when it was created
+    queued_at_start: (
+        FloatArray  # (V,) persons in each entrance queue (doors shut) when it was created
+    )
     released: FloatArray  # (V,) cumulative persons released after sessions
     gone: float
     pending_s: float
     alerts: list[Any]
     arrived_under_target: FloatArray  # (N,) persons whose wait at joining was within the target
-    gate_queue_persons: FloatArray  # (G, V) persons in each gate's queue by venue (sums to its queue)
+    gate_queue_persons: (
+        FloatArray  # (G, V) persons in each gate's queue by venue (sums to its queue)
+    )
     passed_gate_persons: FloatArray  # (S,) served at a gate, entering the grid at the next step
     passed_minute: IntArray  # (R,) minute of the day of each ring row, -1 = empty
     passed_history: FloatArray  # (R, G, V) persons passing gate g for venue v in that minute
@@ -181,8 +187,11 @@ class PedestrianState:
     def __deepcopy__(self, memo: dict) -> PedestrianState:
         import dataclasses
 
-        copies = {name: value.copy() for name, value in vars(self).items()
-                  if isinstance(value, np.ndarray) or hasattr(value, "copy")}
+        copies = {
+            name: value.copy()
+            for name, value in vars(self).items()
+            if isinstance(value, np.ndarray) or hasattr(value, "copy")
+        }
         return dataclasses.replace(self, **copies)
 
 
@@ -199,9 +208,17 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
     gates, road_gate, rail_gate = _crossings(facilities, points, venue_ids, stations)
     open_share = float(scenario.params.get("checkpoints", {}).get("open_share", 1.0))
     capacity = _venue_capacity_persons(facilities, venue_ids)
-    specs = _checkpoint_specs(facilities, crs, venue_ids, gates, _gate_design_persons(
-        np.nan_to_num(capacity, nan=0.0), demand, road_gate, rail_gate, len(gates)), open_share,
-        door_windows_s(scenario.schedule, venue_ids))
+    specs = _checkpoint_specs(
+        facilities,
+        crs,
+        venue_ids,
+        gates,
+        _gate_design_persons(
+            np.nan_to_num(capacity, nan=0.0), demand, road_gate, rail_gate, len(gates)
+        ),
+        open_share,
+        door_windows_s(scenario.schedule, venue_ids),
+    )
     grid = _grid(scenario, crs, points, [*venue_ids, *stations, *gates])
     venue_cells = [_cell(grid, specs[v].x_m, specs[v].y_m) for v in range(n_v)]
     exits = sorted(set(stations) | set(gates))
@@ -209,8 +226,11 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
     approach = [(int(rail_gate[v]), v) for v in range(n_v) if rail_gate[v] >= 0]
     n_a = len(approach)
     exit_group = {e: n_v + n_a + k for k, e in enumerate(exits)}
-    targets = ([np.array([c]) for c in venue_cells] + [np.array([exit_cells[gates[g]]]) for g, _ in approach]
-               + [np.array([exit_cells[e]]) for e in exits])
+    targets = (
+        [np.array([c]) for c in venue_cells]
+        + [np.array([exit_cells[gates[g]]]) for g, _ in approach]
+        + [np.array([exit_cells[e]]) for e in exits]
+    )
     src_group: list[int] = []
     src_cell: list[tuple[int, int]] = []
 
@@ -227,25 +247,46 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
     leave_rail = [source(exit_group[stations[v]], venue_cells[v]) for v in range(n_v)]
     leave_road = [source(exit_group[gates[road_gate[v]]], venue_cells[v]) for v in range(n_v)]
     sink_groups = list(range(n_v + n_a)) + [exit_group[e] for e in exits]
-    sink_cells = venue_cells + [exit_cells[gates[g]] for g, _ in approach] + [exit_cells[e] for e in exits]
-    net = crowd.build_network(grid, targets=targets, source_groups=src_group, source_cells=src_cell,
-                              sink_groups=sink_groups, sink_cells=sink_cells)
-    queue_cells = tuple([_pen(net, v) for v in range(n_v)] + [_pen(net, exit_group[g]) for g in gates])
+    sink_cells = (
+        venue_cells + [exit_cells[gates[g]] for g, _ in approach] + [exit_cells[e] for e in exits]
+    )
+    net = crowd.build_network(
+        grid,
+        targets=targets,
+        source_groups=src_group,
+        source_cells=src_cell,
+        sink_groups=sink_groups,
+        sink_cells=sink_cells,
+    )
+    queue_cells = tuple(
+        [_pen(net, v) for v in range(n_v)] + [_pen(net, exit_group[g]) for g in gates]
+    )
     x, y = walkable.cell_centre_m(grid, net.cell_row, net.cell_col)
     from twin.io.geometry import m_to_lonlat
 
     return Layout(
-        network=net, specs=specs, venue_ids=venue_ids, gate_ids=tuple(gates), venue_checkpoint=np.arange(n_v),
+        network=net,
+        specs=specs,
+        venue_ids=venue_ids,
+        gate_ids=tuple(gates),
+        venue_checkpoint=np.arange(n_v),
         venue_capacity_persons=np.nan_to_num(capacity, nan=np.inf),
-        station_source=np.array(station_src), road_gate=road_gate, rail_gate=rail_gate, gate_source=gate_src,
+        station_source=np.array(station_src),
+        road_gate=road_gate,
+        rail_gate=rail_gate,
+        gate_source=gate_src,
         approach_gate=np.array([g for g, _ in approach], dtype=np.int64),
         approach_venue=np.array([v for _, v in approach], dtype=np.int64),
-        leave_rail_source=np.array(leave_rail), leave_road_source=np.array(leave_road), queue_cells=queue_cells,
+        leave_rail_source=np.array(leave_rail),
+        leave_road_source=np.array(leave_road),
+        queue_cells=queue_cells,
         cell_centre_lonlat=m_to_lonlat(scenario, x, y),
     )
 
 
-def door_windows_s(schedule: Any, venue_ids: tuple[str, ...]) -> list[tuple[tuple[float, float], ...]]:
+def door_windows_s(
+    schedule: Any, venue_ids: tuple[str, ...]
+) -> list[tuple[tuple[float, float], ...]]:
     """Per venue, when its doors are open: the union of its sessions' ``[doors_open, end)``
     (seconds since midnight, :func:`twin.crowd.checkpoints.merge_windows`), the last window of the
     day held open until midnight so that nobody still queueing at the last session's end is
@@ -253,14 +294,22 @@ def door_windows_s(schedule: Any, venue_ids: tuple[str, ...]) -> list[tuple[tupl
     windows = []
     for venue in venue_ids:
         rows = schedule[schedule["venue_id"] == venue]
-        merged = checkpoints.merge_windows(list(zip(rows["doors_open_s"], rows["end_s"], strict=True)))
+        merged = checkpoints.merge_windows(
+            list(zip(rows["doors_open_s"], rows["end_s"], strict=True))
+        )
         windows.append((*merged[:-1], (merged[-1][0], float(checkpoints.DAY_S))))
     return windows
 
 
-def _checkpoint_specs(facilities: Any, crs: str, venue_ids: tuple[str, ...], gate_ids: list[str],
-                      gate_design_persons: FloatArray, open_share: float,
-                      doors_s: list[tuple[tuple[float, float], ...]]) -> tuple[checkpoints.CheckpointSpec, ...]:
+def _checkpoint_specs(
+    facilities: Any,
+    crs: str,
+    venue_ids: tuple[str, ...],
+    gate_ids: list[str],
+    gate_design_persons: FloatArray,
+    open_share: float,
+    doors_s: list[tuple[tuple[float, float], ...]],
+) -> tuple[checkpoints.CheckpointSpec, ...]:
     """One entrance checkpoint per scheduled venue, then one per crossed gate, placed by
     :func:`twin.crowd.checkpoints.default_checkpoints`. Entrances keep its size and serve only within
     ``doors_s`` (per venue, :func:`door_windows_s`); a gate is sized for ``gate_design_persons``
@@ -273,14 +322,20 @@ def _checkpoint_specs(facilities: Any, crs: str, venue_ids: tuple[str, ...], gat
     with warnings.catch_warnings():  # venues without a capacity: none is scheduled here
         warnings.simplefilter("ignore", UserWarning)
         placed = {s.facility_id: s for s in checkpoints.default_checkpoints(facilities, crs_m=crs)}
-    planned = [dataclasses.replace(placed[v], open_windows_s=doors) for v, doors in zip(venue_ids, doors_s, strict=True)] + [
+    planned = [
+        dataclasses.replace(placed[v], open_windows_s=doors)
+        for v, doors in zip(venue_ids, doors_s, strict=True)
+    ] + [
         dataclasses.replace(placed[g], **checkpoints.planned_lanes(float(design)))
-        for g, design in zip(gate_ids, gate_design_persons, strict=True)]
+        for g, design in zip(gate_ids, gate_design_persons, strict=True)
+    ]
     specs = []
     for i, spec in enumerate(planned):
         face = round(spec.lanes_face * open_share)
         manual = max(round(spec.lanes_manual * open_share), 0 if face else 1)
-        specs.append(dataclasses.replace(spec, checkpoint_id=i, lanes_face=face, lanes_manual=manual))
+        specs.append(
+            dataclasses.replace(spec, checkpoint_id=i, lanes_face=face, lanes_manual=manual)
+        )
     return tuple(specs)
 
 
@@ -288,17 +343,24 @@ def _venue_capacity_persons(facilities: Any, venue_ids: tuple[str, ...]) -> Floa
     """(V,) the facilities' capacity of each venue, NaN where it gives none."""
     import pandas as pd
 
-    capacity = pd.to_numeric(facilities.set_index("id").loc[list(venue_ids), "capacity"], errors="coerce")
+    capacity = pd.to_numeric(
+        facilities.set_index("id").loc[list(venue_ids), "capacity"], errors="coerce"
+    )
     return capacity.to_numpy(float)
 
 
-def _gate_design_persons(capacity: FloatArray, demand: Any, road_gate: IntArray, rail_gate: IntArray,
-                         n_gates: int) -> FloatArray:
+def _gate_design_persons(
+    capacity: FloatArray, demand: Any, road_gate: IntArray, rail_gate: IntArray, n_gates: int
+) -> FloatArray:
     """(G,) design crowd of each gate: every venue's capacity (persons, 0 where unknown) times the
     share of its arrivals (by the day's demand) that crosses the gate."""
     arriving = demand.foot_pps[:, :, 0, :].sum(axis=0)  # (V, mode)
-    share = np.divide(arriving, arriving.sum(axis=1, keepdims=True), out=np.zeros_like(arriving),
-                      where=arriving.sum(axis=1, keepdims=True) > 0)
+    share = np.divide(
+        arriving,
+        arriving.sum(axis=1, keepdims=True),
+        out=np.zeros_like(arriving),
+        where=arriving.sum(axis=1, keepdims=True) > 0,
+    )
     design = np.zeros(n_gates)
     np.add.at(design, road_gate, capacity * share[:, 1])
     crossing = rail_gate >= 0
@@ -306,19 +368,27 @@ def _gate_design_persons(capacity: FloatArray, demand: Any, road_gate: IntArray,
     return design
 
 
-def _crossings(facilities: Any, points: Any, venue_ids: tuple[str, ...],
-               stations: list[str]) -> tuple[list[str], IntArray, IntArray]:
+def _crossings(
+    facilities: Any, points: Any, venue_ids: tuple[str, ...], stations: list[str]
+) -> tuple[list[str], IntArray, IntArray]:
     """The gates crossed (facility ids, in table order) and, per venue, the gate its arrivals by
     road cross and the gate its arrivals by rail cross (-1: none); see the module docstring."""
     all_gates = facilities.loc[facilities["kind"] == "gate", "id"].tolist()
     if not all_gates:
-        raise ScenarioError("facilities: spectators arriving by road enter the park at a gate, "
-                            "but there is no facility of kind 'gate'")
+        raise ScenarioError(
+            "facilities: spectators arriving by road enter the park at a gate, "
+            "but there is no facility of kind 'gate'"
+        )
     road = [_nearest_gate(points, all_gates, v) for v in venue_ids]
-    rail = [_gate_on_the_way(points, all_gates, s, v) for s, v in zip(stations, venue_ids, strict=True)]
+    rail = [
+        _gate_on_the_way(points, all_gates, s, v) for s, v in zip(stations, venue_ids, strict=True)
+    ]
     gates = [g for g in all_gates if g in road or g in rail]
-    return (gates, np.array([gates.index(g) for g in road], dtype=np.int64),
-            np.array([gates.index(g) if g else -1 for g in rail], dtype=np.int64))
+    return (
+        gates,
+        np.array([gates.index(g) for g in road], dtype=np.int64),
+        np.array([gates.index(g) if g else -1 for g in rail], dtype=np.int64),
+    )
 
 
 def _nearest_gate(points: Any, gates: list[str], venue_id: str) -> str:
@@ -334,13 +404,22 @@ def _gate_on_the_way(points: Any, gates: list[str], station_id: str, venue_id: s
 
 
 def _grid(scenario: Any, crs: str, points: Any, ids: list[str]) -> walkable.CrowdGrid:
-    polygon = walkable.scenario_walkable_polygon(scenario.links, scenario.buildings, scenario.facilities, crs_m=crs)
+    polygon = walkable.scenario_walkable_polygon(
+        scenario.links, scenario.buildings, scenario.facilities, crs_m=crs
+    )
     here = shapely.MultiPoint([points[i] for i in ids])
     # stations may sit in a building footprint or off the buffered roads: keep a plaza round each
     polygon = shapely.union(polygon, shapely.buffer(here, 2 * CELL_M))
     minx, miny, maxx, maxy = here.bounds
-    bounds = (minx - GRID_MARGIN_M, miny - GRID_MARGIN_M, maxx + GRID_MARGIN_M, maxy + GRID_MARGIN_M)
-    grid = walkable.build_grid(shapely.clip_by_rect(polygon, *bounds), cell_m=CELL_M, bounds_m=bounds)
+    bounds = (
+        minx - GRID_MARGIN_M,
+        miny - GRID_MARGIN_M,
+        maxx + GRID_MARGIN_M,
+        maxy + GRID_MARGIN_M,
+    )
+    grid = walkable.build_grid(
+        shapely.clip_by_rect(polygon, *bounds), cell_m=CELL_M, bounds_m=bounds
+    )
     return _largest_component(grid)
 
 
@@ -377,7 +456,10 @@ def new_state(layout: Layout, demand: Any, time_s: float) -> PedestrianState:
     walking (see the module docstring)."""
     net = layout.network
     n_v, n_g = layout.n_venues, layout.n_gates
-    inside, queued = inside_at_start(layout, demand, time_s), queued_at_start(layout, demand, time_s)
+    inside, queued = (
+        inside_at_start(layout, demand, time_s),
+        queued_at_start(layout, demand, time_s),
+    )
     gates = checkpoints.new_state(layout.specs, time_s=time_s)
     gates.queue_persons[layout.venue_checkpoint] = queued
     gates.arrived_persons[layout.venue_checkpoint] = queued
@@ -385,9 +467,16 @@ def new_state(layout: Layout, demand: Any, time_s: float) -> PedestrianState:
         crowd=crowd.new_state(net, time_s=time_s),
         checkpoints=gates,
         watch=crowd.new_watch(net.grid),
-        inside=inside.copy(), inside_at_start=inside, queued_at_start=queued.copy(), released=np.zeros(n_v),
-        gone=0.0, pending_s=0.0, alerts=[], arrived_under_target=np.zeros(len(layout.specs)),
-        gate_queue_persons=np.zeros((n_g, n_v)), passed_gate_persons=np.zeros(len(net.source_group)),
+        inside=inside.copy(),
+        inside_at_start=inside,
+        queued_at_start=queued.copy(),
+        released=np.zeros(n_v),
+        gone=0.0,
+        pending_s=0.0,
+        alerts=[],
+        arrived_under_target=np.zeros(len(layout.specs)),
+        gate_queue_persons=np.zeros((n_g, n_v)),
+        passed_gate_persons=np.zeros(len(net.source_group)),
         passed_minute=np.full(PASSED_HISTORY_MIN, -1, dtype=np.int64),
         passed_history=np.zeros((PASSED_HISTORY_MIN, n_g, n_v)),
     )
@@ -407,15 +496,23 @@ def inside_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
 
     day_s = time_s - time_s % DAY_S
     shut_s = _doors_shut_since_s(layout, time_s)
-    arrived = np.array([demand.persons_between(day_s, shut_s[v])[v, 0].sum() for v in range(layout.n_venues)])
+    arrived = np.array(
+        [demand.persons_between(day_s, shut_s[v])[v, 0].sum() for v in range(layout.n_venues)]
+    )
     left = demand.persons_between(day_s, time_s)[:, 1].sum(axis=1)
     inside = np.maximum(arrived - left, 0.0)
     capacity = layout.venue_capacity_persons
     over = np.flatnonzero(inside > capacity)
     if len(over):
-        listed = ", ".join(f"{layout.venue_ids[v]} {inside[v]:.0f} > {capacity[v]:.0f}" for v in over)
-        warnings.warn(f"spectators inside at the start by the demand exceed the venue's capacity, "
-                      f"starting at capacity: {listed}", UserWarning, stacklevel=2)
+        listed = ", ".join(
+            f"{layout.venue_ids[v]} {inside[v]:.0f} > {capacity[v]:.0f}" for v in over
+        )
+        warnings.warn(
+            f"spectators inside at the start by the demand exceed the venue's capacity, "
+            f"starting at capacity: {listed}",
+            UserWarning,
+            stacklevel=2,
+        )
     return np.minimum(inside, capacity)
 
 
@@ -423,7 +520,9 @@ def queued_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
     """(V,) spectators queueing at each venue entrance at ``time_s`` by the demand's curves: the
     persons delivered since its doors shut (:func:`_doors_shut_since_s`), 0 while they are open."""
     shut_s = _doors_shut_since_s(layout, time_s)
-    return np.array([demand.persons_between(shut_s[v], time_s)[v, 0].sum() for v in range(layout.n_venues)])
+    return np.array(
+        [demand.persons_between(shut_s[v], time_s)[v, 0].sum() for v in range(layout.n_venues)]
+    )
 
 
 def _doors_shut_since_s(layout: Layout, time_s: float) -> FloatArray:
@@ -433,7 +532,9 @@ def _doors_shut_since_s(layout: Layout, time_s: float) -> FloatArray:
     day_s, of_day = time_s - time_s % DAY_S, time_s % DAY_S
     since = np.full(layout.n_venues, float(time_s))
     for v in range(layout.n_venues):
-        windows = np.array(layout.specs[layout.venue_checkpoint[v]].open_windows_s or ((0.0, DAY_S),))
+        windows = np.array(
+            layout.specs[layout.venue_checkpoint[v]].open_windows_s or ((0.0, DAY_S),)
+        )
         if not np.any((windows[:, 0] < of_day) & (of_day < windows[:, 1])):
             closed = windows[windows[:, 1] <= of_day, 1]
             since[v] = day_s + (closed.max() if len(closed) else 0.0)
@@ -456,11 +557,15 @@ def step_hook(engine: Any, dt_s: float) -> None:
     state.pending_s += dt_s
     if state.pending_s < CROWD_DT_S - 1e-9:
         return
-    advance(engine.pedestrians, state, engine.demand, engine.time_s - state.pending_s, state.pending_s)
+    advance(
+        engine.pedestrians, state, engine.demand, engine.time_s - state.pending_s, state.pending_s
+    )
     state.pending_s = 0.0
 
 
-def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float, dt_s: float) -> None:
+def advance(
+    layout: Layout, state: PedestrianState, demand: Any, start_s: float, dt_s: float
+) -> None:
     """Advance the pedestrians over ``[start_s, start_s + dt_s)``.
 
     Order: the sources take this step's arrivals on foot and last step's persons past the gates;
@@ -474,7 +579,12 @@ def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float,
     state.passed_gate_persons[:] = 0.0
     source[layout.station_source] += foot[:, 0, 0]
     leaving = np.minimum(foot[:, 1, :].sum(axis=1), state.inside)
-    share_rail = np.divide(foot[:, 1, 0], foot[:, 1, :].sum(axis=1), out=np.zeros(n_v), where=foot[:, 1, :].sum(axis=1) > 0)
+    share_rail = np.divide(
+        foot[:, 1, 0],
+        foot[:, 1, :].sum(axis=1),
+        out=np.zeros(n_v),
+        where=foot[:, 1, :].sum(axis=1) > 0,
+    )
     source[layout.leave_rail_source] += leaving * share_rail
     source[layout.leave_road_source] += leaving * (1.0 - share_rail)
     state.inside -= leaving
@@ -485,14 +595,20 @@ def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float,
     removed = state.crowd.removed_persons - before
     at_gate = np.zeros((layout.n_gates, n_v))  # (G, V) joining each gate's queue, by venue
     np.add.at(at_gate, (layout.road_gate, np.arange(n_v)), foot[:, 0, 1])
-    np.add.at(at_gate, (layout.approach_gate, layout.approach_venue), removed[n_v:n_v + n_a])
-    state.gone += float(removed[n_v + n_a:].sum())
+    np.add.at(at_gate, (layout.approach_gate, layout.approach_venue), removed[n_v : n_v + n_a])
+    state.gone += float(removed[n_v + n_a :].sum())
     arrivals = np.concatenate([removed[:n_v], at_gate.sum(axis=1)])
     # a person joining a fluid FIFO queue waits (queue ahead) / (service capacity), plus the time
     # the doors stay shut (at least until they open, even behind nobody); forever without a lane
     cp = state.checkpoints
-    wait_at_join = np.where(checkpoints.capacity_pps(layout.specs, cp) > 0, np.maximum(
-        checkpoints.mean_wait_now_s(layout.specs, cp), checkpoints.until_open_s(layout.specs, cp.time_s)), np.inf)
+    wait_at_join = np.where(
+        checkpoints.capacity_pps(layout.specs, cp) > 0,
+        np.maximum(
+            checkpoints.mean_wait_now_s(layout.specs, cp),
+            checkpoints.until_open_s(layout.specs, cp.time_s),
+        ),
+        np.inf,
+    )
     state.arrived_under_target += np.where(wait_at_join <= WAIT_TARGET_S, arrivals, 0.0)
     served = checkpoints.step(layout.specs, state.checkpoints, arrivals, dt_s)
     state.inside += served[:n_v]
@@ -504,7 +620,9 @@ def advance(layout: Layout, state: PedestrianState, demand: Any, start_s: float,
     state.alerts = crowd.update_watch(state.watch, net.grid, density, dt_s)
 
 
-def serve_well_mixed(queue_persons: FloatArray, arrivals_persons: FloatArray, served_persons: FloatArray) -> FloatArray:
+def serve_well_mixed(
+    queue_persons: FloatArray, arrivals_persons: FloatArray, served_persons: FloatArray
+) -> FloatArray:
     """Split the persons a shared queue served over the destinations in its mix.
 
     Parameters
@@ -575,8 +693,13 @@ def summary(engine: Any, layout: Layout, state: PedestrianState) -> dict[str, An
     peak = int(np.argmax(density)) if len(density) else 0
     cp = state.checkpoints
     wait = checkpoints.mean_wait_now_s(layout.specs, cp)
-    on_site = (state.crowd.persons.sum() + state.crowd.backlog_persons.sum() + state.passed_gate_persons.sum()
-               + cp.queue_persons.sum() + state.inside.sum())  # offered - gone
+    on_site = (
+        state.crowd.persons.sum()
+        + state.crowd.backlog_persons.sum()
+        + state.passed_gate_persons.sum()
+        + cp.queue_persons.sum()
+        + state.inside.sum()
+    )  # offered - gone
     return {
         "density_ppm2": density,
         "peak_density_ppm2": float(density[peak]) if len(density) else 0.0,
@@ -588,13 +711,20 @@ def summary(engine: Any, layout: Layout, state: PedestrianState) -> dict[str, An
             "venue_id": [s.venue_id for s in layout.specs],
             "queue_persons": cp.queue_persons.copy(),
             "wait_s": wait,
-            "lanes_face": cp.lanes_face.copy(), "lanes_manual": cp.lanes_manual.copy(),
+            "lanes_face": cp.lanes_face.copy(),
+            "lanes_manual": cp.lanes_manual.copy(),
             "max_lanes": np.array([s.max_lanes for s in layout.specs]),
-            "arrived_persons": cp.arrived_persons.copy(), "served_persons": cp.served_persons.copy(),
-            "arrived_under_target": state.arrived_under_target.copy(), "wait_target_s": WAIT_TARGET_S,
+            "arrived_persons": cp.arrived_persons.copy(),
+            "served_persons": cp.served_persons.copy(),
+            "arrived_under_target": state.arrived_under_target.copy(),
+            "wait_target_s": WAIT_TARGET_S,
         },
-        "venues": {"venue_id": list(layout.venue_ids), "inside_persons": state.inside.copy(),
-                   "queued_persons": cp.queue_persons[layout.venue_checkpoint] + state.gate_queue_persons.sum(axis=0)},
+        "venues": {
+            "venue_id": list(layout.venue_ids),
+            "inside_persons": state.inside.copy(),
+            "queued_persons": cp.queue_persons[layout.venue_checkpoint]
+            + state.gate_queue_persons.sum(axis=0),
+        },
         "crush_alerts": [vars(a) for a in state.alerts],
     }
 
@@ -641,21 +771,28 @@ def arrival_forecast_pps(engine: Any, horizon_s: float, dt_s: float = 60.0) -> F
     centre_s, passing_pps = _gate_passing_pps(layout, state, engine.time_s, gate_rates, dt_s)
     for g, v in zip(*np.nonzero(layout.gate_source >= 0), strict=True):
         walk_s = walk_time_s(layout, layout.gate_source[g, v], v)
-        rates[:, v] += np.interp(times + dt_s / 2 - walk_s, centre_s, passing_pps[:, g, v], left=0.0, right=0.0)
+        rates[:, v] += np.interp(
+            times + dt_s / 2 - walk_s, centre_s, passing_pps[:, g, v], left=0.0, right=0.0
+        )
     return rates
 
 
-def _gate_passing_pps(layout: Layout, state: PedestrianState, now_s: float, gate_rates_pps: FloatArray,
-                      dt_s: float) -> tuple[FloatArray, FloatArray]:
+def _gate_passing_pps(
+    layout: Layout, state: PedestrianState, now_s: float, gate_rates_pps: FloatArray, dt_s: float
+) -> tuple[FloatArray, FloatArray]:
     """Persons passing each gate for each venue: ``(centre_s (K,), rate_pps (K, G, V))`` at the
     centres of the recorded minutes before now and of the forecast steps of ``dt_s`` after it
     (the gate queues run forward from their mix with the lanes open now)."""
-    capacity = checkpoints.capacity_pps(layout.specs, state.checkpoints)[layout.gate_checkpoint] * dt_s
+    capacity = (
+        checkpoints.capacity_pps(layout.specs, state.checkpoints)[layout.gate_checkpoint] * dt_s
+    )
     queue = state.gate_queue_persons.copy()
     ahead = np.zeros_like(gate_rates_pps)
     for k, rate in enumerate(gate_rates_pps):  # a few gates, 30 steps: the loop is cheap
         arrivals = rate * dt_s
-        ahead[k] = serve_well_mixed(queue, arrivals, np.minimum((queue + arrivals).sum(axis=1), capacity))
+        ahead[k] = serve_well_mixed(
+            queue, arrivals, np.minimum((queue + arrivals).sum(axis=1), capacity)
+        )
     recorded_until_s = now_s - state.pending_s  # the crowd lags the engine by up to CROWD_DT_S
     labels = state.passed_minute
     rows = np.flatnonzero(labels >= 0)
@@ -663,7 +800,9 @@ def _gate_passing_pps(layout: Layout, state: PedestrianState, now_s: float, gate
     start_s = labels[rows] * 60.0
     span_s = np.minimum(start_s + 60.0, recorded_until_s) - start_s
     rows, start_s, span_s = rows[span_s > 0], start_s[span_s > 0], span_s[span_s > 0]
-    centre_s = np.concatenate([start_s + span_s / 2, now_s + dt_s * (np.arange(len(gate_rates_pps)) + 0.5)])
+    centre_s = np.concatenate(
+        [start_s + span_s / 2, now_s + dt_s * (np.arange(len(gate_rates_pps)) + 0.5)]
+    )
     rate_pps = np.concatenate([state.passed_history[rows] / span_s[:, None, None], ahead / dt_s])
     return centre_s, rate_pps
 
@@ -678,29 +817,47 @@ def checkpoint_table(engine: Any, *, target_wait_s: float = WAIT_TARGET_S) -> li
     cp = state.checkpoints
     forecast = arrival_forecast_pps(engine, 1800.0)
     predicted = checkpoints.predict_wait_s(layout.specs, cp, forecast, dt_s=60.0)
-    advice = checkpoints.recommended_lanes(layout.specs, cp, forecast, dt_s=60.0, target_wait_s=target_wait_s)
+    advice = checkpoints.recommended_lanes(
+        layout.specs, cp, forecast, dt_s=60.0, target_wait_s=target_wait_s
+    )
     recent = checkpoints.history(cp)
     last5 = slice(-5, None)
     wait_now = checkpoints.mean_wait_now_s(layout.specs, cp)
     doors_in_s = checkpoints.until_open_s(layout.specs, engine.time_s)
     rows = []
     for i, spec in enumerate(layout.specs):
-        rows.append({
-            "checkpoint_id": i, "name": spec.name, "kind": spec.kind, "facility_id": spec.facility_id,
-            "venue_id": spec.venue_id,
-            "lanes_face": int(cp.lanes_face[i]), "lanes_manual": int(cp.lanes_manual[i]),
-            "max_lanes": int(spec.max_lanes),
-            "arrivals_5min": float(recent["arrived_persons"][last5, i].sum()) if len(recent["minute"]) else 0.0,
-            "throughput_5min": float(recent["served_persons"][last5, i].sum()) if len(recent["minute"]) else 0.0,
-            "queue_persons": float(cp.queue_persons[i]),
-            "wait_now_s": float(wait_now[i]),
-            "wait_15_s": float(predicted[14, i]), "wait_30_s": float(predicted[29, i]),
-            "recommended_face": int(advice.lanes_face[i]), "recommended_manual": int(advice.lanes_manual[i]),
-            # doors shut: a wait lanes cannot shorten; the status says when they open instead
-            "doors_open_at_s": float(round(engine.time_s + doors_in_s[i])) if doors_in_s[i] > 0 else None,
-            "status": "doors" if doors_in_s[i] > 0 else _status(max(wait_now[i], predicted[29, i]), target_wait_s),
-            "predicted_wait_s": [float(w) for w in predicted[:, i]],
-        })
+        rows.append(
+            {
+                "checkpoint_id": i,
+                "name": spec.name,
+                "kind": spec.kind,
+                "facility_id": spec.facility_id,
+                "venue_id": spec.venue_id,
+                "lanes_face": int(cp.lanes_face[i]),
+                "lanes_manual": int(cp.lanes_manual[i]),
+                "max_lanes": int(spec.max_lanes),
+                "arrivals_5min": float(recent["arrived_persons"][last5, i].sum())
+                if len(recent["minute"])
+                else 0.0,
+                "throughput_5min": float(recent["served_persons"][last5, i].sum())
+                if len(recent["minute"])
+                else 0.0,
+                "queue_persons": float(cp.queue_persons[i]),
+                "wait_now_s": float(wait_now[i]),
+                "wait_15_s": float(predicted[14, i]),
+                "wait_30_s": float(predicted[29, i]),
+                "recommended_face": int(advice.lanes_face[i]),
+                "recommended_manual": int(advice.lanes_manual[i]),
+                # doors shut: a wait lanes cannot shorten; the status says when they open instead
+                "doors_open_at_s": float(round(engine.time_s + doors_in_s[i]))
+                if doors_in_s[i] > 0
+                else None,
+                "status": "doors"
+                if doors_in_s[i] > 0
+                else _status(max(wait_now[i], predicted[29, i]), target_wait_s),
+                "predicted_wait_s": [float(w) for w in predicted[:, i]],
+            }
+        )
     return rows
 
 
@@ -723,10 +880,14 @@ class SetLanes:
         if getattr(engine, "pedestrians", None) is None:
             raise ActionError("this scenario has no checkpoints")
         trial = engine.state.extras[KEY].checkpoints.copy()
-        checkpoints.set_lanes(engine.pedestrians.specs, trial, self.checkpoint_id, self.lane_type, self.count)
+        checkpoints.set_lanes(
+            engine.pedestrians.specs, trial, self.checkpoint_id, self.lane_type, self.count
+        )
 
     def execute(self, engine: Any) -> dict[str, Any]:
         state = engine.state.extras[KEY].checkpoints
-        before = checkpoints.set_lanes(engine.pedestrians.specs, state, self.checkpoint_id, self.lane_type, self.count)
+        before = checkpoints.set_lanes(
+            engine.pedestrians.specs, state, self.checkpoint_id, self.lane_type, self.count
+        )
         name = engine.pedestrians.specs[self.checkpoint_id].name
         return action_result(self, f"{name} {self.lane_type} lanes", before, self.count)

@@ -182,8 +182,11 @@ def fluid_queue(
         raise ValueError(f"'dt_s' must be a finite number > 0, got {dt_s!r}")
     if arrival.ndim not in (1, 2):
         raise ValueError(f"'arrival_rate_pps' must have shape (T,) or (T, N), got {arrival.shape}")
-    for name, values in (("queue0_persons", queue0), ("arrival_rate_pps", arrival),
-                         ("capacity_pps", capacity)):
+    for name, values in (
+        ("queue0_persons", queue0),
+        ("arrival_rate_pps", arrival),
+        ("capacity_pps", capacity),
+    ):
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError(f"'{name}' must be finite and >= 0")
     running = np.cumsum((arrival - capacity) * dt_s, axis=0)
@@ -193,7 +196,9 @@ def fluid_queue(
 
 def _check_load(offered_load_erl: float) -> None:
     if not np.isfinite(offered_load_erl) or offered_load_erl < 0:
-        raise ValueError(f"'offered_load_erl' must be a finite number >= 0, got {offered_load_erl!r}")
+        raise ValueError(
+            f"'offered_load_erl' must be a finite number >= 0, got {offered_load_erl!r}"
+        )
 
 
 def _check_servers(servers: int, name: str, *, minimum: int = 0) -> None:
@@ -203,9 +208,13 @@ def _check_servers(servers: int, name: str, *, minimum: int = 0) -> None:
 
 def _check_rates(arrival_rate_pps: float, service_rate_pps: float) -> None:
     if not np.isfinite(arrival_rate_pps) or arrival_rate_pps < 0:
-        raise ValueError(f"'arrival_rate_pps' must be a finite number >= 0, got {arrival_rate_pps!r}")
+        raise ValueError(
+            f"'arrival_rate_pps' must be a finite number >= 0, got {arrival_rate_pps!r}"
+        )
     if not np.isfinite(service_rate_pps) or service_rate_pps <= 0:
-        raise ValueError(f"'service_rate_pps' must be a finite number > 0, got {service_rate_pps!r}")
+        raise ValueError(
+            f"'service_rate_pps' must be a finite number > 0, got {service_rate_pps!r}"
+        )
 
 
 def _check_stable(offered_load_erl: float, servers: int) -> None:

@@ -43,7 +43,10 @@ def link_lines_m(scenario: Any) -> gpd.GeoSeries:
         return links.geometry.to_crs(crs_m(scenario)).reset_index(drop=True)
     x = scenario.nodes["x_m"].to_numpy()
     y = scenario.nodes["y_m"].to_numpy()
-    lines = [LineString([(x[a], y[a]), (x[b], y[b])]) for a, b in zip(links["from_node"], links["to_node"], strict=True)]
+    lines = [
+        LineString([(x[a], y[a]), (x[b], y[b])])
+        for a, b in zip(links["from_node"], links["to_node"], strict=True)
+    ]
     return gpd.GeoSeries(lines, crs=crs_m(scenario))
 
 
@@ -62,11 +65,18 @@ def m_to_lonlat(scenario: Any, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
 def snap_to_link(scenario: Any, lines: gpd.GeoSeries, lat: float, lon: float) -> Snap:
     """The link nearest to ``lat, lon``; refuses points outside the scenario's area."""
     for name, value, low, high in (("lat", lat, -90, 90), ("lon", lon, -180, 180)):
-        if not isinstance(value, (int, float)) or not np.isfinite(value) or not low <= value <= high:
+        if (
+            not isinstance(value, (int, float))
+            or not np.isfinite(value)
+            or not low <= value <= high
+        ):
             raise ActionError(f"{name} must be a number in [{low}, {high}], got {value!r}")
     x, y = lonlat_to_m(scenario, lon, lat)
     minx, miny, maxx, maxy = lines.total_bounds
-    if not (minx - AREA_MARGIN_M <= x <= maxx + AREA_MARGIN_M and miny - AREA_MARGIN_M <= y <= maxy + AREA_MARGIN_M):
+    if not (
+        minx - AREA_MARGIN_M <= x <= maxx + AREA_MARGIN_M
+        and miny - AREA_MARGIN_M <= y <= maxy + AREA_MARGIN_M
+    ):
         raise ActionError(
             f"incident at lat {lat:.5f}, lon {lon:.5f} is outside the scenario's road network "
             f"(more than {AREA_MARGIN_M:.0f} m beyond its bounding box)"

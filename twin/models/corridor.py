@@ -20,7 +20,6 @@ two intergreens after it ends, and the conflict is recorded.
 from __future__ import annotations
 
 import re
-
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -28,13 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from twin.io import geometry
-
-from twin.models import metrics
-
-from twin.models import routing
 from twin.actions import action_result, register_action
 from twin.errors import ActionError
+from twin.io import geometry
+from twin.models import metrics, routing
 from twin.models.signals import Preemption
 
 HOLD_AFTER_S = 3.0
@@ -106,14 +102,22 @@ def hospitals(engine: Any) -> dict[str, dict[str, Any]]:
     excluded = set(engine.scenario.params.get("corridors", {}).get("exclude_hospitals", []))
     rows = facilities[(facilities["kind"] == "hospital") & ~facilities["id"].isin(excluded)]
     return {
-        str(r["id"]): {"node_id": int(r["node_id"]), "name": str(r.get("name_en", r["id"])),
-                       "snap_distance_m": float(r.get("snap_distance_m", 0.0) or 0.0)}
+        str(r["id"]): {
+            "node_id": int(r["node_id"]),
+            "name": str(r.get("name_en", r["id"])),
+            "snap_distance_m": float(r.get("snap_distance_m", 0.0) or 0.0),
+        }
         for _, r in rows.iterrows()
     }
 
 
 def plan_corridor(
-    engine: Any, *, corridor_id: str, lat: float, lon: float, hospital_id: str | None = None,
+    engine: Any,
+    *,
+    corridor_id: str,
+    lat: float,
+    lon: float,
+    hospital_id: str | None = None,
 ) -> CorridorPlan:
     """Fastest route on current travel times from an incident to a hospital, and its timeline.
 
@@ -123,7 +127,9 @@ def plan_corridor(
     started = time.perf_counter()
     known = hospitals(engine)
     if hospital_id is not None and hospital_id not in known:
-        raise ActionError(f"hospital_id {hospital_id!r} is not a hospital of this scenario; known: {sorted(known)}")
+        raise ActionError(
+            f"hospital_id {hospital_id!r} is not a hospital of this scenario; known: {sorted(known)}"
+        )
     if not known:
         raise ActionError("this scenario has no hospital to route to")
     snap = geometry.snap_to_link(engine.scenario, engine.lines_m, lat, lon)
@@ -156,40 +162,84 @@ def _point(snap: geometry.Snap) -> Any:
 
 def _current_link_time_s(engine: Any) -> np.ndarray:
     content = engine.state.vehicles.sum(axis=1)
-    return metrics.cell_travel_time_s(engine.net, content) + engine._signal_wait_s(engine.state.plans)
+    return metrics.cell_travel_time_s(engine.net, content) + engine._signal_wait_s(
+        engine.state.plans
+    )
 
 
-def _plan(engine: Any, corridor_id: str, route: list[int], hospital_id: str, start_m: float,
-          hospital: dict[str, Any], link_time: np.ndarray, started: float) -> CorridorPlan:
+def _plan(
+    engine: Any,
+    corridor_id: str,
+    route: list[int],
+    hospital_id: str,
+    start_m: float,
+    hospital: dict[str, Any],
+    link_time: np.ndarray,
+    started: float,
+) -> CorridorPlan:
     net = engine.net
     movements = [engine.movement_of(a, b) for a, b in zip(route[:-1], route[1:], strict=True)]
     rows = [int(engine.signal_row_of_node[net.link_to_node[link]]) for link in route[:-1]]
     length = net.link_length_m[route].copy()
     length[0] = max(length[0] - start_m, 0.0)
     free_s = length / net.link_free_speed_mps[route]
-    ambulance = Ambulance(corridor_id, route, movements, rows, hospital_id, start_m,
-                          _off_network_s(hospital), 1, True, engine.time_s, position_m=start_m)
+    ambulance = Ambulance(
+        corridor_id,
+        route,
+        movements,
+        rows,
+        hospital_id,
+        start_m,
+        _off_network_s(hospital),
+        1,
+        True,
+        engine.time_s,
+        position_m=start_m,
+    )
     windows = _windows_ahead(engine, ambulance, engine.state.vehicles.sum(axis=1))
     timeline = [
-        {"node_id": int(engine.state.plans.node_ids[rows[j]]), "route_index": j,
-         "phase": int(net.mv_phase[movements[j]]),
-         "start_in_s": round(float(w[0] - engine.time_s), 1), "end_in_s": round(float(w[1] - engine.time_s), 1)}
+        {
+            "node_id": int(engine.state.plans.node_ids[rows[j]]),
+            "route_index": j,
+            "phase": int(net.mv_phase[movements[j]]),
+            "start_in_s": round(float(w[0] - engine.time_s), 1),
+            "end_in_s": round(float(w[1] - engine.time_s), 1),
+        }
         for j, w in sorted(windows.items())
     ]
     return CorridorPlan(
-        corridor_id=corridor_id, route=route, movements=movements, junction_rows=rows,
-        hospital_id=hospital_id, start_m=start_m, off_network_s=ambulance.off_network_s,
-        distance_m=float(length.sum()), free_flow_s=float(free_s.sum() + ambulance.off_network_s),
+        corridor_id=corridor_id,
+        route=route,
+        movements=movements,
+        junction_rows=rows,
+        hospital_id=hospital_id,
+        start_m=start_m,
+        off_network_s=ambulance.off_network_s,
+        distance_m=float(length.sum()),
+        free_flow_s=float(free_s.sum() + ambulance.off_network_s),
         current_s=float(link_time[route[1:]].sum() + free_s[0] + ambulance.off_network_s),
-        timeline=timeline, path_lonlat=geometry.path_lonlat(engine.scenario, engine.lines_m, route),
+        timeline=timeline,
+        path_lonlat=geometry.path_lonlat(engine.scenario, engine.lines_m, route),
         compute_ms=(time.perf_counter() - started) * 1000.0,
     )
 
 
-def ambulance_from_plan(plan: CorridorPlan, *, now_s: float, priority: int, with_corridor: bool) -> Ambulance:
-    return Ambulance(plan.corridor_id, list(plan.route), list(plan.movements), list(plan.junction_rows),
-                     plan.hospital_id, plan.start_m, plan.off_network_s, priority, with_corridor,
-                     now_s, position_m=plan.start_m)
+def ambulance_from_plan(
+    plan: CorridorPlan, *, now_s: float, priority: int, with_corridor: bool
+) -> Ambulance:
+    return Ambulance(
+        plan.corridor_id,
+        list(plan.route),
+        list(plan.movements),
+        list(plan.junction_rows),
+        plan.hospital_id,
+        plan.start_m,
+        plan.off_network_s,
+        priority,
+        with_corridor,
+        now_s,
+        position_m=plan.start_m,
+    )
 
 
 # ---------------------------------------------------------------- moving (engine step hook)
@@ -215,7 +265,9 @@ def _cell_speed_mps(net: Any, cell: int, content: np.ndarray) -> float:
     return float(min(free, wave * max(net.cell_jam_veh[cell] - n, 0.0) / n))
 
 
-def _advance(engine: Any, amb: Ambulance, content: np.ndarray, green: np.ndarray, dt_s: float) -> None:
+def _advance(
+    engine: Any, amb: Ambulance, content: np.ndarray, green: np.ndarray, dt_s: float
+) -> None:
     net, end_s, remaining = engine.net, engine.time_s, dt_s
     while remaining > 1e-9:
         link = amb.route[amb.link_index]
@@ -263,7 +315,9 @@ def _windows_ahead(engine: Any, amb: Ambulance, content: np.ndarray) -> dict[int
         if row < 0:
             continue
         wave = wave_mps[net.link_last_cell[link]]
-        lead = min(MAX_LEAD_S, plans.intergreen_s[row] + queue_m[link] / max(wave, 0.1) + LEAD_MARGIN_S)
+        lead = min(
+            MAX_LEAD_S, plans.intergreen_s[row] + queue_m[link] / max(wave, 0.1) + LEAD_MARGIN_S
+        )
         start, end = eta - lead, max(eta, now) + HOLD_AFTER_S
         old = amb.windows.get(j)
         if old is not None and old[0] <= now:
@@ -295,7 +349,9 @@ def build_preemptions(engine: Any, content: np.ndarray) -> tuple[Preemption, ...
             row = amb.junction_rows[j]
             if end + engine.state.plans.intergreen_s[row] > now:
                 phase = int(engine.net.mv_phase[amb.movements[j]])
-                by_row[row].append((-amb.priority, amb.dispatched_s, amb.corridor_id, start, end, phase))
+                by_row[row].append(
+                    (-amb.priority, amb.dispatched_s, amb.corridor_id, start, end, phase)
+                )
     result: list[Preemption] = []
     for row, wants in by_row.items():
         result.extend(_resolve(engine, row, sorted(wants)))
@@ -317,7 +373,9 @@ def _resolve(engine: Any, row: int, wants: list[tuple[Any, ...]]) -> list[Preemp
         same = [k for k in kept if k.phase == phase and start <= k.end_s and k.start_s <= end]
         if same:  # same phase: one window covers both
             merged = same[0]
-            kept[kept.index(merged)] = replace(merged, start_s=min(merged.start_s, start), end_s=max(merged.end_s, end))
+            kept[kept.index(merged)] = replace(
+                merged, start_s=min(merged.start_s, start), end_s=max(merged.end_s, end)
+            )
         else:
             kept.append(Preemption(row, phase, start, end, corridor_id))
     return kept
@@ -326,12 +384,18 @@ def _resolve(engine: Any, row: int, wants: list[tuple[Any, ...]]) -> list[Preemp
 def _record_conflict(engine: Any, row: int, winner: str, loser: str) -> None:
     conflicts = engine.state.extras.setdefault(CONFLICTS_KEY, [])
     node = int(engine.state.plans.node_ids[row])
-    if not any(c["node_id"] == node and c["kept"] == winner and c["delayed"] == loser for c in conflicts):
-        conflicts.append({"node_id": node, "kept": winner, "delayed": loser, "time_s": engine.time_s})
+    if not any(
+        c["node_id"] == node and c["kept"] == winner and c["delayed"] == loser for c in conflicts
+    ):
+        conflicts.append(
+            {"node_id": node, "kept": winner, "delayed": loser, "time_s": engine.time_s}
+        )
 
 
 # ---------------------------------------------------------------- ETAs by forecast
-def evaluate(engine: Any, plan: CorridorPlan, *, priority: int = 1, recovery_s: float = 300.0) -> dict[str, Any]:
+def evaluate(
+    engine: Any, plan: CorridorPlan, *, priority: int = 1, recovery_s: float = 300.0
+) -> dict[str, Any]:
     """ETA without and with the corridor, and the delay it costs other traffic (veh·h).
 
     Runs two forks of the live state forward until the ambulance arrives (live state untouched).
@@ -339,7 +403,9 @@ def evaluate(engine: Any, plan: CorridorPlan, *, priority: int = 1, recovery_s: 
     runs = {}
     for with_corridor in (False, True):
         fork = engine.fork()
-        amb = ambulance_from_plan(plan, now_s=fork.time_s, priority=priority, with_corridor=with_corridor)
+        amb = ambulance_from_plan(
+            plan, now_s=fork.time_s, priority=priority, with_corridor=with_corridor
+        )
         fork.state.extras.setdefault(EXTRAS_KEY, {})[plan.corridor_id] = amb
         while amb.arrived_s is None and fork.time_s - amb.dispatched_s < MAX_TRIP_S:
             fork.step()
@@ -347,14 +413,19 @@ def evaluate(engine: Any, plan: CorridorPlan, *, priority: int = 1, recovery_s: 
     end = max(f.time_s for f, _ in runs.values()) + recovery_s
     for fork, _ in runs.values():
         fork.run(end)
-    eta = {w: float(a.arrived_s - a.dispatched_s) if a.arrived_s is not None else float("inf")
-           for w, (_, a) in runs.items()}
+    eta = {
+        w: float(a.arrived_s - a.dispatched_s) if a.arrived_s is not None else float("inf")
+        for w, (_, a) in runs.items()
+    }
     with_fork, with_amb = runs[True]
     return {
         "eta_without_s": eta[False],
         "eta_with_s": eta[True],
         "time_saved_s": eta[False] - eta[True],
-        "cross_traffic_delay_vehh": float(with_fork.state.delay_veh_s - runs[False][0].state.delay_veh_s) / 3600.0,
+        "cross_traffic_delay_vehh": float(
+            with_fork.state.delay_veh_s - runs[False][0].state.delay_veh_s
+        )
+        / 3600.0,
         "timeline": timeline(with_fork, with_amb),
     }
 
@@ -363,10 +434,14 @@ def timeline(engine: Any, amb: Ambulance) -> list[dict[str, Any]]:
     """Pre-emption windows per junction on the route, with the time the ambulance passed."""
     plans = engine.state.plans
     return [
-        {"node_id": int(plans.node_ids[amb.junction_rows[j]]), "route_index": j,
-         "phase": int(engine.net.mv_phase[amb.movements[j]]),
-         "start_s": round(float(w[0]), 1), "end_s": round(float(w[1]), 1),
-         "passed_s": round(float(amb.passed_s[j]), 1) if j in amb.passed_s else None}
+        {
+            "node_id": int(plans.node_ids[amb.junction_rows[j]]),
+            "route_index": j,
+            "phase": int(engine.net.mv_phase[amb.movements[j]]),
+            "start_s": round(float(w[0]), 1),
+            "end_s": round(float(w[1]), 1),
+            "passed_s": round(float(amb.passed_s[j]), 1) if j in amb.passed_s else None,
+        }
         for j, w in sorted(amb.windows.items())
     ]
 
@@ -379,18 +454,40 @@ def status(engine: Any, amb: Ambulance) -> dict[str, Any]:
     line = engine.lines_m.iloc[link]
     point = line.interpolate(fraction, normalized=True)
     lon, lat = geometry.m_to_lonlat(engine.scenario, np.array([point.x]), np.array([point.y]))[0]
-    ahead_m = float(net.link_length_m[amb.route[amb.link_index:]].sum() - amb.position_m)
-    ahead_s = float((net.link_length_m[amb.route[amb.link_index:]] / net.link_free_speed_mps[amb.route[amb.link_index:]]).sum()
-                    - amb.position_m / net.link_free_speed_mps[link]) + amb.off_network_s
-    state = "arrived" if amb.arrived_s is not None else "cancelled" if amb.cancelled_s is not None else "en route"
+    ahead_m = float(net.link_length_m[amb.route[amb.link_index :]].sum() - amb.position_m)
+    ahead_s = (
+        float(
+            (
+                net.link_length_m[amb.route[amb.link_index :]]
+                / net.link_free_speed_mps[amb.route[amb.link_index :]]
+            ).sum()
+            - amb.position_m / net.link_free_speed_mps[link]
+        )
+        + amb.off_network_s
+    )
+    state = (
+        "arrived"
+        if amb.arrived_s is not None
+        else "cancelled"
+        if amb.cancelled_s is not None
+        else "en route"
+    )
     return {
-        "corridor_id": amb.corridor_id, "hospital_id": amb.hospital_id, "state": state,
-        "priority": amb.priority, "with_corridor": amb.with_corridor,
-        "dispatched_s": amb.dispatched_s, "arrived_s": amb.arrived_s, "cancelled_s": amb.cancelled_s,
+        "corridor_id": amb.corridor_id,
+        "hospital_id": amb.hospital_id,
+        "state": state,
+        "priority": amb.priority,
+        "with_corridor": amb.with_corridor,
+        "dispatched_s": amb.dispatched_s,
+        "arrived_s": amb.arrived_s,
+        "cancelled_s": amb.cancelled_s,
         "eta_without_s": amb.eta_without_s,
-        "lon": float(lon), "lat": float(lat), "remaining_m": max(ahead_m, 0.0),
+        "lon": float(lon),
+        "lat": float(lat),
+        "remaining_m": max(ahead_m, 0.0),
         "eta_s": None if state != "en route" else engine.time_s + max(ahead_s, 0.0),
-        "route": list(amb.route), "timeline": timeline(engine, amb),
+        "route": list(amb.route),
+        "timeline": timeline(engine, amb),
     }
 
 
@@ -410,26 +507,54 @@ class DispatchCorridor:
 
     def check(self, engine: Any) -> None:
         if not isinstance(self.corridor_id, str) or not CORRIDOR_ID.fullmatch(self.corridor_id):
-            raise ActionError(f"corridor_id must be 1 to 40 letters, digits, '-' or '_', got "
-                              f"{str(self.corridor_id)[:40]!r}", code="bad_value")
+            raise ActionError(
+                f"corridor_id must be 1 to 40 letters, digits, '-' or '_', got "
+                f"{str(self.corridor_id)[:40]!r}",
+                code="bad_value",
+            )
         if self.corridor_id in engine.state.extras.get(EXTRAS_KEY, {}):
-            raise ActionError(f"corridor_id {self.corridor_id!r} already exists (no duplicate corridors)")
-        if isinstance(self.priority, bool) or not isinstance(self.priority, int) or not 1 <= self.priority <= 9:
+            raise ActionError(
+                f"corridor_id {self.corridor_id!r} already exists (no duplicate corridors)"
+            )
+        if (
+            isinstance(self.priority, bool)
+            or not isinstance(self.priority, int)
+            or not 1 <= self.priority <= 9
+        ):
             raise ActionError(f"priority must be a whole number from 1 to 9, got {self.priority!r}")
         eta = self.eta_without_s
-        if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta < 86400):
+        if eta is not None and (
+            isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta < 86400
+        ):
             raise ActionError(f"eta_without_s must be empty or seconds in [0, 86400), got {eta!r}")
-        plan_corridor(engine, corridor_id=self.corridor_id, lat=self.lat, lon=self.lon, hospital_id=self.hospital_id)
+        plan_corridor(
+            engine,
+            corridor_id=self.corridor_id,
+            lat=self.lat,
+            lon=self.lon,
+            hospital_id=self.hospital_id,
+        )
 
     def execute(self, engine: Any) -> dict[str, Any]:
-        plan = plan_corridor(engine, corridor_id=self.corridor_id, lat=self.lat, lon=self.lon,
-                             hospital_id=self.hospital_id)
-        amb = ambulance_from_plan(plan, now_s=engine.time_s, priority=self.priority, with_corridor=True)
+        plan = plan_corridor(
+            engine,
+            corridor_id=self.corridor_id,
+            lat=self.lat,
+            lon=self.lon,
+            hospital_id=self.hospital_id,
+        )
+        amb = ambulance_from_plan(
+            plan, now_s=engine.time_s, priority=self.priority, with_corridor=True
+        )
         amb.eta_without_s = self.eta_without_s
         engine.state.extras.setdefault(EXTRAS_KEY, {})[self.corridor_id] = amb
         engine.state.preemptions = build_preemptions(engine, engine.state.vehicles.sum(axis=1))
-        after = {"hospital_id": plan.hospital_id, "route_links": len(plan.route),
-                 "distance_m": round(plan.distance_m), "signals": len(plan.timeline)}
+        after = {
+            "hospital_id": plan.hospital_id,
+            "route_links": len(plan.route),
+            "distance_m": round(plan.distance_m),
+            "signals": len(plan.timeline),
+        }
         return action_result(self, f"corridor {self.corridor_id}", None, after)
 
 

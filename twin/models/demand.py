@@ -13,7 +13,8 @@ A gateway's share of entering traffic is its share of the lanes entering the net
 its share of leaving traffic its share of the lanes leaving (a one-way carriageway is only one
 of the two). Where a trip leaves depends also on distance: destination weight = exit lanes x
 straight-line distance from the origin, so most traffic passes through the area (an expressway's
-traffic mostly stays on it) and few trips turn back near where they came in. A seeded lognormal factor per (time bin, origin) varies
+traffic mostly stays on it) and few trips turn back near where they came in. A seeded lognormal
+factor per (time bin, origin) varies
 background flows from day to day; ``noise_sigma = 0`` removes it.
 """
 
@@ -24,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from twin.errors import ScenarioError
 
@@ -63,8 +63,14 @@ class DemandParams:
             raise ScenarioError("scenario.toml [demand] background_hourly_share needs 24 values")
         for name in ("arrival_curve_min", "departure_curve_min"):
             curve = np.array(getattr(self, name), dtype=float)
-            if curve.ndim != 2 or np.any(np.diff(curve[:, 0]) <= 0) or np.any(np.diff(curve[:, 1]) < 0):
-                raise ScenarioError(f"scenario.toml [demand] {name}: minutes must increase, shares not decrease")
+            if (
+                curve.ndim != 2
+                or np.any(np.diff(curve[:, 0]) <= 0)
+                or np.any(np.diff(curve[:, 1]) < 0)
+            ):
+                raise ScenarioError(
+                    f"scenario.toml [demand] {name}: minutes must increase, shares not decrease"
+                )
             if not (np.isclose(curve[0, 1], 0.0) and np.isclose(curve[-1, 1], 1.0)):
                 raise ScenarioError(f"scenario.toml [demand] {name}: shares must run from 0 to 1")
 
@@ -129,7 +135,6 @@ def integrate_bins(rates: FloatArray, bin_s: float, start_s: float, end_s: float
 def build_demand(scenario: Any, *, seed: int) -> Demand:
     """Demand of ``scenario`` for the whole day, with background noise from ``seed``."""
     params = DemandParams.from_dict(scenario.params.get("demand", {}))
-    zones = scenario.zones
     n_bins = int(round(DAY_S / params.bin_s))
     bin_edges_s = np.arange(n_bins + 1) * params.bin_s
     entry, exit_ = gateway_shares(scenario)
@@ -141,7 +146,9 @@ def build_demand(scenario: Any, *, seed: int) -> Demand:
         arrive = _curve_share(params.arrival_curve_min, session.start_s, bin_edges_s)
         leave = _curve_share(params.departure_curve_min, session.end_s, bin_edges_s)
         lead_bins = int(round(params.drive_lead_min * 60 / params.bin_s))
-        _add_event_trips(rate, params, (entry, exit_), scenario, session, np.roll(arrive, -lead_bins), leave)
+        _add_event_trips(
+            rate, params, (entry, exit_), scenario, session, np.roll(arrive, -lead_bins), leave
+        )
         v = venue_ids.index(session.venue_id)
         for mode, modes in enumerate((FOOT_MODES, VEHICLE_MODES)):
             persons = session.expected_attendance * sum(params.mode_split[m] for m in modes)
@@ -151,10 +158,14 @@ def build_demand(scenario: Any, *, seed: int) -> Demand:
     return Demand(params.bin_s, rate, venue_ids, foot, sources)
 
 
-def _curve_share(curve_min: tuple[tuple[float, float], ...], anchor_s: float, edges_s: FloatArray) -> FloatArray:
+def _curve_share(
+    curve_min: tuple[tuple[float, float], ...], anchor_s: float, edges_s: FloatArray
+) -> FloatArray:
     """Share of a cumulative curve (minutes from ``anchor_s``) falling in each time bin."""
     points = np.array(curve_min, dtype=float)
-    cumulative = np.interp((edges_s - anchor_s) / 60.0, points[:, 0], points[:, 1], left=0.0, right=1.0)
+    cumulative = np.interp(
+        (edges_s - anchor_s) / 60.0, points[:, 0], points[:, 1], left=0.0, right=1.0
+    )
     return np.diff(cumulative)
 
 
@@ -184,8 +195,13 @@ def _through_weights(scenario: Any, exit_: FloatArray) -> FloatArray:
     return exit_[None, :] * distance
 
 
-def _background(params: DemandParams, entry: FloatArray, destination: FloatArray, edges_s: FloatArray,
-                rng: np.random.Generator) -> FloatArray:
+def _background(
+    params: DemandParams,
+    entry: FloatArray,
+    destination: FloatArray,
+    edges_s: FloatArray,
+    rng: np.random.Generator,
+) -> FloatArray:
     """Background trips (bins, O, D) in vehicles/s; ``destination`` (O, D) are relative weights."""
     n_bins, n_zones = len(edges_s) - 1, len(entry)
     to_others = destination * (1.0 - np.eye(n_zones))
@@ -198,8 +214,13 @@ def _background(params: DemandParams, entry: FloatArray, destination: FloatArray
 
 
 def _add_event_trips(
-    rate: FloatArray, params: DemandParams, shares: tuple[FloatArray, FloatArray], scenario: Any,
-    session: Any, arrive_share: FloatArray, leave_share: FloatArray,
+    rate: FloatArray,
+    params: DemandParams,
+    shares: tuple[FloatArray, FloatArray],
+    scenario: Any,
+    session: Any,
+    arrive_share: FloatArray,
+    leave_share: FloatArray,
 ) -> None:
     """Add one session's car, taxi and bus trips to ``rate`` (vehicles/s), in place."""
     entry, exit_ = shares
@@ -211,7 +232,9 @@ def _add_event_trips(
             leave_vps = share * vehicles * leave_share / params.bin_s
             rate[:, :, target] += arrive_vps[:, None] * entry[None, :]
             rate[:, target, :] += leave_vps[:, None] * exit_[None, :]
-            if mode != "car":  # taxis and buses leave empty after a drop-off, come in empty to pick up
+            if (
+                mode != "car"
+            ):  # taxis and buses leave empty after a drop-off, come in empty to pick up
                 rate[:, target, :] += arrive_vps[:, None] * exit_[None, :]
                 rate[:, :, target] += leave_vps[:, None] * entry[None, :]
 

@@ -29,7 +29,9 @@ CONGESTED_MARGIN = 1.05
 
 def road_los(speed_ratio: FloatArray) -> npt.NDArray[np.uint8]:
     """Level of service 0..5 (A..F) from speed as a share of free speed."""
-    return np.searchsorted(-np.asarray(ROAD_LOS_SPEED_RATIO), -speed_ratio, side="left").astype(np.uint8)
+    return np.searchsorted(-np.asarray(ROAD_LOS_SPEED_RATIO), -speed_ratio, side="left").astype(
+        np.uint8
+    )
 
 
 def junction_los(delay_s: FloatArray, signalised: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
@@ -40,7 +42,9 @@ def junction_los(delay_s: FloatArray, signalised: npt.NDArray[np.bool_]) -> npt.
 
 
 def link_metrics(
-    net: Network, vehicles_cell: FloatArray, smooth_vehicles_cell: FloatArray,
+    net: Network,
+    vehicles_cell: FloatArray,
+    smooth_vehicles_cell: FloatArray,
     smooth_outflow_vps_cell: FloatArray,
 ) -> dict[str, FloatArray]:
     """Outputs per real link (arrays of length ``net.n_real_links``).
@@ -91,14 +95,18 @@ def queue_length_m(net: Network, vehicles_cell: FloatArray) -> FloatArray:
     return np.bincount(link, in_queue * net.cell_length_m[:n_cells], net.n_real_links)
 
 
-def cell_travel_time_s(net: Network, vehicles_cell: FloatArray, *, cap_s: float = 3600.0) -> FloatArray:
+def cell_travel_time_s(
+    net: Network, vehicles_cell: FloatArray, *, cap_s: float = 3600.0
+) -> FloatArray:
     """Instantaneous travel time (s) per link from the fundamental diagram of each cell."""
     n_cells = net.n_real_cells
     content = vehicles_cell[:n_cells]
     length = net.cell_length_m[:n_cells]
     free = net.link_free_speed_mps[net.cell_link[:n_cells]]
     wave = net.cell_receive_factor[:n_cells] * length / net.dt_s
-    congested_speed = wave * np.maximum(net.cell_jam_veh[:n_cells] - content, 0.0) / np.maximum(content, 1e-9)
+    congested_speed = (
+        wave * np.maximum(net.cell_jam_veh[:n_cells] - content, 0.0) / np.maximum(content, 1e-9)
+    )
     speed = np.maximum(np.minimum(free, congested_speed), length / cap_s)
     per_link = np.bincount(net.cell_link[:n_cells], length / speed, net.n_real_links)
     return np.concatenate([per_link, np.full(net.n_links - net.n_real_links, 1e-3)])

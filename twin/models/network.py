@@ -139,7 +139,9 @@ def compile_network(
     mv_from = np.concatenate([real_mv["from_link"].to_numpy(np.int64), connectors[0]])
     mv_to = np.concatenate([real_mv["to_link"].to_numpy(np.int64), connectors[1]])
     mv_node = np.concatenate([real_mv["node_id"].to_numpy(np.int64), connectors[2]])
-    mv_phase = np.concatenate([real_mv["phase"].to_numpy(np.int64), -np.ones(len(connectors[0]), np.int64)])
+    mv_phase = np.concatenate(
+        [real_mv["phase"].to_numpy(np.int64), -np.ones(len(connectors[0]), np.int64)]
+    )
 
     is_last = np.zeros(n_real_cells, bool)
     is_last[first + n_cells_per_link - 1] = True

@@ -70,8 +70,13 @@ def destination_exit_mask(net: Network, dest_nodes: IntArray) -> npt.NDArray[np.
 
 
 def next_hop_split(
-    net: Network, link_time_s: FloatArray, cost: FloatArray, old_split: FloatArray,
-    exit_mask: npt.NDArray[np.bool_], *, smoothing: float,
+    net: Network,
+    link_time_s: FloatArray,
+    cost: FloatArray,
+    old_split: FloatArray,
+    exit_mask: npt.NDArray[np.bool_],
+    *,
+    smoothing: float,
 ) -> FloatArray:
     """The new split (M, D): ``old_split`` moved a share ``smoothing`` toward the fastest next hop.
 
@@ -85,13 +90,22 @@ def next_hop_split(
     """
     order, start = net.movements_by_from_link
     cost_by_link = np.ascontiguousarray(cost.T)  # (L, D): one link's costs side by side
-    return _next_hop_split(link_time_s, cost_by_link, net.mv_to_link, order, start, old_split,
-                           exit_mask, float(smoothing))
+    return _next_hop_split(
+        link_time_s,
+        cost_by_link,
+        net.mv_to_link,
+        order,
+        start,
+        old_split,
+        exit_mask,
+        float(smoothing),
+    )
 
 
 @numba.njit(cache=True)
-def _next_hop_split(link_time_s, cost_by_link, mv_to_link, order, start, old_split, exit_mask,
-                    smoothing):  # pragma: no cover - compiled
+def _next_hop_split(
+    link_time_s, cost_by_link, mv_to_link, order, start, old_split, exit_mask, smoothing
+):  # pragma: no cover - compiled
     n_mv, n_dest = old_split.shape
     new = np.zeros((n_mv, n_dest))
     for link in range(len(start) - 1):
@@ -113,7 +127,9 @@ def _next_hop_split(link_time_s, cost_by_link, mv_to_link, order, start, old_spl
                 to = mv_to_link[m]
                 if link_time_s[to] + cost_by_link[to, d] <= tolerance:
                     n_best += 1
-                if cost_by_link[to, d] < cost_by_link[link, d]:  # downhill: keep part of the old share
+                if (
+                    cost_by_link[to, d] < cost_by_link[link, d]
+                ):  # downhill: keep part of the old share
                     new[m, d] = (1.0 - smoothing) * old_split[m, d]
                     kept_total += new[m, d]
             for k in range(first, last):
@@ -124,7 +140,9 @@ def _next_hop_split(link_time_s, cost_by_link, mv_to_link, order, start, old_spl
     return new
 
 
-def fastest_tree(net: Network, link_time_s: FloatArray, from_link: int) -> tuple[FloatArray, IntArray]:
+def fastest_tree(
+    net: Network, link_time_s: FloatArray, from_link: int
+) -> tuple[FloatArray, IntArray]:
     """Seconds from the end of ``from_link`` to the end of every link, and predecessors."""
     graph = sp.csr_matrix(
         (link_time_s[net.mv_to_link], (net.mv_from_link, net.mv_to_link)),

@@ -48,10 +48,20 @@ class SignalPlans:
     min_green_s: FloatArray  # (J, P) pedestrian-aware minimum per phase
 
     def copy(self) -> SignalPlans:
-        return replace(self, **{
-            name: getattr(self, name).copy()
-            for name in ("cycle_s", "offset_s", "intergreen_s", "greens_s", "n_phases", "min_green_s")
-        })
+        return replace(
+            self,
+            **{
+                name: getattr(self, name).copy()
+                for name in (
+                    "cycle_s",
+                    "offset_s",
+                    "intergreen_s",
+                    "greens_s",
+                    "n_phases",
+                    "min_green_s",
+                )
+            },
+        )
 
     def row(self, node_id: int) -> int:
         rows = np.flatnonzero(self.node_ids == node_id)
@@ -90,7 +100,9 @@ def plans_from_table(signals: pd.DataFrame) -> SignalPlans:
         if "min_greens_s" in signals.columns:
             minimums = _parse_greens(signals["min_greens_s"].iloc[row], row, "min_greens_s")
             if len(minimums) != len(values):
-                raise ScenarioError(f"signals.csv row {row + 2}: min_greens_s needs one value per phase")
+                raise ScenarioError(
+                    f"signals.csv row {row + 2}: min_greens_s needs one value per phase"
+                )
             min_green_s[row, : len(values)] = minimums
     plans = SignalPlans(
         node_ids=signals["node_id"].to_numpy(np.int64),
@@ -115,20 +127,32 @@ def _parse_greens(text: object, row: int, column: str) -> list[float]:
     try:
         values = [float(v) for v in str(text).split()]
     except ValueError as error:
-        raise ScenarioError(f"signals.csv row {row + 2}: {column} {text!r} is not numbers") from error
+        raise ScenarioError(
+            f"signals.csv row {row + 2}: {column} {text!r} is not numbers"
+        ) from error
     if not values or min(values) <= 0:
-        raise ScenarioError(f"signals.csv row {row + 2}: {column} needs positive seconds, got {text!r}")
+        raise ScenarioError(
+            f"signals.csv row {row + 2}: {column} needs positive seconds, got {text!r}"
+        )
     return values
 
 
 def planned_phase(plans: SignalPlans, time_s: float) -> IntArray:
     """Phase index green under the plan at ``time_s`` per junction; -1 in an intergreen."""
-    return _planned_phase(float(time_s), plans.offset_s, plans.cycle_s, plans.greens_s,
-                          plans.intergreen_s, plans.n_phases)
+    return _planned_phase(
+        float(time_s),
+        plans.offset_s,
+        plans.cycle_s,
+        plans.greens_s,
+        plans.intergreen_s,
+        plans.n_phases,
+    )
 
 
 @numba.njit(cache=True)
-def _planned_phase(time_s, offset_s, cycle_s, greens_s, intergreen_s, n_phases):  # pragma: no cover - compiled
+def _planned_phase(
+    time_s, offset_s, cycle_s, greens_s, intergreen_s, n_phases
+):  # pragma: no cover - compiled
     """Walk each junction's cycle: phase ``k`` is green on ``[start_k, start_k + green_k)`` of
     the cycle time, ``start_k`` = the greens and intergreens before it."""
     phase = np.full(len(cycle_s), -1, dtype=np.int64)

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import numpy.typing as npt
-import numba
 
 from twin.models.network import Network
 
@@ -68,11 +68,19 @@ class Kernel:
         self.origin_cell = net.link_first_cell[net.origin_zone_link]
         real = slice(0, net.n_real_cells)
         self.cell_free_time_s = np.zeros(net.n_cells)
-        self.cell_free_time_s[real] = net.cell_length_m[real] / net.link_free_speed_mps[net.cell_link[real]]
+        self.cell_free_time_s[real] = (
+            net.cell_length_m[real] / net.link_free_speed_mps[net.cell_link[real]]
+        )
 
     def step(
-        self, vehicles: FloatArray, split: FloatArray, green: BoolArray, entering: FloatArray,
-        readings: Readings, blend: float, out: FloatArray | None = None,
+        self,
+        vehicles: FloatArray,
+        split: FloatArray,
+        green: BoolArray,
+        entering: FloatArray,
+        readings: Readings,
+        blend: float,
+        out: FloatArray | None = None,
     ) -> tuple[FloatArray, StepTally]:
         """Advance ``vehicles`` (C, D) by one step and return the new content and the tally.
 
@@ -86,21 +94,61 @@ class Kernel:
         if out is None or out.shape != vehicles.shape or out is vehicles:
             out = np.empty_like(vehicles)
         new, tally = _ctm_step(
-            vehicles, out, split, green, entering, self.origin_cell,
-            net.cell_send_factor, net.cell_receive_factor, net.cell_capacity_veh, net.cell_jam_veh,
-            net.interior_cells, self.exit_cell, self.exit_dest, self.mv_last_cell,
-            self.mv_first_cell, net.mv_to_link, net.link_first_cell, self.cell_free_time_s,
-            net.n_real_cells, net.dt_s, blend,
-            readings.vehicles, readings.outflow_vps, readings.movement_vps,
+            vehicles,
+            out,
+            split,
+            green,
+            entering,
+            self.origin_cell,
+            net.cell_send_factor,
+            net.cell_receive_factor,
+            net.cell_capacity_veh,
+            net.cell_jam_veh,
+            net.interior_cells,
+            self.exit_cell,
+            self.exit_dest,
+            self.mv_last_cell,
+            self.mv_first_cell,
+            net.mv_to_link,
+            net.link_first_cell,
+            self.cell_free_time_s,
+            net.n_real_cells,
+            net.dt_s,
+            blend,
+            readings.vehicles,
+            readings.outflow_vps,
+            readings.movement_vps,
         )
         return new, StepTally(tally[0], tally[1], tally[2], tally[3])
 
 
 @numba.njit(cache=True)
-def _ctm_step(vehicles, new, split, green, entering, origin_cell, send_factor, receive_factor, capacity,
-              jam, interior, exit_cell, exit_dest, mv_last_cell, mv_first_cell, mv_to_link,
-              link_first_cell, cell_free_time_s, n_real_cells, dt_s, blend,
-              smooth_vehicles, smooth_outflow, smooth_movement):  # pragma: no cover - compiled
+def _ctm_step(
+    vehicles,
+    new,
+    split,
+    green,
+    entering,
+    origin_cell,
+    send_factor,
+    receive_factor,
+    capacity,
+    jam,
+    interior,
+    exit_cell,
+    exit_dest,
+    mv_last_cell,
+    mv_first_cell,
+    mv_to_link,
+    link_first_cell,
+    cell_free_time_s,
+    n_real_cells,
+    dt_s,
+    blend,
+    smooth_vehicles,
+    smooth_outflow,
+    smooth_movement,
+):  # pragma: no cover - compiled
     n_cells, n_dest = vehicles.shape
     entered = 0.0
     for o in range(len(origin_cell)):

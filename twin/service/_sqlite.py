@@ -17,7 +17,9 @@ class SqliteFile:
     ``synchronous=FULL``, so a commit returns only after the row is on disk.
     """
 
-    def __init__(self, path: str | Path, schema: str, *, clock=time.time, durable: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, schema: str, *, clock=time.time, durable: bool = False
+    ) -> None:
         self.path = Path(path)
         self._clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -42,8 +42,9 @@ SEVERITIES = ("advisory", "warning", "critical")
 """Severity names by level 1..3 (index = level - 1)."""
 SHELVE_MAX_S = 8 * 3600.0
 """Longest shelf time (one shift); an alert shelved for longer would be forgotten."""
-COUNTING_RULE = ("Open alerts count every alert: a grouped line (×N) counts N; "
-                 "shelved alerts are not counted.")
+COUNTING_RULE = (
+    "Open alerts count every alert: a grouped line (×N) counts N; shelved alerts are not counted."
+)
 """The one counting rule of the KPI tile, the feed's header and the summary (for tooltips)."""
 
 
@@ -98,7 +99,9 @@ class _Alert:
     acked: bool = False
     acked_by: str = ""
     acked_s: float | None = None
-    predicted_s: float | None = None  # when the first forecast said it would happen (moved only earlier)
+    predicted_s: float | None = (
+        None  # when the first forecast said it would happen (moved only earlier)
+    )
     forecast_s: float | None = None  # when the newest forecast says it will happen
     shelved_until_s: float | None = None
     shelved_s: float | None = None
@@ -211,8 +214,16 @@ class AlarmBook:
                 count += 1
         return count
 
-    def shelve(self, alert_id: int, *, time_s: float, minutes: float, reason: str, user: str = "",
-               kind: str | None = None) -> int:
+    def shelve(
+        self,
+        alert_id: int,
+        *,
+        time_s: float,
+        minutes: float,
+        reason: str,
+        user: str = "",
+        kind: str | None = None,
+    ) -> int:
         """Take the open alert ``alert_id`` (with ``kind``: every open alert of that kind, a
         flood group) off the feed for ``minutes`` with ``reason``; returns how many.
 
@@ -234,17 +245,25 @@ class AlarmBook:
 
     def shelvable(self, alert_id: int, *, kind: str | None = None) -> int:
         """How many alerts :meth:`shelve` would take off the feed (critical ones stay)."""
-        return sum((a.condition.kind == kind if kind is not None else a.alert_id == alert_id)
-                   and a.condition.level < 3 for a in self._open())
+        return sum(
+            (a.condition.kind == kind if kind is not None else a.alert_id == alert_id)
+            and a.condition.level < 3
+            for a in self._open()
+        )
 
     def unshelve(self, alert_id: int, *, time_s: float, batch: bool = False) -> int:
         """Put the shelved alert ``alert_id`` back on the feed (with ``batch``: every alert
         shelved with it); it must be acknowledged again. Returns how many."""
-        first = next((a for a in self._alerts.values() if a.alert_id == alert_id and a.shelved), None)
+        first = next(
+            (a for a in self._alerts.values() if a.alert_id == alert_id and a.shelved), None
+        )
         if first is None:
             return 0
-        members = [a for a in self._alerts.values()
-                   if a.shelved and (a.shelf_batch == first.shelf_batch if batch else a is first)]
+        members = [
+            a
+            for a in self._alerts.values()
+            if a.shelved and (a.shelf_batch == first.shelf_batch if batch else a is first)
+        ]
         for alert in members:
             alert.unshelve(time_s)
         return len(members)
@@ -260,11 +279,20 @@ class AlarmBook:
         for members in batches.values():
             members.sort(key=lambda a: a.alert_id)
             first = members[0]
-            item = _item(first, time_s) if len(members) == 1 else _group_item(first.condition.kind, members, time_s)
-            item.update(id=first.alert_id, ids=[a.alert_id for a in members],
-                        shelved_s=first.shelved_s, shelved_until_s=first.shelved_until_s,
-                        remaining_s=max(0.0, first.shelved_until_s - time_s),
-                        shelved_by=first.shelved_by, shelved_reason=first.shelved_reason)
+            item = (
+                _item(first, time_s)
+                if len(members) == 1
+                else _group_item(first.condition.kind, members, time_s)
+            )
+            item.update(
+                id=first.alert_id,
+                ids=[a.alert_id for a in members],
+                shelved_s=first.shelved_s,
+                shelved_until_s=first.shelved_until_s,
+                remaining_s=max(0.0, first.shelved_until_s - time_s),
+                shelved_by=first.shelved_by,
+                shelved_reason=first.shelved_reason,
+            )
             items.append(item)
         items.sort(key=lambda item: (item["shelved_until_s"], item["id"]))
         return tuple(items)
@@ -313,10 +341,16 @@ class AlarmBook:
 
 
 def _shelf_s(minutes: float) -> float:
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes):
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, (int, float))
+        or not math.isfinite(minutes)
+    ):
         raise ValueError(f"minutes must be a number, got {minutes!r}")
     if not 0 < minutes * 60.0 <= SHELVE_MAX_S:
-        raise ValueError(f"minutes must be more than 0 and at most {SHELVE_MAX_S / 60:.0f}, got {minutes:g}")
+        raise ValueError(
+            f"minutes must be more than 0 and at most {SHELVE_MAX_S / 60:.0f}, got {minutes:g}"
+        )
     return minutes * 60.0
 
 
@@ -337,19 +371,36 @@ def _when(alert: _Alert, time_s: float) -> dict[str, Any]:
     ``predicted_s``, ``forecast_s`` and ``overdue`` (the predicted time has passed)."""
     if alert.predicted_s is None:
         return {"eta_s": None, "predicted_s": None, "forecast_s": None, "overdue": False}
-    return {"eta_s": max(0.0, alert.predicted_s - time_s), "predicted_s": alert.predicted_s,
-            "forecast_s": alert.forecast_s, "overdue": time_s > alert.predicted_s}
+    return {
+        "eta_s": max(0.0, alert.predicted_s - time_s),
+        "predicted_s": alert.predicted_s,
+        "forecast_s": alert.forecast_s,
+        "overdue": time_s > alert.predicted_s,
+    }
 
 
 def _item(alert: _Alert, time_s: float) -> dict[str, Any]:
     c = alert.condition
     return {
-        "id": alert.alert_id, "key": c.key, "kind": c.kind, "level": c.level,
-        "severity": SEVERITIES[c.level - 1], "place": c.place, "message": c.message,
-        "lon": c.lon, "lat": c.lat, "raised_s": float(alert.raised_s),
-        **_when(alert, time_s), "acked": alert.acked, "acked_by": alert.acked_by, "acked_s": alert.acked_s,
-        "count": 1, "acked_count": int(alert.acked), "new": int(not alert.acked),
-        "returned_s": alert.returned_s, "target": c.target,
+        "id": alert.alert_id,
+        "key": c.key,
+        "kind": c.kind,
+        "level": c.level,
+        "severity": SEVERITIES[c.level - 1],
+        "place": c.place,
+        "message": c.message,
+        "lon": c.lon,
+        "lat": c.lat,
+        "raised_s": float(alert.raised_s),
+        **_when(alert, time_s),
+        "acked": alert.acked,
+        "acked_by": alert.acked_by,
+        "acked_s": alert.acked_s,
+        "count": 1,
+        "acked_count": int(alert.acked),
+        "new": int(not alert.acked),
+        "returned_s": alert.returned_s,
+        "target": c.target,
     }
 
 
@@ -357,20 +408,34 @@ def _group_item(kind: str, members: list[_Alert], time_s: float) -> dict[str, An
     worst = max(members, key=lambda a: (a.condition.level, a.raised_s))
     places = sorted({a.condition.place for a in members})
     shown = ", ".join(places[:3]) + (f" +{len(places) - 3}" if len(places) > 3 else "")
-    soonest = min((a for a in members if a.predicted_s is not None), key=lambda a: a.predicted_s, default=None)
+    soonest = min(
+        (a for a in members if a.predicted_s is not None), key=lambda a: a.predicted_s, default=None
+    )
     acked = [a for a in members if a.acked]
-    last_ack = max(acked, key=lambda a: a.acked_s if a.acked_s is not None else -math.inf, default=None)
+    last_ack = max(
+        acked, key=lambda a: a.acked_s if a.acked_s is not None else -math.inf, default=None
+    )
     return {
-        "id": -1 - sum(ord(ch) for ch in kind), "key": f"group:{kind}", "kind": kind,
-        "level": worst.condition.level, "severity": SEVERITIES[worst.condition.level - 1],
-        "place": shown, "places": places, "message": f"{len(members)} {kind} alerts (grouped)",
-        "lon": worst.condition.lon, "lat": worst.condition.lat,
+        "id": -1 - sum(ord(ch) for ch in kind),
+        "key": f"group:{kind}",
+        "kind": kind,
+        "level": worst.condition.level,
+        "severity": SEVERITIES[worst.condition.level - 1],
+        "place": shown,
+        "places": places,
+        "message": f"{len(members)} {kind} alerts (grouped)",
+        "lon": worst.condition.lon,
+        "lat": worst.condition.lat,
         "raised_s": float(max(a.raised_s for a in members)),
         **(_when(soonest, time_s) if soonest is not None else _when(members[0], time_s)),
         "acked": len(acked) == len(members),
-        "acked_by": last_ack.acked_by if last_ack else "", "acked_s": last_ack.acked_s if last_ack else None,
-        "count": len(members), "acked_count": len(acked), "new": len(members) - len(acked),
-        "returned_s": None, "target": worst.condition.target,
+        "acked_by": last_ack.acked_by if last_ack else "",
+        "acked_s": last_ack.acked_s if last_ack else None,
+        "count": len(members),
+        "acked_count": len(acked),
+        "new": len(members) - len(acked),
+        "returned_s": None,
+        "target": worst.condition.target,
     }
 
 
@@ -418,10 +483,16 @@ def road_groups(links: Any, *, min_length_m: float = 80.0) -> RoadGroups:
     highway = links["highway"].astype(str) if "highway" in links else None
     watched = np.asarray(links["length_m"], dtype=float) >= min_length_m
     if highway is not None:
-        watched = watched & highway.str.replace("_link", "", regex=False).isin(MAJOR_CLASSES).to_numpy()
+        watched = (
+            watched & highway.str.replace("_link", "", regex=False).isin(MAJOR_CLASSES).to_numpy()
+        )
     labels = _place_names(links)
-    label_of = {name: k for k, name in enumerate(sorted({labels[i] for i in np.flatnonzero(watched)}))}
-    group = np.array([label_of[labels[i]] if watched[i] else -1 for i in range(len(links))], dtype=np.int64)
+    label_of = {
+        name: k for k, name in enumerate(sorted({labels[i] for i in np.flatnonzero(watched)}))
+    }
+    group = np.array(
+        [label_of[labels[i]] if watched[i] else -1 for i in range(len(links))], dtype=np.int64
+    )
     lonlat = np.full((len(label_of), 2), np.nan)
     if "geometry" in links and len(label_of):
         import shapely
@@ -440,8 +511,14 @@ FORECAST_ALERT_MAX_S = 1800
 
 
 def road_conditions(
-    roads: RoadGroups, links_now: Any, forecasts: dict[int, Any], *, forecast_age_s: float,
-    active: Mapping[str, str], set_ratio: float = 0.25, clear_ratio: float = 0.40,
+    roads: RoadGroups,
+    links_now: Any,
+    forecasts: dict[int, Any],
+    *,
+    forecast_age_s: float,
+    active: Mapping[str, str],
+    set_ratio: float = 0.25,
+    clear_ratio: float = 0.40,
     min_queue_m: float = 150.0,
 ) -> list[Condition]:
     """Congestion conditions per watched road (key ``road:<name>``), live or forecast.
@@ -461,23 +538,46 @@ def road_conditions(
     live = _congested(roads, links_now, live_open, set_ratio, clear_ratio, min_queue_m)
     for k, (ratio, queue) in live.items():
         level = 3 if ratio < 0.10 and queue > 3 * min_queue_m else 2
-        out.append(_road_condition(roads, k, "congestion", level,
-                                   f"Congested: {ratio:.0%} of free speed, queue {queue:,.0f} m"))
+        out.append(
+            _road_condition(
+                roads,
+                k,
+                "congestion",
+                level,
+                f"Congested: {ratio:.0%} of free speed, queue {queue:,.0f} m",
+            )
+        )
     predicted: set[int] = set()
     for mark in sorted(m for m in forecasts if m <= FORECAST_ALERT_MAX_S):
-        future = _congested(roads, forecasts[mark].links, forecast_open, set_ratio, clear_ratio, min_queue_m)
+        future = _congested(
+            roads, forecasts[mark].links, forecast_open, set_ratio, clear_ratio, min_queue_m
+        )
         for k, (ratio, _queue) in future.items():
             if k in live or k in predicted:
                 continue
             predicted.add(k)
             eta = max(0.0, mark - forecast_age_s)
-            out.append(_road_condition(
-                roads, k, "forecast", 1, f"Forecast congestion: {ratio:.0%} of free speed", eta_s=eta))
+            out.append(
+                _road_condition(
+                    roads,
+                    k,
+                    "forecast",
+                    1,
+                    f"Forecast congestion: {ratio:.0%} of free speed",
+                    eta_s=eta,
+                )
+            )
     return out
 
 
-def _congested(roads: RoadGroups, links: Any, open_keys: set[str], set_ratio: float,
-               clear_ratio: float, min_queue_m: float) -> dict[int, tuple[float, float]]:
+def _congested(
+    roads: RoadGroups,
+    links: Any,
+    open_keys: set[str],
+    set_ratio: float,
+    clear_ratio: float,
+    min_queue_m: float,
+) -> dict[int, tuple[float, float]]:
     """Worst speed ratio and longest queue per congested road."""
     watched = roads.group >= 0
     if not watched.any():
@@ -485,8 +585,11 @@ def _congested(roads: RoadGroups, links: Any, open_keys: set[str], set_ratio: fl
     ratio = np.asarray(links["speed_ratio"], dtype=float)
     queue = np.asarray(links["queue_m"], dtype=float)
     is_open = np.array([f"road:{n}" in open_keys for n in roads.names])[np.maximum(roads.group, 0)]
-    bad = watched & np.where(is_open, (ratio < clear_ratio) & (queue >= 0.5 * min_queue_m),
-                             (ratio < set_ratio) & (queue >= min_queue_m))
+    bad = watched & np.where(
+        is_open,
+        (ratio < clear_ratio) & (queue >= 0.5 * min_queue_m),
+        (ratio < set_ratio) & (queue >= min_queue_m),
+    )
     out: dict[int, tuple[float, float]] = {}
     for i in np.flatnonzero(bad):
         k = int(roads.group[i])
@@ -495,12 +598,21 @@ def _congested(roads: RoadGroups, links: Any, open_keys: set[str], set_ratio: fl
     return out
 
 
-def _road_condition(roads: RoadGroups, k: int, kind: str, level: int, message: str, *,
-                    eta_s: float | None = None) -> Condition:
+def _road_condition(
+    roads: RoadGroups, k: int, kind: str, level: int, message: str, *, eta_s: float | None = None
+) -> Condition:
     name = roads.names[k]
     lon, lat = roads.lonlat[k]
-    return Condition(key=f"road:{name}", kind=kind, level=level, place=name, message=message,
-                     lon=float(lon), lat=float(lat), eta_s=eta_s)
+    return Condition(
+        key=f"road:{name}",
+        kind=kind,
+        level=level,
+        place=name,
+        message=message,
+        lon=float(lon),
+        lat=float(lat),
+        eta_s=eta_s,
+    )
 
 
 # ------------------------------------------------------------------ pedestrian conditions
@@ -518,7 +630,10 @@ class Places:
     def nearest_venue(self, lon: float, lat: float) -> str:
         if not len(self.venue_names):
             return "crowd"
-        d = np.hypot((self.venue_lonlat[:, 0] - lon) * math.cos(math.radians(lat)), self.venue_lonlat[:, 1] - lat)
+        d = np.hypot(
+            (self.venue_lonlat[:, 0] - lon) * math.cos(math.radians(lat)),
+            self.venue_lonlat[:, 1] - lat,
+        )
         return self.venue_names[int(np.argmin(d))]
 
 
@@ -530,19 +645,38 @@ def places_of(engine: Any) -> Places | None:
     from twin.io import geometry
 
     scenario = engine.scenario
-    to_lonlat = lambda x, y: geometry.m_to_lonlat(scenario, np.atleast_1d(x), np.atleast_1d(y))
+
+    def to_lonlat(x, y):
+        return geometry.m_to_lonlat(scenario, np.atleast_1d(x), np.atleast_1d(y))
+
     specs = layout.specs
-    checkpoint_lonlat = to_lonlat(np.array([s.x_m for s in specs]), np.array([s.y_m for s in specs]))
+    checkpoint_lonlat = to_lonlat(
+        np.array([s.x_m for s in specs]), np.array([s.y_m for s in specs])
+    )
     facilities = scenario.facilities
     venues = facilities[facilities["kind"] == "venue"] if facilities is not None else None
-    names = tuple(str(n).split(" (")[0] for n in venues.get("name_en", venues.get("id"))) if venues is not None else ()
-    lonlat = np.column_stack([venues.geometry.x, venues.geometry.y]) if venues is not None else np.zeros((0, 2))
+    names = (
+        tuple(str(n).split(" (")[0] for n in venues.get("name_en", venues.get("id")))
+        if venues is not None
+        else ()
+    )
+    lonlat = (
+        np.column_stack([venues.geometry.x, venues.geometry.y])
+        if venues is not None
+        else np.zeros((0, 2))
+    )
     return Places(tuple(s.name for s in specs), checkpoint_lonlat, names, lonlat, to_lonlat)
 
 
-def pedestrian_conditions(people: Mapping[str, Any], places: Places, *, active: Mapping[str, str],
-                          set_wait_s: float = 1200.0, clear_wait_s: float = 900.0,
-                          critical_wait_s: float = 1800.0) -> list[Condition]:
+def pedestrian_conditions(
+    people: Mapping[str, Any],
+    places: Places,
+    *,
+    active: Mapping[str, str],
+    set_wait_s: float = 1200.0,
+    clear_wait_s: float = 900.0,
+    critical_wait_s: float = 1800.0,
+) -> list[Condition]:
     """Crush-risk clusters (already debounced by the crowd model's watch) and long checkpoint
     waits (set at ``set_wait_s``, held down to ``clear_wait_s``)."""
     out = []
@@ -550,10 +684,17 @@ def pedestrian_conditions(people: Mapping[str, Any], places: Places, *, active: 
         lon, lat = places.to_lonlat(alert["x_m"], alert["y_m"])[0]
         venue = places.nearest_venue(lon, lat)
         level = 3 if alert.get("level") == "critical" else 2
-        out.append(Condition(
-            key=f"crush:{venue}", kind="crowd", level=level, place=f"Crowd near {venue}",
-            message=f"Crush risk: {alert['peak_density_ppm2']:.1f} p/m² over {alert['area_m2']:,.0f} m²",
-            lon=float(lon), lat=float(lat)))
+        out.append(
+            Condition(
+                key=f"crush:{venue}",
+                kind="crowd",
+                level=level,
+                place=f"Crowd near {venue}",
+                message=f"Crush risk: {alert['peak_density_ppm2']:.1f} p/m² over {alert['area_m2']:,.0f} m²",
+                lon=float(lon),
+                lat=float(lat),
+            )
+        )
     table = people.get("checkpoints") or {}
     waits = np.asarray(table.get("wait_s", ()), dtype=float)
     queues = np.asarray(table.get("queue_persons", np.zeros(len(waits))), dtype=float)
@@ -562,10 +703,17 @@ def pedestrian_conditions(people: Mapping[str, Any], places: Places, *, active: 
         key = f"checkpoint:{name}"
         if wait >= (clear_wait_s if key in active else set_wait_s):
             lon, lat = places.checkpoint_lonlat[k]
-            out.append(Condition(
-                key=key, kind="checkpoint", level=3 if wait >= critical_wait_s else 2, place=name,
-                message=f"Wait {wait / 60:.0f} min, queue {queues[k]:,.0f} persons",
-                lon=float(lon), lat=float(lat)))
+            out.append(
+                Condition(
+                    key=key,
+                    kind="checkpoint",
+                    level=3 if wait >= critical_wait_s else 2,
+                    place=name,
+                    message=f"Wait {wait / 60:.0f} min, queue {queues[k]:,.0f} persons",
+                    lon=float(lon),
+                    lat=float(lat),
+                )
+            )
     return out
 
 

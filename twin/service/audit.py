@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from twin.service._sqlite import SqliteFile
-from typing import Any
 
 __all__ = ["CATEGORIES", "RESULTS", "AuditEntry", "AuditError", "AuditFilter", "AuditLog"]
 
@@ -192,20 +192,60 @@ class AuditLog(SqliteFile):
             cursor = conn.execute(
                 f"INSERT INTO audit_log ({_INSERT_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (wall_time_s, sim_time_s, category, user, role, action, target,
-                 before_json, after_json, result, ip, detail),
+                (
+                    wall_time_s,
+                    sim_time_s,
+                    category,
+                    user,
+                    role,
+                    action,
+                    target,
+                    before_json,
+                    after_json,
+                    result,
+                    ip,
+                    detail,
+                ),
             )
             entry_id = cursor.lastrowid
-        return AuditEntry(entry_id, wall_time_s, sim_time_s, category, user, role, action,
-                          target, before, after, result, ip, detail)
+        return AuditEntry(
+            entry_id,
+            wall_time_s,
+            sim_time_s,
+            category,
+            user,
+            role,
+            action,
+            target,
+            before,
+            after,
+            result,
+            ip,
+            detail,
+        )
 
     def record_security(
-        self, event: str, *, user: str = "", role: str = "", target: str = "",
-        result: str = "refused", ip: str = "", detail: str = "",
+        self,
+        event: str,
+        *,
+        user: str = "",
+        role: str = "",
+        target: str = "",
+        result: str = "refused",
+        ip: str = "",
+        detail: str = "",
     ) -> AuditEntry:
         """Append a security-log entry (sign-in, sign-out, refused request)."""
-        return self.record(user=user, role=role, action=event, target=target,
-                           result=result, category="security", ip=ip, detail=detail)
+        return self.record(
+            user=user,
+            role=role,
+            action=event,
+            target=target,
+            result=result,
+            category="security",
+            ip=ip,
+            detail=detail,
+        )
 
     def query(self, filters: AuditFilter | None = None) -> list[AuditEntry]:
         """Entries matching `filters`, newest first."""
@@ -222,9 +262,13 @@ class AuditLog(SqliteFile):
         """Distinct users, roles and actions seen, for filter menus."""
         with self._connect() as conn:
             return {
-                column: [v for (v,) in conn.execute(
-                    f"SELECT DISTINCT {column} FROM audit_log WHERE {column} != ''"
-                    f" ORDER BY {column}")]
+                column: [
+                    v
+                    for (v,) in conn.execute(
+                        f"SELECT DISTINCT {column} FROM audit_log WHERE {column} != ''"
+                        f" ORDER BY {column}"
+                    )
+                ]
                 for column in ("user", "role", "action")
             }
 

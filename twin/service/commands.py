@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from twin.actions import action_from_dict, action_to_dict
+from twin.errors import ActionError
 from twin.service.alarms import SHELVE_MAX_S
 from twin.service.audit import AuditFilter
-from twin.errors import ActionError
 
 if TYPE_CHECKING:
     from twin.service.audit import AuditLog
@@ -83,7 +83,9 @@ class CommandPath:
     """Submit changes to ``live`` (a :class:`twin.service.live.LiveTwin`), writing each to ``audit``
     (the audit log) and to the live twin's recording (when it records) before applying it."""
 
-    def __init__(self, live: LiveTwin, audit: AuditLog | None = None, *, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, live: LiveTwin, audit: AuditLog | None = None, *, timeout_s: float = 30.0
+    ) -> None:
         self.live = live
         self.audit = audit
         self.timeout_s = timeout_s
@@ -93,10 +95,12 @@ class CommandPath:
         return self.live.recorder
 
     # ------------------------------------------------------------ the three kinds of input
-    def submit(self, action: Any, *, user: str, role: str, based_on: Any = None,
-               ip: str = "") -> CommandResult:
+    def submit(
+        self, action: Any, *, user: str, role: str, based_on: Any = None, ip: str = ""
+    ) -> CommandResult:
         """Check, record, apply an operator ``action`` (an action object or its dict form);
         never raises :class:`ActionError` (a refusal is a result with ``ok=False``)."""
+
         def build(engine: Any) -> _Command:
             act = action if hasattr(action, "check") else action_from_dict(action)
             kind = getattr(act, "kind", type(act).__name__)
@@ -106,68 +110,125 @@ class CommandPath:
                 preview = engine.fork().apply(act)  # before/after without touching the live state
                 return _plain(preview["before"]), _plain(preview["after"]), preview["target"]
 
-            return _Command("action", kind, ACTION_PREFIX + kind, _plain(action_to_dict(act)), _target(act),
-                            check, lambda: engine.apply(act))
+            return _Command(
+                "action",
+                kind,
+                ACTION_PREFIX + kind,
+                _plain(action_to_dict(act)),
+                _target(act),
+                check,
+                lambda: engine.apply(act),
+            )
 
         kind = action.get("kind") if isinstance(action, dict) else getattr(action, "kind", None)
         return self._submit(build, str(kind or "unknown")[:60], user, role, ip, based_on)
 
-    def clock(self, *, user: str, role: str, paused: Any = None, speed: Any = None,
-              ip: str = "") -> CommandResult:
+    def clock(
+        self, *, user: str, role: str, paused: Any = None, speed: Any = None, ip: str = ""
+    ) -> CommandResult:
         """Pause or resume the clock, or set its speed (simulated seconds per wall second)."""
         live = self.live
 
         def build(engine: Any) -> _Command:
             if live.mode == "live":
-                raise ActionError("the live twin follows the clock: pause and speed apply to simulation runs only",
-                                  code="live_clock")
+                raise ActionError(
+                    "the live twin follows the clock: pause and speed apply to simulation runs only",
+                    code="live_clock",
+                )
             if paused is not None and not isinstance(paused, bool):
-                raise ActionError(f"paused must be true or false, got {_short(paused)}", code="bad_value")
+                raise ActionError(
+                    f"paused must be true or false, got {_short(paused)}", code="bad_value"
+                )
             if speed is not None and not _is_allowed_speed(speed, live.allowed_speeds()):
                 allowed = ", ".join(f"×{s:g}" for s in live.allowed_speeds())
-                raise ActionError(f"speed must be one of {allowed}, got {_short(speed)}", code="out_of_range")
+                raise ActionError(
+                    f"speed must be one of {allowed}, got {_short(speed)}", code="out_of_range"
+                )
             if (paused is None) == (speed is None):
                 raise ActionError("a clock change sets either paused or speed", code="bad_value")
             name = "speed" if speed is not None else ("pause" if paused else "resume")
             before = {"paused": live.paused, "speed": live.speed}
-            after = {"paused": live.paused if paused is None else paused,
-                     "speed": live.speed if speed is None else float(speed)}
-            return _Command("clock", name, f"clock.{name}", {k: v for k, v in after.items()
-                                                              if k == ("speed" if speed is not None else "paused")},
-                            "clock", lambda: (before, after, "clock"),
-                            lambda: live.apply_clock(paused=paused, speed=None if speed is None else float(speed),
-                                                     by=user))
+            after = {
+                "paused": live.paused if paused is None else paused,
+                "speed": live.speed if speed is None else float(speed),
+            }
+            return _Command(
+                "clock",
+                name,
+                f"clock.{name}",
+                {
+                    k: v
+                    for k, v in after.items()
+                    if k == ("speed" if speed is not None else "paused")
+                },
+                "clock",
+                lambda: (before, after, "clock"),
+                lambda: live.apply_clock(
+                    paused=paused, speed=None if speed is None else float(speed), by=user
+                ),
+            )
 
         return self._submit(build, "clock", user, role, ip, None)
 
-    def acknowledge(self, alert_id: Any, *, user: str, role: str, group: bool = False,
-                    ip: str = "") -> CommandResult:
+    def acknowledge(
+        self, alert_id: Any, *, user: str, role: str, group: bool = False, ip: str = ""
+    ) -> CommandResult:
         """Acknowledge the open alert ``alert_id`` (with ``group``, its whole flood group)."""
         book = self.live.alarm_book
 
         def build(engine: Any) -> _Command:
             if isinstance(alert_id, bool) or not isinstance(alert_id, int):
-                raise ActionError(f"alert id must be a whole number, got {_short(alert_id)}", code="bad_value")
+                raise ActionError(
+                    f"alert id must be a whole number, got {_short(alert_id)}", code="bad_value"
+                )
             item = next((a for a in book.feed(engine.time_s) if a["id"] == alert_id), None)
 
             def check() -> tuple[Any, Any, str]:
                 if item is None:
-                    raise ActionError(f"alert {alert_id} is not open (it may have cleared)", code="not_open")
+                    raise ActionError(
+                        f"alert {alert_id} is not open (it may have cleared)", code="not_open"
+                    )
                 target = f"alert {alert_id}: {item['message']}"
-                return ({"acked": bool(item.get("acked"))},
-                        {"acked": True, "kind": item["kind"] if group else None,
-                         "severity": item.get("severity")}, target)
+                return (
+                    {"acked": bool(item.get("acked"))},
+                    {
+                        "acked": True,
+                        "kind": item["kind"] if group else None,
+                        "severity": item.get("severity"),
+                    },
+                    target,
+                )
 
             def apply() -> Any:
-                return book.acknowledge_kind(item["kind"], user=user) if group else book.acknowledge(alert_id, user=user)
+                return (
+                    book.acknowledge_kind(item["kind"], user=user)
+                    if group
+                    else book.acknowledge(alert_id, user=user)
+                )
 
-            return _Command("ack", "acknowledge", "alert.acknowledge",
-                            {"alert_id": alert_id, "group": bool(group)}, f"alert {alert_id}", check, apply)
+            return _Command(
+                "ack",
+                "acknowledge",
+                "alert.acknowledge",
+                {"alert_id": alert_id, "group": bool(group)},
+                f"alert {alert_id}",
+                check,
+                apply,
+            )
 
         return self._submit(build, "acknowledge", user, role, ip, None)
 
-    def shelve(self, alert_id: Any, *, reason: Any, minutes: Any, user: str, role: str, group: bool = False,
-               ip: str = "") -> CommandResult:
+    def shelve(
+        self,
+        alert_id: Any,
+        *,
+        reason: Any,
+        minutes: Any,
+        user: str,
+        role: str,
+        group: bool = False,
+        ip: str = "",
+    ) -> CommandResult:
         """Shelve the open alert ``alert_id`` (with ``group``, the non-critical members of its
         flood group) for ``minutes`` of twin time with ``reason``: off the feed until then, back
         unacknowledged afterwards (ISA-18.2). Critical alerts are refused."""
@@ -176,40 +237,78 @@ class CommandPath:
         def build(engine: Any) -> _Command:
             time_s = float(engine.time_s)
             text = reason.strip() if isinstance(reason, str) else reason
-            payload = {"alert_id": alert_id, "group": bool(group), "reason": text, "minutes": minutes}
+            payload = {
+                "alert_id": alert_id,
+                "group": bool(group),
+                "reason": text,
+                "minutes": minutes,
+            }
 
             def check() -> tuple[Any, Any, str]:
                 _check_alert_id(alert_id)
                 if not isinstance(text, str) or not text:
-                    raise ActionError("give a reason for shelving the alert (what is known about it)",
-                                      code="bad_value")
+                    raise ActionError(
+                        "give a reason for shelving the alert (what is known about it)",
+                        code="bad_value",
+                    )
                 if len(text) > SHELVE_REASON_MAX_CHARS:
-                    raise ActionError(f"the reason is {len(text)} characters long; keep it to "
-                                      f"{SHELVE_REASON_MAX_CHARS}", code="bad_value")
-                if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes):
-                    raise ActionError(f"shelve for a number of minutes, got {_short(minutes)}", code="bad_value")
+                    raise ActionError(
+                        f"the reason is {len(text)} characters long; keep it to "
+                        f"{SHELVE_REASON_MAX_CHARS}",
+                        code="bad_value",
+                    )
+                if (
+                    isinstance(minutes, bool)
+                    or not isinstance(minutes, (int, float))
+                    or not math.isfinite(minutes)
+                ):
+                    raise ActionError(
+                        f"shelve for a number of minutes, got {_short(minutes)}", code="bad_value"
+                    )
                 if not 0 < minutes * 60.0 <= SHELVE_MAX_S:
-                    raise ActionError(f"shelve for 1 to {SHELVE_MAX_S / 60:.0f} minutes, got {minutes:g}",
-                                      code="out_of_range")
+                    raise ActionError(
+                        f"shelve for 1 to {SHELVE_MAX_S / 60:.0f} minutes, got {minutes:g}",
+                        code="out_of_range",
+                    )
                 item = next((a for a in book.feed(time_s) if a["id"] == alert_id), None)
                 if item is None:
-                    raise ActionError(f"alert {alert_id} is not open (it may have cleared or be shelved already)",
-                                      code="not_open")
+                    raise ActionError(
+                        f"alert {alert_id} is not open (it may have cleared or be shelved already)",
+                        code="not_open",
+                    )
                 count = book.shelvable(alert_id, kind=item["kind"] if group else None)
                 if count == 0:
-                    raise ActionError("a critical alert cannot be shelved: acknowledge it and act on it",
-                                      code="critical")
+                    raise ActionError(
+                        "a critical alert cannot be shelved: acknowledge it and act on it",
+                        code="critical",
+                    )
                 target = _cut(f"alert {alert_id}: {item['place']}: {item['message']}", 200)
-                return ({"shelved": False},
-                        {"shelved": True, "count": count, "kind": item["kind"] if group else None,
-                         "until_s": time_s + minutes * 60.0, "reason": text}, target)
+                return (
+                    {"shelved": False},
+                    {
+                        "shelved": True,
+                        "count": count,
+                        "kind": item["kind"] if group else None,
+                        "until_s": time_s + minutes * 60.0,
+                        "reason": text,
+                    },
+                    target,
+                )
 
             def apply() -> Any:
                 item = next(a for a in book.feed(time_s) if a["id"] == alert_id)
-                return book.shelve(alert_id, time_s=time_s, minutes=float(minutes), reason=text, user=user,
-                                   kind=item["kind"] if group else None)
+                return book.shelve(
+                    alert_id,
+                    time_s=time_s,
+                    minutes=float(minutes),
+                    reason=text,
+                    user=user,
+                    kind=item["kind"] if group else None,
+                )
 
-            return _Command("shelve", "shelve", "alert.shelve", payload, f"alert {alert_id}", check, apply)
+            return _Command(
+                "shelve", "shelve", "alert.shelve", payload, f"alert {alert_id}", check, apply
+            )
 
         return self._submit(build, "shelve", user, role, ip, None)
 
@@ -225,14 +324,30 @@ class CommandPath:
                 _check_alert_id(alert_id)
                 item = next((s for s in book.shelved(time_s) if alert_id in s["ids"]), None)
                 if item is None:
-                    raise ActionError(f"alert {alert_id} is not shelved (its shelf time may have run out)",
-                                      code="not_shelved")
+                    raise ActionError(
+                        f"alert {alert_id} is not shelved (its shelf time may have run out)",
+                        code="not_shelved",
+                    )
                 target = _cut(f"alert {alert_id}: {item['place']}: {item['message']}", 200)
-                return ({"shelved": True, "until_s": item["shelved_until_s"], "reason": item["shelved_reason"]},
-                        {"shelved": False, "count": item["count"]}, target)
+                return (
+                    {
+                        "shelved": True,
+                        "until_s": item["shelved_until_s"],
+                        "reason": item["shelved_reason"],
+                    },
+                    {"shelved": False, "count": item["count"]},
+                    target,
+                )
 
-            return _Command("shelve", "unshelve", "alert.unshelve", {"alert_id": alert_id}, f"alert {alert_id}",
-                            check, lambda: book.unshelve(alert_id, time_s=time_s, batch=True))
+            return _Command(
+                "shelve",
+                "unshelve",
+                "alert.unshelve",
+                {"alert_id": alert_id},
+                f"alert {alert_id}",
+                check,
+                lambda: book.unshelve(alert_id, time_s=time_s, batch=True),
+            )
 
         return self._submit(build, "unshelve", user, role, ip, None)
 
@@ -241,13 +356,30 @@ class CommandPath:
         return self.live.query(name, *args, timeout_s=self.timeout_s)
 
     # ------------------------------------------------------------ in the loop thread
-    def _submit(self, build: Callable[[Any], _Command], label: str, user: str, role: str, ip: str,
-                based_on: Any) -> CommandResult:
-        future = self.live.call(lambda engine: self._run(engine, build, label, user, role, ip, based_on))
+    def _submit(
+        self,
+        build: Callable[[Any], _Command],
+        label: str,
+        user: str,
+        role: str,
+        ip: str,
+        based_on: Any,
+    ) -> CommandResult:
+        future = self.live.call(
+            lambda engine: self._run(engine, build, label, user, role, ip, based_on)
+        )
         return future.result(timeout=self.timeout_s)
 
-    def _run(self, engine: Any, build: Callable[[Any], _Command], label: str, user: str, role: str,
-             ip: str, based_on: Any) -> CommandResult:
+    def _run(
+        self,
+        engine: Any,
+        build: Callable[[Any], _Command],
+        label: str,
+        user: str,
+        role: str,
+        ip: str,
+        based_on: Any,
+    ) -> CommandResult:
         command = None
         try:
             command = build(engine)
@@ -255,51 +387,136 @@ class CommandPath:
         except ActionError as error:
             return self._refuse(engine, command, label, str(error), error.code, user, role, ip)
         except (TypeError, ValueError, KeyError, IndexError, OverflowError) as error:
-            return self._refuse(engine, command, label, f"malformed {label}: {_short(error, 300)}", "malformed",
-                                user, role, ip)
+            return self._refuse(
+                engine,
+                command,
+                label,
+                f"malformed {label}: {_short(error, 300)}",
+                "malformed",
+                user,
+                role,
+                ip,
+            )
         warning = ""
         if based_on is not None and not _same(based_on, before):
             warning = self._overwrite_warning(target, user)
-        audit_id = self._audit(user=user, role=role, action=command.audit_action, target=target, before=before,
-                               after=after, result="ok", sim_time_s=float(engine.time_s), ip=ip,
-                               detail=json.dumps({"payload": command.payload, "warning": warning}))
+        audit_id = self._audit(
+            user=user,
+            role=role,
+            action=command.audit_action,
+            target=target,
+            before=before,
+            after=after,
+            result="ok",
+            sim_time_s=float(engine.time_s),
+            ip=ip,
+            detail=json.dumps({"payload": command.payload, "warning": warning}),
+        )
         seq = self._record(command, engine, user, role, "ok", "", audit_id, before, after)
         command.apply()  # checked above in this same loop turn: cannot be refused now
-        return CommandResult(True, command.name, target, before, after, warning=warning, audit_id=audit_id,
-                             sim_time_s=float(engine.time_s), seq=seq)
+        return CommandResult(
+            True,
+            command.name,
+            target,
+            before,
+            after,
+            warning=warning,
+            audit_id=audit_id,
+            sim_time_s=float(engine.time_s),
+            seq=seq,
+        )
 
-    def _refuse(self, engine: Any, command: _Command | None, label: str, reason: str, code: str, user: str,
-                role: str, ip: str) -> CommandResult:
+    def _refuse(
+        self,
+        engine: Any,
+        command: _Command | None,
+        label: str,
+        reason: str,
+        code: str,
+        user: str,
+        role: str,
+        ip: str,
+    ) -> CommandResult:
         sim_time_s = float(engine.time_s)
         name = command.name if command is not None else label
         target = command.target if command is not None else ""
-        audit_action = command.audit_action if command is not None else (
-            label if label in ("clock", "acknowledge") else ACTION_PREFIX + label)
-        audit_id = self._audit(user=user, role=role, action=audit_action, target=target, result="refused",
-                               sim_time_s=sim_time_s, ip=ip, detail=reason)
-        input_kind = command.input_kind if command is not None else (
-            {"clock": "clock", "acknowledge": "ack"}.get(label, "action"))
+        audit_action = (
+            command.audit_action
+            if command is not None
+            else (label if label in ("clock", "acknowledge") else ACTION_PREFIX + label)
+        )
+        audit_id = self._audit(
+            user=user,
+            role=role,
+            action=audit_action,
+            target=target,
+            result="refused",
+            sim_time_s=sim_time_s,
+            ip=ip,
+            detail=reason,
+        )
+        input_kind = (
+            command.input_kind
+            if command is not None
+            else ({"clock": "clock", "acknowledge": "ack"}.get(label, "action"))
+        )
         seq = None
         if self.recorder is not None:
             payload = command.payload if command is not None else {"refused_input": label}
-            seq = self.recorder.record_input(kind=input_kind, name=name, payload=payload, sim_time_s=sim_time_s,
-                                             user=user, role=role, result="refused", reason=reason,
-                                             audit_id=audit_id)
-        return CommandResult(False, name, target, reason=reason, audit_id=audit_id, sim_time_s=sim_time_s,
-                             code=code, seq=seq)
+            seq = self.recorder.record_input(
+                kind=input_kind,
+                name=name,
+                payload=payload,
+                sim_time_s=sim_time_s,
+                user=user,
+                role=role,
+                result="refused",
+                reason=reason,
+                audit_id=audit_id,
+            )
+        return CommandResult(
+            False,
+            name,
+            target,
+            reason=reason,
+            audit_id=audit_id,
+            sim_time_s=sim_time_s,
+            code=code,
+            seq=seq,
+        )
 
     def _audit(self, **row: Any) -> int | None:
         if self.audit is None:
             return None
         return self.audit.record(**row).id
 
-    def _record(self, command: _Command, engine: Any, user: str, role: str, result: str, reason: str,
-                audit_id: int | None, before: Any, after: Any) -> int | None:
+    def _record(
+        self,
+        command: _Command,
+        engine: Any,
+        user: str,
+        role: str,
+        result: str,
+        reason: str,
+        audit_id: int | None,
+        before: Any,
+        after: Any,
+    ) -> int | None:
         if self.recorder is None:
             return None
-        return self.recorder.record_input(kind=command.input_kind, name=command.name, payload=command.payload,
-                                          sim_time_s=float(engine.time_s), user=user, role=role, result=result,
-                                          reason=reason, audit_id=audit_id, before=before, after=after)
+        return self.recorder.record_input(
+            kind=command.input_kind,
+            name=command.name,
+            payload=command.payload,
+            sim_time_s=float(engine.time_s),
+            user=user,
+            role=role,
+            result=result,
+            reason=reason,
+            audit_id=audit_id,
+            before=before,
+            after=after,
+        )
 
     def _overwrite_warning(self, target: str, user: str) -> str:
         if self.audit is None:
@@ -308,8 +525,10 @@ class CommandPath:
             if entry.target == target:
                 when = datetime.fromtimestamp(entry.wall_time_s, tz=UTC).strftime("%H:%M:%S UTC")
                 who = "you" if entry.user == user else entry.user
-                return (f"{target} was changed by {who} at {when} after you loaded it; "
-                        "your change replaced theirs")
+                return (
+                    f"{target} was changed by {who} at {when} after you loaded it; "
+                    "your change replaced theirs"
+                )
         return f"{target} changed after you loaded it; your change replaced the newer value"
 
 
@@ -318,7 +537,9 @@ SHELVE_REASON_MAX_CHARS = 200
 
 def _check_alert_id(alert_id: Any) -> None:
     if isinstance(alert_id, bool) or not isinstance(alert_id, int):
-        raise ActionError(f"alert id must be a whole number, got {_short(alert_id)}", code="bad_value")
+        raise ActionError(
+            f"alert id must be a whole number, got {_short(alert_id)}", code="bad_value"
+        )
 
 
 def _is_allowed_speed(value: Any, allowed: tuple[float, ...]) -> bool:

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twin.service.recorder import Recorder, Recording, RecordingError, hhmm, new_recording_path, scenario_fingerprint
+from twin.service.recorder import (
+    Recorder,
+    Recording,
+    RecordingError,
+    hhmm,
+    new_recording_path,
+    scenario_fingerprint,
+)
 from twin.service.replay import day_header, state_at
 
 if TYPE_CHECKING:
@@ -51,8 +58,12 @@ def _open_days(folder: Path, fingerprint: str, seed: int, notes: list[str]) -> l
         try:
             with Recording.open(path) as recording:
                 head = recording.header
-                if (head.get("kind") == "live" and recording.closing() is None
-                        and head.get("scenario_hash") == fingerprint and int(head.get("seed", -1)) == seed):
+                if (
+                    head.get("kind") == "live"
+                    and recording.closing() is None
+                    and head.get("scenario_hash") == fingerprint
+                    and int(head.get("seed", -1)) == seed
+                ):
                     found.append(path)
         except RecordingError as error:
             notes.append(f"recording {path} cannot be read and is left untouched: {error}")
@@ -64,14 +75,29 @@ def _clock_state(recording: Recording) -> tuple[bool, float | None, dict | None]
     for item in recording.inputs(kind="clock"):
         if item.result == "ok" and isinstance(item.after, dict):
             paused = bool(item.after.get("paused", paused))
-            speed = float(item.after.get("speed", speed or math.nan)) if item.name == "speed" else speed
-            change = {"user": item.user, "action": item.name, "speed": item.after.get("speed"),
-                      "sim_time_s": item.sim_time_s, "wall_s": item.wall_time_s}
+            speed = (
+                float(item.after.get("speed", speed or math.nan)) if item.name == "speed" else speed
+            )
+            change = {
+                "user": item.user,
+                "action": item.name,
+                "speed": item.after.get("speed"),
+                "sim_time_s": item.sim_time_s,
+                "wall_s": item.wall_time_s,
+            }
     return paused, speed, change
 
 
-def open_live_day(folder: str | Path, scenario: Scenario, *, seed: int = 0, start_s: float | None = None,
-                  warmup_s: float = 0.0, new_day: bool = False, engine: Engine | None = None) -> LiveDay:
+def open_live_day(
+    folder: str | Path,
+    scenario: Scenario,
+    *,
+    seed: int = 0,
+    start_s: float | None = None,
+    warmup_s: float = 0.0,
+    new_day: bool = False,
+    engine: Engine | None = None,
+) -> LiveDay:
     """Resume the interrupted live day in ``folder``, or start a new one (see the module doc).
 
     ``engine`` is used for a new day instead of building one (already warmed up by the caller).
@@ -100,12 +126,21 @@ def open_live_day(folder: str | Path, scenario: Scenario, *, seed: int = 0, star
             notes.append(f"resumed the interrupted day {path.name} at simulated {hhmm(end_s)}")
             return day
         except RecordingError as error:
-            notes.append(f"recording {path} cannot be resumed and is left untouched: {error}; starting a new day")
+            notes.append(
+                f"recording {path} cannot be resumed and is left untouched: {error}; starting a new day"
+            )
     if engine is None:
         engine = Engine(scenario, seed=seed, start_s=start_s)
         if warmup_s > 0:
             engine.run(engine.time_s + warmup_s)
-    header = day_header(scenario, seed=seed, start_s=engine.time_s - warmup_s, warmup_s=warmup_s,
-                        live_start_s=engine.time_s, kind="live", engine=engine)
+    header = day_header(
+        scenario,
+        seed=seed,
+        start_s=engine.time_s - warmup_s,
+        warmup_s=warmup_s,
+        live_start_s=engine.time_s,
+        kind="live",
+        engine=engine,
+    )
     recorder = Recorder.create(new_recording_path(folder, scenario.name), header)
     return LiveDay(engine, recorder, notes=notes)

@@ -31,17 +31,20 @@ from typing import Any
 
 import numpy as np
 
-from twin.service import alarms
-
-from twin.service import queries
+from twin.service import alarms, queries
 from twin.service.recorder import SAMPLE_EVERY_S, SNAPSHOT_EVERY_S, Recorder
 from twin.service.store import Frame, InProcessStore, Store
 
 log = logging.getLogger(__name__)
 
 WALL_KPIS = (
-    "vehicles_in_network", "mean_speed_kph", "total_delay_vehh", "spectators_on_site",
-    "peak_density_ppm2", "worst_wait_s", "open_alerts",
+    "vehicles_in_network",
+    "mean_speed_kph",
+    "total_delay_vehh",
+    "spectators_on_site",
+    "peak_density_ppm2",
+    "worst_wait_s",
+    "open_alerts",
 )
 """The KPIs of the control-room strip, in display order (also the history series)."""
 CLOCK_MODES = ("simulation", "live")
@@ -101,8 +104,10 @@ class LiveSettings:
         if not self.stall_after_s > 0:
             raise ValueError(f"stall_after_s must be > 0, got {self.stall_after_s}")
         if not 0 < self.history_step_s <= self.history_window_s:
-            raise ValueError("history_step_s must be > 0 and <= history_window_s, "
-                             f"got {self.history_step_s} and {self.history_window_s}")
+            raise ValueError(
+                "history_step_s must be > 0 and <= history_window_s, "
+                f"got {self.history_step_s} and {self.history_window_s}"
+            )
 
 
 # ------------------------------------------------------------------ KPIs
@@ -152,8 +157,12 @@ def sample_kpis(view: Any, *, open_alerts: int) -> dict[str, float]:
         queue_p = np.asarray(cps["queue_persons"], dtype=float)
         wait = np.nan_to_num(np.asarray(cps["wait_s"], dtype=float))
         arrived = float(np.sum(cps["arrived_persons"]))
-        out["mean_wait_s"] = float((queue_p * wait).sum() / queue_p.sum()) if queue_p.sum() > 1e-9 else 0.0
-        out["share_under_target"] = float(np.sum(cps["arrived_under_target"]) / arrived) if arrived > 0 else math.nan
+        out["mean_wait_s"] = (
+            float((queue_p * wait).sum() / queue_p.sum()) if queue_p.sum() > 1e-9 else 0.0
+        )
+        out["share_under_target"] = (
+            float(np.sum(cps["arrived_under_target"]) / arrived) if arrived > 0 else math.nan
+        )
         out["crush_alerts"] = float(len(people.get("crush_alerts", ())))
     ambulances = view_extra(view, "ambulances") or ()
     out["ambulances_en_route"] = float(sum(1 for a in ambulances if a.get("state") == "en route"))
@@ -164,14 +173,21 @@ FORECAST_MAX_AGE_S = 600.0
 """Forecasts older than this (simulated seconds) state no forecast alerts."""
 
 
-def alarm_conditions(roads: alarms.RoadGroups, view: Any, forecasts: dict[int, Any], base_s: float,
-                     active: Mapping[str, str], places: alarms.Places | None = None,
-                     ) -> list[alarms.Condition]:
+def alarm_conditions(
+    roads: alarms.RoadGroups,
+    view: Any,
+    forecasts: dict[int, Any],
+    base_s: float,
+    active: Mapping[str, str],
+    places: alarms.Places | None = None,
+) -> list[alarms.Condition]:
     """This tick's alarm conditions: road congestion now and forecast, crush risk and
     checkpoint waits (``view.extras['pedestrians']``, located through ``places``)."""
     age = view.time_s - base_s if forecasts else 0.0
     usable = forecasts if 0 <= age < FORECAST_MAX_AGE_S else {}
-    conditions = alarms.road_conditions(roads, view.links, usable, forecast_age_s=age, active=active)
+    conditions = alarms.road_conditions(
+        roads, view.links, usable, forecast_age_s=age, active=active
+    )
     people = view_extra(view, "pedestrians")
     if people is not None and places is not None:
         conditions += alarms.pedestrian_conditions(people, places, active=active)
@@ -183,7 +199,9 @@ class _History:
 
     def __init__(self, window_s: float, step_s: float) -> None:
         self.step_s = step_s
-        self.samples: deque[tuple[float, dict[str, float]]] = deque(maxlen=int(window_s // step_s) + 1)
+        self.samples: deque[tuple[float, dict[str, float]]] = deque(
+            maxlen=int(window_s // step_s) + 1
+        )
 
     def add(self, time_s: float, values: dict[str, float]) -> bool:
         if self.samples and time_s - self.samples[-1][0] < self.step_s - 1e-9:
@@ -221,10 +239,17 @@ class LiveTwin:
         the inputs); ``None`` records nothing.
     """
 
-    def __init__(self, engine: Any, store: Store | None = None, *,
-                 settings: LiveSettings | None = None, recorder: Recorder | None = None,
-                 paused: bool = False, speed: float | None = None,
-                 clock_change: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        store: Store | None = None,
+        *,
+        settings: LiveSettings | None = None,
+        recorder: Recorder | None = None,
+        paused: bool = False,
+        speed: float | None = None,
+        clock_change: Mapping[str, Any] | None = None,
+    ) -> None:
         self.engine = engine
         self.store = store if store is not None else InProcessStore()
         self.settings = settings or LiveSettings()
@@ -269,7 +294,9 @@ class LiveTwin:
     def mode(self) -> str:
         return self.settings.mode
 
-    def apply_clock(self, *, paused: bool | None = None, speed: float | None = None, by: str = "") -> None:
+    def apply_clock(
+        self, *, paused: bool | None = None, speed: float | None = None, by: str = ""
+    ) -> None:
         """Change the clock (the command path calls this in the loop thread, after recording);
         ``by`` is who, shown on every screen."""
         if speed is not None:
@@ -279,8 +306,13 @@ class LiveTwin:
         if paused is not None:
             self._paused = bool(paused)
         action = "speed" if speed is not None else ("pause" if paused else "resume")
-        self.clock_change = {"user": by, "action": action, "speed": self._speed,
-                             "sim_time_s": float(self.engine.time_s), "wall_s": time.time()}
+        self.clock_change = {
+            "user": by,
+            "action": action,
+            "speed": self._speed,
+            "sim_time_s": float(self.engine.time_s),
+            "wall_s": time.time(),
+        }
 
     def start(self) -> LiveTwin:
         """Publish a first frame, then start the loop and forecast threads."""
@@ -294,8 +326,9 @@ class LiveTwin:
         self._watchdog = threading.Thread(target=self._watch, name="twin-watchdog", daemon=True)
         self._watchdog.start()
         if self.settings.forecast_period_s > 0:
-            self._forecaster = threading.Thread(target=self._forecast_worker, name="twin-forecast",
-                                                daemon=True)
+            self._forecaster = threading.Thread(
+                target=self._forecast_worker, name="twin-forecast", daemon=True
+            )
             self._forecaster.start()
         return self
 
@@ -390,16 +423,27 @@ class LiveTwin:
                 if self._stalled_since is None:
                     self._stalled_since = self._last_frame_wall_s
                     self.stalls += 1
-                    log.error("live loop stalled: no frame for %.0f s (loop thread %s)", age,
-                              "alive" if self._thread is not None and self._thread.is_alive() else "dead")
-                if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+                    log.error(
+                        "live loop stalled: no frame for %.0f s (loop thread %s)",
+                        age,
+                        "alive" if self._thread is not None and self._thread.is_alive() else "dead",
+                    )
+                if (
+                    self._thread is not None
+                    and not self._thread.is_alive()
+                    and not self._stop.is_set()
+                ):
                     self.loop_restarts += 1
-                    log.error("live loop thread died: restarting it (restart %d)", self.loop_restarts)
+                    log.error(
+                        "live loop thread died: restarting it (restart %d)", self.loop_restarts
+                    )
                     self._thread = threading.Thread(target=self._run, name="twin-live", daemon=True)
                     self._thread.start()
             elif self._stalled_since is not None:
-                log.warning("live loop publishing again after a stall of %.0f s",
-                            self._last_frame_wall_s - self._stalled_since)
+                log.warning(
+                    "live loop publishing again after a stall of %.0f s",
+                    self._last_frame_wall_s - self._stalled_since,
+                )
                 self._stalled_since = None
 
     def health(self) -> dict[str, Any]:
@@ -408,11 +452,14 @@ class LiveTwin:
         frame = self.store.latest()
         return {
             "frame_seq": None if frame is None else frame.seq,
-            "frame_wall_s": self._last_frame_wall_s, "frame_age_s": time.time() - self._last_frame_wall_s,
+            "frame_wall_s": self._last_frame_wall_s,
+            "frame_age_s": time.time() - self._last_frame_wall_s,
             "sim_time_s": None if frame is None else frame.time_s,
             "loop_alive": self._thread is not None and self._thread.is_alive(),
-            "stalled_since_wall_s": self._stalled_since, "stalls": self.stalls,
-            "loop_restarts": self.loop_restarts, "loop_errors": self.loop_errors,
+            "stalled_since_wall_s": self._stalled_since,
+            "stalls": self.stalls,
+            "loop_restarts": self.loop_restarts,
+            "loop_errors": self.loop_errors,
         }
 
     def _advance(self, owed_s: float, *, deadline: float) -> float:
@@ -473,13 +520,17 @@ class LiveTwin:
             if self.recorder is not None:
                 self._record_sample(now, view, frame)
         if self.recorder is not None and now >= self._next_snapshot_s - 1e-9:
-            self._next_snapshot_s = (math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1) * SNAPSHOT_EVERY_S
+            self._next_snapshot_s = (
+                math.floor(now / SNAPSHOT_EVERY_S + 1e-9) + 1
+            ) * SNAPSHOT_EVERY_S
             self.recorder.record_snapshot(self.engine.state, now)
 
     def _record_sample(self, now: float, view: Any, frame: Frame | None) -> None:
         """KPIs and alert list of this minute (the frame's when one was just published)."""
         feed = frame.alerts if frame is not None else self.alarm_book.feed(now)
-        self.recorder.record_sample(now, sample_kpis(view, open_alerts=alarms.open_count(feed)), feed)
+        self.recorder.record_sample(
+            now, sample_kpis(view, open_alerts=alarms.open_count(feed)), feed
+        )
 
     def _offer_fork(self) -> None:
         if self._forks.full():
@@ -511,19 +562,28 @@ class LiveTwin:
         view = view if view is not None else self.engine.view()
         base_s, forecasts = self.forecasts()
         book = self.alarm_book
-        book.update(view.time_s, alarm_conditions(self._roads, view, forecasts, base_s, book.active(), self._places))
+        book.update(
+            view.time_s,
+            alarm_conditions(self._roads, view, forecasts, base_s, book.active(), self._places),
+        )
         feed = book.feed(view.time_s)
         stats = book.stats(view.time_s)
         kpis = wall_kpis(view, open_alerts=int(stats["open"]))
         self._history.add(view.time_s, kpis)
         self._seq += 1
         frame = Frame(
-            seq=self._seq, wall_s=time.time(), view=view, kpis=MappingProxyType(kpis),
-            forecasts=MappingProxyType(dict(forecasts)), forecast_base_s=base_s,
+            seq=self._seq,
+            wall_s=time.time(),
+            view=view,
+            kpis=MappingProxyType(kpis),
+            forecasts=MappingProxyType(dict(forecasts)),
+            forecast_base_s=base_s,
             history=self._history.arrays(),
             alerts=tuple(MappingProxyType(item) for item in feed),
             alert_stats=MappingProxyType(stats),
-            speed=self._speed, paused=self._paused, mode=self.settings.mode,
+            speed=self._speed,
+            paused=self._paused,
+            mode=self.settings.mode,
             clock_change=MappingProxyType(dict(self.clock_change)) if self.clock_change else None,
         )
         self.store.publish(frame)

@@ -14,14 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.crowd import checkpoints
-
-from twin.models import corridor
-
-from twin.crowd import pedestrians
-
-from twin.service import whatif
+from twin.crowd import checkpoints, pedestrians
 from twin.errors import ActionError
+from twin.models import corridor
+from twin.service import whatif
 
 if TYPE_CHECKING:
     from twin.engine import Engine
@@ -32,19 +28,31 @@ LANE_TYPES = ("face", "manual")
 
 
 def _node(engine: Engine, node_id: Any) -> int:
-    if isinstance(node_id, bool) or not isinstance(node_id, (int, np.integer)) \
-            or int(node_id) not in set(engine.state.plans.node_ids.tolist()):
-        raise ActionError(f"junction {str(node_id)[:40]!r} is not a signalised junction of this scenario",
-                          code="unknown_junction")
+    if (
+        isinstance(node_id, bool)
+        or not isinstance(node_id, (int, np.integer))
+        or int(node_id) not in set(engine.state.plans.node_ids.tolist())
+    ):
+        raise ActionError(
+            f"junction {str(node_id)[:40]!r} is not a signalised junction of this scenario",
+            code="unknown_junction",
+        )
     return int(node_id)
 
 
 def _checkpoint(engine: Engine, index: Any) -> int:
     layout = getattr(engine, "pedestrians", None)
     count = 0 if layout is None else len(layout.specs)
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= int(index) < count:
-        raise ActionError(f"checkpoint {str(index)[:40]!r} does not exist (this scenario has {count}, "
-                          f"numbered 0 to {count - 1})", code="unknown_checkpoint")
+    if (
+        isinstance(index, bool)
+        or not isinstance(index, (int, np.integer))
+        or not 0 <= int(index) < count
+    ):
+        raise ActionError(
+            f"checkpoint {str(index)[:40]!r} does not exist (this scenario has {count}, "
+            f"numbered 0 to {count - 1})",
+            code="unknown_checkpoint",
+        )
     return int(index)
 
 
@@ -80,8 +88,12 @@ def signal_plans(engine: Engine) -> list[dict[str, Any]]:
 def suggested_plan(engine: Engine, node_id: Any) -> dict[str, Any]:
     """Webster's plan for the junction from the current flows (not applied)."""
     plan = whatif.suggest_plan(engine, _node(engine, node_id))
-    return {"node_id": plan.node_id, "cycle_s": plan.cycle_s, "greens_s": list(plan.greens_s),
-            "offset_s": plan.offset_s}
+    return {
+        "node_id": plan.node_id,
+        "cycle_s": plan.cycle_s,
+        "greens_s": list(plan.greens_s),
+        "offset_s": plan.offset_s,
+    }
 
 
 def checkpoint_detail(engine: Engine, index: Any) -> dict[str, Any]:
@@ -89,16 +101,22 @@ def checkpoint_detail(engine: Engine, index: Any) -> dict[str, Any]:
     index = _checkpoint(engine, index)
     rows = checkpoint_rows(engine)
     state = engine.state.extras[pedestrians.KEY].checkpoints
-    return {"rows": rows, "history": checkpoints.history(state),
-            "predicted": np.asarray(rows[index]["predicted_wait_s"]), "now_s": engine.time_s}
+    return {
+        "rows": rows,
+        "history": checkpoints.history(state),
+        "predicted": np.asarray(rows[index]["predicted_wait_s"]),
+        "now_s": engine.time_s,
+    }
 
 
 def lanes(engine: Engine, index: Any, lane_type: Any) -> int:
     """Open lanes of ``lane_type`` (``face`` or ``manual``) at checkpoint ``index``."""
     index = _checkpoint(engine, index)
     if lane_type not in LANE_TYPES:
-        raise ActionError(f"lane type must be one of {LANE_TYPES}, got {str(lane_type)[:40]!r}",
-                          code="bad_lane_type")
+        raise ActionError(
+            f"lane type must be one of {LANE_TYPES}, got {str(lane_type)[:40]!r}",
+            code="bad_lane_type",
+        )
     state = engine.state.extras[pedestrians.KEY].checkpoints
     return int((state.lanes_face if lane_type == "face" else state.lanes_manual)[index])
 
@@ -109,13 +127,23 @@ def checkpoint_lanes(engine: Engine) -> list[dict[str, Any]]:
     if layout is None:
         return []
     state = engine.state.extras[pedestrians.KEY].checkpoints
-    return [{"checkpoint_id": i, "name": spec.name, "lanes_face": int(state.lanes_face[i]),
-             "lanes_manual": int(state.lanes_manual[i])} for i, spec in enumerate(layout.specs)]
+    return [
+        {
+            "checkpoint_id": i,
+            "name": spec.name,
+            "lanes_face": int(state.lanes_face[i]),
+            "lanes_manual": int(state.lanes_manual[i]),
+        }
+        for i, spec in enumerate(layout.specs)
+    ]
 
 
 def corridors(engine: Engine) -> list[dict[str, Any]]:
     """Ambulance corridors dispatched so far, with their status."""
-    return [corridor.status(engine, amb) for amb in engine.state.extras.get(corridor.EXTRAS_KEY, {}).values()]
+    return [
+        corridor.status(engine, amb)
+        for amb in engine.state.extras.get(corridor.EXTRAS_KEY, {}).values()
+    ]
 
 
 def forecast_copy(engine: Engine) -> Engine:
@@ -131,14 +159,30 @@ def time_s(engine: Engine) -> float:
 
 def api_state(engine: Engine) -> dict[str, Any]:
     """One consistent read for the HTTP API: time (s), plans, checkpoint lanes, corridors."""
-    return {"time_s": time_s(engine), "signal_plans": signal_plans(engine),
-            "checkpoint_lanes": checkpoint_lanes(engine), "corridors": corridors(engine)}
+    return {
+        "time_s": time_s(engine),
+        "signal_plans": signal_plans(engine),
+        "checkpoint_lanes": checkpoint_lanes(engine),
+        "corridors": corridors(engine),
+    }
 
 
 QUERIES: dict[str, Callable[..., Any]] = {
-    fn.__name__: fn for fn in (
-        hospitals, checkpoint_rows, junction_detail, signal_plan, signal_plans, suggested_plan,
-        checkpoint_detail, lanes, checkpoint_lanes, corridors, forecast_copy, time_s, api_state,
+    fn.__name__: fn
+    for fn in (
+        hospitals,
+        checkpoint_rows,
+        junction_detail,
+        signal_plan,
+        signal_plans,
+        suggested_plan,
+        checkpoint_detail,
+        lanes,
+        checkpoint_lanes,
+        corridors,
+        forecast_copy,
+        time_s,
+        api_state,
     )
 }
 """The queries :meth:`twin.service.live.LiveTwin.query` runs, by name."""

@@ -45,8 +45,15 @@ import numpy as np
 from twin.errors import TwinError
 
 __all__ = [
-    "SCHEMA_VERSION", "SNAPSHOT_EVERY_S", "SAMPLE_EVERY_S", "Input", "Recorder", "Recording",
-    "RecordingError", "list_recordings", "scenario_fingerprint",
+    "SCHEMA_VERSION",
+    "SNAPSHOT_EVERY_S",
+    "SAMPLE_EVERY_S",
+    "Input",
+    "Recorder",
+    "Recording",
+    "RecordingError",
+    "list_recordings",
+    "scenario_fingerprint",
 ]
 
 log = logging.getLogger(__name__)
@@ -117,7 +124,6 @@ class RecordingError(TwinError):
     ``not_a_recording``, ``corrupt``, ``newer_schema``, ``scenario_mismatch``, ``out_of_range``)."""
 
 
-
 @dataclass(frozen=True)
 class Input:
     """One recorded input (a row of ``inputs``)."""
@@ -162,12 +168,22 @@ def scenario_fingerprint(scenario: Any) -> str:
 
 # ---------------------------------------------------------------- state codec
 _SAFE_GLOBALS = {
-    ("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"), ("numpy._core.numeric", "_frombuffer"),
-    ("numpy.core.numeric", "_frombuffer"), ("builtins", "set"), ("builtins", "frozenset"),
-    ("builtins", "complex"), ("builtins", "slice"), ("collections", "OrderedDict"),
-    ("collections", "deque"), ("copyreg", "_reconstructor"), ("builtins", "object"),
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "complex"),
+    ("builtins", "slice"),
+    ("collections", "OrderedDict"),
+    ("collections", "deque"),
+    ("copyreg", "_reconstructor"),
+    ("builtins", "object"),
 }
 
 
@@ -176,11 +192,15 @@ class _StateUnpickler(pickle.Unpickler):
     tampered recording cannot run code when it is opened."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _SAFE_GLOBALS or (module.startswith("twin.") and not name.startswith("_")):
+        if (module, name) in _SAFE_GLOBALS or (
+            module.startswith("twin.") and not name.startswith("_")
+        ):
             return super().find_class(module, name)
         if module.startswith("numpy") and name.endswith("DType"):
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"snapshot refers to {module}.{name}, which a state never holds")
+        raise pickle.UnpicklingError(
+            f"snapshot refers to {module}.{name}, which a state never holds"
+        )
 
 
 def encode_state(state: Any) -> bytes:
@@ -248,7 +268,9 @@ class Recorder:
         row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM inputs").fetchone()
         self.last_seq = int(row[0])
         self._queue: queue.Queue[tuple[str, tuple] | None] = queue.Queue()
-        self._writer = threading.Thread(target=self._write_loop, name=f"recorder-{path.stem}", daemon=True)
+        self._writer = threading.Thread(
+            target=self._write_loop, name=f"recorder-{path.stem}", daemon=True
+        )
         self._writer.start()
         self.closed = False
 
@@ -257,15 +279,19 @@ class Recorder:
         """A new recording at ``path`` (refused if the file exists) with ``header``."""
         path = Path(path)
         if path.exists():
-            raise RecordingError(code="exists", message=f"recording {path} already exists; it is never overwritten")
+            raise RecordingError(
+                code="exists", message=f"recording {path} already exists; it is never overwritten"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = _connect_rw(path)
         with conn:
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             values = {"format": FORMAT, "recording_id": path.stem, **header}
-            conn.executemany("INSERT INTO header (key, value) VALUES (?, ?)",
-                             [(k, _json(_finite(v))) for k, v in values.items()])
+            conn.executemany(
+                "INSERT INTO header (key, value) VALUES (?, ?)",
+                [(k, _json(_finite(v))) for k, v in values.items()],
+            )
         return cls(path, conn, clock=clock)
 
     @classmethod
@@ -278,24 +304,47 @@ class Recorder:
         return cls(path, conn, clock=clock)
 
     # -------------------------------------------------------- inputs (synchronous, durable)
-    def record_input(self, *, kind: str, name: str, payload: Any, sim_time_s: float, user: str,
-                     role: str, result: str, reason: str = "", audit_id: int | None = None,
-                     before: Any = None, after: Any = None) -> int:
+    def record_input(
+        self,
+        *,
+        kind: str,
+        name: str,
+        payload: Any,
+        sim_time_s: float,
+        user: str,
+        role: str,
+        result: str,
+        reason: str = "",
+        audit_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> int:
         """Append one input and return its ``seq`` once it is committed to disk."""
         if kind not in INPUT_KINDS:
             raise ValueError(f"kind must be one of {INPUT_KINDS}, got {kind!r}")
         if result not in RESULTS:
             raise ValueError(f"result must be one of {RESULTS}, got {result!r}")
-        row = (float(sim_time_s), float(self._clock()), kind, str(name)[:200], _payload_json(payload),
-               str(user)[:200], str(role)[:50], result, str(reason)[:MAX_PAYLOAD_CHARS], audit_id,
-               None if before is None else _payload_json(before),
-               None if after is None else _payload_json(after))
+        row = (
+            float(sim_time_s),
+            float(self._clock()),
+            kind,
+            str(name)[:200],
+            _payload_json(payload),
+            str(user)[:200],
+            str(role)[:50],
+            result,
+            str(reason)[:MAX_PAYLOAD_CHARS],
+            audit_id,
+            None if before is None else _payload_json(before),
+            None if after is None else _payload_json(after),
+        )
         with self._lock, self._conn:
             seq = self.last_seq + 1
             self._conn.execute(
                 "INSERT INTO inputs (seq, sim_time_s, wall_time_s, kind, name, payload, user, role, result,"
                 " reason, audit_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, *row))
+                (seq, *row),
+            )
             self.last_seq = seq
         return seq
 
@@ -303,11 +352,15 @@ class Recorder:
     def record_snapshot(self, state: Any, time_s: float) -> None:
         """Queue a snapshot of ``state`` (an ``EngineState``; pickled now, compressed and written
         by the writer thread). Call it from the thread that owns the state."""
-        self._queue.put(("snapshot", (float(time_s), self.last_seq, self._clock(), encode_state(state))))
+        self._queue.put(
+            ("snapshot", (float(time_s), self.last_seq, self._clock(), encode_state(state)))
+        )
 
     def record_sample(self, time_s: float, kpis: Mapping[str, float], alerts: Any) -> None:
         """Queue the KPIs and the alert list at ``time_s``."""
-        self._queue.put(("sample", (float(time_s), dict(kpis), list(alerts))))  # encoded by the writer
+        self._queue.put(
+            ("sample", (float(time_s), dict(kpis), list(alerts)))
+        )  # encoded by the writer
 
     def flush(self) -> None:
         """Wait until everything queued is written."""
@@ -323,8 +376,10 @@ class Recorder:
         with self._lock:
             if end_s is not None:
                 with self._conn:
-                    self._conn.execute("INSERT INTO closing (end_s, wall_time_s, reason) VALUES (?, ?, ?)",
-                                       (float(end_s), self._clock(), reason))
+                    self._conn.execute(
+                        "INSERT INTO closing (end_s, wall_time_s, reason) VALUES (?, ?, ?)",
+                        (float(end_s), self._clock(), reason),
+                    )
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
         self.closed = True
@@ -338,19 +393,28 @@ class Recorder:
                 kind, values = item
                 if kind == "snapshot":
                     time_s, after_seq, wall_s, raw = values
-                    blob = zlib.compress(raw, 1)  # level 1: 9 ms a snapshot, 10 % larger than level 6
+                    blob = zlib.compress(
+                        raw, 1
+                    )  # level 1: 9 ms a snapshot, 10 % larger than level 6
                     with self._lock, self._conn:
                         self._conn.execute(
                             "INSERT OR REPLACE INTO snapshots (sim_time_s, after_seq, wall_time_s, codec, state)"
-                            " VALUES (?, ?, ?, 'pickle5+zlib', ?)", (time_s, after_seq, wall_s, blob))
+                            " VALUES (?, ?, ?, 'pickle5+zlib', ?)",
+                            (time_s, after_seq, wall_s, blob),
+                        )
                 else:
                     time_s, kpis, alerts = values
                     row = (time_s, _json(_finite(kpis)), _json(_finite(alerts)))
                     with self._lock, self._conn:
-                        self._conn.execute("INSERT OR REPLACE INTO samples (sim_time_s, kpis, alerts)"
-                                           " VALUES (?, ?, ?)", row)
+                        self._conn.execute(
+                            "INSERT OR REPLACE INTO samples (sim_time_s, kpis, alerts)"
+                            " VALUES (?, ?, ?)",
+                            row,
+                        )
             except Exception:  # noqa: BLE001 - a failed write is logged; inputs stay durable
-                log.exception("recorder %s: writing a %s failed", self.path.name, item[0] if item else "?")
+                log.exception(
+                    "recorder %s: writing a %s failed", self.path.name, item[0] if item else "?"
+                )
             finally:
                 self._queue.task_done()
 
@@ -358,7 +422,9 @@ class Recorder:
 def _connect_rw(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # WAL + FULL: an input is on disk when its commit returns
+    conn.execute(
+        "PRAGMA synchronous=FULL"
+    )  # WAL + FULL: an input is on disk when its commit returns
     return conn
 
 
@@ -366,7 +432,9 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     while version < SCHEMA_VERSION:
         if version not in MIGRATIONS:
-            raise RecordingError(code="not_a_recording", message=f"{path}: schema version {version} has no migration")
+            raise RecordingError(
+                code="not_a_recording", message=f"{path}: schema version {version} has no migration"
+            )
         with conn:
             conn.executescript(MIGRATIONS[version])
             conn.execute(f"PRAGMA user_version = {version + 1}")
@@ -390,31 +458,53 @@ class Recording:
         if not path.is_file():
             raise RecordingError(code="unknown_recording", message=f"no recording file {path}")
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=10.0,
+                check_same_thread=False,
+            )
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 conn.close()
-                raise RecordingError(code="newer_schema", message=f"{path}: schema version {version} is newer than this "
-                                     f"software reads ({SCHEMA_VERSION}); upgrade VenueTwin to open it")
+                raise RecordingError(
+                    code="newer_schema",
+                    message=f"{path}: schema version {version} is newer than this "
+                    f"software reads ({SCHEMA_VERSION}); upgrade VenueTwin to open it",
+                )
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 conn.close()
-                raise RecordingError(code="corrupt", message=f"{path}: the file is damaged ({check})")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                raise RecordingError(
+                    code="corrupt", message=f"{path}: the file is damaged ({check})"
+                )
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
             if not {"header", "inputs", "snapshots", "samples", "closing"} <= tables:
                 conn.close()
-                raise RecordingError(code="not_a_recording", message=f"{path}: not a VenueTwin recording (tables missing)")
+                raise RecordingError(
+                    code="not_a_recording",
+                    message=f"{path}: not a VenueTwin recording (tables missing)",
+                )
             header = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM header")}
         except sqlite3.DatabaseError as error:
-            raise RecordingError(code="corrupt", message=f"{path}: the file is damaged or not a recording ({error})") from error
+            raise RecordingError(
+                code="corrupt", message=f"{path}: the file is damaged or not a recording ({error})"
+            ) from error
         if header.get("format") != FORMAT:
             conn.close()
-            raise RecordingError(code="not_a_recording", message=f"{path}: not a VenueTwin recording (no format header)")
+            raise RecordingError(
+                code="not_a_recording",
+                message=f"{path}: not a VenueTwin recording (no format header)",
+            )
         if version < SCHEMA_VERSION:
             conn.close()
-            raise RecordingError(code="old_schema", message=f"{path}: schema version {version} is older than "
-                                 f"{SCHEMA_VERSION}; resume it once to migrate it")
+            raise RecordingError(
+                code="old_schema",
+                message=f"{path}: schema version {version} is older than "
+                f"{SCHEMA_VERSION}; resume it once to migrate it",
+            )
         return cls(path, conn, header)
 
     def close(self) -> None:
@@ -438,17 +528,36 @@ class Recording:
                 raise RecordingError(code="corrupt", message=f"{self.path}: {error}") from error
 
     # -------------------------------------------------------- inputs
-    def inputs(self, *, after_seq: int = 0, until_s: float = math.inf, kind: str | None = None) -> list[Input]:
+    def inputs(
+        self, *, after_seq: int = 0, until_s: float = math.inf, kind: str | None = None
+    ) -> list[Input]:
         """Inputs with ``seq > after_seq`` and ``sim_time_s <= until_s``, in order."""
-        sql = ("SELECT seq, sim_time_s, wall_time_s, kind, name, payload, user, role, result, reason,"
-               " audit_id, before, after FROM inputs WHERE seq > ? AND sim_time_s <= ?")
+        sql = (
+            "SELECT seq, sim_time_s, wall_time_s, kind, name, payload, user, role, result, reason,"
+            " audit_id, before, after FROM inputs WHERE seq > ? AND sim_time_s <= ?"
+        )
         args: tuple = (after_seq, until_s if math.isfinite(until_s) else 1e12)
         if kind is not None:
             sql += " AND kind = ?"
             args += (kind,)
-        return [Input(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9], r[10],
-                      None if r[11] is None else json.loads(r[11]), None if r[12] is None else json.loads(r[12]))
-                for r in self._rows(sql + " ORDER BY seq", args)]
+        return [
+            Input(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                json.loads(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                None if r[11] is None else json.loads(r[11]),
+                None if r[12] is None else json.loads(r[12]),
+            )
+            for r in self._rows(sql + " ORDER BY seq", args)
+        ]
 
     # -------------------------------------------------------- snapshots
     def snapshot_times(self) -> list[float]:
@@ -456,17 +565,26 @@ class Recording:
 
     def snapshot_before(self, time_s: float) -> tuple[float, int, Any]:
         """``(time_s, after_seq, state)`` of the latest snapshot at or before ``time_s``."""
-        rows = self._rows("SELECT sim_time_s, after_seq, codec, state FROM snapshots WHERE sim_time_s <= ?"
-                          " ORDER BY sim_time_s DESC LIMIT 1", (float(time_s) + 1e-6,))
+        rows = self._rows(
+            "SELECT sim_time_s, after_seq, codec, state FROM snapshots WHERE sim_time_s <= ?"
+            " ORDER BY sim_time_s DESC LIMIT 1",
+            (float(time_s) + 1e-6,),
+        )
         if not rows:
             start, end = self.time_range()
-            raise RecordingError(code="out_of_range", message=f"recording {self.recording_id} starts at {hhmm(start)};"
-                                 f" {hhmm(time_s)} is before it (recorded {hhmm(start)}–{hhmm(end)})")
+            raise RecordingError(
+                code="out_of_range",
+                message=f"recording {self.recording_id} starts at {hhmm(start)};"
+                f" {hhmm(time_s)} is before it (recorded {hhmm(start)}–{hhmm(end)})",
+            )
         snap_s, after_seq, codec, blob = rows[0]
         try:
             return snap_s, after_seq, decode_state(blob, codec)
         except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as error:
-            raise RecordingError(code="corrupt", message=f"{self.path}: snapshot at {hhmm(snap_s)} is damaged ({error})") from error
+            raise RecordingError(
+                code="corrupt",
+                message=f"{self.path}: snapshot at {hhmm(snap_s)} is damaged ({error})",
+            ) from error
 
     # -------------------------------------------------------- samples and range
     def samples(self) -> dict[str, np.ndarray]:
@@ -477,19 +595,25 @@ class Recording:
         names = sorted({k for row in kpis for k in row})
         out = {"time_s": times}
         for name in names:
-            out[name] = np.array([np.nan if row.get(name) is None else row[name] for row in kpis], dtype=float)
+            out[name] = np.array(
+                [np.nan if row.get(name) is None else row[name] for row in kpis], dtype=float
+            )
         return out
 
     def alerts_at(self, time_s: float) -> list[dict[str, Any]]:
         """The alert list of the last sample at or before ``time_s``."""
-        rows = self._rows("SELECT alerts FROM samples WHERE sim_time_s <= ? ORDER BY sim_time_s DESC LIMIT 1",
-                          (float(time_s) + 1e-6,))
+        rows = self._rows(
+            "SELECT alerts FROM samples WHERE sim_time_s <= ? ORDER BY sim_time_s DESC LIMIT 1",
+            (float(time_s) + 1e-6,),
+        )
         return json.loads(rows[0][0]) if rows else []
 
     def alert_events(self) -> list[dict[str, Any]]:
         """Each alert once, at the first sample that lists it (``time_s`` added), in time order."""
         seen: dict[Any, dict[str, Any]] = {}
-        for time_s, alerts in self._rows("SELECT sim_time_s, alerts FROM samples ORDER BY sim_time_s"):
+        for time_s, alerts in self._rows(
+            "SELECT sim_time_s, alerts FROM samples ORDER BY sim_time_s"
+        ):
             for alert in json.loads(alerts):
                 key = (alert.get("id"), alert.get("kind"))
                 if key not in seen:
@@ -501,26 +625,42 @@ class Recording:
         row = self._rows(
             "SELECT MIN(t), MAX(t) FROM (SELECT sim_time_s AS t FROM snapshots UNION ALL"
             " SELECT sim_time_s FROM samples UNION ALL SELECT sim_time_s FROM inputs UNION ALL"
-            " SELECT end_s FROM closing)")[0]
+            " SELECT end_s FROM closing)"
+        )[0]
         start = self.header.get("live_start_s", row[0])
-        return (float(start if start is not None else math.nan), float(row[1] if row[1] is not None else math.nan))
+        return (
+            float(start if start is not None else math.nan),
+            float(row[1] if row[1] is not None else math.nan),
+        )
 
     def closing(self) -> dict[str, Any] | None:
         rows = self._rows("SELECT end_s, wall_time_s, reason FROM closing LIMIT 1")
-        return {"end_s": rows[0][0], "wall_time_s": rows[0][1], "reason": rows[0][2]} if rows else None
+        return (
+            {"end_s": rows[0][0], "wall_time_s": rows[0][1], "reason": rows[0][2]} if rows else None
+        )
 
     def summary(self) -> dict[str, Any]:
         """One line of the recordings list: id, name, date, scenario, times, counts."""
         start, end = self.time_range()
-        counts = dict(self._rows("SELECT kind, COUNT(*) FROM inputs WHERE result = 'ok' GROUP BY kind"))
+        counts = dict(
+            self._rows("SELECT kind, COUNT(*) FROM inputs WHERE result = 'ok' GROUP BY kind")
+        )
         head = self.header
         return {
-            "id": self.recording_id, "name": head.get("name") or self.recording_id,
-            "kind": head.get("kind", "live"), "date": head.get("date") or str(head.get("created", ""))[:10],
-            "scenario": head.get("scenario_name", ""), "start_s": start, "end_s": end,
-            "actions": int(counts.get("action", 0)), "acks": int(counts.get("ack", 0)),
-            "alerts": len(self.alert_events()), "closed": self.closing() is not None,
-            "parent": head.get("parent"), "fork_at_s": head.get("fork_at_s"), "path": str(self.path),
+            "id": self.recording_id,
+            "name": head.get("name") or self.recording_id,
+            "kind": head.get("kind", "live"),
+            "date": head.get("date") or str(head.get("created", ""))[:10],
+            "scenario": head.get("scenario_name", ""),
+            "start_s": start,
+            "end_s": end,
+            "actions": int(counts.get("action", 0)),
+            "acks": int(counts.get("ack", 0)),
+            "alerts": len(self.alert_events()),
+            "closed": self.closing() is not None,
+            "parent": head.get("parent"),
+            "fork_at_s": head.get("fork_at_s"),
+            "path": str(self.path),
         }
 
 
@@ -528,12 +668,16 @@ def list_recordings(folder: str | Path) -> list[dict[str, Any]]:
     """Summaries of the readable recordings in ``folder``, newest first; unreadable files are
     listed with ``error`` (and never touched)."""
     out = []
-    for path in sorted(Path(folder).glob("*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True):
+    for path in sorted(
+        Path(folder).glob("*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True
+    ):
         try:
             with Recording.open(path) as recording:
                 out.append(recording.summary())
         except RecordingError as error:
-            out.append({"id": path.stem, "path": str(path), "error": str(error), "code": error.code})
+            out.append(
+                {"id": path.stem, "path": str(path), "error": str(error), "code": error.code}
+            )
     return out
 
 
@@ -541,8 +685,9 @@ def iter_recordings(folder: str | Path) -> Iterator[Path]:
     yield from sorted(Path(folder).glob("*.sqlite"))
 
 
-def new_recording_path(folder: str | Path, scenario_name: str, *, when: datetime | None = None,
-                       suffix: str = "") -> Path:
+def new_recording_path(
+    folder: str | Path, scenario_name: str, *, when: datetime | None = None, suffix: str = ""
+) -> Path:
     """``folder/YYYY-MM-DD_HHMMSS_<scenario>[_suffix].sqlite``, never an existing file."""
     when = when or datetime.now(tz=UTC)
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in scenario_name)[:40]

@@ -32,7 +32,13 @@ from twin import __version__
 from twin.actions import action_from_dict
 from twin.errors import ActionError, TwinError
 from twin.service.recorder import (
-    Input, Recorder, Recording, RecordingError, hhmm, new_recording_path, scenario_fingerprint,
+    Input,
+    Recorder,
+    Recording,
+    RecordingError,
+    hhmm,
+    new_recording_path,
+    scenario_fingerprint,
 )
 
 if TYPE_CHECKING:
@@ -40,8 +46,15 @@ if TYPE_CHECKING:
     from twin.scenario import Scenario
 
 __all__ = [
-    "ScriptedInput", "compare", "fork_day", "parse_clock", "read_script", "record_day", "replay_engine",
-    "state_at", "day_header",
+    "ScriptedInput",
+    "compare",
+    "fork_day",
+    "parse_clock",
+    "read_script",
+    "record_day",
+    "replay_engine",
+    "state_at",
+    "day_header",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +67,9 @@ def parse_clock(text: Any, *, name: str = "time") -> float:
     Times past midnight may be written ``24:30`` (the next day's 00:30)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if not math.isfinite(text) or not 0 <= text <= 2 * 86400:
-            raise TwinError(f"{name} must be between 00:00 and 48:00, got {text!r}", code="out_of_range")
+            raise TwinError(
+                f"{name} must be between 00:00 and 48:00, got {text!r}", code="out_of_range"
+            )
         return float(text)
     parts = str(text).strip().split(":")
     try:
@@ -62,10 +77,15 @@ def parse_clock(text: Any, *, name: str = "time") -> float:
             raise ValueError
         numbers = [int(p) for p in parts]
     except ValueError:
-        raise TwinError(f"{name} must look like HH:MM, got {str(text)[:40]!r}", code="bad_time") from None
+        raise TwinError(
+            f"{name} must look like HH:MM, got {str(text)[:40]!r}", code="bad_time"
+        ) from None
     hours, minutes, seconds = (*numbers, 0)[:3]
     if not (0 <= hours < 48 and 0 <= minutes < 60 and 0 <= seconds < 60):
-        raise TwinError(f"{name} must look like HH:MM with minutes 00-59, got {str(text)[:40]!r}", code="bad_time")
+        raise TwinError(
+            f"{name} must look like HH:MM with minutes 00-59, got {str(text)[:40]!r}",
+            code="bad_time",
+        )
     return float(hours * 3600 + minutes * 60 + seconds)
 
 
@@ -79,8 +99,11 @@ def load_scenario(recording: Recording, scenario: Scenario | None = None) -> Sce
         if not folder.is_absolute():
             folder = ROOT / folder
         if not folder.is_dir():
-            raise RecordingError(f"recording {recording.recording_id} was made on scenario folder {folder}, "
-                                 "which does not exist here", code="scenario_missing")
+            raise RecordingError(
+                f"recording {recording.recording_id} was made on scenario folder {folder}, "
+                "which does not exist here",
+                code="scenario_missing",
+            )
         scenario = load(folder)
     expected = recording.header.get("scenario_hash")
     actual = scenario_fingerprint(scenario)
@@ -89,7 +112,8 @@ def load_scenario(recording: Recording, scenario: Scenario | None = None) -> Sce
             f"recording {recording.recording_id} was made on scenario {recording.header.get('scenario_name')!r} "
             f"with content hash {str(expected)[:12]}…; this scenario's files hash to {actual[:12]}… "
             "(a changed or another scenario): replaying it would not reproduce the day",
-            code="scenario_mismatch")
+            code="scenario_mismatch",
+        )
     return scenario
 
 
@@ -99,13 +123,23 @@ def replay_engine(recording: Recording, scenario: Scenario | None = None) -> Eng
     from twin.engine import Engine
 
     head = recording.header
-    return Engine(load_scenario(recording, scenario), seed=int(head.get("seed", 0)),
-                  start_s=float(head.get("start_s", 0.0)), route_update_s=float(head.get("route_update_s", 60.0)),
-                  route_smoothing=float(head.get("route_smoothing", 0.5)), dt_s=head.get("dt_s"))
+    return Engine(
+        load_scenario(recording, scenario),
+        seed=int(head.get("seed", 0)),
+        start_s=float(head.get("start_s", 0.0)),
+        route_update_s=float(head.get("route_update_s", 60.0)),
+        route_smoothing=float(head.get("route_smoothing", 0.5)),
+        dt_s=head.get("dt_s"),
+    )
 
 
-def state_at(recording: Recording, time_s: float, *, engine: Engine | None = None,
-             scenario: Scenario | None = None) -> Engine:
+def state_at(
+    recording: Recording,
+    time_s: float,
+    *,
+    engine: Engine | None = None,
+    scenario: Scenario | None = None,
+) -> Engine:
     """The engine as it was at ``time_s`` (rounded up to the engine's step) in ``recording``.
 
     ``engine`` (from :func:`replay_engine`) is reused when given, its state replaced.
@@ -114,10 +148,15 @@ def state_at(recording: Recording, time_s: float, *, engine: Engine | None = Non
     from twin.engine import Snapshot
 
     start, end = recording.time_range()
-    if not (isinstance(time_s, (int, float)) and math.isfinite(time_s)) or not start - 1e-6 <= time_s <= end + 1e-6:
-        raise RecordingError(f"{hhmm(time_s) if isinstance(time_s, (int, float)) else repr(time_s)[:20]} is outside "
-                             f"recording {recording.recording_id}, which runs {hhmm(start)}–{hhmm(end)}",
-                             code="out_of_range")
+    if (
+        not (isinstance(time_s, (int, float)) and math.isfinite(time_s))
+        or not start - 1e-6 <= time_s <= end + 1e-6
+    ):
+        raise RecordingError(
+            f"{hhmm(time_s) if isinstance(time_s, (int, float)) else repr(time_s)[:20]} is outside "
+            f"recording {recording.recording_id}, which runs {hhmm(start)}–{hhmm(end)}",
+            code="out_of_range",
+        )
     engine = engine if engine is not None else replay_engine(recording, scenario)
     snap_s, after_seq, state = recording.snapshot_before(time_s)
     engine.restore(Snapshot(snap_s, state))
@@ -134,9 +173,11 @@ def reapply(engine: Engine, item: Input) -> None:
     try:
         engine.apply(action_from_dict(item.payload))
     except ActionError as error:
-        raise RecordingError(f"input #{item.seq} ({item.name} at {hhmm(item.sim_time_s)}) was applied live but is "
-                             f"refused on replay ({error}): the recording and this software disagree",
-                             code="diverged") from error
+        raise RecordingError(
+            f"input #{item.seq} ({item.name} at {hhmm(item.sim_time_s)}) was applied live but is "
+            f"refused on replay ({error}): the recording and this software disagree",
+            code="diverged",
+        ) from error
 
 
 # ---------------------------------------------------------------- headless days
@@ -163,17 +204,27 @@ def read_script(path_or_items: str | Path | Sequence[dict[str, Any]]) -> list[Sc
         except FileNotFoundError:
             raise TwinError(f"actions file {path} does not exist", code="not_found") from None
         except json.JSONDecodeError as error:
-            raise TwinError(f"actions file {path} is not valid JSON: {error}", code="bad_json") from None
+            raise TwinError(
+                f"actions file {path} is not valid JSON: {error}", code="bad_json"
+            ) from None
     else:
         items = list(path_or_items)
     if not isinstance(items, list):
-        raise TwinError("the actions file must hold a JSON list of {\"at\": \"HH:MM\", \"action\": {...}}",
-                        code="bad_json")
+        raise TwinError(
+            'the actions file must hold a JSON list of {"at": "HH:MM", "action": {...}}',
+            code="bad_json",
+        )
     script = []
     for n, item in enumerate(items):
-        if not isinstance(item, dict) or "at" not in item or not ({"action", "acknowledge"} & set(item)):
-            raise TwinError(f"actions[{n}] must be an object with 'at' and 'action' (or 'acknowledge')",
-                            code="bad_json")
+        if (
+            not isinstance(item, dict)
+            or "at" not in item
+            or not ({"action", "acknowledge"} & set(item))
+        ):
+            raise TwinError(
+                f"actions[{n}] must be an object with 'at' and 'action' (or 'acknowledge')",
+                code="bad_json",
+            )
         at_s = parse_clock(item["at"], name=f"actions[{n}].at")
         if "action" in item:
             try:
@@ -181,15 +232,32 @@ def read_script(path_or_items: str | Path | Sequence[dict[str, Any]]) -> list[Sc
             except ActionError as error:
                 raise TwinError(f"actions[{n}].action: {error}", code="bad_action") from None
         if item.get("acknowledge", "all") != "all":
-            raise TwinError(f"actions[{n}].acknowledge must be \"all\"", code="bad_json")
-        script.append(ScriptedInput(at_s, item.get("action"), item.get("acknowledge"),
-                                    str(item.get("user", "script")), str(item.get("role", "operator"))))
+            raise TwinError(f'actions[{n}].acknowledge must be "all"', code="bad_json")
+        script.append(
+            ScriptedInput(
+                at_s,
+                item.get("action"),
+                item.get("acknowledge"),
+                str(item.get("user", "script")),
+                str(item.get("role", "operator")),
+            )
+        )
     return sorted(script, key=lambda s: s.at_s)
 
 
-def day_header(scenario: Scenario, *, seed: int, start_s: float, warmup_s: float, live_start_s: float,
-               kind: str, name: str = "", day: date | None = None, engine: Engine | None = None,
-               **extra: Any) -> dict[str, Any]:
+def day_header(
+    scenario: Scenario,
+    *,
+    seed: int,
+    start_s: float,
+    warmup_s: float,
+    live_start_s: float,
+    kind: str,
+    name: str = "",
+    day: date | None = None,
+    engine: Engine | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The header of a new recording (see ``docs/recording-format.md``)."""
     folder = getattr(scenario, "path", None)
     if folder is not None:
@@ -197,15 +265,25 @@ def day_header(scenario: Scenario, *, seed: int, start_s: float, warmup_s: float
         folder = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
     now = datetime.now(tz=UTC)
     return {
-        "kind": kind, "name": name, "scenario": str(folder) if folder is not None else None,
-        "scenario_name": scenario.name, "scenario_hash": scenario_fingerprint(scenario), "seed": int(seed),
-        "start_s": float(start_s), "warmup_s": float(warmup_s), "live_start_s": float(live_start_s),
+        "kind": kind,
+        "name": name,
+        "scenario": str(folder) if folder is not None else None,
+        "scenario_name": scenario.name,
+        "scenario_hash": scenario_fingerprint(scenario),
+        "seed": int(seed),
+        "start_s": float(start_s),
+        "warmup_s": float(warmup_s),
+        "live_start_s": float(live_start_s),
         "dt_s": float(engine.dt_s) if engine is not None else None,
         "route_update_s": float(engine.route_update_s) if engine is not None else 60.0,
         "route_smoothing": float(engine.route_smoothing) if engine is not None else 0.5,
-        "software_version": __version__, "date": (day or now.date()).isoformat(),
-        "created": now.isoformat(timespec="seconds") if day is None else f"{day.isoformat()}T00:00:00+00:00",
-        "snapshot_every_s": None, **extra,
+        "software_version": __version__,
+        "date": (day or now.date()).isoformat(),
+        "created": now.isoformat(timespec="seconds")
+        if day is None
+        else f"{day.isoformat()}T00:00:00+00:00",
+        "snapshot_every_s": None,
+        **extra,
     }
 
 
@@ -215,8 +293,12 @@ def _nominal_clock(day: date, engine: Engine) -> Callable[[], float]:
     return lambda: midnight + float(engine.time_s)
 
 
-def _run_script(live: Any, script: Iterable[ScriptedInput], until_s: float,
-                progress: Callable[[float], None] | None) -> list[Any]:
+def _run_script(
+    live: Any,
+    script: Iterable[ScriptedInput],
+    until_s: float,
+    progress: Callable[[float], None] | None,
+) -> list[Any]:
     """Run ``live`` (a LiveTwin without its thread) to ``until_s``, feeding the scripted inputs
     through the command path at their times; the command results, in order."""
     from twin.service.commands import CommandPath
@@ -232,8 +314,14 @@ def _run_script(live: Any, script: Iterable[ScriptedInput], until_s: float,
         else:
             for alert in live.alarm_book.feed(live.engine.time_s):
                 if not alert.get("acked"):
-                    results.append(commands.acknowledge(int(alert["id"]), user=item.user, role=item.role,
-                                                        group=alert.get("count", 1) > 1))
+                    results.append(
+                        commands.acknowledge(
+                            int(alert["id"]),
+                            user=item.user,
+                            role=item.role,
+                            group=alert.get("count", 1) > 1,
+                        )
+                    )
     live.run_until(until_s, progress=progress)
     return results
 
@@ -244,28 +332,59 @@ def _headless_twin(engine: Engine, recorder: Recorder) -> Any:
     return LiveTwin(engine, settings=LiveSettings(forecast_period_s=0.0), recorder=recorder)
 
 
-def record_day(scenario: Scenario, *, out_dir: str | Path, start_s: float, end_s: float,
-               script: Sequence[ScriptedInput] = (), seed: int = 0, warmup_s: float = 600.0,
-               name: str = "", day: date | None = None, out_path: str | Path | None = None,
-               progress: Callable[[float], None] | None = None) -> Path:
+def record_day(
+    scenario: Scenario,
+    *,
+    out_dir: str | Path,
+    start_s: float,
+    end_s: float,
+    script: Sequence[ScriptedInput] = (),
+    seed: int = 0,
+    warmup_s: float = 600.0,
+    name: str = "",
+    day: date | None = None,
+    out_path: str | Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Path:
     """Record a headless day from ``start_s`` to ``end_s`` (the engine starts ``warmup_s``
     earlier so traffic is on the roads); returns the recording's path."""
     from twin.engine import Engine
 
     if not end_s > start_s:
-        raise TwinError(f"end {hhmm(end_s)} must be after start {hhmm(start_s)}", code="out_of_range")
+        raise TwinError(
+            f"end {hhmm(end_s)} must be after start {hhmm(start_s)}", code="out_of_range"
+        )
     outside = [s for s in script if not start_s <= s.at_s <= end_s]
     if outside:
-        raise TwinError(f"scripted input at {hhmm(outside[0].at_s)} is outside the day "
-                        f"{hhmm(start_s)}–{hhmm(end_s)}", code="out_of_range")
+        raise TwinError(
+            f"scripted input at {hhmm(outside[0].at_s)} is outside the day "
+            f"{hhmm(start_s)}–{hhmm(end_s)}",
+            code="out_of_range",
+        )
     day = day or date.today()
     engine = Engine(scenario, seed=seed, start_s=start_s - warmup_s)
     engine.run(start_s)
-    header = day_header(scenario, seed=seed, start_s=start_s - warmup_s, warmup_s=warmup_s, live_start_s=start_s,
-                        kind="headless", name=name, day=day, engine=engine)
-    path = Path(out_path) if out_path else new_recording_path(
-        out_dir, scenario.name, when=datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=start_s),
-        suffix="headless")
+    header = day_header(
+        scenario,
+        seed=seed,
+        start_s=start_s - warmup_s,
+        warmup_s=warmup_s,
+        live_start_s=start_s,
+        kind="headless",
+        name=name,
+        day=day,
+        engine=engine,
+    )
+    path = (
+        Path(out_path)
+        if out_path
+        else new_recording_path(
+            out_dir,
+            scenario.name,
+            when=datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=start_s),
+            suffix="headless",
+        )
+    )
     recorder = Recorder.create(path, header, clock=_nominal_clock(day, engine))
     live = _headless_twin(engine, recorder)
     try:
@@ -286,53 +405,99 @@ class ForkChanges:
     move: tuple[tuple[int, float], ...] = field(default_factory=tuple)
 
 
-def fork_day(recording: Recording, at_s: float, changes: ForkChanges, *, until_s: float | None = None,
-             out_dir: str | Path | None = None, name: str = "", scenario: Scenario | None = None,
-             progress: Callable[[float], None] | None = None, user: str = "planner",
-             role: str = "planner") -> Path:
+def fork_day(
+    recording: Recording,
+    at_s: float,
+    changes: ForkChanges,
+    *,
+    until_s: float | None = None,
+    out_dir: str | Path | None = None,
+    name: str = "",
+    scenario: Scenario | None = None,
+    progress: Callable[[float], None] | None = None,
+    user: str = "planner",
+    role: str = "planner",
+) -> Path:
     """Re-run ``recording`` from ``at_s`` to ``until_s`` (default: its end) with ``changes``;
     the recorded operator actions after ``at_s`` are repeated unless dropped or moved.
     Returns the fork's recording path (in ``out_dir``, default the recording's folder)."""
     start, end = recording.time_range()
     until_s = end if until_s is None else until_s
     if not start <= at_s < end:
-        raise RecordingError(f"fork time {hhmm(at_s)} is outside recording {recording.recording_id} "
-                             f"({hhmm(start)}–{hhmm(end)})", code="out_of_range")
+        raise RecordingError(
+            f"fork time {hhmm(at_s)} is outside recording {recording.recording_id} "
+            f"({hhmm(start)}–{hhmm(end)})",
+            code="out_of_range",
+        )
     if not at_s < until_s <= end + 1e-6:
-        raise RecordingError(f"the fork must run past {hhmm(at_s)} and end by {hhmm(end)}, got {hhmm(until_s)}",
-                             code="out_of_range")
-    later = [i for i in recording.inputs(kind="action") if i.result == "ok" and i.sim_time_s > at_s + 1e-9]
+        raise RecordingError(
+            f"the fork must run past {hhmm(at_s)} and end by {hhmm(end)}, got {hhmm(until_s)}",
+            code="out_of_range",
+        )
+    later = [
+        i
+        for i in recording.inputs(kind="action")
+        if i.result == "ok" and i.sim_time_s > at_s + 1e-9
+    ]
     by_ref = {i.seq: i for i in later} | {i.audit_id: i for i in later if i.audit_id is not None}
     known_refs = {i.seq for i in recording.inputs(kind="action")}
     for ref in (*changes.drop, *(m[0] for m in changes.move)):
         if ref not in by_ref:
-            when = "at or before the fork minute" if ref in known_refs else "not a recorded operator action"
-            raise RecordingError(f"input {ref} cannot be dropped or moved: {when} (forks change what comes after "
-                                 f"{hhmm(at_s)})", code="bad_change")
+            when = (
+                "at or before the fork minute"
+                if ref in known_refs
+                else "not a recorded operator action"
+            )
+            raise RecordingError(
+                f"input {ref} cannot be dropped or moved: {when} (forks change what comes after "
+                f"{hhmm(at_s)})",
+                code="bad_change",
+            )
     dropped = {by_ref[r].seq for r in changes.drop}
     moved = {by_ref[r].seq: t for r, t in changes.move}
     for t in moved.values():
         if not at_s <= t <= until_s:
-            raise RecordingError(f"a moved action must stay within {hhmm(at_s)}–{hhmm(until_s)}, got {hhmm(t)}",
-                                 code="out_of_range")
-    script = [ScriptedInput(moved.get(i.seq, i.sim_time_s), i.payload, None, i.user, i.role, i.seq)
-              for i in later if i.seq not in dropped]
+            raise RecordingError(
+                f"a moved action must stay within {hhmm(at_s)}–{hhmm(until_s)}, got {hhmm(t)}",
+                code="out_of_range",
+            )
+    script = [
+        ScriptedInput(moved.get(i.seq, i.sim_time_s), i.payload, None, i.user, i.role, i.seq)
+        for i in later
+        if i.seq not in dropped
+    ]
     for add in changes.add:
         if not at_s <= add.at_s <= until_s:
-            raise RecordingError(f"an added action must be within {hhmm(at_s)}–{hhmm(until_s)}, got {hhmm(add.at_s)}",
-                                 code="out_of_range")
+            raise RecordingError(
+                f"an added action must be within {hhmm(at_s)}–{hhmm(until_s)}, got {hhmm(add.at_s)}",
+                code="out_of_range",
+            )
         action_from_dict(add.action)  # malformed kinds or fields are refused before anything runs
-    script = sorted([*script, *(ScriptedInput(a.at_s, a.action, a.acknowledge, user, role) for a in changes.add)],
-                    key=lambda s: s.at_s)
+    script = sorted(
+        [
+            *script,
+            *(ScriptedInput(a.at_s, a.action, a.acknowledge, user, role) for a in changes.add),
+        ],
+        key=lambda s: s.at_s,
+    )
 
     engine = state_at(recording, at_s, scenario=scenario)
     head = recording.header
     day = date.fromisoformat(str(head.get("date", date.today().isoformat())))
-    header = {**head, "kind": "fork", "name": name or f"fork of {recording.recording_id} at {hhmm(at_s)}",
-              "parent": recording.recording_id, "fork_at_s": float(at_s), "live_start_s": float(at_s),
-              "changes": {"add": [{"at_s": a.at_s, "action": a.action} for a in changes.add],
-                          "drop": sorted(dropped), "move": [[s, t] for s, t in sorted(moved.items())]},
-              "software_version": __version__}
+    header = {
+        **head,
+        "kind": "fork",
+        "name": name or f"fork of {recording.recording_id} at {hhmm(at_s)}",
+        "parent": recording.recording_id,
+        "fork_at_s": float(at_s),
+        "live_start_s": float(at_s),
+        "changes": {
+            "add": [{"at_s": a.at_s, "action": a.action} for a in changes.add],
+            "drop": sorted(dropped),
+            "move": [[s, t] for s, t in sorted(moved.items())],
+        },
+        "software_version": __version__,
+    }
     header.pop("recording_id", None)
     header.pop("format", None)
     folder = Path(out_dir) if out_dir is not None else recording.path.parent
@@ -370,14 +535,22 @@ COMPARED = (
 """The compared figures: key, label, which way is better."""
 
 
-def day_figures(recording: Recording, from_s: float, to_s: float, *, scenario: Scenario | None = None,
-                engine: Engine | None = None) -> dict[str, float]:
+def day_figures(
+    recording: Recording,
+    from_s: float,
+    to_s: float,
+    *,
+    scenario: Scenario | None = None,
+    engine: Engine | None = None,
+) -> dict[str, float]:
     """The compared figures of ``recording`` over ``[from_s, to_s]`` (from its samples, and
     from the reconstructed end state for ambulance trips)."""
     samples = recording.samples()
     times = samples.get("time_s", np.zeros(0))
     span = (times >= from_s - 1e-6) & (times <= to_s + 1e-6)
-    after = span & (times > from_s + 1e-6)  # the fork minute itself is the same in both by construction
+    after = span & (
+        times > from_s + 1e-6
+    )  # the fork minute itself is the same in both by construction
 
     def series(name: str, where: np.ndarray = after) -> np.ndarray:
         values = samples.get(name)
@@ -395,22 +568,32 @@ def day_figures(recording: Recording, from_s: float, to_s: float, *, scenario: S
         "mean_wait_s": finite(series("mean_wait_s"), np.mean),
         "share_under_target": finite(series("share_under_target"), lambda v: v[-1]),
         "peak_density_ppm2": finite(series("peak_density_ppm2"), np.max),
-        "crush_minutes": float(np.sum(series("crush_alerts") > 0)) if series("crush_alerts").size else 0.0,
+        "crush_minutes": float(np.sum(series("crush_alerts") > 0))
+        if series("crush_alerts").size
+        else 0.0,
     }
-    end = state_at(recording, min(to_s, recording.time_range()[1]), engine=engine, scenario=scenario)
-    trips = [a for a in end.view().extras.get("ambulances", ()) if a["dispatched_s"] >= from_s - 1e-6]
+    end = state_at(
+        recording, min(to_s, recording.time_range()[1]), engine=engine, scenario=scenario
+    )
+    trips = [
+        a for a in end.view().extras.get("ambulances", ()) if a["dispatched_s"] >= from_s - 1e-6
+    ]
     done = [a["arrived_s"] - a["dispatched_s"] for a in trips if a.get("arrived_s") is not None]
     out["ambulance_eta_s"] = float(np.mean(done)) if done else math.nan
     out["ambulances"] = float(len(trips))
     return out
 
 
-def compare(original: Recording, fork: Recording, *, scenario: Scenario | None = None) -> dict[str, Any]:
+def compare(
+    original: Recording, fork: Recording, *, scenario: Scenario | None = None
+) -> dict[str, Any]:
     """Original against fork over the fork's span: ``rows`` of (key, label, original, fork,
     difference, better) and the span. Both must be of the same scenario."""
     at_s = fork.header.get("fork_at_s")
     if fork.header.get("parent") != original.recording_id or at_s is None:
-        raise RecordingError(f"{fork.recording_id} is not a fork of {original.recording_id}", code="not_a_fork")
+        raise RecordingError(
+            f"{fork.recording_id} is not a fork of {original.recording_id}", code="not_a_fork"
+        )
     until_s = fork.time_range()[1]
     scenario = load_scenario(original, scenario)
     engine = replay_engine(original, scenario)
@@ -420,9 +603,31 @@ def compare(original: Recording, fork: Recording, *, scenario: Scenario | None =
     for key, label, better in COMPARED:
         a, b = base.get(key, math.nan), other.get(key, math.nan)
         diff = b - a if math.isfinite(a) and math.isfinite(b) else math.nan
-        verdict = "same" if math.isfinite(diff) and abs(diff) < 1e-9 else (
-            "n/a" if not math.isfinite(diff) else
-            "better" if (diff < 0) == (better == "lower") else "worse")
-        rows.append({"key": key, "label": label, "original": a, "fork": b, "difference": diff, "verdict": verdict})
-    return {"from_s": float(at_s), "to_s": until_s, "rows": rows, "original_id": original.recording_id,
-            "fork_id": fork.recording_id}
+        verdict = (
+            "same"
+            if math.isfinite(diff) and abs(diff) < 1e-9
+            else (
+                "n/a"
+                if not math.isfinite(diff)
+                else "better"
+                if (diff < 0) == (better == "lower")
+                else "worse"
+            )
+        )
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "original": a,
+                "fork": b,
+                "difference": diff,
+                "verdict": verdict,
+            }
+        )
+    return {
+        "from_s": float(at_s),
+        "to_s": until_s,
+        "rows": rows,
+        "original_id": original.recording_id,
+        "fork_id": fork.recording_id,
+    }

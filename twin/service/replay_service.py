@@ -34,12 +34,21 @@ from typing import Any
 
 import numpy as np
 
-from twin.service import queries
 from twin.actions import action_from_dict
 from twin.errors import ActionError, TwinError
+from twin.service import queries
 from twin.service.recorder import SNAPSHOT_EVERY_S, Recording, RecordingError, scenario_fingerprint
 from twin.service.replay import (
-    ForkChanges, ScriptedInput, compare, fork_day, hhmm, read_script, reapply, record_day, replay_engine, state_at,
+    ForkChanges,
+    ScriptedInput,
+    compare,
+    fork_day,
+    hhmm,
+    read_script,
+    reapply,
+    record_day,
+    replay_engine,
+    state_at,
 )
 
 __all__ = ["BundledDay", "ForkJob", "ReplayService", "advance", "checkpoint_waits"]
@@ -64,8 +73,15 @@ def advance(engine: Any, recording: Recording, to_s: float, *, applied_until_s: 
     engine.run(to_s)
 
 
-def checkpoint_waits(recording: Recording, from_s: float, to_s: float, *, engine: Any,
-                     step_s: float = 60.0, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+def checkpoint_waits(
+    recording: Recording,
+    from_s: float,
+    to_s: float,
+    *,
+    engine: Any,
+    step_s: float = 60.0,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
     """Each checkpoint's wait every ``step_s`` over ``(from_s, to_s]`` of ``recording``
     (the minute ``from_s`` itself left out: a fork equals its original there by construction).
 
@@ -86,8 +102,12 @@ def checkpoint_waits(recording: Recording, from_s: float, to_s: float, *, engine
             waits[k] = wait
         if progress is not None:
             progress(now)
-    return {"time_s": times, "wait_s": waits, "names": [r["name"] for r in rows],
-            "kinds": [r.get("kind", "") for r in rows]}
+    return {
+        "time_s": times,
+        "wait_s": waits,
+        "names": [r["name"] for r in rows],
+        "kinds": [r.get("kind", "") for r in rows],
+    }
 
 
 class _Replayer:
@@ -105,7 +125,9 @@ class _Replayer:
         dt_s = float(self.engine.dt_s)
         time_s = math.ceil(time_s / dt_s - 1e-9) * dt_s
         if self.snapshots.size == 0 or time_s > self.snapshots[-1] + SNAPSHOT_EVERY_S:
-            self.snapshots = np.asarray(self.recording.snapshot_times(), dtype=float)  # a live day grows
+            self.snapshots = np.asarray(
+                self.recording.snapshot_times(), dtype=float
+            )  # a live day grows
         before = self.snapshots[self.snapshots <= time_s + 1e-6]
         from_snapshot_s = time_s - before[-1] if before.size else math.inf
         now = self.time_s
@@ -154,7 +176,12 @@ class BundledDay:
     thread: threading.Thread | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.path.stem, "state": self.state, "progress": self.progress, "error": self.error}
+        return {
+            "id": self.path.stem,
+            "state": self.state,
+            "progress": self.progress,
+            "error": self.error,
+        }
 
 
 # ---------------------------------------------------------------- the service
@@ -186,7 +213,9 @@ class ReplayService:
         self._days: dict[str, tuple[float, dict[str, Any]]] = {}
         self._comparisons: dict[str, dict[str, Any]] = {}
         self._jobs: dict[str, ForkJob] = {}
-        self._fork_slot = threading.Semaphore(1)  # one fork runs at a time (the machine's cores are shared)
+        self._fork_slot = threading.Semaphore(
+            1
+        )  # one fork runs at a time (the machine's cores are shared)
         self.bundled: BundledDay | None = None
 
     # ------------------------------------------------------------ identity
@@ -202,7 +231,9 @@ class ReplayService:
         if self.folder is None:
             raise RecordingError("no recordings folder is configured", code="unknown_recording")
         if not isinstance(day_id, str) or not DAY_ID.fullmatch(day_id):
-            raise RecordingError(f"day must be a recording id, got {str(day_id)[:60]!r}", code="unknown_recording")
+            raise RecordingError(
+                f"day must be a recording id, got {str(day_id)[:60]!r}", code="unknown_recording"
+            )
         path = self.folder / f"{day_id}.sqlite"
         if not path.is_file():
             raise RecordingError(f"there is no recorded day {day_id!r}", code="unknown_recording")
@@ -226,7 +257,13 @@ class ReplayService:
                 elif not row["replayable"]:
                     row["error"] = "recorded on another version of the scenario"
         except RecordingError as error:
-            row = {"id": path.stem, "name": path.stem, "error": str(error), "code": error.code, "replayable": False}
+            row = {
+                "id": path.stem,
+                "name": path.stem,
+                "error": str(error),
+                "code": error.code,
+                "replayable": False,
+            }
         self._listing[path] = (key, row)
         return row
 
@@ -242,7 +279,9 @@ class ReplayService:
             (parent["forks"] if parent is not None else roots).append(row)
         for row in by_id.values():
             row["forks"].sort(key=lambda r: (r.get("fork_at_s") or 0.0, r["id"]))
-        roots.sort(key=lambda r: (str(r.get("date", "")), r.get("start_s") or 0.0, r["id"]), reverse=True)
+        roots.sort(
+            key=lambda r: (str(r.get("date", "")), r.get("start_s") or 0.0, r["id"]), reverse=True
+        )
         return roots
 
     def default_day(self) -> str | None:
@@ -264,8 +303,11 @@ class ReplayService:
         with Recording.open(path) as recording:
             summary = recording.summary()
             info = {
-                **summary, "header": {k: recording.header.get(k) for k in ("kind", "name", "parent", "fork_at_s",
-                                                                           "changes", "date", "seed")},
+                **summary,
+                "header": {
+                    k: recording.header.get(k)
+                    for k in ("kind", "name", "parent", "fork_at_s", "changes", "date", "seed")
+                },
                 "samples": {k: np.asarray(v) for k, v in recording.samples().items()},
                 "inputs": [i.as_dict() for i in recording.inputs()],
                 "alert_events": recording.alert_events(),
@@ -326,35 +368,52 @@ class ReplayService:
         return self.with_engine_at(day_id, time_s, lambda engine: fn(engine, *args))
 
     # ------------------------------------------------------------ forks
-    def check_fork(self, day_id: str, at_s: float, changes: ForkChanges, until_s: float | None) -> float:
+    def check_fork(
+        self, day_id: str, at_s: float, changes: ForkChanges, until_s: float | None
+    ) -> float:
         """Refuse a fork that cannot run (raises :class:`twin.errors.TwinError` with a code);
         returns the end time it will run to."""
         start, end = self.time_range(day_id)
         if not (isinstance(at_s, (int, float)) and math.isfinite(at_s)) or not start <= at_s < end:
-            raise RecordingError(f"the fork minute must be within the day {hhmm(start)}–{hhmm(end)}, "
-                                 f"got {hhmm(at_s) if isinstance(at_s, (int, float)) else at_s!r}",
-                                 code="out_of_range")
+            raise RecordingError(
+                f"the fork minute must be within the day {hhmm(start)}–{hhmm(end)}, "
+                f"got {hhmm(at_s) if isinstance(at_s, (int, float)) else at_s!r}",
+                code="out_of_range",
+            )
         until = end if until_s is None else min(float(until_s), end)
         if not until > at_s:
             raise RecordingError(f"the fork must run past {hhmm(at_s)}", code="out_of_range")
         if not (changes.add or changes.drop or changes.move):
             raise TwinError("a fork needs at least one change", code="no_change")
-        actions = {i["seq"]: i for i in self.day(day_id)["inputs"] if i["kind"] == "action" and i["result"] == "ok"}
+        actions = {
+            i["seq"]: i
+            for i in self.day(day_id)["inputs"]
+            if i["kind"] == "action" and i["result"] == "ok"
+        }
         for ref in (*changes.drop, *(m[0] for m in changes.move)):
             item = actions.get(ref)
             if item is None:
-                raise TwinError(f"#{ref} is not a recorded operator action of this day", code="bad_change")
+                raise TwinError(
+                    f"#{ref} is not a recorded operator action of this day", code="bad_change"
+                )
             if item["sim_time_s"] <= at_s + 1e-9:
-                raise TwinError(f"#{ref} at {hhmm(item['sim_time_s'])} is not after the fork minute {hhmm(at_s)}",
-                                code="bad_change")
+                raise TwinError(
+                    f"#{ref} at {hhmm(item['sim_time_s'])} is not after the fork minute {hhmm(at_s)}",
+                    code="bad_change",
+                )
         for _, new_s in changes.move:
             if not at_s <= new_s <= until:
-                raise TwinError(f"a moved action must stay within {hhmm(at_s)}–{hhmm(until)}, got {hhmm(new_s)}",
-                                code="out_of_range")
+                raise TwinError(
+                    f"a moved action must stay within {hhmm(at_s)}–{hhmm(until)}, got {hhmm(new_s)}",
+                    code="out_of_range",
+                )
         now = [a for a in changes.add if abs(a.at_s - at_s) < 1e-6]
         for add in changes.add:
             if not at_s <= add.at_s <= until:
-                raise TwinError(f"an added action must be within {hhmm(at_s)}–{hhmm(until)}", code="out_of_range")
+                raise TwinError(
+                    f"an added action must be within {hhmm(at_s)}–{hhmm(until)}",
+                    code="out_of_range",
+                )
             action_from_dict(add.action)  # ActionError: malformed
 
         def check_now(engine: Any) -> None:
@@ -365,21 +424,42 @@ class ReplayService:
                 except (TypeError, ValueError, KeyError, IndexError, OverflowError) as error:
                     if isinstance(error, TwinError):
                         raise
-                    raise ActionError(f"malformed {action.kind}: {str(error)[:200]}", code="malformed") from None
+                    raise ActionError(
+                        f"malformed {action.kind}: {str(error)[:200]}", code="malformed"
+                    ) from None
 
         self.with_engine_at(day_id, at_s, check_now)
         return until
 
-    def start_fork(self, day_id: str, at_s: float, changes: ForkChanges, *, until_s: float | None = None,
-                   name: str = "", user: str = "planner", role: str = "planner") -> ForkJob:
+    def start_fork(
+        self,
+        day_id: str,
+        at_s: float,
+        changes: ForkChanges,
+        *,
+        until_s: float | None = None,
+        name: str = "",
+        user: str = "planner",
+        role: str = "planner",
+    ) -> ForkJob:
         """Check the fork, then run it in a background thread; returns its job at once."""
         until = self.check_fork(day_id, at_s, changes, until_s)
         name = (str(name).strip() or f"fork at {hhmm(at_s)}")[:80]
-        job = ForkJob(id=uuid.uuid4().hex[:12], day=day_id, at_s=float(at_s), until_s=float(until), name=name,
-                      user=str(user), role=str(role), changes=_changes_dict(changes))
+        job = ForkJob(
+            id=uuid.uuid4().hex[:12],
+            day=day_id,
+            at_s=float(at_s),
+            until_s=float(until),
+            name=name,
+            user=str(user),
+            role=str(role),
+            changes=_changes_dict(changes),
+        )
         with self._lock:
             self._jobs[job.id] = job
-        threading.Thread(target=self._run_fork, args=(job, changes), name=f"fork-{job.id}", daemon=True).start()
+        threading.Thread(
+            target=self._run_fork, args=(job, changes), name=f"fork-{job.id}", daemon=True
+        ).start()
         return job
 
     def _run_fork(self, job: ForkJob, changes: ForkChanges) -> None:
@@ -388,12 +468,24 @@ class ReplayService:
             with self._fork_slot:
                 job.state = "running"
                 with Recording.open(self.path_of(job.day)) as original:
-                    path = fork_day(original, job.at_s, changes, until_s=job.until_s, name=job.name,
-                                    scenario=self.scenario, user=job.user, role=job.role,
-                                    progress=lambda t: setattr(job, "progress", 0.7 * min(1.0, (t - job.at_s) / span)))
+                    path = fork_day(
+                        original,
+                        job.at_s,
+                        changes,
+                        until_s=job.until_s,
+                        name=job.name,
+                        scenario=self.scenario,
+                        user=job.user,
+                        role=job.role,
+                        progress=lambda t: setattr(
+                            job, "progress", 0.7 * min(1.0, (t - job.at_s) / span)
+                        ),
+                    )
                 job.fork_id = path.stem
                 job.state, job.progress = "comparing", 0.7
-                self.comparison(job.fork_id, progress=lambda p: setattr(job, "progress", 0.7 + 0.3 * p))
+                self.comparison(
+                    job.fork_id, progress=lambda p: setattr(job, "progress", 0.7 + 0.3 * p)
+                )
             job.state, job.progress = "done", 1.0
         except (TwinError, OSError) as error:
             job.state, job.error, job.code = "failed", str(error), getattr(error, "code", "failed")
@@ -412,7 +504,9 @@ class ReplayService:
             return [j for j in self._jobs.values() if day_id is None or j.day == day_id]
 
     # ------------------------------------------------------------ comparison
-    def comparison(self, fork_id: str, *, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    def comparison(
+        self, fork_id: str, *, progress: Callable[[float], None] | None = None
+    ) -> dict[str, Any]:
         """The fork against its original: :func:`twin.service.replay.compare`'s rows, both days' KPI
         samples, and each checkpoint's worst and mean wait after the fork minute."""
         with self._lock:
@@ -429,9 +523,18 @@ class ReplayService:
                 at_s, until_s = result["from_s"], result["to_s"]
                 engine = replay_engine(fork, self.scenario)
                 steps = max(1.0, (until_s - at_s) / 60.0)
-                report = (lambda part: (lambda t: progress(part + 0.5 * min(1.0, (t - at_s) / 60.0 / steps)))) \
-                    if progress is not None else (lambda part: None)
-                base = checkpoint_waits(original, at_s, until_s, engine=engine, progress=report(0.0))
+                report = (
+                    (
+                        lambda part: (
+                            lambda t: progress(part + 0.5 * min(1.0, (t - at_s) / 60.0 / steps))
+                        )
+                    )
+                    if progress is not None
+                    else (lambda part: None)
+                )
+                base = checkpoint_waits(
+                    original, at_s, until_s, engine=engine, progress=report(0.0)
+                )
                 other = checkpoint_waits(fork, at_s, until_s, engine=engine, progress=report(0.5))
         result["checkpoints"] = _checkpoint_rows(base, other)
         result["fork_name"] = fork.header.get("name") or fork_id
@@ -441,9 +544,18 @@ class ReplayService:
         return result
 
     # ------------------------------------------------------------ the bundled day
-    def ensure_bundled_day(self, script: str | Path | Sequence[Mapping[str, Any]], *, file_name: str,
-                           name: str, day: date, start_s: float, end_s: float, seed: int = 0,
-                           background: bool = True) -> BundledDay | None:
+    def ensure_bundled_day(
+        self,
+        script: str | Path | Sequence[Mapping[str, Any]],
+        *,
+        file_name: str,
+        name: str,
+        day: date,
+        start_s: float,
+        end_s: float,
+        seed: int = 0,
+        background: bool = True,
+    ) -> BundledDay | None:
         """Record the bundled day into the folder unless a replayable copy is there (a copy made
         on other scenario files is set aside as ``*.sqlite.stale``). Runs in a daemon thread
         when ``background``; returns its status (None without a folder)."""
@@ -458,7 +570,9 @@ class ReplayService:
                 status.state, status.progress = "ready", 1.0
                 return status
             os.replace(path, path.with_name(path.name + f".stale-{int(time.time())}"))
-        items = [item for item in read_script(script) if start_s <= item.at_s <= end_s]  # the span's part
+        items = [
+            item for item in read_script(script) if start_s <= item.at_s <= end_s
+        ]  # the span's part
 
         def run() -> None:
             status.state = "running"
@@ -468,9 +582,20 @@ class ReplayService:
                 target = partial / path.name
                 for leftover in partial.glob(f"{path.name}*"):
                     leftover.unlink()
-                record_day(self.scenario, out_dir=partial, out_path=target, start_s=start_s, end_s=end_s,
-                           script=items, seed=seed, name=name, day=day,
-                           progress=lambda t: setattr(status, "progress", min(1.0, (t - start_s) / (end_s - start_s))))
+                record_day(
+                    self.scenario,
+                    out_dir=partial,
+                    out_path=target,
+                    start_s=start_s,
+                    end_s=end_s,
+                    script=items,
+                    seed=seed,
+                    name=name,
+                    day=day,
+                    progress=lambda t: setattr(
+                        status, "progress", min(1.0, (t - start_s) / (end_s - start_s))
+                    ),
+                )
                 os.replace(target, path)
                 shutil.rmtree(partial, ignore_errors=True)
                 status.state, status.progress = "ready", 1.0
@@ -487,8 +612,11 @@ class ReplayService:
 
 
 def _changes_dict(changes: ForkChanges) -> dict[str, Any]:
-    return {"add": [{"at_s": a.at_s, "action": a.action} for a in changes.add], "drop": list(changes.drop),
-            "move": [list(m) for m in changes.move]}
+    return {
+        "add": [{"at_s": a.at_s, "action": a.action} for a in changes.add],
+        "drop": list(changes.drop),
+        "move": [list(m) for m in changes.move],
+    }
 
 
 def fork_changes(items: Sequence[Mapping[str, Any]], at_s: float) -> ForkChanges:
@@ -516,13 +644,25 @@ def _checkpoint_rows(base: Mapping[str, Any], other: Mapping[str, Any]) -> list[
     rows = []
     for k, name in enumerate(base["names"]):
         a = base["wait_s"][:, k] if base["wait_s"].size else np.zeros(0)
-        b = other["wait_s"][:, k] if other["wait_s"].size and k < other["wait_s"].shape[1] else np.zeros(0)
+        b = (
+            other["wait_s"][:, k]
+            if other["wait_s"].size and k < other["wait_s"].shape[1]
+            else np.zeros(0)
+        )
 
         def stat(values: np.ndarray, fn: Callable[[np.ndarray], float]) -> float:
             values = values[np.isfinite(values)]
             return float(fn(values)) if values.size else math.nan
 
-        rows.append({"checkpoint_id": k, "name": name, "kind": base["kinds"][k],
-                     "original_worst_s": stat(a, np.max), "fork_worst_s": stat(b, np.max),
-                     "original_mean_s": stat(a, np.mean), "fork_mean_s": stat(b, np.mean)})
+        rows.append(
+            {
+                "checkpoint_id": k,
+                "name": name,
+                "kind": base["kinds"][k],
+                "original_worst_s": stat(a, np.max),
+                "fork_worst_s": stat(b, np.max),
+                "original_mean_s": stat(a, np.mean),
+                "fork_mean_s": stat(b, np.mean),
+            }
+        )
     return rows

@@ -131,7 +131,10 @@ def _reduce_mappingproxy(proxy: MappingProxyType) -> tuple:
 class _FramePickler(pickle.Pickler):
     """Pickles frames, including the read-only mappings views and frames are made of."""
 
-    dispatch_table: ClassVar[dict] = {**copyreg.dispatch_table, MappingProxyType: _reduce_mappingproxy}
+    dispatch_table: ClassVar[dict] = {
+        **copyreg.dispatch_table,
+        MappingProxyType: _reduce_mappingproxy,
+    }
 
 
 def dumps_frame(frame: Frame) -> bytes:
@@ -157,8 +160,13 @@ class RedisStore:
         An existing ``redis.Redis`` client to use instead of connecting to ``url``.
     """
 
-    def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "venuetwin",
-                 client: Any = None) -> None:
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "venuetwin",
+        client: Any = None,
+    ) -> None:
         if client is None:
             import redis
 
@@ -196,8 +204,9 @@ class RedisStore:
         return frame
 
 
-def open_store(kind: str = "memory", *, redis_url: str | None = None,
-               prefix: str = "venuetwin") -> InProcessStore | RedisStore:
+def open_store(
+    kind: str = "memory", *, redis_url: str | None = None, prefix: str = "venuetwin"
+) -> InProcessStore | RedisStore:
     """The store named by configuration: ``"memory"`` (embedded) or ``"redis"`` (scaled)."""
     if kind == "memory":
         return InProcessStore()

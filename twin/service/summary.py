@@ -47,7 +47,11 @@ def normal_day(scenario: Any, *, seed: int, start_s: float, end_s: float) -> Nor
 
 
 def executive_summary(
-    scenario: Any, view: Any, *, normal: NormalDay | None, alert_counts: dict[str, int],
+    scenario: Any,
+    view: Any,
+    *,
+    normal: NormalDay | None,
+    alert_counts: dict[str, int],
 ) -> dict[str, Any]:
     """Plain figures for the executive page (see the module docstring).
 
@@ -68,12 +72,15 @@ def executive_summary(
         "network": network,
         "ambulances": _ambulances(view.extras.get("ambulances", [])),
         "alerts": dict(alert_counts),
-        "decisions": needs_decision(view, attendance=attendance, delay_index=network["delay_index"],
-                                    scenario=scenario),
+        "decisions": needs_decision(
+            view, attendance=attendance, delay_index=network["delay_index"], scenario=scenario
+        ),
     }
 
 
-def _attendance(scenario: Any, time_s: float, people: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _attendance(
+    scenario: Any, time_s: float, people: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """Per venue: persons inside against capacity, arrivals against the expected crowd of the
     venue's current or next session, its spectators queueing (at its entrance and at gates) and
     the wait at its entrance now (s)."""
@@ -82,25 +89,33 @@ def _attendance(scenario: Any, time_s: float, people: dict[str, Any] | None) -> 
     facilities = scenario.facilities.set_index("id")
     schedule = scenario.schedule
     cp = people["checkpoints"]
-    entrance_wait = {venue: float(wait)
-                     for venue, kind, wait in zip(cp["venue_id"], cp["kind"], cp["wait_s"], strict=True)
-                     if kind == "venue_entrance"}
+    entrance_wait = {
+        venue: float(wait)
+        for venue, kind, wait in zip(cp["venue_id"], cp["kind"], cp["wait_s"], strict=True)
+        if kind == "venue_entrance"
+    }
     rows = []
     for v, venue in enumerate(people["venues"]["venue_id"]):
         sessions = schedule[(schedule["venue_id"] == venue) & (schedule["end_s"] > time_s)]
         session = sessions.sort_values("start_s").iloc[0] if len(sessions) else None
         capacity = pd.to_numeric(facilities.loc[venue, "capacity"], errors="coerce")
-        rows.append({
-            "venue_id": venue,
-            "name": str(facilities.loc[venue, "name_en"]).split(" (")[0],
-            "inside_persons": float(people["venues"]["inside_persons"][v]),
-            "capacity": float(capacity) if np.isfinite(capacity) else None,
-            "session": None if session is None else str(session["title"]),
-            "starts_s": None if session is None else float(session["start_s"]),
-            "expected_persons": None if session is None else int(session["expected_attendance"]),
-            "queued_persons": float(people["venues"]["queued_persons"][v]),  # at its gates and entrance
-            "entrance_wait_s": entrance_wait.get(venue),
-        })
+        rows.append(
+            {
+                "venue_id": venue,
+                "name": str(facilities.loc[venue, "name_en"]).split(" (")[0],
+                "inside_persons": float(people["venues"]["inside_persons"][v]),
+                "capacity": float(capacity) if np.isfinite(capacity) else None,
+                "session": None if session is None else str(session["title"]),
+                "starts_s": None if session is None else float(session["start_s"]),
+                "expected_persons": None
+                if session is None
+                else int(session["expected_attendance"]),
+                "queued_persons": float(
+                    people["venues"]["queued_persons"][v]
+                ),  # at its gates and entrance
+                "entrance_wait_s": entrance_wait.get(venue),
+            }
+        )
     return rows
 
 
@@ -119,7 +134,9 @@ def _checkpoints(people: dict[str, Any] | None) -> dict[str, Any]:
         "worst_wait_s": float(wait[worst]) if len(wait) else 0.0,
         "worst_name": cp["name"][worst] if len(wait) else "",
         "mean_wait_s": float(np.average(wait, weights=queue)) if queue.sum() > 0 else 0.0,
-        "share_under_target": float(np.sum(cp["arrived_under_target"]) / arrived) if arrived > 0 else None,
+        "share_under_target": float(np.sum(cp["arrived_under_target"]) / arrived)
+        if arrived > 0
+        else None,
         "wait_target_s": float(cp["wait_target_s"]),
     }
 
@@ -142,7 +159,11 @@ def _ambulances(ambulances: list[dict[str, Any]]) -> dict[str, Any]:
     ETA without a corridor (s)."""
     done = [a for a in ambulances if a["arrived_s"] is not None]
     trips = [a["arrived_s"] - a["dispatched_s"] for a in done]
-    saved = [a["eta_without_s"] - (a["arrived_s"] - a["dispatched_s"]) for a in done if a["eta_without_s"] is not None]
+    saved = [
+        a["eta_without_s"] - (a["arrived_s"] - a["dispatched_s"])
+        for a in done
+        if a["eta_without_s"] is not None
+    ]
     return {
         "dispatched": len(ambulances),
         "en_route": sum(a["state"] == "en route" for a in ambulances),
@@ -150,8 +171,6 @@ def _ambulances(ambulances: list[dict[str, Any]]) -> dict[str, Any]:
         "median_trip_s": float(np.median(trips)) if trips else None,
         "time_saved_s": float(np.sum(saved)) if saved else None,
     }
-
-
 
 
 def _crowd(people: dict[str, Any] | None, attendance: list[dict[str, Any]]) -> dict[str, Any]:
@@ -162,10 +181,13 @@ def _crowd(people: dict[str, Any] | None, attendance: list[dict[str, Any]]) -> d
     on_site = float(people["on_site_persons"])
     inside = float(sum(r["inside_persons"] for r in attendance))
     queued = float(sum(r["queued_persons"] for r in attendance))
-    return {"inside_persons": inside, "queued_persons": queued,
-            "moving_persons": max(on_site - inside - queued, 0.0),
-            "peak_density_ppm2": float(people["peak_density_ppm2"]),
-            "crush_alerts": len(people["crush_alerts"])}
+    return {
+        "inside_persons": inside,
+        "queued_persons": queued,
+        "moving_persons": max(on_site - inside - queued, 0.0),
+        "peak_density_ppm2": float(people["peak_density_ppm2"]),
+        "crush_alerts": len(people["crush_alerts"]),
+    }
 
 
 # ---------------------------------------------------------------- decisions
@@ -203,9 +225,14 @@ def _nearest_venue(scenario: Any, x_m: float, y_m: float) -> str:
     return str(venues["name_en"].iloc[int(np.argmin(d))]).split(" (")[0]
 
 
-def needs_decision(view: Any, *, attendance: list[dict[str, Any]] | None = None,
-                   delay_index: float | None = None, scenario: Any = None,
-                   limit: int = 5) -> list[dict[str, Any]]:
+def needs_decision(
+    view: Any,
+    *,
+    attendance: list[dict[str, Any]] | None = None,
+    delay_index: float | None = None,
+    scenario: Any = None,
+    limit: int = 5,
+) -> list[dict[str, Any]]:
     """What an executive should decide or know now, most urgent first: one summarised item per
     kind of trouble, never one per operator task.
 
@@ -228,9 +255,16 @@ def needs_decision(view: Any, *, attendance: list[dict[str, Any]] | None = None,
     items += _road_items(view, delay_index)
     conflicts = view.extras.get("corridor_conflicts", [])
     if conflicts:
-        items.append({"what": f"{_plural(len(conflicts), 'pair')} of ambulance corridors cross",
-                      "detail": "one ambulance is held at the crossing junction; operators are re-timing the signals",
-                      "owner": ACTING, "level": 2, "kind": "corridor", "focus": {"tab": "corridor"}})
+        items.append(
+            {
+                "what": f"{_plural(len(conflicts), 'pair')} of ambulance corridors cross",
+                "detail": "one ambulance is held at the crossing junction; operators are re-timing the signals",
+                "owner": ACTING,
+                "level": 2,
+                "kind": "corridor",
+                "focus": {"tab": "corridor"},
+            }
+        )
     items.sort(key=lambda item: (item["owner"] != DECIDE, -item["level"]))
     return items[:limit]
 
@@ -249,15 +283,22 @@ def _session_at_risk(row: dict[str, Any], time_s: float) -> dict[str, Any] | Non
     slow_entry = wait_s is not None and wait_s > left_s
     if not (slow_entry or (left_s <= 1200 and share < 0.5)):
         return None
-    why = (f"the entrance queue takes {wait_s / 60:.0f} min, longer than the time left"
-           if slow_entry and np.isfinite(wait_s) else
-           "the entrance has no lane open" if slow_entry else
-           f"{row['queued_persons']:,.0f} still queueing")
-    return {"what": f"{row['name']}: {row['session']} starts at {_clock(starts_s)} "
-                    f"with {100 * share:.0f} % of {expected:,} spectators inside",
-            "detail": f"{why}: consider delaying the start",
-            "owner": DECIDE, "level": 3 if left_s <= 900 else 2, "kind": "session",
-            "focus": {"tab": "checkpoints", "venue": row["venue_id"]}}
+    why = (
+        f"the entrance queue takes {wait_s / 60:.0f} min, longer than the time left"
+        if slow_entry and np.isfinite(wait_s)
+        else "the entrance has no lane open"
+        if slow_entry
+        else f"{row['queued_persons']:,.0f} still queueing"
+    )
+    return {
+        "what": f"{row['name']}: {row['session']} starts at {_clock(starts_s)} "
+        f"with {100 * share:.0f} % of {expected:,} spectators inside",
+        "detail": f"{why}: consider delaying the start",
+        "owner": DECIDE,
+        "level": 3 if left_s <= 900 else 2,
+        "kind": "session",
+        "focus": {"tab": "checkpoints", "venue": row["venue_id"]},
+    }
 
 
 def _checkpoint_items(cp: dict[str, Any]) -> list[dict[str, Any]]:
@@ -272,20 +313,44 @@ def _checkpoint_items(cp: dict[str, Any]) -> list[dict[str, Any]]:
     worst = int(over[np.argmax(wait[over])])
     kinds = [cp["kind"][i] for i in over]
     entrances, gates = kinds.count("venue_entrance"), kinds.count("park_gate")
-    where = " and ".join(part for part in (
-        _plural(entrances, "venue entrance") if entrances else "",
-        _plural(gates, "park gate") if gates else "") if part)
+    where = " and ".join(
+        part
+        for part in (
+            _plural(entrances, "venue entrance") if entrances else "",
+            _plural(gates, "park gate") if gates else "",
+        )
+        if part
+    )
     worst_wait = f"{wait[worst] / 60:.0f} min" if np.isfinite(wait[worst]) else "no lane open"
-    what = (f"{where} over the {cp['wait_target_s'] / 60:.0f}-minute wait target "
-            f"(worst: {cp['name'][worst]}, {worst_wait})")
+    what = (
+        f"{where} over the {cp['wait_target_s'] / 60:.0f}-minute wait target "
+        f"(worst: {cp['name'][worst]}, {worst_wait})"
+    )
     if full:
-        names = ", ".join(cp["name"][i] for i in full[:2]) + (f" and {len(full) - 2} more" if len(full) > 2 else "")
-        return [{"what": what, "detail": f"every lane is already open at {names}: consider more screening "
-                                         "staff or opening doors earlier",
-                 "owner": DECIDE, "level": 3 if len(full) > 1 else 2, "kind": "checkpoint",
-                 "focus": {"tab": "checkpoints", "checkpoint": full[0]}}]
-    return [{"what": what, "detail": "operators are opening lanes", "owner": ACTING,
-             "level": 2, "kind": "checkpoint", "focus": {"tab": "checkpoints", "checkpoint": worst}}]
+        names = ", ".join(cp["name"][i] for i in full[:2]) + (
+            f" and {len(full) - 2} more" if len(full) > 2 else ""
+        )
+        return [
+            {
+                "what": what,
+                "detail": f"every lane is already open at {names}: consider more screening "
+                "staff or opening doors earlier",
+                "owner": DECIDE,
+                "level": 3 if len(full) > 1 else 2,
+                "kind": "checkpoint",
+                "focus": {"tab": "checkpoints", "checkpoint": full[0]},
+            }
+        ]
+    return [
+        {
+            "what": what,
+            "detail": "operators are opening lanes",
+            "owner": ACTING,
+            "level": 2,
+            "kind": "checkpoint",
+            "focus": {"tab": "checkpoints", "checkpoint": worst},
+        }
+    ]
 
 
 def _crowd_items(alerts: list[dict[str, Any]], scenario: Any) -> list[dict[str, Any]]:
@@ -295,31 +360,64 @@ def _crowd_items(alerts: list[dict[str, Any]], scenario: Any) -> list[dict[str, 
         return []
     worst = max(alerts, key=lambda a: a["peak_density_ppm2"])
     critical = sum(a["level"] == "critical" for a in alerts)
-    near = _nearest_venue(scenario, worst["x_m"], worst["y_m"]) if scenario is not None else "the park"
-    what = (f"Crowd density up to {worst['peak_density_ppm2']:.1f} persons/m² near {near}"
-            + (f" ({_plural(len(alerts), 'area')})" if len(alerts) > 1 else ""))
+    near = (
+        _nearest_venue(scenario, worst["x_m"], worst["y_m"]) if scenario is not None else "the park"
+    )
+    what = f"Crowd density up to {worst['peak_density_ppm2']:.1f} persons/m² near {near}" + (
+        f" ({_plural(len(alerts), 'area')})" if len(alerts) > 1 else ""
+    )
     if critical:
-        return [{"what": what, "detail": "crush risk: consider holding arrivals at the park gates and "
-                                         "a public announcement; stewards are thinning the crowd",
-                 "owner": DECIDE, "level": 3, "kind": "crowd", "focus": {"tab": "alerts"}}]
-    return [{"what": what, "detail": "dense but below the crush level; stewards are thinning the crowd",
-             "owner": ACTING, "level": 2, "kind": "crowd", "focus": {"tab": "alerts"}}]
+        return [
+            {
+                "what": what,
+                "detail": "crush risk: consider holding arrivals at the park gates and "
+                "a public announcement; stewards are thinning the crowd",
+                "owner": DECIDE,
+                "level": 3,
+                "kind": "crowd",
+                "focus": {"tab": "alerts"},
+            }
+        ]
+    return [
+        {
+            "what": what,
+            "detail": "dense but below the crush level; stewards are thinning the crowd",
+            "owner": ACTING,
+            "level": 2,
+            "kind": "crowd",
+            "focus": {"tab": "alerts"},
+        }
+    ]
 
 
 def _road_items(view: Any, delay_index: float | None) -> list[dict[str, Any]]:
     """Road delay against a normal day (the executive's call from ``ROAD_DELAY_INDEX_ESCALATE``)
     and failing signalised junctions (the operators' work)."""
     failing = int(np.count_nonzero((view.junctions["los"] >= 5) & view.junctions["signalised"]))
-    junctions = (f"{_plural(failing, 'signalised junction')} at level of service F"
-                 if failing else "")
+    junctions = (
+        f"{_plural(failing, 'signalised junction')} at level of service F" if failing else ""
+    )
     if delay_index is not None and delay_index >= ROAD_DELAY_INDEX_ESCALATE:
-        return [{"what": f"Roads around the park at {delay_index:.1f}× a normal day's delay",
-                 "detail": (f"{junctions}, operators are re-timing signals; " if junctions else "")
-                           + "consider police traffic control and advising public transport",
-                 "owner": DECIDE, "level": 3 if delay_index >= 4.0 else 2, "kind": "roads",
-                 "focus": {"tab": "signals"}}]
+        return [
+            {
+                "what": f"Roads around the park at {delay_index:.1f}× a normal day's delay",
+                "detail": (f"{junctions}, operators are re-timing signals; " if junctions else "")
+                + "consider police traffic control and advising public transport",
+                "owner": DECIDE,
+                "level": 3 if delay_index >= 4.0 else 2,
+                "kind": "roads",
+                "focus": {"tab": "signals"},
+            }
+        ]
     if failing >= JUNCTIONS_REPORTED:
-        return [{"what": junctions[0].upper() + junctions[1:],
-                 "detail": "operators are re-timing their signals",
-                 "owner": ACTING, "level": 1, "kind": "roads", "focus": {"tab": "signals"}}]
+        return [
+            {
+                "what": junctions[0].upper() + junctions[1:],
+                "detail": "operators are re-timing their signals",
+                "owner": ACTING,
+                "level": 1,
+                "kind": "roads",
+                "focus": {"tab": "signals"},
+            }
+        ]
     return []

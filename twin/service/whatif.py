@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from twin.models import webster
 from twin.actions import SetSignalPlan
 from twin.engine import FORECAST_MARKS_S, Engine
 from twin.errors import ActionError
+from twin.models import webster
 
 
 def approach_flow_ratios(engine: Engine, node_id: int) -> np.ndarray:
@@ -29,8 +29,10 @@ def approach_flow_ratios(engine: Engine, node_id: int) -> np.ndarray:
     into_node = engine.signal_movements(node_id)
     links = net.mv_from_link[into_node]
     phases = net.mv_phase[into_node]
-    flow_vps = np.maximum(state.smooth_outflow_vps[net.link_first_cell[links]],
-                          state.smooth_outflow_vps[net.link_last_cell[links]])
+    flow_vps = np.maximum(
+        state.smooth_outflow_vps[net.link_first_cell[links]],
+        state.smooth_outflow_vps[net.link_last_cell[links]],
+    )
     saturation_vps = net.cell_capacity_veh[net.link_last_cell[links]] / net.dt_s
     ratios = np.zeros(int(plans.n_phases[row]))
     np.maximum.at(ratios, phases, flow_vps / saturation_vps)
@@ -49,14 +51,19 @@ def suggest_plan(engine: Engine, node_id: int) -> SetSignalPlan:
     n_phases = int(plans.n_phases[row])
     minimums = plans.min_green_s[row, :n_phases]
     ratios = approach_flow_ratios(engine, node_id)
-    cycle, greens = webster.webster_plan(ratios, intergreen_s=intergreen, min_green_s=minimums, clamp=True)
+    cycle, greens = webster.webster_plan(
+        ratios, intergreen_s=intergreen, min_green_s=minimums, clamp=True
+    )
     cycle_s, greens_s = webster.whole_seconds(cycle, greens, n_phases * intergreen)
     offset = float(plans.offset_s[row]) % cycle_s
     return SetSignalPlan(int(node_id), float(cycle_s), tuple(float(g) for g in greens_s), offset)
 
 
 def what_if(
-    engine: Engine, candidate: list[Any], *, horizon_s: float = 3600.0,
+    engine: Engine,
+    candidate: list[Any],
+    *,
+    horizon_s: float = 3600.0,
     marks_s: tuple[int, ...] = FORECAST_MARKS_S,
 ) -> dict[str, Any]:
     """Differences (candidate minus current) at each mark: per road, per junction and in total.
@@ -69,7 +76,9 @@ def what_if(
     fork = engine.fork()
     for action in candidate:
         fork.apply(action)  # checks every action on a copy; the live engine is untouched
-    base = engine.forecast(horizon_s, marks_s=marks_s, crowd=False)  # signal plans move vehicles only
+    base = engine.forecast(
+        horizon_s, marks_s=marks_s, crowd=False
+    )  # signal plans move vehicles only
     test = engine.forecast(horizon_s, overrides=candidate, marks_s=marks_s, crowd=False)
     start_delay = engine.state.delay_veh_s / 3600.0
     return {
@@ -88,14 +97,17 @@ def _difference(base: Any, test: Any, start_delay_vehh: float) -> dict[str, Any]
             "queue_m": float(view.links["queue_m"].sum()),
             "mean_speed_kph": view.kpis["mean_speed_kph"],
         }
-    totals["difference"] = {k: totals["candidate"][k] - totals["current"][k] for k in totals["current"]}
+    totals["difference"] = {
+        k: totals["candidate"][k] - totals["current"][k] for k in totals["current"]
+    }
     return {
         "links": {
             "delay_rate_veh": test.links["delay_rate_veh"] - base.links["delay_rate_veh"],
             "queue_m": test.links["queue_m"] - base.links["queue_m"],
         },
         "junctions": {
-            "delay_s_per_veh": test.junctions["delay_s_per_veh"] - base.junctions["delay_s_per_veh"],
+            "delay_s_per_veh": test.junctions["delay_s_per_veh"]
+            - base.junctions["delay_s_per_veh"],
         },
         "totals": totals,
     }

@@ -17,9 +17,17 @@ MANUAL = 1 / 12  # 5 per minute
 
 def spec(checkpoint_id=0, *, face=2, manual=4, max_lanes=10, max_face=None, name="North"):
     return cp.CheckpointSpec(
-        checkpoint_id=checkpoint_id, name=name, venue_id="v0", x_m=0.0, y_m=0.0,
-        lanes_face=face, lanes_manual=manual, max_lanes=max_lanes, max_face_lanes=max_face,
-        face_rate_pps=FACE, manual_rate_pps=MANUAL,
+        checkpoint_id=checkpoint_id,
+        name=name,
+        venue_id="v0",
+        x_m=0.0,
+        y_m=0.0,
+        lanes_face=face,
+        lanes_manual=manual,
+        max_lanes=max_lanes,
+        max_face_lanes=max_face,
+        face_rate_pps=FACE,
+        manual_rate_pps=MANUAL,
     )
 
 
@@ -39,8 +47,10 @@ def test_default_rates_are_the_documented_ones():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"face": 6, "manual": 5, "max_lanes": 10},
-         r"lanes_face \+ lanes_manual \(6 \+ 5\) must not exceed max_lanes \(10\)"),
+        (
+            {"face": 6, "manual": 5, "max_lanes": 10},
+            r"lanes_face \+ lanes_manual \(6 \+ 5\) must not exceed max_lanes \(10\)",
+        ),
         ({"face": -1}, "lanes_face must be a whole number >= 0"),
         ({"face": 3, "max_face": 2}, r"lanes_face \(3\) must not exceed max_face_lanes \(2\)"),
     ],
@@ -74,11 +84,15 @@ def test_queue_grows_at_arrivals_minus_lanes_times_rate():
         cp.step(specs, state, np.array([arrival_pps * 5.0]), 5.0)
     assert state.queue_persons[0] == pytest.approx((arrival_pps - 3 * MANUAL) * 600.0)
     # Little: a visitor joining now waits queue / capacity
-    assert cp.mean_wait_now_s(specs, state)[0] == pytest.approx(state.queue_persons[0] / (3 * MANUAL))
+    assert cp.mean_wait_now_s(specs, state)[0] == pytest.approx(
+        state.queue_persons[0] / (3 * MANUAL)
+    )
 
 
-@given(arrivals=st.lists(st.lists(st.floats(0, 50), min_size=3, max_size=3), min_size=1, max_size=60),
-       dt_s=st.sampled_from([1.0, 2.5, 10.0, 60.0]))
+@given(
+    arrivals=st.lists(st.lists(st.floats(0, 50), min_size=3, max_size=3), min_size=1, max_size=60),
+    dt_s=st.sampled_from([1.0, 2.5, 10.0, 60.0]),
+)
 @settings(max_examples=60, deadline=None)
 def test_persons_are_conserved(arrivals, dt_s):
     specs = [spec(0, face=1, manual=1), spec(1, face=0, manual=2), spec(2, face=0, manual=0)]
@@ -86,7 +100,9 @@ def test_persons_are_conserved(arrivals, dt_s):
     total_served = np.zeros(3)
     for row in arrivals:
         total_served += cp.step(specs, state, np.array(row), dt_s)
-    np.testing.assert_allclose(state.arrived_persons, state.served_persons + state.queue_persons, rtol=1e-12)
+    np.testing.assert_allclose(
+        state.arrived_persons, state.served_persons + state.queue_persons, rtol=1e-12
+    )
     np.testing.assert_allclose(state.served_persons, total_served, rtol=1e-12)
     assert np.all(state.queue_persons >= 0)
     assert state.served_persons[2] == 0.0  # no lane open serves nobody
@@ -146,7 +162,9 @@ def test_recommended_lanes_steady_state_dominates():
     state = cp.new_state(specs)
     forecast = np.ones((30, 1))
     target_s = 60.0
-    expected_steady = next(c for c in range(13, 31) if closed_form_wait_s(1.0, MANUAL, c) <= target_s)
+    expected_steady = next(
+        c for c in range(13, 31) if closed_form_wait_s(1.0, MANUAL, c) <= target_s
+    )
     advice = cp.recommended_lanes(specs, state, forecast, dt_s=60.0, target_wait_s=target_s)
     assert advice.transient_lanes[0] == 12
     assert advice.steady_lanes[0] == expected_steady
@@ -193,9 +211,14 @@ def test_set_lanes_applies_and_returns_previous():
         ((0, "x-ray", 1), "lane_type: must be 'face' or 'manual', got 'x-ray'"),
         ((0, "manual", -2), "count: must be a whole number >= 0, got -2"),
         ((0, "manual", 2.5), "count: must be a whole number >= 0, got 2.5"),
-        ((0, "manual", 9),
-         r"count: 2 face \+ 9 manual lanes would exceed max_lanes=10 at checkpoint 0 'North'"),
-        ((0, "face", 4), "count: 4 face lanes exceed the 3 face e-gates installed at checkpoint 0 'North'"),
+        (
+            (0, "manual", 9),
+            r"count: 2 face \+ 9 manual lanes would exceed max_lanes=10 at checkpoint 0 'North'",
+        ),
+        (
+            (0, "face", 4),
+            "count: 4 face lanes exceed the 3 face e-gates installed at checkpoint 0 'North'",
+        ),
     ],
 )
 def test_set_lanes_refuses_and_leaves_state_unchanged(args, message):
@@ -222,11 +245,22 @@ def facilities_fixture(venue_capacity=(15000, 3000)):
         {
             "id": ["venue_a", "venue_b", "gate_1", "gate_2", "station"],
             "kind": ["venue", "venue", "gate", "gate", "station"],
-            "name_en": ["Arena (Olympic Gymnastics Arena)", "Hall", "Peace Gate", "East Gate", "Station"],
+            "name_en": [
+                "Arena (Olympic Gymnastics Arena)",
+                "Hall",
+                "Peace Gate",
+                "East Gate",
+                "Station",
+            ],
             "capacity": [venue_capacity[0], venue_capacity[1], None, 1200, None],
         },
-        geometry=[Point(x0, y0), Point(x0 + 400, y0), Point(x0, y0 - 300),
-                  Point(x0 + 800, y0), Point(x0, y0 - 900)],
+        geometry=[
+            Point(x0, y0),
+            Point(x0 + 400, y0),
+            Point(x0, y0 - 300),
+            Point(x0 + 800, y0),
+            Point(x0, y0 - 900),
+        ],
         crs="EPSG:32652",
     )
     return frame.to_crs("EPSG:4326"), (x0, y0)
@@ -235,8 +269,12 @@ def facilities_fixture(venue_capacity=(15000, 3000)):
 def test_default_checkpoints_placement_and_sizing():
     facilities, (x0, y0) = facilities_fixture()
     specs = cp.default_checkpoints(facilities)
-    assert [s.name for s in specs] == ["Arena entrance", "Hall entrance", "Peace Gate checkpoint",
-                                       "East Gate checkpoint"]
+    assert [s.name for s in specs] == [
+        "Arena entrance",
+        "Hall entrance",
+        "Peace Gate checkpoint",
+        "East Gate checkpoint",
+    ]
     assert [s.checkpoint_id for s in specs] == [0, 1, 2, 3]
     arena, hall, peace, east = specs
     # Arena's nearest gate is Peace Gate, 300 m south: entrance 60 m toward it
@@ -283,8 +321,16 @@ def test_planned_lanes_pass_the_design_crowd_in_the_entry_window():
 # ------------------------------------------------------------------------------ doors
 def door_spec(checkpoint_id=0, *, face=3, manual=0, windows=((600.0, 1200.0),)):
     return cp.CheckpointSpec(
-        checkpoint_id=checkpoint_id, name="Hall entrance", venue_id="v0", x_m=0.0, y_m=0.0,
-        lanes_face=face, lanes_manual=manual, max_lanes=10, face_rate_pps=FACE, manual_rate_pps=MANUAL,
+        checkpoint_id=checkpoint_id,
+        name="Hall entrance",
+        venue_id="v0",
+        x_m=0.0,
+        y_m=0.0,
+        lanes_face=face,
+        lanes_manual=manual,
+        max_lanes=10,
+        face_rate_pps=FACE,
+        manual_rate_pps=MANUAL,
         open_windows_s=windows,
     )
 
@@ -295,12 +341,17 @@ def test_an_entrance_serves_nobody_before_its_doors_open_then_lanes_times_rate()
     for _ in range(60):  # 00:00-00:10 in 10 s steps, 5 persons a step at each
         served = cp.step(specs, state, np.array([5.0, 5.0]), 10.0)
         assert served[0] == 0.0 and served[1] == 5.0  # 3 x 20/min = 10 a step at the gate
-    assert state.queue_persons[0] == state.arrived_persons[0] == 300.0 and state.served_persons[0] == 0.0
+    assert (
+        state.queue_persons[0] == state.arrived_persons[0] == 300.0
+        and state.served_persons[0] == 0.0
+    )
     for _ in range(12):  # 00:10-00:12: 3 face lanes serve 10 a step, 5 join
         served = cp.step(specs, state, np.array([5.0, 0.0]), 10.0)
         assert served[0] == pytest.approx(10.0)
     assert state.queue_persons[0] == pytest.approx(300 + 12 * 5 - 12 * 10)
-    np.testing.assert_allclose(state.arrived_persons, state.served_persons + state.queue_persons, rtol=1e-12)
+    np.testing.assert_allclose(
+        state.arrived_persons, state.served_persons + state.queue_persons, rtol=1e-12
+    )
 
 
 def test_a_step_straddling_the_doors_serves_for_the_open_seconds_only():
@@ -309,9 +360,13 @@ def test_a_step_straddling_the_doors_serves_for_the_open_seconds_only():
     served = cp.step(specs, state, np.array([100.0]), 30.0)  # 590-620: open 20 s
     assert served[0] == pytest.approx(3 * FACE * 20.0)
     state = cp.new_state(specs, time_s=1190.0)
-    assert cp.step(specs, state, np.array([100.0]), 30.0)[0] == pytest.approx(3 * FACE * 10.0)  # shut at 1200
-    np.testing.assert_allclose(cp.open_s(specs, [0.0, 590.0, 1190.0, 1200.0, 86400.0 + 600.0], 30.0)[:, 0],
-                               [0.0, 20.0, 10.0, 0.0, 30.0])  # the windows repeat every day
+    assert cp.step(specs, state, np.array([100.0]), 30.0)[0] == pytest.approx(
+        3 * FACE * 10.0
+    )  # shut at 1200
+    np.testing.assert_allclose(
+        cp.open_s(specs, [0.0, 590.0, 1190.0, 1200.0, 86400.0 + 600.0], 30.0)[:, 0],
+        [0.0, 20.0, 10.0, 0.0, 30.0],
+    )  # the windows repeat every day
 
 
 def test_predicted_wait_before_the_doors_open_counts_the_time_until_they_open():
@@ -335,7 +390,9 @@ def test_predicted_wait_before_the_doors_open_counts_the_time_until_they_open():
 def test_predicted_wait_agrees_with_stepping_across_the_doors_opening():
     specs = [door_spec(face=1, windows=((300.0, 1000.0),)), spec(1, face=0, manual=1)]
     state = cp.new_state(specs)
-    forecast = np.array([[0.8, 0.1], [0.2, 0.05], [0.0, 0.2], [0.6, 0.0], [0.5, 0.5], [0.0, 0.0]] * 3)
+    forecast = np.array(
+        [[0.8, 0.1], [0.2, 0.05], [0.0, 0.2], [0.6, 0.0], [0.5, 0.5], [0.0, 0.0]] * 3
+    )
     predicted = cp.predict_wait_s(specs, state, forecast, dt_s=60.0)
     stepped = state.copy()
     for k, rates in enumerate(forecast):
@@ -354,12 +411,27 @@ def test_lane_advice_clears_the_pre_doors_queue_within_the_target():
 
 def test_merge_windows_makes_the_union():
     assert cp.merge_windows([(64800, 79200), (37800, 59400), (50000, 60000), (60000, 61000)]) == (
-        (37800.0, 61000.0), (64800.0, 79200.0))
+        (37800.0, 61000.0),
+        (64800.0, 79200.0),
+    )
 
 
-@pytest.mark.parametrize("windows", [((1200.0, 600.0),), ((0.0, 700.0), (600.0, 900.0)), ((-1.0, 5.0),),
-                                     ((0.0, 90000.0),), (), ((1.0, 2.0, 3.0),), "doors"])
+@pytest.mark.parametrize(
+    "windows",
+    [
+        ((1200.0, 600.0),),
+        ((0.0, 700.0), (600.0, 900.0)),
+        ((-1.0, 5.0),),
+        ((0.0, 90000.0),),
+        (),
+        ((1.0, 2.0, 3.0),),
+        "doors",
+    ],
+)
 def test_bad_door_windows_are_refused(windows):
-    with pytest.raises(ScenarioError, match=r"checkpoint 0 'Hall entrance': open_windows_s must be None or "
-                                            r"\(\(open_s, close_s\), \.\.\.\) with 0 <= open_s < close_s <= 86400"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"checkpoint 0 'Hall entrance': open_windows_s must be None or "
+        r"\(\(open_s, close_s\), \.\.\.\) with 0 <= open_s < close_s <= 86400",
+    ):
         door_spec(windows=windows)

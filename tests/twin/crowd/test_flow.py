@@ -18,8 +18,12 @@ V0, GAMMA, RHO_MAX = 1.34, 1.913, 5.4
 
 def corridor(length_cells, *, cell_m=10.0, sink=True):
     """One row of walkable cells; group 0 walks east to the last cell (a sink there)."""
-    grid = CrowdGrid(origin_x_m=0.0, origin_y_m=0.0, cell_m=cell_m,
-                     walkable=np.ones((1, length_cells), dtype=bool))
+    grid = CrowdGrid(
+        origin_x_m=0.0,
+        origin_y_m=0.0,
+        cell_m=cell_m,
+        walkable=np.ones((1, length_cells), dtype=bool),
+    )
     end = [[0, length_cells - 1]]
     kwargs = {"sink_groups": [0], "sink_cells": end} if sink else {}
     return crowd.build_network(grid, targets=[np.array(end)], **kwargs)
@@ -151,9 +155,12 @@ def make_random_network(seed):
     grid = CrowdGrid(origin_x_m=0.0, origin_y_m=0.0, cell_m=5.0, walkable=walkable)
     targets = [np.array([[0, 0]]), np.array([[23, 29]]), np.array([[0, 29]])]
     net = crowd.build_network(
-        grid, targets=targets,
-        source_groups=[0, 1, 2, 0], source_cells=[[23, 29], [0, 0], [23, 0], [23, 0]],
-        sink_groups=[0, 1, 2], sink_cells=[[0, 0], [23, 29], [0, 29]],
+        grid,
+        targets=targets,
+        source_groups=[0, 1, 2, 0],
+        source_cells=[[23, 29], [0, 0], [23, 0], [23, 0]],
+        sink_groups=[0, 1, 2],
+        sink_cells=[[0, 0], [23, 29], [0, 29]],
     )
     return net, rng
 
@@ -168,8 +175,9 @@ def test_persons_are_conserved_with_sources_and_sinks(seed, dt_s):
     added = removed = 0.0
     for _ in range(150):
         inflow = rng.random(4) * 40.0
-        result = crowd.step(net, state, dt_s=dt_s, source_persons=inflow,
-                            sink_capacity_pps=rng.random(3) * 3.0)
+        result = crowd.step(
+            net, state, dt_s=dt_s, source_persons=inflow, sink_capacity_pps=rng.random(3) * 3.0
+        )
         added += inflow.sum()
         removed += result.removed_persons.sum()
         assert state.persons.min() >= 0.0
@@ -199,7 +207,9 @@ def test_persons_walk_around_a_wall():
     walkable = np.ones((3, 8), dtype=bool)
     walkable[1, :7] = False
     grid = CrowdGrid(origin_x_m=0.0, origin_y_m=0.0, cell_m=10.0, walkable=walkable)
-    net = crowd.build_network(grid, targets=[np.array([[2, 0]])], sink_groups=[0], sink_cells=[[2, 0]])
+    net = crowd.build_network(
+        grid, targets=[np.array([[2, 0]])], sink_groups=[0], sink_cells=[[2, 0]]
+    )
     state = crowd.new_state(net)
     start = crowd.to_grid(net, state.persons[0])
     start[0, 0] = 20.0
@@ -216,8 +226,9 @@ def test_persons_walk_around_a_wall():
 
 
 def test_source_backlog_when_the_cell_is_full():
-    net = crowd.build_network(corridor(5).grid, targets=[np.array([[0, 4]])],
-                              source_groups=[0], source_cells=[[0, 4]])
+    net = crowd.build_network(
+        corridor(5).grid, targets=[np.array([[0, 4]])], source_groups=[0], source_cells=[[0, 4]]
+    )
     state = crowd.new_state(net)
     state.persons[0, 4] = RHO_MAX * 100.0  # the target cell is jammed and nobody leaves
     result = crowd.step(net, state, dt_s=1.0, source_persons=[50.0])
@@ -226,8 +237,9 @@ def test_source_backlog_when_the_cell_is_full():
 
 
 def test_source_admits_at_most_one_cell_width_of_capacity_flow():
-    net = crowd.build_network(corridor(5).grid, targets=[np.array([[0, 4]])],
-                              source_groups=[0], source_cells=[[0, 0]])
+    net = crowd.build_network(
+        corridor(5).grid, targets=[np.array([[0, 4]])], source_groups=[0], source_cells=[[0, 0]]
+    )
     state = crowd.new_state(net)
     result = crowd.step(net, state, dt_s=1.0, source_persons=[1000.0])
     assert result.entered_persons[0] == pytest.approx(crowd.DEFAULT_WALK.max_flow_ppms * 10.0)
@@ -266,7 +278,9 @@ def test_step_checks_inputs():
         crowd.step(net, state, dt_s=1.0, source_persons=[1.0])
     with pytest.raises(ValueError, match="'sink_cells' must be walkable cells"):
         grid = CrowdGrid(0.0, 0.0, 10.0, np.array([[True, False]]))
-        crowd.build_network(grid, targets=[np.array([[0, 0]])], sink_groups=[0], sink_cells=[[0, 1]])
+        crowd.build_network(
+            grid, targets=[np.array([[0, 0]])], sink_groups=[0], sink_cells=[[0, 1]]
+        )
 
 
 def reference_step(net, state, *, dt_s, source_persons, sink_capacity_pps):
@@ -332,14 +346,19 @@ def test_compiled_step_matches_the_array_formulation(seed):
     for k in range(60):
         dt_s = [0.5, 1.0, 10.0][k % 3]
         inflow, capacity = rng.random(4) * 80.0, rng.random(3) * 2.0
-        result = crowd.step(net, state, dt_s=dt_s, source_persons=inflow,
-                            sink_capacity_pps=capacity)
-        entered, removed = reference_step(net, reference, dt_s=dt_s, source_persons=inflow,
-                                          sink_capacity_pps=capacity)
+        result = crowd.step(
+            net, state, dt_s=dt_s, source_persons=inflow, sink_capacity_pps=capacity
+        )
+        entered, removed = reference_step(
+            net, reference, dt_s=dt_s, source_persons=inflow, sink_capacity_pps=capacity
+        )
         scale = reference.persons.max()
-        for got, want in ((state.persons, reference.persons),
-                          (state.backlog_persons, reference.backlog_persons),
-                          (result.entered_persons, entered), (result.removed_persons, removed)):
+        for got, want in (
+            (state.persons, reference.persons),
+            (state.backlog_persons, reference.backlog_persons),
+            (result.entered_persons, entered),
+            (result.removed_persons, removed),
+        ):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * scale)
     rho_c = crowd.DEFAULT_WALK.critical_density_ppm2
     assert crowd.density_ppm2(net, state).max() > rho_c  # jams seen
@@ -350,10 +369,17 @@ def test_transfer_must_stay_within_each_group():
     net = corridor(3, sink=False)  # 3 cells; two groups below, so rows and columns are g*3 + i
     crossing = sp.csr_matrix(([0.1], ([0], [4])), shape=(6, 6))  # group 0 cell 0 -> group 1 cell 1
     with pytest.raises(ValueError, match=r"'transfer' must move persons within their group"):
-        crowd.CrowdNetwork(grid=net.grid, distance_m=np.concatenate([net.distance_m] * 2),
-                           cell_row=net.cell_row, cell_col=net.cell_col,
-                           source_group=net.source_group, source_cell=net.source_cell,
-                           sink_group=net.sink_group, sink_cell=net.sink_cell, transfer=crossing)
+        crowd.CrowdNetwork(
+            grid=net.grid,
+            distance_m=np.concatenate([net.distance_m] * 2),
+            cell_row=net.cell_row,
+            cell_col=net.cell_col,
+            source_group=net.source_group,
+            source_cell=net.source_cell,
+            sink_group=net.sink_group,
+            sink_cell=net.sink_cell,
+            transfer=crossing,
+        )
 
 
 def test_step_speed_200_by_200_with_4_groups():
@@ -363,8 +389,9 @@ def test_step_speed_200_by_200_with_4_groups():
     walkable[50:60, 20:180] = False
     grid = CrowdGrid(origin_x_m=0.0, origin_y_m=0.0, cell_m=10.0, walkable=walkable)
     corners = [[5, 5], [190, 190], [5, 190], [190, 5]]
-    net = crowd.build_network(grid, targets=[np.array([c]) for c in corners],
-                              sink_groups=[0, 1, 2, 3], sink_cells=corners)
+    net = crowd.build_network(
+        grid, targets=[np.array([c]) for c in corners], sink_groups=[0, 1, 2, 3], sink_cells=corners
+    )
     state = crowd.new_state(net)
     state.persons[:] = rng.random(state.persons.shape) * 50.0
     crowd.step(net, state, dt_s=1.0, sink_capacity_pps=np.full(4, 5.0))
@@ -378,7 +405,9 @@ def test_step_speed_200_by_200_with_4_groups():
 
 
 def hot_grid():
-    return CrowdGrid(origin_x_m=1000.0, origin_y_m=2000.0, cell_m=10.0, walkable=np.ones((6, 8), bool))
+    return CrowdGrid(
+        origin_x_m=1000.0, origin_y_m=2000.0, cell_m=10.0, walkable=np.ones((6, 8), bool)
+    )
 
 
 def run_watch(grid, watch, density, seconds, dt_s=1.0):

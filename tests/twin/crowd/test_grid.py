@@ -13,18 +13,22 @@ SQRT2 = math.sqrt(2.0)
 
 
 def grid_of(mask, cell_m=10.0):
-    return wk.CrowdGrid(origin_x_m=0.0, origin_y_m=0.0, cell_m=cell_m, walkable=np.array(mask, dtype=bool))
+    return wk.CrowdGrid(
+        origin_x_m=0.0, origin_y_m=0.0, cell_m=cell_m, walkable=np.array(mask, dtype=bool)
+    )
 
 
 def test_distance_field_open_grid_is_octile_distance():
     grid = grid_of(np.ones((3, 4)))
     dist = wk.distance_field(grid, np.array([[0, 0]]))
     # octile: 10 per straight step, 10 sqrt 2 per diagonal step
-    expected = np.array([
-        [0, 10, 20, 30],
-        [10, 10 * SQRT2, 10 + 10 * SQRT2, 20 + 10 * SQRT2],
-        [20, 10 + 10 * SQRT2, 20 * SQRT2, 10 + 20 * SQRT2],
-    ])
+    expected = np.array(
+        [
+            [0, 10, 20, 30],
+            [10, 10 * SQRT2, 10 + 10 * SQRT2, 20 + 10 * SQRT2],
+            [20, 10 + 10 * SQRT2, 20 * SQRT2, 10 + 20 * SQRT2],
+        ]
+    )
     np.testing.assert_allclose(dist, expected)
 
 
@@ -35,11 +39,13 @@ def test_distance_field_walks_around_walls_without_cutting_corners():
     grid = grid_of([[1, 0, 1], [1, 1, 1], [1, 1, 1]])
     dist = wk.distance_field(grid, np.array([[0, 0]]))
     d, diag = 10.0, 10.0 * SQRT2
-    expected = np.array([
-        [0, np.inf, 4 * d],  # (0,2): the diagonal from (1,1) would cut the wall's corner
-        [d, 2 * d, 3 * d],  # (1,1): the diagonal from (0,0) would cut it too
-        [2 * d, d + diag, 2 * d + diag],
-    ])
+    expected = np.array(
+        [
+            [0, np.inf, 4 * d],  # (0,2): the diagonal from (1,1) would cut the wall's corner
+            [d, 2 * d, 3 * d],  # (1,1): the diagonal from (0,0) would cut it too
+            [2 * d, d + diag, 2 * d + diag],
+        ]
+    )
     np.testing.assert_allclose(dist, expected)
 
 
@@ -98,7 +104,9 @@ def test_build_grid_bounds_and_checks():
 
 
 def test_cell_lookup_round_trip():
-    grid = wk.CrowdGrid(origin_x_m=100.0, origin_y_m=200.0, cell_m=10.0, walkable=np.ones((3, 4), bool))
+    grid = wk.CrowdGrid(
+        origin_x_m=100.0, origin_y_m=200.0, cell_m=10.0, walkable=np.ones((3, 4), bool)
+    )
     x_m, y_m = wk.cell_centre_m(grid, [0, 2], [0, 3])
     np.testing.assert_allclose(x_m, [105, 135])
     np.testing.assert_allclose(y_m, [205, 225])
@@ -123,7 +131,9 @@ def test_walkable_polygon_rule():
     # a 100 m segment buffered by 10 m: 100 x 20 + pi 10^2, less the 60 m2 building
     assert area.area == pytest.approx(100 * 20 + math.pi * 100 - 60, rel=2e-3)
     assert not area.contains(Point(45, 5))
-    park = wk.walkable_polygon([], [], [Point(0, 0), Point(100, 0), Point(50, 80)], park_buffer_m=150.0)
+    park = wk.walkable_polygon(
+        [], [], [Point(0, 0), Point(100, 0), Point(50, 80)], park_buffer_m=150.0
+    )
     # a triangle buffered by r: area + perimeter r + pi r^2 (Steiner); shapely draws round
     # corners with 8 segments a quarter circle, 0.64 % short of pi r^2, hence rel=5e-3
     triangle = shapely.Polygon([(0, 0), (100, 0), (50, 80)])

@@ -7,16 +7,16 @@ import dataclasses
 import numpy as np
 import pytest
 
-from twin.crowd import checkpoints
-
-from twin.crowd import pedestrians
-from twin.models.demand import build_demand
+from twin.crowd import checkpoints, pedestrians
+from twin.crowd.pedestrians import SetLanes
 from twin.engine import Engine
 from twin.errors import ActionError
-from twin.crowd.pedestrians import SetLanes
+from twin.models.demand import build_demand
 from twin.scenario import load
 
-START_S = 17 * 3600  # a new engine has nobody walking or queueing; its venues hold the sessions in progress
+START_S = (
+    17 * 3600
+)  # a new engine has nobody walking or queueing; its venues hold the sessions in progress
 KSPO, NORTH_2 = 5, 7  # checkpoint ids: venues in schedule order, then the gates crossed
 TENNIS, VELODROME = 0, 1
 
@@ -46,7 +46,11 @@ def gates_closed(scenario):
 
 def _offered(engine, mode=slice(None)):
     """(V,) spectators arriving since the start, by rail/foot (mode 0), by road (1) or both."""
-    return engine.demand.persons_between(START_S, engine.time_s)[:, 0, mode].reshape(engine.pedestrians.n_venues, -1).sum(axis=1)
+    return (
+        engine.demand.persons_between(START_S, engine.time_s)[:, 0, mode]
+        .reshape(engine.pedestrians.n_venues, -1)
+        .sum(axis=1)
+    )
 
 
 def _balance(engine):
@@ -64,8 +68,13 @@ def _in_flight(layout, people):
     """(V,) spectators walking to or queueing for each venue: on the grid, at its station's or
     gates' sources, in gate queues, past a gate, in its entrance queue."""
     crowd = people.crowd
-    flight = crowd.persons[: layout.n_venues].sum(axis=1) + crowd.backlog_persons[layout.station_source]
-    flight += people.gate_queue_persons.sum(axis=0) + people.checkpoints.queue_persons[layout.venue_checkpoint]
+    flight = (
+        crowd.persons[: layout.n_venues].sum(axis=1) + crowd.backlog_persons[layout.station_source]
+    )
+    flight += (
+        people.gate_queue_persons.sum(axis=0)
+        + people.checkpoints.queue_persons[layout.venue_checkpoint]
+    )
     for a, v in enumerate(layout.approach_venue):  # walking from a station to a gate on the way
         flight[v] += crowd.persons[layout.n_venues + a].sum()
     for g, v in zip(*np.nonzero(layout.gate_source >= 0), strict=True):
@@ -84,25 +93,71 @@ def _in_flight(layout, people):
 # queue at the entrance; the others are inside.
 # Venues: Tennis Center, Velodrome, Olympic Hall, Art Hall, Ticketlink Live Arena, KSPO Dome.
 START_CROWDS = [
-    ("09:00:00", [0.0] * 6, [0.0] * 6),  # before the first arrival (tennis day session: 12:00 - 150 min = 09:30)
-    ("10:00:00", [0.0] * 6, [7200 * 0.10 * 30 / 60, 0, 0, 0, 0, 0]),  # doors at 10:30: all 360 queue
-    ("12:10:00", [7200 * (0.95 + 0.05 * 10 / 20), 0, 0, 0, 0, 0], [0.0] * 6),  # mid-session: +10 min, 6840
-    ("17:12:30", [
-        7200 * (1 - (0.90 + 0.10 * 2.5 / 35)),  # day session, 42.5 min after its 16:30 end: 668.6
-        5400 * 1.0,  # 16:00-18:30: everyone in (mid-session)
-        0, 1100 * (0.30 + 0.40 * 12.5 / 30),  # Olympic Hall's doors are shut; the Art Hall's open: 513.3
-        0, 0], [
-        8500 * 0.10 * 12.5 / 60,  # night session, 137.5 min before its 19:30 start, doors at 18:30: 177.1
-        0, 2300 * (0.10 + 0.20 * 12.5 / 30),  # 77.5 min before 18:30, doors at 17:30: 421.7
-        0, 4800 * 0.10 * 12.5 / 60, 14600 * 0.10 * 12.5 / 60]),  # 137.5 min before 19:30: 100, 304.2
-    ("19:00:00", [8500 * 0.70, 5400 * (1 - (0.65 + 0.25 * 10 / 20)), 2300 * 1.0, 1100 * 1.0,
-                  4800 * 0.70, 14600 * 0.70], [0.0] * 6),  # 5950, 1215 (30 min after 18:30), ..., 10220
-    ("21:00:00", [8500, 0, 2300 * (1 - 0.775), 1100 * (1 - (0.90 + 0.10 * 20 / 35)), 4800, 14600], [0.0] * 6),
+    (
+        "09:00:00",
+        [0.0] * 6,
+        [0.0] * 6,
+    ),  # before the first arrival (tennis day session: 12:00 - 150 min = 09:30)
+    (
+        "10:00:00",
+        [0.0] * 6,
+        [7200 * 0.10 * 30 / 60, 0, 0, 0, 0, 0],
+    ),  # doors at 10:30: all 360 queue
+    (
+        "12:10:00",
+        [7200 * (0.95 + 0.05 * 10 / 20), 0, 0, 0, 0, 0],
+        [0.0] * 6,
+    ),  # mid-session: +10 min, 6840
+    (
+        "17:12:30",
+        [
+            7200
+            * (1 - (0.90 + 0.10 * 2.5 / 35)),  # day session, 42.5 min after its 16:30 end: 668.6
+            5400 * 1.0,  # 16:00-18:30: everyone in (mid-session)
+            0,
+            1100
+            * (
+                0.30 + 0.40 * 12.5 / 30
+            ),  # Olympic Hall's doors are shut; the Art Hall's open: 513.3
+            0,
+            0,
+        ],
+        [
+            8500
+            * 0.10
+            * 12.5
+            / 60,  # night session, 137.5 min before its 19:30 start, doors at 18:30: 177.1
+            0,
+            2300 * (0.10 + 0.20 * 12.5 / 30),  # 77.5 min before 18:30, doors at 17:30: 421.7
+            0,
+            4800 * 0.10 * 12.5 / 60,
+            14600 * 0.10 * 12.5 / 60,
+        ],
+    ),  # 137.5 min before 19:30: 100, 304.2
+    (
+        "19:00:00",
+        [
+            8500 * 0.70,
+            5400 * (1 - (0.65 + 0.25 * 10 / 20)),
+            2300 * 1.0,
+            1100 * 1.0,
+            4800 * 0.70,
+            14600 * 0.70,
+        ],
+        [0.0] * 6,
+    ),  # 5950, 1215 (30 min after 18:30), ..., 10220
+    (
+        "21:00:00",
+        [8500, 0, 2300 * (1 - 0.775), 1100 * (1 - (0.90 + 0.10 * 20 / 35)), 4800, 14600],
+        [0.0] * 6,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("clock", "inside", "queued"), START_CROWDS)
-def test_an_engine_starts_with_the_crowds_the_curves_delivered_and_nobody_walking(scenario, clock, inside, queued):
+def test_an_engine_starts_with_the_crowds_the_curves_delivered_and_nobody_walking(
+    scenario, clock, inside, queued
+):
     h, m, s = (int(part) for part in clock.split(":"))
     engine = Engine(scenario, start_s=h * 3600 + m * 60 + s)
     people = engine.state.extras[pedestrians.KEY]
@@ -111,8 +166,14 @@ def test_an_engine_starts_with_the_crowds_the_curves_delivered_and_nobody_walkin
     cp, entrances = people.checkpoints, engine.pedestrians.venue_checkpoint
     np.testing.assert_allclose(cp.queue_persons[entrances], queued, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(people.queued_at_start, cp.queue_persons[entrances])
-    np.testing.assert_array_equal(cp.arrived_persons, cp.queue_persons)  # the queue counts as arrived
-    assert people.crowd.persons.sum() == cp.queue_persons[engine.pedestrians.gate_checkpoint].sum() == 0.0
+    np.testing.assert_array_equal(
+        cp.arrived_persons, cp.queue_persons
+    )  # the queue counts as arrived
+    assert (
+        people.crowd.persons.sum()
+        == cp.queue_persons[engine.pedestrians.gate_checkpoint].sum()
+        == 0.0
+    )
     assert people.released.sum() == cp.served_persons.sum() == 0.0
     on_site = engine.view().extras["pedestrians"]["on_site_persons"]
     assert on_site == pytest.approx(sum(inside) + sum(queued), rel=1e-12)
@@ -121,15 +182,19 @@ def test_an_engine_starts_with_the_crowds_the_curves_delivered_and_nobody_walkin
 def test_doors_opening_at_the_start_have_admitted_nobody(scenario):
     """At 17:00 the Art Hall's doors open: its 330 (1,100 x 0.30, arrived 16:00-17:00) queue."""
     people = Engine(scenario, start_s=START_S).state.extras[pedestrians.KEY]
-    np.testing.assert_allclose(people.queued_at_start, [0, 0, 2300 * 0.10, 1100 * 0.30, 0, 0], rtol=1e-12)
+    np.testing.assert_allclose(
+        people.queued_at_start, [0, 0, 2300 * 0.10, 1100 * 0.30, 0, 0], rtol=1e-12
+    )
     np.testing.assert_allclose(people.inside, [7200 * (1 - 0.775), 5400, 0, 0, 0, 0], rtol=1e-12)
 
 
 def test_a_venue_starts_at_most_full(scenario):
     engine = Engine(scenario, start_s=19 * 3600)
     small = dataclasses.replace(engine.pedestrians, venue_capacity_persons=np.full(6, 2000.0))
-    message = ("exceed the venue's capacity, starting at capacity: venue_olympic_tennis_center 5950 > 2000, "
-               "venue_olympic_hall 2300 > 2000, venue_ticketlink_live_arena 3360 > 2000, venue_kspo_dome 10220 > 2000$")
+    message = (
+        "exceed the venue's capacity, starting at capacity: venue_olympic_tennis_center 5950 > 2000, "
+        "venue_olympic_hall 2300 > 2000, venue_ticketlink_live_arena 3360 > 2000, venue_kspo_dome 10220 > 2000$"
+    )
     with pytest.warns(UserWarning, match=message) as caught:
         inside = pedestrians.inside_at_start(small, engine.demand, 19 * 3600)
     assert len(caught) == 1
@@ -149,7 +214,9 @@ def test_the_day_session_leaving_takes_out_only_the_day_crowd(scenario):
         day_gone = 7200 * (np.interp(30 + minute, [20, 40, 75], [0.65, 0.90, 1.0]) - 0.775)
         assert people.released[TENNIS] == pytest.approx(day_gone, rel=1e-9)
         assert people.inside[TENNIS] == pytest.approx(1620 - day_gone + served[TENNIS], rel=1e-9)
-        assert people.inside[TENNIS] >= served[TENNIS] - 1e-9  # the night crowd so far, none released
+        assert (
+            people.inside[TENNIS] >= served[TENNIS] - 1e-9
+        )  # the night crowd so far, none released
         assert (served[TENNIS] > 0) == (minute > 90)  # the doors open at 18:30
     assert people.released[TENNIS] == pytest.approx(1620, rel=1e-12) and served[TENNIS] > 500
     assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
@@ -166,7 +233,9 @@ def test_a_start_state_matches_a_run_from_midnight_but_for_those_in_flight(scena
     run = pedestrians.new_state(layout, demand, 0.0)
     assert run.inside.sum() == 0.0
     for step in range(int(START_S / pedestrians.CROWD_DT_S)):
-        pedestrians.advance(layout, run, demand, step * pedestrians.CROWD_DT_S, pedestrians.CROWD_DT_S)
+        pedestrians.advance(
+            layout, run, demand, step * pedestrians.CROWD_DT_S, pedestrians.CROWD_DT_S
+        )
     start = pedestrians.new_state(layout, demand, START_S)
     arrived = start.inside + start.queued_at_start
     np.testing.assert_allclose(arrived - run.inside, _in_flight(layout, run), atol=1e-6)
@@ -176,7 +245,7 @@ def test_a_start_state_matches_a_run_from_midnight_but_for_those_in_flight(scena
     np.testing.assert_allclose(run.inside, [1620, 5400, 0, 0, 0, 0], atol=1e-6)
     served = run.checkpoints.served_persons[layout.venue_checkpoint]
     assert served[2] == served[3] == 0.0
-    leaving = run.crowd.persons[layout.n_venues + len(layout.approach_gate):].sum()  # exit groups
+    leaving = run.crowd.persons[layout.n_venues + len(layout.approach_gate) :].sum()  # exit groups
     assert leaving == pytest.approx(487, abs=1.0)
     assert leaving == pytest.approx(7200 * 0.775 - run.gone, rel=1e-9)  # released and not yet gone
 
@@ -192,11 +261,16 @@ def test_checkpoints_are_the_venue_entrances_then_the_gates_spectators_cross(eve
     # by road: through the gate nearest the venue (the Velodrome is the one behind World Peace Gate)
     velodrome = layout.venue_ids.index("venue_olympic_velodrome")
     assert [layout.gate_ids[g] for g in layout.road_gate] == [
-        "gate_world_peace_gate" if v == velodrome else "gate_north_2" for v in range(6)]
+        "gate_world_peace_gate" if v == velodrome else "gate_north_2" for v in range(6)
+    ]
     # by rail: Olympic Park and Hanseong Baekje stations reach the park by gates not in the data
     assert np.all(layout.rail_gate == -1)
     for spec, gate in zip(layout.specs[6:], layout.gate_ids, strict=True):
-        assert spec.facility_id == gate and spec.venue_id is None and len(layout.queue_cells[spec.checkpoint_id])
+        assert (
+            spec.facility_id == gate
+            and spec.venue_id is None
+            and len(layout.queue_cells[spec.checkpoint_id])
+        )
 
 
 def test_persons_are_conserved(evening):
@@ -210,13 +284,16 @@ def test_persons_are_conserved(evening):
     assert on_site == pytest.approx(at_start + _offered(evening).sum() - people.gone, rel=1e-12)
     # at 19:00 the day session's last 1,620 and 4,185 of the Velodrome's 5,400 (30 min after its
     # 18:30 end: 0.775) are released; the Velodrome's 1,215 others are inside, as in START_CROWDS
-    np.testing.assert_allclose(people.released[[TENNIS, VELODROME]], [1620, 5400 * 0.775], rtol=1e-9)
+    np.testing.assert_allclose(
+        people.released[[TENNIS, VELODROME]], [1620, 5400 * 0.775], rtol=1e-9
+    )
     assert people.inside[VELODROME] == pytest.approx(1215, rel=1e-9)
     # the gate stage carried persons, and each gate queue's mix by venue adds up to the queue
     gates = evening.pedestrians.gate_checkpoint
     assert people.checkpoints.served_persons[gates].sum() > 1000
-    np.testing.assert_allclose(people.gate_queue_persons.sum(axis=1), people.checkpoints.queue_persons[gates],
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        people.gate_queue_persons.sum(axis=1), people.checkpoints.queue_persons[gates], atol=1e-9
+    )
 
 
 def test_a_closed_gate_holds_everyone_arriving_by_road(gates_closed):
@@ -227,11 +304,16 @@ def test_a_closed_gate_holds_everyone_arriving_by_road(gates_closed):
     gates = layout.gate_checkpoint
     assert cp.served_persons[gates].sum() == 0.0
     for g, gate in enumerate(gates):  # each gate holds the road arrivals of the venues behind it
-        assert cp.queue_persons[gate] == pytest.approx(by_road[layout.road_gate == g].sum(), rel=1e-12)
+        assert cp.queue_persons[gate] == pytest.approx(
+            by_road[layout.road_gate == g].sum(), rel=1e-12
+        )
     assert cp.queue_persons[NORTH_2] > 1000
     # the entrances saw only the rail and walking crowd (besides the queues at 17:00): arrived +
     # still walking = offered by rail
-    walking = people.crowd.persons[: layout.n_venues].sum() + people.crowd.backlog_persons[layout.station_source].sum()
+    walking = (
+        people.crowd.persons[: layout.n_venues].sum()
+        + people.crowd.backlog_persons[layout.station_source].sum()
+    )
     reached = cp.arrived_persons[: layout.n_venues].sum() - people.queued_at_start.sum()
     assert reached + walking == pytest.approx(by_rail.sum(), rel=1e-9)
     assert people.passed_gate_persons.sum() == 0.0
@@ -259,26 +341,40 @@ def test_a_spectator_screened_at_a_gate_walks_on_to_the_venue_entrance(scenario)
     demand = build_demand(scenario, seed=0)
     road_only = demand.foot_pps.copy()
     road_only[..., 0] = 0.0
-    engine = Engine(scenario, start_s=START_S, demand=dataclasses.replace(demand, foot_pps=road_only))
+    engine = Engine(
+        scenario, start_s=START_S, demand=dataclasses.replace(demand, foot_pps=road_only)
+    )
     engine.run(18 * 3600 + 1200)  # before any session ends: nobody leaves
     layout, people = engine.pedestrians, engine.state.extras[pedestrians.KEY]
     cp, offered = people.checkpoints, _offered(engine, 1)
     gates = layout.gate_checkpoint
-    np.testing.assert_allclose(cp.arrived_persons[gates], np.bincount(layout.road_gate, offered), rtol=1e-12)
+    np.testing.assert_allclose(
+        cp.arrived_persons[gates], np.bincount(layout.road_gate, offered), rtol=1e-12
+    )
     for v in range(layout.n_venues):
         g = layout.road_gate[v]
         source = layout.gate_source[g, v]
         past_gate = offered[v] - people.gate_queue_persons[g, v]
-        walking = people.passed_gate_persons[source] + people.crowd.backlog_persons[source] + people.crowd.persons[v].sum()
-        reached = cp.arrived_persons[v] - people.queued_at_start[v]  # the queue at 17:00 counts as arrived
+        walking = (
+            people.passed_gate_persons[source]
+            + people.crowd.backlog_persons[source]
+            + people.crowd.persons[v].sum()
+        )
+        reached = (
+            cp.arrived_persons[v] - people.queued_at_start[v]
+        )  # the queue at 17:00 counts as arrived
         assert past_gate == pytest.approx(walking + reached, rel=1e-9, abs=1e-9)
         # served = inside + released - inside at the start (the venues hold the road share of
         # the sessions in progress at 17:00, and the tennis day session's leave until 17:45)
         served = people.inside[v] + people.released[v] - people.inside_at_start[v]
-        assert cp.arrived_persons[v] == pytest.approx(cp.queue_persons[v] + served, rel=1e-12, abs=1e-9)
+        assert cp.arrived_persons[v] == pytest.approx(
+            cp.queue_persons[v] + served, rel=1e-12, abs=1e-9
+        )
     # the gates' throughput is the venues' flow past them; KSPO's crowd went through both stages
     past = offered - people.gate_queue_persons.sum(axis=0)
-    np.testing.assert_allclose(cp.served_persons[gates], np.bincount(layout.road_gate, past), rtol=1e-9)
+    np.testing.assert_allclose(
+        cp.served_persons[gates], np.bincount(layout.road_gate, past), rtol=1e-9
+    )
     assert cp.served_persons[NORTH_2] > 1000 and cp.arrived_persons[KSPO] > 500
 
 
@@ -287,8 +383,13 @@ def test_a_station_behind_a_gate_sends_its_crowd_through_the_gate(scenario):
     Gate) crosses that gate on its way; from its usual station it crosses none."""
     demand = build_demand(scenario, seed=0)
     kspo = demand.venue_ids.index("venue_kspo_dome")
-    sources = tuple("transit_mongchontoseong_station" if v == kspo else s for v, s in enumerate(demand.foot_source))
-    engine = Engine(scenario, start_s=START_S, demand=dataclasses.replace(demand, foot_source=sources))
+    sources = tuple(
+        "transit_mongchontoseong_station" if v == kspo else s
+        for v, s in enumerate(demand.foot_source)
+    )
+    engine = Engine(
+        scenario, start_s=START_S, demand=dataclasses.replace(demand, foot_source=sources)
+    )
     layout = engine.pedestrians
     peace = layout.gate_ids.index("gate_world_peace_gate")
     assert layout.rail_gate[kspo] == peace and np.sum(layout.rail_gate >= 0) == 1
@@ -298,18 +399,28 @@ def test_a_station_behind_a_gate_sends_its_crowd_through_the_gate(scenario):
     # World Peace Gate's arrivals: the Velodrome's road crowd + KSPO's rail crowd that reached it
     approach = layout.n_venues  # KSPO's walk to the gate is the first approach group
     station = layout.station_source[kspo]
-    reached = _offered(engine, 0)[kspo] - people.crowd.persons[approach].sum() - people.crowd.backlog_persons[station]
+    reached = (
+        _offered(engine, 0)[kspo]
+        - people.crowd.persons[approach].sum()
+        - people.crowd.backlog_persons[station]
+    )
     velodrome_by_road = _offered(engine, 1)[layout.road_gate == peace].sum()
     assert reached > 100
-    assert cp.arrived_persons[layout.gate_checkpoint[peace]] == pytest.approx(velodrome_by_road + reached, rel=1e-9)
+    assert cp.arrived_persons[layout.gate_checkpoint[peace]] == pytest.approx(
+        velodrome_by_road + reached, rel=1e-9
+    )
     assert people.gate_queue_persons[peace, kspo] >= 0 and layout.gate_source[peace, kspo] >= 0
     assert _balance(engine) == pytest.approx(0.0, abs=1e-9 * _offered(engine).sum())
 
 
 def test_a_gate_serves_its_mix_of_venues_in_proportion():
     queue = np.array([[10.0, 30.0], [4.0, 0.0]])  # two gates, two venues
-    passed = pedestrians.serve_well_mixed(queue, np.array([[0.0, 10.0], [0.0, 0.0]]), np.array([25.0, 4.0]))
-    np.testing.assert_allclose(passed, [[5.0, 20.0], [4.0, 0.0]])  # 25 of 50: half of each venue's 10 and 40
+    passed = pedestrians.serve_well_mixed(
+        queue, np.array([[0.0, 10.0], [0.0, 0.0]]), np.array([25.0, 4.0])
+    )
+    np.testing.assert_allclose(
+        passed, [[5.0, 20.0], [4.0, 0.0]]
+    )  # 25 of 50: half of each venue's 10 and 40
     np.testing.assert_allclose(queue, [[5.0, 20.0], [0.0, 0.0]])
 
 
@@ -335,8 +446,15 @@ def test_gate_pen_is_round_the_gate(evening):
     net = layout.network
     from twin.crowd.grid import cell_centre_m
 
-    x, y = cell_centre_m(net.grid, net.cell_row[layout.queue_cells[NORTH_2]], net.cell_col[layout.queue_cells[NORTH_2]])
-    assert np.hypot(x - spec.x_m, y - spec.y_m).max() <= pedestrians.QUEUE_PEN_M + 2 * pedestrians.CELL_M
+    x, y = cell_centre_m(
+        net.grid,
+        net.cell_row[layout.queue_cells[NORTH_2]],
+        net.cell_col[layout.queue_cells[NORTH_2]],
+    )
+    assert (
+        np.hypot(x - spec.x_m, y - spec.y_m).max()
+        <= pedestrians.QUEUE_PEN_M + 2 * pedestrians.CELL_M
+    )
 
 
 def test_throughput_never_exceeds_open_lane_capacity(evening):
@@ -364,7 +482,9 @@ def test_a_held_gate_crowd_reaches_the_entrance_forecast_when_the_gate_opens(gat
     engine.apply(SetLanes(NORTH_2, "face", 20))
     opened = pedestrians.arrival_forecast_pps(engine, 1800.0)
     extra = (opened - closed)[:, KSPO] * 60.0
-    walk_s = pedestrians.walk_time_s(engine.pedestrians, engine.pedestrians.gate_source[1, KSPO], KSPO)
+    walk_s = pedestrians.walk_time_s(
+        engine.pedestrians, engine.pedestrians.gate_source[1, KSPO], KSPO
+    )
     assert extra.sum() > 100 and np.all(extra >= -1e-9)
     assert extra[: int(walk_s // 60)].sum() == 0.0  # nobody before the walk from the gate
 
@@ -372,11 +492,17 @@ def test_a_held_gate_crowd_reaches_the_entrance_forecast_when_the_gate_opens(gat
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (SetLanes(99, "face", 1), r"checkpoint_id: 99 is not a checkpoint \(expected a whole number 0..7\)"),
+        (
+            SetLanes(99, "face", 1),
+            r"checkpoint_id: 99 is not a checkpoint \(expected a whole number 0..7\)",
+        ),
         (SetLanes(KSPO, "drone", 1), "lane_type"),
         (SetLanes(KSPO, "face", -1), "count"),
         (SetLanes(KSPO, "manual", 1000), "max_lanes"),
-        (SetLanes(NORTH_2, "manual", 1000), r"max_lanes=\d+ at checkpoint 7 'Olympic Park North Gate 2 checkpoint'"),
+        (
+            SetLanes(NORTH_2, "manual", 1000),
+            r"max_lanes=\d+ at checkpoint 7 'Olympic Park North Gate 2 checkpoint'",
+        ),
         (SetLanes(NORTH_2, "face", 2.5), "count: must be a whole number"),
     ],
 )
@@ -394,9 +520,16 @@ def test_bad_lane_changes_are_refused_and_change_nothing(evening, action, messag
 def test_gate_lanes_open_and_close_like_entrance_lanes(evening):
     engine = evening.fork()
     result = engine.apply(SetLanes(NORTH_2, "manual", 0))
-    assert result["target"] == "Olympic Park North Gate 2 checkpoint manual lanes" and result["after"] == 0
+    assert (
+        result["target"] == "Olympic Park North Gate 2 checkpoint manual lanes"
+        and result["after"] == 0
+    )
     assert engine.state.extras[pedestrians.KEY].checkpoints.lanes_manual[NORTH_2] == 0
-    assert evening.state.extras[pedestrians.KEY].checkpoints.lanes_manual[NORTH_2] == result["before"] > 0
+    assert (
+        evening.state.extras[pedestrians.KEY].checkpoints.lanes_manual[NORTH_2]
+        == result["before"]
+        > 0
+    )
 
 
 def test_view_carries_pedestrian_figures(evening):
@@ -416,9 +549,15 @@ def test_forecast_with_the_crowd_is_deterministic_and_leaves_the_twin_alone(gate
     first = engine.forecast(900.0, marks_s=(900,), overrides=[SetLanes(NORTH_2, "face", 20)])
     second = engine.forecast(900.0, marks_s=(900,), overrides=[SetLanes(NORTH_2, "face", 20)])
     a, b = first[900].extras["pedestrians"], second[900].extras["pedestrians"]
-    np.testing.assert_array_equal(a["checkpoints"]["queue_persons"], b["checkpoints"]["queue_persons"])
-    assert a["checkpoints"]["queue_persons"][NORTH_2] < queue[NORTH_2]  # the override opened the gate
-    np.testing.assert_array_equal(engine.state.extras[pedestrians.KEY].checkpoints.queue_persons, queue)
+    np.testing.assert_array_equal(
+        a["checkpoints"]["queue_persons"], b["checkpoints"]["queue_persons"]
+    )
+    assert (
+        a["checkpoints"]["queue_persons"][NORTH_2] < queue[NORTH_2]
+    )  # the override opened the gate
+    np.testing.assert_array_equal(
+        engine.state.extras[pedestrians.KEY].checkpoints.queue_persons, queue
+    )
 
 
 def test_checkpoints_command_lists_the_gates(capsys, tmp_path):
@@ -431,7 +570,9 @@ def test_checkpoints_command_lists_the_gates(capsys, tmp_path):
     printed = capsys.readouterr().out
     gate_lines = [line for line in printed.splitlines() if " gate " in line]
     assert [line.split(" checkpoint")[0] for line in gate_lines] == [
-        "Olympic Park World Peace Gate", "Olympic Park North Gate 2"]
+        "Olympic Park World Peace Gate",
+        "Olympic Park North Gate 2",
+    ]
     rows = json.loads(out.read_text())["checkpoints"]
     assert [r["checkpoint_id"] for r in rows if r["kind"] == "park_gate"] == [6, 7]
     assert rows[NORTH_2]["arrivals_5min"] > 0 and len(rows[NORTH_2]["predicted_wait_s"]) == 30
@@ -450,7 +591,9 @@ def test_an_entrance_admits_nobody_before_its_doors_open(before_doors):
     have arrived, every one still walking or queueing at the shut entrance."""
     layout, people = before_doors.pedestrians, before_doors.state.extras[pedestrians.KEY]
     cp = people.checkpoints
-    assert layout.specs[KSPO].open_windows_s == ((18 * 3600.0, 24 * 3600.0),)  # doors 18:00; last session: open till midnight
+    assert layout.specs[KSPO].open_windows_s == (
+        (18 * 3600.0, 24 * 3600.0),
+    )  # doors 18:00; last session: open till midnight
     assert layout.specs[NORTH_2].open_windows_s is None  # park gates are open all day
     assert cp.served_persons[KSPO] == 0.0 and people.inside[KSPO] == 0.0
     assert cp.queue_persons[KSPO] == cp.arrived_persons[KSPO] > 1000
@@ -467,7 +610,9 @@ def test_an_entrance_admits_nobody_before_its_doors_open(before_doors):
 def test_an_entrance_serves_at_its_lanes_capacity_once_its_doors_open(before_doors):
     engine = before_doors.fork()
     cp = engine.state.extras[pedestrians.KEY].checkpoints
-    lanes_pps = (cp.lanes_face[KSPO] * 20 + cp.lanes_manual[KSPO] * 5) / 60  # 5 x 20/min + 15 x 5/min
+    lanes_pps = (
+        cp.lanes_face[KSPO] * 20 + cp.lanes_manual[KSPO] * 5
+    ) / 60  # 5 x 20/min + 15 x 5/min
     assert lanes_pps == pytest.approx(175 / 60)
     engine.run(18 * 3600 + 300)
     assert cp.queue_persons[KSPO] > 0  # not cleared yet: the lanes ran at capacity throughout
@@ -487,7 +632,10 @@ def test_the_predicted_wait_before_the_doors_open_counts_the_time_until_they_ope
     assert np.all(predicted >= 18 * 3600 - joined_s)  # all before 18:00
     assert row["wait_15_s"] >= 15 * 60 and row["wait_now_s"] >= 30 * 60 - pedestrians.CROWD_DT_S
     # the advice is the lanes that clear the queue at the doors within the target, not all lanes
-    assert row["recommended_face"] + row["recommended_manual"] < engine.pedestrians.specs[KSPO].max_lanes
+    assert (
+        row["recommended_face"] + row["recommended_manual"]
+        < engine.pedestrians.specs[KSPO].max_lanes
+    )
 
 
 @pytest.mark.parametrize("action", [SetLanes(KSPO, "face", -1), SetLanes(KSPO, "manual", 1000)])
@@ -524,5 +672,9 @@ def test_the_table_says_when_shut_doors_open_instead_of_a_wait_status(scenario):
     assert rows[KSPO]["status"] == "doors" and rows[KSPO]["doors_open_at_s"] == 18 * 3600
     assert rows[TENNIS]["status"] == "doors" and rows[TENNIS]["doors_open_at_s"] == 18.5 * 3600
     olympic_hall = next(r for r in rows.values() if r["venue_id"] == "venue_olympic_hall")
-    assert olympic_hall["doors_open_at_s"] is None and olympic_hall["status"] in ("ok", "watch", "over")
+    assert olympic_hall["doors_open_at_s"] is None and olympic_hall["status"] in (
+        "ok",
+        "watch",
+        "over",
+    )
     assert rows[NORTH_2]["doors_open_at_s"] is None

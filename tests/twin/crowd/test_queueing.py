@@ -74,10 +74,16 @@ def test_unstable_load_raises(load, servers):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: erlang_c_wait_probability(-1.0, 3), "'offered_load_erl' must be a finite number >= 0"),
+        (
+            lambda: erlang_c_wait_probability(-1.0, 3),
+            "'offered_load_erl' must be a finite number >= 0",
+        ),
         (lambda: erlang_c_wait_probability(1.0, 0), "'servers' must be a whole number >= 1"),
         (lambda: erlang_c_wait_probability(1.0, 2.5), "'servers' must be a whole number >= 1"),
-        (lambda: erlang_c_mean_wait_s(1.0, 0.0, 3), "'service_rate_pps' must be a finite number > 0"),
+        (
+            lambda: erlang_c_mean_wait_s(1.0, 0.0, 3),
+            "'service_rate_pps' must be a finite number > 0",
+        ),
         (lambda: fewest_servers_for_wait(1.0, 1.0, -1.0, max_servers=5), "'target_wait_s' must be"),
     ],
 )

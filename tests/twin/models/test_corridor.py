@@ -3,14 +3,19 @@
 import numpy as np
 import pytest
 
-from twin.models import corridor
-
-from twin.io import geometry
-from twin.models.corridor import CancelCorridor, DispatchCorridor
 from twin.engine import Engine
 from twin.errors import ActionError
+from twin.io import geometry
+from twin.io.synthetic import (
+    chain_scenario,
+    grid_scenario,
+    network_scenario,
+    od_demand,
+    with_hospitals,
+)
+from twin.models import corridor
+from twin.models.corridor import CancelCorridor, DispatchCorridor
 from twin.models.signals import planned_phase
-from twin.io.synthetic import chain_scenario, grid_scenario, network_scenario, od_demand, with_hospitals
 
 
 def _lat_lon(scenario, x_m, y_m):
@@ -27,17 +32,29 @@ def test_route_is_the_true_fastest_path():
         network_scenario(nodes, links, free_speed_kph=[50.0, 30.0, 60.0, 60.0]), {"hospital_b": 2}
     )
     engine = Engine(scenario, demand=od_demand(1, []))
-    plan = corridor.plan_corridor(engine, corridor_id="c1", lat=_lat_lon(scenario, -150.0, 0.0)[0],
-                                  lon=_lat_lon(scenario, -150.0, 0.0)[1])
+    plan = corridor.plan_corridor(
+        engine,
+        corridor_id="c1",
+        lat=_lat_lon(scenario, -150.0, 0.0)[0],
+        lon=_lat_lon(scenario, -150.0, 0.0)[1],
+    )
     assert plan.route == [0, 2, 3]
     assert plan.hospital_id == "hospital_b"
-    assert plan.free_flow_s == pytest.approx((200.0 - plan.start_m) / (50 / 3.6) + 2 * 640.3 / (60 / 3.6), rel=1e-6)
+    assert plan.free_flow_s == pytest.approx(
+        (200.0 - plan.start_m) / (50 / 3.6) + 2 * 640.3 / (60 / 3.6), rel=1e-6
+    )
 
 
 def _red_chain():
     # 3 x 400 m at 36 km/h (10 m/s); signal at node 1: chain green 0-27 s, red 27-60 s
-    scenario = chain_scenario([400.0, 400.0, 400.0], signal_at=1, cycle_s=60.0,
-                              greens_s=(27.0, 27.0), intergreen_s=3.0, dt_s=1.0)
+    scenario = chain_scenario(
+        [400.0, 400.0, 400.0],
+        signal_at=1,
+        cycle_s=60.0,
+        greens_s=(27.0, 27.0),
+        intergreen_s=3.0,
+        dt_s=1.0,
+    )
     return with_hospitals(scenario, {"end": 3})
 
 
@@ -82,7 +99,9 @@ def test_two_corridors_at_one_junction_are_resolved_by_priority(crossing):
     engine.apply(DispatchCorridor("high", *west, hospital_id="east", priority=5))
     engine.run(10.0)
     conflicts = engine.state.extras[corridor.CONFLICTS_KEY]
-    assert {"node_id": 4, "kept": "high", "delayed": "low"} == {k: conflicts[0][k] for k in ("node_id", "kept", "delayed")}
+    assert {"node_id": 4, "kept": "high", "delayed": "low"} == {
+        k: conflicts[0][k] for k in ("node_id", "kept", "delayed")
+    }
     row = engine.state.plans.row(4)
     windows = sorted((p for p in engine.state.preemptions if p.row == row), key=lambda p: p.start_s)
     assert [p.corridor_id for p in windows] == ["high", "low"]
@@ -103,16 +122,29 @@ def test_cancel_restores_the_plan_after_one_intergreen(crossing):
     engine.step()
     assert engine.view().junctions["phase"][4] == -1  # intergreen first
     engine.run(45.0 + 1.0 + engine.state.plans.intergreen_s[row])
-    assert engine.view().junctions["phase"][4] == planned_phase(engine.state.plans, engine.time_s)[row]
+    assert (
+        engine.view().junctions["phase"][4] == planned_phase(engine.state.plans, engine.time_s)[row]
+    )
 
 
 def test_corridor_costs_cross_traffic_delay(crossing):
     # north-south traffic through node 4 (zones are every node: 1 -> 7); the corridor runs east
-    zone = {int(n): z for z, n in zip(crossing.zones["zone_id"], crossing.zones["node_id"], strict=True)}
-    engine = Engine(crossing, demand=od_demand(len(crossing.zones), [(zone[1], zone[7], 800.0, 0.0, 3600.0)]))
-    engine.run(330.0)  # the ambulance reaches node 4 ~22 s later, in the north-south green (330-357 s)
-    plan = corridor.plan_corridor(engine, corridor_id="c1", lat=_lat_lon(crossing, 0.0, 300.0)[0],
-                                  lon=_lat_lon(crossing, 0.0, 300.0)[1], hospital_id="east")
+    zone = {
+        int(n): z for z, n in zip(crossing.zones["zone_id"], crossing.zones["node_id"], strict=True)
+    }
+    engine = Engine(
+        crossing, demand=od_demand(len(crossing.zones), [(zone[1], zone[7], 800.0, 0.0, 3600.0)])
+    )
+    engine.run(
+        330.0
+    )  # the ambulance reaches node 4 ~22 s later, in the north-south green (330-357 s)
+    plan = corridor.plan_corridor(
+        engine,
+        corridor_id="c1",
+        lat=_lat_lon(crossing, 0.0, 300.0)[0],
+        lon=_lat_lon(crossing, 0.0, 300.0)[1],
+        hospital_id="east",
+    )
     result = corridor.evaluate(engine, plan)
     assert result["cross_traffic_delay_vehh"] > 0.0
     assert result["eta_with_s"] <= result["eta_without_s"]
@@ -120,18 +152,29 @@ def test_corridor_costs_cross_traffic_delay(crossing):
 
 def _fingerprint(engine):
     extras = engine.state.extras.get(corridor.EXTRAS_KEY, {})
-    return (engine.time_s, engine.state.vehicles.sum(), tuple(sorted(extras)), engine.state.preemptions)
+    return (
+        engine.time_s,
+        engine.state.vehicles.sum(),
+        tuple(sorted(extras)),
+        engine.state.preemptions,
+    )
 
 
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (DispatchCorridor("x", 37.0, 126.0, hospital_id="nowhere"), "hospital_id 'nowhere' is not a hospital"),
+        (
+            DispatchCorridor("x", 37.0, 126.0, hospital_id="nowhere"),
+            "hospital_id 'nowhere' is not a hospital",
+        ),
         (DispatchCorridor("x", 10.0, 100.0), "is outside the scenario's road network"),
         (DispatchCorridor("x", float("nan"), 100.0), "lat must be a number"),
         (DispatchCorridor("", 37.0, 126.0), "corridor_id must be 1 to 40 letters, digits"),
         (DispatchCorridor("c1", 37.0, 126.0), "corridor_id 'c1' already exists"),
-        (DispatchCorridor("x", 37.0, 126.0, priority=0), "priority must be a whole number from 1 to 9"),
+        (
+            DispatchCorridor("x", 37.0, 126.0, priority=0),
+            "priority must be a whole number from 1 to 9",
+        ),
         (CancelCorridor("ghost"), "corridor_id 'ghost' is not a known corridor"),
     ],
 )

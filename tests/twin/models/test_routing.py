@@ -8,9 +8,9 @@ traffic can also drive through (link 5, 3 -> 5).
 import numpy as np
 import pytest
 
+from twin.io.synthetic import network_scenario
 from twin.models import routing
 from twin.models.network import compile_network
-from twin.io.synthetic import network_scenario
 
 NODES = [(0, 0), (100, 100), (100, -100), (200, 0), (-100, 0), (300, 0)]
 LINKS = [(0, 1, 140.0), (1, 3, 140.0), (0, 2, 140.0), (2, 3, 140.0), (4, 0, 100.0), (3, 5, 100.0)]
@@ -34,7 +34,9 @@ def link_times(net, via_1_s: float, rest_s: float = 15.0) -> np.ndarray:
     return times
 
 
-def split_of_4(diamond, via_1_s: float, old: dict[int, float] | None = None, smoothing: float = 1.0):
+def split_of_4(
+    diamond, via_1_s: float, old: dict[int, float] | None = None, smoothing: float = 1.0
+):
     net, dest, exit_mask, out_of_4 = diamond
     times = link_times(net, via_1_s)
     cost = routing.ReverseGraph(net, dest).cost(times)
@@ -76,7 +78,9 @@ def test_vehicles_leaving_at_the_end_of_a_link_get_no_split(diamond):
     net, dest, exit_mask, _ = diamond
     times = link_times(net, 20.0)
     cost = routing.ReverseGraph(net, dest).cost(times)
-    new = routing.next_hop_split(net, times, cost, np.zeros((len(net.mv_from_link), 1)), exit_mask, smoothing=1.0)
+    new = routing.next_hop_split(
+        net, times, cost, np.zeros((len(net.mv_from_link), 1)), exit_mask, smoothing=1.0
+    )
     into_3 = np.isin(net.mv_from_link, [1, 3])
     assert into_3.sum() == 2 and not new[into_3].any()  # 1 -> 5 and 3 -> 5: they have arrived
     groups = np.unique(net.mv_from_link[~into_3])

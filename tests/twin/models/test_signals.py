@@ -12,8 +12,15 @@ from twin.models.signals import Preemption, active_phase, planned_phase, plans_f
 
 def _plans(greens, intergreen=3.0, offset=0.0):
     cycle = sum(greens) + len(greens) * intergreen
-    table = pd.DataFrame({"node_id": [7], "cycle_s": [cycle], "offset_s": [offset],
-                          "intergreen_s": [intergreen], "greens_s": [" ".join(map(str, greens))]})
+    table = pd.DataFrame(
+        {
+            "node_id": [7],
+            "cycle_s": [cycle],
+            "offset_s": [offset],
+            "intergreen_s": [intergreen],
+            "greens_s": [" ".join(map(str, greens))],
+        }
+    )
     return plans_from_table(table)
 
 
@@ -31,9 +38,18 @@ def test_offset_shifts_the_cycle():
 
 
 def test_plan_whose_greens_do_not_fill_the_cycle_is_refused():
-    table = pd.DataFrame({"node_id": [1], "cycle_s": [90.0], "offset_s": [0.0],
-                          "intergreen_s": [3.0], "greens_s": ["30 30"]})
-    with pytest.raises(ScenarioError, match=r"signals.csv row 2 \(node 1\): greens \+ intergreens = 66 s"):
+    table = pd.DataFrame(
+        {
+            "node_id": [1],
+            "cycle_s": [90.0],
+            "offset_s": [0.0],
+            "intergreen_s": [3.0],
+            "greens_s": ["30 30"],
+        }
+    )
+    with pytest.raises(
+        ScenarioError, match=r"signals.csv row 2 \(node 1\): greens \+ intergreens = 66 s"
+    ):
         plans_from_table(table)
 
 
@@ -67,10 +83,16 @@ def _green_runs_are_separated(phases: np.ndarray, step_s: float, intergreen_s: f
     greens=st.lists(st.integers(7, 60), min_size=2, max_size=4),
     intergreen=st.integers(2, 6),
     offset=st.integers(0, 59),
-    windows=st.lists(st.tuples(st.integers(0, 400), st.integers(5, 90), st.integers(0, 3)), max_size=3),
+    windows=st.lists(
+        st.tuples(st.integers(0, 400), st.integers(5, 90), st.integers(0, 3)), max_size=3
+    ),
 )
-def test_never_two_conflicting_greens_under_random_plans_and_preemptions(greens, intergreen, offset, windows):
-    plans = _plans([float(g) for g in greens], intergreen=float(intergreen), offset=float(offset % 30))
+def test_never_two_conflicting_greens_under_random_plans_and_preemptions(
+    greens, intergreen, offset, windows
+):
+    plans = _plans(
+        [float(g) for g in greens], intergreen=float(intergreen), offset=float(offset % 30)
+    )
     # non-overlapping pre-emption windows, as the corridor planner guarantees
     preemptions, free_from = [], 0.0
     for start, length, phase in sorted(windows):

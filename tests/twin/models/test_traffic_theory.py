@@ -25,8 +25,10 @@ def _cumulative_curves(engine: Engine, until_s: float) -> tuple[np.ndarray, np.n
 
 def test_free_flow_travel_time_is_length_over_free_speed():
     # 3 x 100 m at 10 m/s -> 30 s; dt 5 s makes cells exactly one step of free flow long
-    engine = Engine(chain_scenario([100.0, 100.0, 100.0], dt_s=5.0),
-                    demand=od_demand(2, [(0, 1, 360.0, 0.0, 600.0)]))
+    engine = Engine(
+        chain_scenario([100.0, 100.0, 100.0], dt_s=5.0),
+        demand=od_demand(2, [(0, 1, 360.0, 0.0, 600.0)]),
+    )
     times, entered, exited = _cumulative_curves(engine, 900.0)
     # N_out(t) = N_in(t - 30 s): the arrival curve is the departure curve shifted by 30 s
     shift = int(30.0 / engine.dt_s)
@@ -37,8 +39,9 @@ def test_free_flow_travel_time_is_length_over_free_speed():
 
 
 def test_link_travel_time_at_low_flow_equals_free_flow():
-    engine = Engine(chain_scenario([200.0, 300.0], dt_s=2.0),
-                    demand=od_demand(2, [(0, 1, 100.0, 0.0, 3600.0)]))
+    engine = Engine(
+        chain_scenario([200.0, 300.0], dt_s=2.0), demand=od_demand(2, [(0, 1, 100.0, 0.0, 3600.0)])
+    )
     engine.run(1200.0)
     view = engine.view()
     np.testing.assert_allclose(view.links["travel_time_s"], [20.0, 30.0], rtol=1e-6)
@@ -48,7 +51,9 @@ def test_link_travel_time_at_low_flow_equals_free_flow():
 
 def test_bottleneck_outflow_equals_its_capacity():
     # 1,500 veh/h arrive at a link that can carry 900 veh/h
-    scenario = chain_scenario([500.0, 500.0, 500.0], capacity_vphpl=[1800.0, 900.0, 1800.0], dt_s=1.0)
+    scenario = chain_scenario(
+        [500.0, 500.0, 500.0], capacity_vphpl=[1800.0, 900.0, 1800.0], dt_s=1.0
+    )
     engine = Engine(scenario, demand=od_demand(2, [(0, 1, 1500.0, 0.0, 3600.0)]))
     engine.run(900.0)
     before = engine.state.exited_veh
@@ -59,8 +64,9 @@ def test_bottleneck_outflow_equals_its_capacity():
 
 def test_signalised_approach_passes_saturation_flow_times_green_over_cycle():
     # cycle 60 s, green 27 s for the chain: 1,800 x 27 / 60 = 810 veh/h under saturation
-    scenario = chain_scenario([300.0, 300.0], signal_at=1, cycle_s=60.0, greens_s=(27.0, 27.0),
-                              intergreen_s=3.0, dt_s=1.0)
+    scenario = chain_scenario(
+        [300.0, 300.0], signal_at=1, cycle_s=60.0, greens_s=(27.0, 27.0), intergreen_s=3.0, dt_s=1.0
+    )
     engine = Engine(scenario, demand=od_demand(2, [(0, 1, 1500.0, 0.0, 7200.0)]))
     engine.run(1200.0)
     before = engine.state.exited_veh
@@ -88,12 +94,15 @@ def test_queue_grows_at_arrival_minus_service_and_back_moves_at_shock_speed():
 def test_vehicles_conserved_exactly_through_signals_and_queues():
     # the signal ends the 700 veh/h link: it discharges 700 x 27 / 60 = 315 veh/h, so the
     # 700 vehicles need about 8,000 s; by 10,800 s all have arrived
-    scenario = chain_scenario([300.0, 150.0, 400.0], capacity_vphpl=[1800.0, 700.0, 1800.0],
-                              signal_at=2, dt_s=1.0)
+    scenario = chain_scenario(
+        [300.0, 150.0, 400.0], capacity_vphpl=[1800.0, 700.0, 1800.0], signal_at=2, dt_s=1.0
+    )
     engine = Engine(scenario, demand=od_demand(2, [(0, 1, 1400.0, 0.0, 1800.0)]))
     for until in np.arange(600.0, 10800.0 + 1, 600.0):
         engine.run(until)
         present = engine.state.vehicles.sum()
-        assert engine.state.generated_veh == pytest.approx(engine.state.exited_veh + present, rel=1e-12)
+        assert engine.state.generated_veh == pytest.approx(
+            engine.state.exited_veh + present, rel=1e-12
+        )
     assert engine.state.vehicles.min() >= 0.0
     assert engine.state.exited_veh == pytest.approx(1400.0 / 2.0, rel=1e-9)

@@ -31,22 +31,54 @@ def log(tmp_path, clock):
 
 def _fill(log, clock):
     clock.now_s = 100.0
-    log.record(user="olga", role="operator", action="signal.set_plan", target="node 12",
-               before={"greens_s": [30, 30]}, after={"greens_s": [40, 20]}, sim_time_s=66_000.0)
+    log.record(
+        user="olga",
+        role="operator",
+        action="signal.set_plan",
+        target="node 12",
+        before={"greens_s": [30, 30]},
+        after={"greens_s": [40, 20]},
+        sim_time_s=66_000.0,
+    )
     clock.now_s = 200.0
-    log.record(user="olga", role="operator", action="checkpoint.open_lanes", target="gate 3",
-               before=4, after=6, sim_time_s=66_060.0)
+    log.record(
+        user="olga",
+        role="operator",
+        action="checkpoint.open_lanes",
+        target="gate 3",
+        before=4,
+        after=6,
+        sim_time_s=66_060.0,
+    )
     clock.now_s = 300.0
-    log.record_security("callback.refused", user="eve", role="executive",
-                        target="signal-apply.children", ip="10.0.0.9", detail="role")
+    log.record_security(
+        "callback.refused",
+        user="eve",
+        role="executive",
+        target="signal-apply.children",
+        ip="10.0.0.9",
+        detail="role",
+    )
     clock.now_s = 400.0
-    log.record(user="pat", role="planner", action="replay.fork", target="day 2024-07-27",
-               after={"minute": 1120})
+    log.record(
+        user="pat",
+        role="planner",
+        action="replay.fork",
+        target="day 2024-07-27",
+        after={"minute": 1120},
+    )
 
 
 def test_record_returns_the_committed_entry(log, clock):
-    entry = log.record(user="olga", role="operator", action="signal.set_plan",
-                       target="node 12", before={"a": 1}, after={"a": 2}, sim_time_s=5.0)
+    entry = log.record(
+        user="olga",
+        role="operator",
+        action="signal.set_plan",
+        target="node 12",
+        before={"a": 1},
+        after={"a": 2},
+        sim_time_s=5.0,
+    )
     assert (entry.id, entry.wall_time_s, entry.sim_time_s) == (1, clock.now_s, 5.0)
     # A second, independent connection sees the row: it was committed before return.
     with sqlite3.connect(log.path) as conn:
@@ -63,8 +95,11 @@ def test_durable_settings(log):
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE audit_log SET result = 'ok'", "DELETE FROM audit_log",
-     "UPDATE audit_log SET user = 'someone' WHERE id = 1"],
+    [
+        "UPDATE audit_log SET result = 'ok'",
+        "DELETE FROM audit_log",
+        "UPDATE audit_log SET user = 'someone' WHERE id = 1",
+    ],
 )
 def test_table_is_append_only(log, clock, statement):
     _fill(log, clock)
@@ -81,8 +116,12 @@ def test_query_filters(log, clock):
     def actions(**kw):
         return [e.action for e in log.query(AuditFilter(**kw))]
 
-    assert actions() == ["replay.fork", "callback.refused", "checkpoint.open_lanes",
-                         "signal.set_plan"]
+    assert actions() == [
+        "replay.fork",
+        "callback.refused",
+        "checkpoint.open_lanes",
+        "signal.set_plan",
+    ]
     assert actions(user="olga") == ["checkpoint.open_lanes", "signal.set_plan"]
     assert actions(role="planner") == ["replay.fork"]
     assert actions(action="signal.set_plan") == ["signal.set_plan"]
@@ -107,8 +146,7 @@ def test_facets(log, clock):
     assert log.facets() == {
         "user": ["eve", "olga", "pat"],
         "role": ["executive", "operator", "planner"],
-        "action": ["callback.refused", "checkpoint.open_lanes", "replay.fork",
-                   "signal.set_plan"],
+        "action": ["callback.refused", "checkpoint.open_lanes", "replay.fork", "signal.set_plan"],
     }
 
 
@@ -119,16 +157,30 @@ def test_to_csv(log, clock):
     assert rows[1]["before"] == '{"greens_s":[30,30]}'
     assert rows[1]["sim_time_s"] == "66000.0"
     assert rows[1]["wall_time_utc"] == "1970-01-01T00:01:40.000+00:00"
-    assert list(rows[0]) == ["wall_time_utc", "id", "wall_time_s", "sim_time_s", "category",
-                             "user", "role", "action", "target", "before", "after", "result",
-                             "ip", "detail"]
+    assert list(rows[0]) == [
+        "wall_time_utc",
+        "id",
+        "wall_time_s",
+        "sim_time_s",
+        "category",
+        "user",
+        "role",
+        "action",
+        "target",
+        "before",
+        "after",
+        "result",
+        "ip",
+        "detail",
+    ]
 
 
 def test_csv_defuses_spreadsheet_formulas(log):
-    log.record(user="=HYPERLINK(\"http://x\")", role="admin", action="user.add",
-               target="-2+3", result="ok")
+    log.record(
+        user='=HYPERLINK("http://x")', role="admin", action="user.add", target="-2+3", result="ok"
+    )
     row = next(csv.DictReader(io.StringIO(log.to_csv())))
-    assert row["user"] == "'=HYPERLINK(\"http://x\")"
+    assert row["user"] == '\'=HYPERLINK("http://x")'
     assert row["target"] == "'-2+3"
 
 

@@ -6,16 +6,17 @@ import threading
 import pytest
 
 from twin.actions import SetSignalPlan
+from twin.engine import Engine
+from twin.io.synthetic import chain_scenario, od_demand
 from twin.service.audit import AuditFilter, AuditLog
 from twin.service.commands import CommandPath
-from twin.engine import Engine
 from twin.service.live import LiveSettings, LiveTwin
-from twin.io.synthetic import chain_scenario, od_demand
 
 
 def _engine():
-    scenario = chain_scenario([400.0, 400.0], signal_at=1, cycle_s=60.0, greens_s=(27.0, 27.0),
-                              intergreen_s=3.0, dt_s=1.0)
+    scenario = chain_scenario(
+        [400.0, 400.0], signal_at=1, cycle_s=60.0, greens_s=(27.0, 27.0), intergreen_s=3.0, dt_s=1.0
+    )
     engine = Engine(scenario, demand=od_demand(2, [(0, 1, 500.0, 0.0, 7200.0)]))
     engine.run(300.0)
     return engine
@@ -23,7 +24,9 @@ def _engine():
 
 @pytest.fixture()
 def path(tmp_path):
-    live = LiveTwin(_engine(), settings=LiveSettings(forecast_period_s=0))  # not started: runs inline
+    live = LiveTwin(
+        _engine(), settings=LiveSettings(forecast_period_s=0)
+    )  # not started: runs inline
     audit = AuditLog(tmp_path / "audit.sqlite")
     yield CommandPath(live, audit)
     audit.close()
@@ -44,18 +47,29 @@ def test_applied_action_is_recorded_before_after_then_live(path):
     assert entry.id == result.audit_id and entry.sim_time_s == pytest.approx(300.0)
 
 
-@pytest.mark.parametrize(("action", "reason"), [
-    (SetSignalPlan(1, 500.0, (27.0, 27.0), 0.0), "cycle_s must be between"),
-    (SetSignalPlan(1, 60.0, (27.0,), 0.0), "greens_s must have one value per phase"),
-    (SetSignalPlan(1, 60.0, (27.0, 27.0), 60.0), r"offset_s must be in \[0, cycle_s\)"),
-    (SetSignalPlan(99, 60.0, (27.0, 27.0), 0.0), "node_id 99 is not a signalised junction"),
-    (SetSignalPlan(1, 60.0, ("x", 27.0), 0.0), "greens_s must be a finite number"),
-    ({"kind": "set_signal_plan", "node_id": 1, "cycle_s": 60, "greens_s": [27, 27], "hack": 1},
-     r"unknown field\(s\) \['hack'\]"),
-    ({"kind": "launch_rockets"}, "unknown action kind 'launch_rockets'"),
-    ("not an action", "action must be an object with a 'kind' field"),
-    ({"kind": "set_signal_plan", "node_id": 1}, "set_signal_plan: .*missing"),
-])
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [
+        (SetSignalPlan(1, 500.0, (27.0, 27.0), 0.0), "cycle_s must be between"),
+        (SetSignalPlan(1, 60.0, (27.0,), 0.0), "greens_s must have one value per phase"),
+        (SetSignalPlan(1, 60.0, (27.0, 27.0), 60.0), r"offset_s must be in \[0, cycle_s\)"),
+        (SetSignalPlan(99, 60.0, (27.0, 27.0), 0.0), "node_id 99 is not a signalised junction"),
+        (SetSignalPlan(1, 60.0, ("x", 27.0), 0.0), "greens_s must be a finite number"),
+        (
+            {
+                "kind": "set_signal_plan",
+                "node_id": 1,
+                "cycle_s": 60,
+                "greens_s": [27, 27],
+                "hack": 1,
+            },
+            r"unknown field\(s\) \['hack'\]",
+        ),
+        ({"kind": "launch_rockets"}, "unknown action kind 'launch_rockets'"),
+        ("not an action", "action must be an object with a 'kind' field"),
+        ({"kind": "set_signal_plan", "node_id": 1}, "set_signal_plan: .*missing"),
+    ],
+)
 def test_refusal_names_the_rule_is_recorded_and_changes_nothing(path, action, reason):
     before = _plan(path)
     result = path.submit(action, user="kim", role="operator")
@@ -68,10 +82,15 @@ def test_refusal_names_the_rule_is_recorded_and_changes_nothing(path, action, re
 
 def test_stale_based_on_applies_with_a_warning_naming_the_last_writer(path):
     seen = _plan(path)
-    assert path.submit(SetSignalPlan(1, 70.0, (32.0, 32.0), 0.0), user="lee", role="operator",
-                       based_on=seen).warning == ""
-    result = path.submit(SetSignalPlan(1, 80.0, (37.0, 37.0), 0.0), user="kim", role="operator",
-                         based_on=seen)
+    assert (
+        path.submit(
+            SetSignalPlan(1, 70.0, (32.0, 32.0), 0.0), user="lee", role="operator", based_on=seen
+        ).warning
+        == ""
+    )
+    result = path.submit(
+        SetSignalPlan(1, 80.0, (37.0, 37.0), 0.0), user="kim", role="operator", based_on=seen
+    )
     assert result.ok and "changed by lee" in result.warning
     assert _plan(path)["cycle_s"] == 80.0  # last writer wins
 
@@ -89,8 +108,12 @@ def test_concurrent_submissions_through_the_loop_thread_lose_nothing(tmp_path):
     path = CommandPath(live, audit)
     results = []
     plans = [SetSignalPlan(1, 60.0 + 2 * k, (27.0 + k, 27.0 + k), 0.0) for k in range(8)]
-    threads = [threading.Thread(target=lambda a=a: results.append(path.submit(a, user="u", role="operator")))
-               for a in plans]
+    threads = [
+        threading.Thread(
+            target=lambda a=a: results.append(path.submit(a, user="u", role="operator"))
+        )
+        for a in plans
+    ]
     try:
         for t in threads:
             t.start()

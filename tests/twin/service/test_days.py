@@ -27,8 +27,13 @@ def scenario():
 
 
 def _run_day(day, until_s, inputs=()):
-    live = LiveTwin(day.engine, settings=LiveSettings(forecast_period_s=0), recorder=day.recorder,
-                    paused=day.paused, speed=day.speed)
+    live = LiveTwin(
+        day.engine,
+        settings=LiveSettings(forecast_period_s=0),
+        recorder=day.recorder,
+        paused=day.paused,
+        speed=day.speed,
+    )
     commands = CommandPath(live)
     results = []
     for at_s, fn in inputs:
@@ -47,11 +52,15 @@ def test_an_interrupted_day_resumes_with_every_acknowledged_input(tmp_path, scen
     first = open_live_day(tmp_path, scenario, start_s=START_S)
     assert first.resumed_from is None
     lanes = {"kind": "set_lanes", "checkpoint_id": 1, "lane_type": "manual", "count": 3}
-    live, results = _run_day(first, START_S + 780, [
-        (START_S + 420, lambda c: c.submit(lanes, user="kim", role="operator")),
-        (START_S + 600, lambda c: c.clock(speed=30.0, user="kim", role="operator")),
-        (START_S + 700, lambda c: c.clock(paused=True, user="kim", role="operator")),
-    ])
+    live, results = _run_day(
+        first,
+        START_S + 780,
+        [
+            (START_S + 420, lambda c: c.submit(lanes, user="kim", role="operator")),
+            (START_S + 600, lambda c: c.clock(speed=30.0, user="kim", role="operator")),
+            (START_S + 700, lambda c: c.clock(paused=True, user="kim", role="operator")),
+        ],
+    )
     assert all(r.ok for r in results)
     crashed = live.engine.snapshot()  # the recorder is not closed: as after kill -9
 

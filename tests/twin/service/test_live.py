@@ -7,12 +7,12 @@ from types import MappingProxyType, SimpleNamespace
 
 import pytest
 
+from tests.waiting import wait_for
 from twin.actions import SetSignalPlan
 from twin.engine import Engine
+from twin.io.synthetic import grid_scenario, od_demand
 from twin.service.commands import CommandPath
 from twin.service.live import LiveSettings, LiveTwin, wall_kpis
-from twin.io.synthetic import grid_scenario, od_demand
-from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -34,7 +34,9 @@ def test_settings_are_checked():
 
 
 def test_frames_are_published_about_once_per_period_and_the_clock_runs_at_speed(engine):
-    live = LiveTwin(engine, settings=LiveSettings(speed=20, publish_period_s=0.2, forecast_period_s=0))
+    live = LiveTwin(
+        engine, settings=LiveSettings(speed=20, publish_period_s=0.2, forecast_period_s=0)
+    )
     live.start()
     try:
         first = live.store.latest()
@@ -48,7 +50,9 @@ def test_frames_are_published_about_once_per_period_and_the_clock_runs_at_speed(
 
 
 def test_pause_stops_the_clock_but_not_the_frames(engine):
-    live = LiveTwin(engine, settings=LiveSettings(speed=50, publish_period_s=0.1, forecast_period_s=0))
+    live = LiveTwin(
+        engine, settings=LiveSettings(speed=50, publish_period_s=0.1, forecast_period_s=0)
+    )
     live.start()
     try:
         live.apply_clock(paused=True)
@@ -64,16 +68,24 @@ def test_pause_stops_the_clock_but_not_the_frames(engine):
 
 
 def test_actions_are_applied_by_the_loop_thread(engine):
-    live = LiveTwin(engine, settings=LiveSettings(speed=10, publish_period_s=0.1, forecast_period_s=0))
+    live = LiveTwin(
+        engine, settings=LiveSettings(speed=10, publish_period_s=0.1, forecast_period_s=0)
+    )
     live.start()
     try:
         where = live.call(lambda e: threading.current_thread().name).result(5)
         node = int(engine.scenario.signals["node_id"].iloc[0])
         commands = CommandPath(live)
-        result = commands.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(32.0, 32.0)),
-                                 user="kim", role="operator")
-        bad = commands.submit(SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(1.0, 63.0)),
-                              user="kim", role="operator")
+        result = commands.submit(
+            SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(32.0, 32.0)),
+            user="kim",
+            role="operator",
+        )
+        bad = commands.submit(
+            SetSignalPlan(node_id=node, cycle_s=70.0, greens_s=(1.0, 63.0)),
+            user="kim",
+            role="operator",
+        )
         plan = live.query("signal_plan", node)
     finally:
         live.stop()
@@ -84,8 +96,12 @@ def test_actions_are_applied_by_the_loop_thread(engine):
 
 
 def test_forecasts_arrive_in_the_background(engine):
-    live = LiveTwin(engine, settings=LiveSettings(speed=10, publish_period_s=0.1, forecast_period_s=0.5,
-                                                  forecast_marks_s=(300, 900)))
+    live = LiveTwin(
+        engine,
+        settings=LiveSettings(
+            speed=10, publish_period_s=0.1, forecast_period_s=0.5, forecast_marks_s=(300, 900)
+        ),
+    )
     live.start()
     try:
         assert _wait(lambda: set(live.store.latest().forecasts) == {300, 900}, timeout_s=20)
@@ -96,8 +112,16 @@ def test_forecasts_arrive_in_the_background(engine):
 
 
 def test_history_keeps_one_sample_per_step(engine):
-    live = LiveTwin(engine, settings=LiveSettings(speed=600, publish_period_s=0.1, forecast_period_s=0,
-                                                  history_step_s=60, history_window_s=600))
+    live = LiveTwin(
+        engine,
+        settings=LiveSettings(
+            speed=600,
+            publish_period_s=0.1,
+            forecast_period_s=0,
+            history_step_s=60,
+            history_window_s=600,
+        ),
+    )
     live.start()
     try:
         assert _wait(lambda: len(live.store.latest().history["time_s"]) >= 5, timeout_s=20)
@@ -112,20 +136,35 @@ def test_history_keeps_one_sample_per_step(engine):
 def test_wall_kpis_read_optional_keys():
     view = SimpleNamespace(
         kpis={"vehicles_in_network": 12.0},
-        extras={"pedestrians": {"peak_density_ppm2": 2.5, "on_site_persons": 350.0,
-                                "checkpoints": {"wait_s": [60.0, 900.0]}}},
+        extras={
+            "pedestrians": {
+                "peak_density_ppm2": 2.5,
+                "on_site_persons": 350.0,
+                "checkpoints": {"wait_s": [60.0, 900.0]},
+            }
+        },
     )
     kpis = wall_kpis(view, open_alerts=2)
     assert kpis["vehicles_in_network"] == 12.0
-    assert (kpis["peak_density_ppm2"], kpis["worst_wait_s"], kpis["spectators_on_site"]) == (2.5, 900.0, 350.0)
+    assert (kpis["peak_density_ppm2"], kpis["worst_wait_s"], kpis["spectators_on_site"]) == (
+        2.5,
+        900.0,
+        350.0,
+    )
     assert kpis["open_alerts"] == 2.0
     assert math.isnan(wall_kpis(type("Empty", (), {"kpis": {}})())["peak_density_ppm2"])
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the loop is killed on purpose
+@pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnhandledThreadExceptionWarning"
+)  # the loop is killed on purpose
 def test_watchdog_reports_a_stall_and_restarts_a_dead_loop(engine):
-    live = LiveTwin(engine, settings=LiveSettings(speed=30, publish_period_s=0.1, forecast_period_s=0,
-                                                  stall_after_s=1.0))
+    live = LiveTwin(
+        engine,
+        settings=LiveSettings(
+            speed=30, publish_period_s=0.1, forecast_period_s=0, stall_after_s=1.0
+        ),
+    )
     live.start()
     gate = threading.Event()
     try:
@@ -137,6 +176,7 @@ def test_watchdog_reports_a_stall_and_restarts_a_dead_loop(engine):
 
         def die(_engine):
             raise SystemExit  # not an Exception: ends the loop thread like a fatal error would
+
         live.call(die)
         assert _wait(lambda: live.loop_restarts == 1, timeout_s=20)
         before = live.store.latest()
@@ -153,22 +193,51 @@ def test_junk_clock_and_action_inputs_never_stop_the_clock(engine):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    live = LiveTwin(engine, settings=LiveSettings(speed=30, publish_period_s=0.1, forecast_period_s=0))
+    live = LiveTwin(
+        engine, settings=LiveSettings(speed=30, publish_period_s=0.1, forecast_period_s=0)
+    )
     commands = CommandPath(live)
-    junk = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
-                     st.text(max_size=50), st.lists(st.integers(), max_size=3), st.just("x" * 100_000),
-                     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
-    kinds = st.sampled_from(["set_signal_plan", "set_lanes", "dispatch_corridor", "cancel_corridor", "nope"])
-    fields = st.sampled_from(["node_id", "cycle_s", "greens_s", "offset_s", "checkpoint_id", "lane_type",
-                              "count", "corridor_id", "lat", "lon", "priority"])
+    junk = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=True),
+        st.text(max_size=50),
+        st.lists(st.integers(), max_size=3),
+        st.just("x" * 100_000),
+        st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    )
+    kinds = st.sampled_from(
+        ["set_signal_plan", "set_lanes", "dispatch_corridor", "cancel_corridor", "nope"]
+    )
+    fields = st.sampled_from(
+        [
+            "node_id",
+            "cycle_s",
+            "greens_s",
+            "offset_s",
+            "checkpoint_id",
+            "lane_type",
+            "count",
+            "corridor_id",
+            "lat",
+            "lon",
+            "priority",
+        ]
+    )
     live.start()
     try:
+
         @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(speed=junk, paused=junk, kind=kinds, payload=st.dictionaries(fields, junk, max_size=4))
+        @given(
+            speed=junk, paused=junk, kind=kinds, payload=st.dictionaries(fields, junk, max_size=4)
+        )
         def poke(speed, paused, kind, payload):
-            for result in (commands.clock(speed=speed, user="fuzz", role="operator"),
-                           commands.clock(paused=paused, user="fuzz", role="operator"),
-                           commands.submit({"kind": kind, **payload}, user="fuzz", role="operator")):
+            for result in (
+                commands.clock(speed=speed, user="fuzz", role="operator"),
+                commands.clock(paused=paused, user="fuzz", role="operator"),
+                commands.submit({"kind": kind, **payload}, user="fuzz", role="operator"),
+            ):
                 assert result.ok or result.reason
 
         poke()

@@ -1,6 +1,5 @@
 """Stores: in-process and Redis give the same frames through one interface."""
 
-
 import numpy as np
 import pytest
 
@@ -41,7 +40,10 @@ def test_redis_store(redis_url):
 
 
 def test_redis_reader_sees_the_writers_frames(redis_url):
-    writer, reader = RedisStore(redis_url, prefix="t2"), open_store("redis", redis_url=redis_url, prefix="t2")
+    writer, reader = (
+        RedisStore(redis_url, prefix="t2"),
+        open_store("redis", redis_url=redis_url, prefix="t2"),
+    )
     writer.publish(Frame(seq=7, wall_s=0.0, view=View(5.0)))
     first = reader.latest()
     assert first.seq == 7 and reader.latest() is first  # unchanged seq: no new fetch

@@ -3,12 +3,10 @@
 import numpy as np
 import pytest
 
-from twin.crowd import checkpoints
-
-from twin.crowd import pedestrians
-from twin.models.corridor import DispatchCorridor
-from twin.engine import Engine
+from twin.crowd import checkpoints, pedestrians
 from twin.crowd.pedestrians import SetLanes
+from twin.engine import Engine
+from twin.models.corridor import DispatchCorridor
 from twin.scenario import load
 from twin.service.summary import NormalDay, executive_summary, needs_decision, normal_day
 
@@ -44,7 +42,9 @@ def test_attendance_counts_people_inside_each_venue(evening):
 
 def test_delay_index_is_current_delay_over_normal_day(evening):
     normal = NormalDay(np.array([0.0, 86400.0]), np.array([50.0, 50.0]))
-    summary = executive_summary(evening.scenario, evening.view(), normal=normal, alert_counts={"warning": 2})
+    summary = executive_summary(
+        evening.scenario, evening.view(), normal=normal, alert_counts={"warning": 2}
+    )
     delayed = evening.view().links["delay_rate_veh"].sum()
     assert summary["network"]["delay_index"] == pytest.approx(delayed / 50.0)
     assert summary["alerts"] == {"warning": 2}
@@ -89,75 +89,131 @@ def test_a_venue_queue_counts_its_spectators_held_at_a_gate(evening):
 
 # -- what needs a decision: summarised for an executive, from hand-made views ---------------------
 
-def _view(*, wait_s=(0.0, 0.0, 0.0), lanes=(2, 2, 2), max_lanes=(4, 4, 4), crush=(), los=(1, 1, 1, 1),
-          conflicts=(), time_s=18 * 3600.0):
+
+def _view(
+    *,
+    wait_s=(0.0, 0.0, 0.0),
+    lanes=(2, 2, 2),
+    max_lanes=(4, 4, 4),
+    crush=(),
+    los=(1, 1, 1, 1),
+    conflicts=(),
+    time_s=18 * 3600.0,
+):
     from types import SimpleNamespace
 
     n = len(wait_s)
     people = {
-        "on_site_persons": 1000.0, "peak_density_ppm2": 1.0, "crush_alerts": list(crush),
-        "checkpoints": {"name": ["Gate A", "Hall entrance", "Dome entrance"][:n],
-                        "kind": ["park_gate", "venue_entrance", "venue_entrance"][:n],
-                        "venue_id": [None, "hall", "dome"][:n], "wait_s": np.array(wait_s, dtype=float),
-                        "lanes_face": np.array(lanes), "lanes_manual": np.zeros(n, dtype=int),
-                        "max_lanes": np.array(max_lanes), "wait_target_s": 600.0},
+        "on_site_persons": 1000.0,
+        "peak_density_ppm2": 1.0,
+        "crush_alerts": list(crush),
+        "checkpoints": {
+            "name": ["Gate A", "Hall entrance", "Dome entrance"][:n],
+            "kind": ["park_gate", "venue_entrance", "venue_entrance"][:n],
+            "venue_id": [None, "hall", "dome"][:n],
+            "wait_s": np.array(wait_s, dtype=float),
+            "lanes_face": np.array(lanes),
+            "lanes_manual": np.zeros(n, dtype=int),
+            "max_lanes": np.array(max_lanes),
+            "wait_target_s": 600.0,
+        },
     }
-    junctions = {"los": np.array(los), "signalised": np.ones(len(los), dtype=bool),
-                 "delay_s_per_veh": np.full(len(los), 90.0)}
-    return SimpleNamespace(time_s=time_s, junctions=junctions,
-                           extras={"pedestrians": people, "corridor_conflicts": list(conflicts)})
+    junctions = {
+        "los": np.array(los),
+        "signalised": np.ones(len(los), dtype=bool),
+        "delay_s_per_veh": np.full(len(los), 90.0),
+    }
+    return SimpleNamespace(
+        time_s=time_s,
+        junctions=junctions,
+        extras={"pedestrians": people, "corridor_conflicts": list(conflicts)},
+    )
 
 
 def _row(*, starts_s, inside, expected=1000, wait_s=0.0):
-    return {"venue_id": "dome", "name": "KSPO Dome", "inside_persons": float(inside), "capacity": 15000.0,
-            "session": "Final", "starts_s": starts_s, "expected_persons": expected, "queued_persons": 300.0,
-            "entrance_wait_s": wait_s}
+    return {
+        "venue_id": "dome",
+        "name": "KSPO Dome",
+        "inside_persons": float(inside),
+        "capacity": 15000.0,
+        "session": "Final",
+        "starts_s": starts_s,
+        "expected_persons": expected,
+        "queued_persons": 300.0,
+        "entrance_wait_s": wait_s,
+    }
 
 
 def test_checkpoints_over_target_are_one_item_for_the_operators():
     items = needs_decision(_view(wait_s=(900.0, 700.0, 1500.0)))
     assert len(items) == 1
     item = items[0]
-    assert item["what"] == ("2 venue entrances and 1 park gate over the 10-minute wait target "
-                            "(worst: Dome entrance, 25 min)")
+    assert item["what"] == (
+        "2 venue entrances and 1 park gate over the 10-minute wait target "
+        "(worst: Dome entrance, 25 min)"
+    )
     assert (item["owner"], item["detail"], item["focus"]) == (
-        "acting", "operators are opening lanes", {"tab": "checkpoints", "checkpoint": 2})
+        "acting",
+        "operators are opening lanes",
+        {"tab": "checkpoints", "checkpoint": 2},
+    )
 
 
 def test_checkpoints_with_every_lane_open_are_the_executives_call():
     items = needs_decision(_view(wait_s=(900.0, 0.0, 0.0), lanes=(4, 2, 2)))
     assert [i["owner"] for i in items] == ["decide"]
     assert items[0]["what"].startswith("1 park gate over the 10-minute wait target")
-    assert items[0]["detail"] == ("every lane is already open at Gate A: consider more screening staff "
-                                  "or opening doors earlier")
+    assert items[0]["detail"] == (
+        "every lane is already open at Gate A: consider more screening staff "
+        "or opening doors earlier"
+    )
 
 
 def test_a_session_starting_with_its_crowd_outside_asks_to_consider_a_delay():
     now = 18 * 3600.0
-    at_risk = [_row(starts_s=now + 900, inside=300), _row(starts_s=now + 1800, inside=100, wait_s=2400.0)]
-    fine = [_row(starts_s=now + 900, inside=800), _row(starts_s=now + 4000, inside=0),
-            _row(starts_s=now - 60, inside=0)]  # most inside; too far ahead; already started
+    at_risk = [
+        _row(starts_s=now + 900, inside=300),
+        _row(starts_s=now + 1800, inside=100, wait_s=2400.0),
+    ]
+    fine = [
+        _row(starts_s=now + 900, inside=800),
+        _row(starts_s=now + 4000, inside=0),
+        _row(starts_s=now - 60, inside=0),
+    ]  # most inside; too far ahead; already started
     items = needs_decision(_view(), attendance=at_risk + fine)
     assert [i["kind"] for i in items] == ["session", "session"]
-    assert items[0]["what"] == "KSPO Dome: Final starts at 18:15 with 30 % of 1,000 spectators inside"
+    assert (
+        items[0]["what"] == "KSPO Dome: Final starts at 18:15 with 30 % of 1,000 spectators inside"
+    )
     assert items[0]["level"] == 3 and items[0]["owner"] == "decide"
-    assert items[1]["detail"] == ("the entrance queue takes 40 min, longer than the time left: "
-                                  "consider delaying the start")
+    assert items[1]["detail"] == (
+        "the entrance queue takes 40 min, longer than the time left: consider delaying the start"
+    )
 
 
 def test_roads_are_the_executives_call_from_twice_a_normal_days_delay():
     failing = (5, 5, 5, 1)
     calm = needs_decision(_view(los=failing), delay_index=1.4)
-    assert [(i["what"], i["owner"]) for i in calm] == [("3 signalised junctions at level of service F", "acting")]
+    assert [(i["what"], i["owner"]) for i in calm] == [
+        ("3 signalised junctions at level of service F", "acting")
+    ]
     bad = needs_decision(_view(los=failing), delay_index=2.5)
     assert bad[0]["what"] == "Roads around the park at 2.5× a normal day's delay"
     assert bad[0]["owner"] == "decide" and bad[0]["detail"].endswith("advising public transport")
-    assert needs_decision(_view(los=(5, 5, 1, 1)), delay_index=1.0) == []  # two junctions: the operators' work
+    assert (
+        needs_decision(_view(los=(5, 5, 1, 1)), delay_index=1.0) == []
+    )  # two junctions: the operators' work
 
 
 def test_executive_decisions_come_first_and_are_limited():
-    view = _view(wait_s=(900.0, 700.0, 0.0), los=(5, 5, 5, 5), conflicts=[{"kept": "a", "delayed": "b", "node_id": 3}])
-    items = needs_decision(view, delay_index=3.0, attendance=[_row(starts_s=18 * 3600.0 + 600, inside=10)], limit=3)
+    view = _view(
+        wait_s=(900.0, 700.0, 0.0),
+        los=(5, 5, 5, 5),
+        conflicts=[{"kept": "a", "delayed": "b", "node_id": 3}],
+    )
+    items = needs_decision(
+        view, delay_index=3.0, attendance=[_row(starts_s=18 * 3600.0 + 600, inside=10)], limit=3
+    )
     assert [i["kind"] for i in items] == ["session", "roads", "checkpoint"]
     assert [i["owner"] for i in items] == ["decide", "decide", "acting"]
 
@@ -167,8 +223,10 @@ def test_a_crowd_is_placed_by_its_nearest_venue(evening):
 
     kspo = evening.scenario.facilities.set_index("id").loc["venue_kspo_dome"]
     x, y = geometry.lonlat_to_m(evening.scenario, float(kspo["lon"]), float(kspo["lat"]))
-    crush = [{"level": "critical", "x_m": x + 20.0, "y_m": y, "peak_density_ppm2": 5.2},
-             {"level": "warning", "x_m": x, "y_m": y + 500.0, "peak_density_ppm2": 4.1}]
+    crush = [
+        {"level": "critical", "x_m": x + 20.0, "y_m": y, "peak_density_ppm2": 5.2},
+        {"level": "warning", "x_m": x, "y_m": y + 500.0, "peak_density_ppm2": 4.1},
+    ]
     items = needs_decision(_view(crush=crush), scenario=evening.scenario)
     assert items[0]["what"] == "Crowd density up to 5.2 persons/m² near KSPO Dome (2 areas)"
     assert items[0]["owner"] == "decide"
@@ -179,6 +237,7 @@ def test_summary_counts_the_walls_spectators_on_site_and_splits_them(evening):
     people = evening.view().extras["pedestrians"]
     assert summary["on_site_persons"] == pytest.approx(people["on_site_persons"])
     crowd = summary["crowd"]
-    assert crowd["inside_persons"] + crowd["queued_persons"] + crowd["moving_persons"] == pytest.approx(
-        summary["on_site_persons"])
+    assert crowd["inside_persons"] + crowd["queued_persons"] + crowd[
+        "moving_persons"
+    ] == pytest.approx(summary["on_site_persons"])
     assert all(not item["what"].endswith("open lanes") for item in summary["decisions"])

@@ -11,8 +11,9 @@ from twin.service.whatif import approach_flow_ratios, suggest_plan, what_if
 
 
 def _signal_chain(rate_vph):
-    scenario = chain_scenario([400.0, 400.0], signal_at=1, cycle_s=60.0, greens_s=(27.0, 27.0),
-                              intergreen_s=3.0, dt_s=1.0)
+    scenario = chain_scenario(
+        [400.0, 400.0], signal_at=1, cycle_s=60.0, greens_s=(27.0, 27.0), intergreen_s=3.0, dt_s=1.0
+    )
     return Engine(scenario, demand=od_demand(2, [(0, 1, rate_vph, 0.0, 7200.0)]))
 
 

@@ -99,11 +99,10 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from twin.io.osm import junctions
-
-from twin.models import webster
 from twin.errors import ScenarioError
+from twin.io.osm import junctions
 from twin.io.osm.roadclass import GATEWAY_CLASSES, ROAD_CLASSES, road_class, way_traffic
+from twin.models import webster
 
 CRS_WGS84 = "EPSG:4326"
 CRS_M = "EPSG:32652"

@@ -245,8 +245,14 @@ def test_crossing_movements_phases_and_signal(crossing_read_only):
     # wider road)
     signals = pd.read_csv(out / "signals.csv", dtype={"greens_s": str, "min_greens_s": str})
     assert signals.to_dict("records") == [
-        {"node_id": centre, "cycle_s": 150, "offset_s": 0, "intergreen_s": 5.0, "greens_s": "70 70",
-         "min_greens_s": "27 20"}
+        {
+            "node_id": centre,
+            "cycle_s": 150,
+            "offset_s": 0,
+            "intergreen_s": 5.0,
+            "greens_s": "70 70",
+            "min_greens_s": "27 20",
+        }
     ]
 
 
