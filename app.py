@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dash
 import flask
@@ -45,6 +45,12 @@ from layouts.shell import wall_page
 from layouts.summary import summary_page
 from twin.service.live import Background, LiveSettings, LiveTwin
 from twin.service.store import open_store
+
+if TYPE_CHECKING:
+    from layouts.deck import Scene
+    from twin.engine import Engine
+    from twin.scenario import Scenario
+    from twin.service.store import Store
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RECORDINGS = HERE / "var" / "recordings"
@@ -79,7 +85,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def _scenario(value: Any) -> Any:
+def _scenario(value: str | Path | Scenario) -> Scenario:
     if isinstance(value, (str, Path)):
         from twin.scenario import load
 
@@ -87,7 +93,7 @@ def _scenario(value: Any) -> Any:
     return value
 
 
-def _engine(scenario: Any, config: dict[str, Any]) -> Any:
+def _engine(scenario: Scenario, config: dict[str, Any]) -> Engine:
     """The scenario's engine, warmed up when it will run live (a web-only worker builds one
     too, for the static pedestrian layout the map draws)."""
     from twin.engine import Engine
@@ -99,7 +105,7 @@ def _engine(scenario: Any, config: dict[str, Any]) -> Any:
     return engine
 
 
-def _live_twin(scenario: Any, store: Any, config: dict[str, Any]) -> LiveTwin:
+def _live_twin(scenario: Scenario, store: Store, config: dict[str, Any]) -> LiveTwin:
     """The live twin: resuming the interrupted day or starting a new recorded one when
     ``recordings`` is set (see :mod:`twin.service.days`), else an unrecorded engine."""
     settings = LiveSettings(
@@ -134,7 +140,7 @@ def _live_twin(scenario: Any, store: Any, config: dict[str, Any]) -> LiveTwin:
     )
 
 
-def _health(store: Any, live: LiveTwin | None) -> dict[str, Any]:
+def _health(store: Store, live: LiveTwin | None) -> dict[str, Any]:
     """What every page's stale-data banner polls: the newest frame's wall time and age (s)."""
     import time
 
@@ -258,7 +264,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
     return app
 
 
-def _normal_day(scenario: Any, engine: Any, config: dict[str, Any]) -> Background | None:
+def _normal_day(scenario: Scenario, engine: Engine, config: dict[str, Any]) -> Background | None:
     """The executive summary's normal-day baseline, computed once in a background thread."""
     if not config["normal_day"] or not config["start"]:
         return None
@@ -273,7 +279,7 @@ def _normal_day(scenario: Any, engine: Any, config: dict[str, Any]) -> Backgroun
     ).start()
 
 
-def _mount_pages(app: dash.Dash, scenario: Any, scene: Any, config: dict[str, Any]) -> None:
+def _mount_pages(app: dash.Dash, scenario: Scenario, scene: Scene, config: dict[str, Any]) -> None:
     """The router and its pages: / (wall), /map (read-only), /summary, /admin/audit (sign-in on)."""
     spec = deck_spec(scene)  # geometry built once, sent with the wall page
     ops = operator_callbacks.panes(app.server.extensions[EXTENSION_KEY])  # operator action panels

@@ -19,7 +19,8 @@
                    'getRadius', 'getText', 'getPosition'];
   var S = {deck: null, spec: null, order: [], layers: {}, dataKey: {}, version: {},
            visible: {}, highlight: null, pending: null, frame: 0, timer: 0, nextAllowed: 0, clickId: null, flyCount: 0,
-           applied: 0};
+           applied: 0, view: null, fit: {mode: 'home'}, size: null, relabelTimer: 0, labelZoom: null};
+  var NOTE_TEXT = 'Nothing here: click a road, junction, venue or checkpoint';
 
   function decode(b64, dtype) {
     var bin = atob(b64), bytes = new Uint8Array(bin.length);
@@ -53,6 +54,7 @@
       ? function (row) { return row[subset.field] >= subset.min; }
       : function (row) { var colour = row[subset.field]; return colour && colour[3] > 0; };
     VT[S.dataKey[id]] = (VT[subset.source] || []).filter(keep);
+    if (subset.offsetPath) offsetPaths(VT[S.dataKey[id]], subset.offsetPath);
     bump(id);
   }
 
@@ -108,10 +110,7 @@
     if (base.radiusUnits === 'pixels') out.radiusScale = scale;
     if (base.lineWidthUnits === 'pixels' || base.stroked) out.lineWidthScale = scale;
     if (base['@@type'] === 'TextLayer') out.sizeScale = scale;
-    // per-label pixel offsets (layouts/labels.py, laid out at 1080p) grow with the text
-    if (base.getPixelOffset === '@@=lo' && scale !== 1) {
-      out.getPixelOffset = '@@=[lo[0] * ' + scale + ', lo[1] * ' + scale + ']';
-    }
+    // venue names: offsets and visibility written by relabel() in pixels at this scale
     if (base['@@type'] === 'HeatmapLayer') out.radiusPixels = (base.radiusPixels || 30) * scale;
     if (S.highlight && S.highlight.layer === id) {
       out.highlightedObjectIndex = S.highlight.index;
@@ -189,7 +188,11 @@
     if (!template) return null;
     var object = info.object;
     var html = template.replace(/\{(\w+)\}/g, function (_, field) { return escapeHtml(format(object[field])); });
-    return {html: html};
+    // open towards the map's middle, so a tooltip near an edge is never cut off by it
+    var size = S.size || [Infinity, Infinity];
+    var dx = info.x > size[0] / 2 ? 'calc(-100% - 12px)' : '12px';
+    var dy = info.y > size[1] / 2 ? 'calc(-100% - 12px)' : '12px';
+    return {html: html, style: {transform: 'translate(' + info.x + 'px, ' + info.y + 'px) translate(' + dx + ', ' + dy + ')'}};
   }
 
   function pick(container, x, y) {
@@ -213,7 +216,11 @@
       if (moved > 6 || held > 800) return;  // a drag or a long press, not a click
       var rect = container.getBoundingClientRect();
       var picked = pick(container, e.clientX - rect.left, e.clientY - rect.top);
-      if (!picked) return;
+      if (!picked) {
+        container.setAttribute('data-last-pick', 'none');
+        noteNothingHere(container, e.clientX - rect.left, e.clientY - rect.top);
+        return;
+      }
       var subset = S.spec.subsets[picked.layer];
       S.highlight = subset ? {layer: subset.highlight, index: picked.id} : {layer: picked.layer, index: picked.index};
       redraw();
@@ -224,14 +231,225 @@
     });
   }
 
-  function fitBounds(bounds, width, height, margin) {
-    // centre and zoom that show [west, south, east, north] in the container (deck.gl: 512 px world)
-    var mercY = function (lat) { return Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360)); };
-    var w = Math.max(width - 2 * margin, 100), h = Math.max(height - 2 * margin, 100);
-    var zoom = Math.min(Math.log2(w * 360 / (512 * Math.max(bounds[2] - bounds[0], 1e-6))),
-                        Math.log2(h * 2 * Math.PI / (512 * Math.max(mercY(bounds[3]) - mercY(bounds[1]), 1e-9))));
-    return {longitude: (bounds[0] + bounds[2]) / 2, latitude: (bounds[1] + bounds[3]) / 2,
-            zoom: Math.round(zoom * 100) / 100, pitch: 0, bearing: 0};
+  // ---------------------------------------------------------------- map layout (map_labels.js)
+  function layout() { return window.vtMapLayout; }
+
+  function freeArea(width, height) {
+    /* padding (px) of the part of the map no overlay covers: the layer panel and legend on the
+       left, the overview button (and the kiosk clock) on top, the attribution below */
+    var margin = 12 * (S.scale || 1), pad = {left: margin, right: margin, top: margin, bottom: margin};
+    var wrap = S.container.parentElement, box = S.container.getBoundingClientRect();
+    var rectOf = function (selector) {
+      var el = wrap && wrap.querySelector(selector), r = el && el.getBoundingClientRect();
+      return r && r.width > 0 && r.height > 0 ? r : null;
+    };
+    var side = rectOf('.map-side');
+    if (side) pad.left = Math.max(pad.left, side.right - box.left + margin);
+    ['.map-home', '.map-clock'].forEach(function (selector) {
+      var r = rectOf(selector);
+      if (r) pad.top = Math.max(pad.top, r.bottom - box.top + margin / 2);
+    });
+    var attribution = rectOf('.attribution');
+    if (attribution) pad.bottom = Math.max(pad.bottom, box.bottom - attribution.top + margin / 2);
+    if (pad.left + pad.right > width - 200) pad.left = pad.right = margin;  // a narrow map: use it all
+    return pad;
+  }
+
+  function markerCircles(projector) {
+    // every drawn marker as a circle in container pixels (ScatterplotLayers as the spec draws them)
+    var scale = S.scale || 1, circles = [];
+    S.order.forEach(function (id) {
+      var base = S.layers[id];
+      if (base['@@type'] !== 'ScatterplotLayer' || S.visible[id] === false || id === 'ambulances') return;
+      var field = typeof base.getRadius === 'string' ? base.getRadius.replace('@@=', '') : null;
+      var stroke = base.stroked ? (base.lineWidthMinPixels || 1) * scale : 0;
+      (VT[S.dataKey[id]] || []).forEach(function (row) {
+        var radius = field ? row[field] : base.getRadius;
+        radius = base.radiusUnits === 'meters' ? radius / projector.metresPerPx : radius * scale;
+        radius = Math.max(radius, base.radiusMinPixels || 0) + stroke / 2;
+        var xy = projector.project(row.position);
+        circles.push({x: xy[0], y: xy[1], r: radius});
+      });
+    });
+    return circles;
+  }
+
+  function placeNames(view, projector, area) {
+    // where each venue name goes in this view (null: no room for it)
+    var spec = S.spec.labels, rows = VT[spec.rows] || [], scale = S.scale || 1;
+    if (S.visible[spec.layer] === false || !rows.length) return [];
+    var markers = markerCircles(projector);
+    var labels = rows.map(function (row) {
+      var radius = Math.max(row[spec.radius] / projector.metresPerPx, spec.radiusMinPx) + scale;  // + half the ring
+      return {xy: projector.project(row.position), radius: radius, text: row.n, priority: row[spec.priority] || 0};
+    });
+    var placed = layout().place(labels, markers, area, {
+      sizePx: spec.sizePx * scale, gapPx: spec.gapPx * scale, marginPx: spec.marginPx * scale, font: spec.font
+    });
+    placed.leaders = placed.map(function (p, k) {
+      if (!p || !p.far) return null;
+      var line = layout().leader(labels[k], p, spec.gapPx * scale);
+      return {s: projector.unproject(line[0]), t: projector.unproject(line[1])};
+    }).filter(Boolean);
+    return placed;
+  }
+
+  function homeView(width, height) {
+    // the scenario's bounds and every venue name that fits, inside the free part of the map
+    var pad = freeArea(width, height);
+    return layout().fitWithLabels(S.spec.bounds, width, height, pad, function (view, projector) {
+      return placeNames(view, projector, null);
+    });
+  }
+
+  function relabel() {
+    // lay the venue names out for the current view and draw them
+    S.relabelTimer = 0;
+    if (!S.deck || !S.view || !S.spec.labels || !layout()) return;
+    var width = S.size[0], height = S.size[1], pad = freeArea(width, height);
+    var projector = layout().projector(S.view, width, height);
+    var area = [pad.left, pad.top, width - pad.right, height - pad.bottom];
+    var placed = placeNames(S.view, projector, area), spec = S.spec.labels;
+    var rows = VT[spec.rows] || [];
+    rows.forEach(function (row, k) {
+      var p = placed[k];
+      row.lo = p ? p.offset : [0, 0];
+      row.lc = p ? spec.colour : [0, 0, 0, 0];
+    });
+    if (Math.abs((S.labelZoom || 0) - S.view.zoom) > 0.05) {
+      S.labelZoom = S.view.zoom;
+      Object.keys(S.spec.subsets).forEach(function (id) { if (S.spec.subsets[id].offsetPath) refreshSubset(id); });
+    }
+    S.container.setAttribute('data-labels-shown', placed.filter(Boolean).length);
+    VT[S.dataKey[spec.leaders]] = placed.leaders || [];
+    bump(spec.layer);
+    bump(spec.leaders);
+    redraw();
+  }
+
+  function scheduleRelabel(delayMs) {
+    if (S.relabelTimer) clearTimeout(S.relabelTimer);
+    S.relabelTimer = setTimeout(relabel, delayMs);
+  }
+
+  function viewChanged(params) {
+    S.view = params.viewState;
+    var how = params.interactionState || {};
+    if (how.isDragging || how.isPanning || how.isZooming || how.isRotating) S.fit = {mode: 'user'};
+    scheduleRelabel(150);
+  }
+
+  function setView(view) {
+    S.flyCount += 1;
+    S.view = Object.assign({}, view, {zoom: view.zoom + S.flyCount * 1e-6});
+    window.updateDeck({initialViewState: S.view}, S.deck);
+  }
+
+  function refit() {
+    /* the map changed size (a side panel opened or closed, the window resized): show again what
+       it showed: the overview with every name, or the region the user or an alert chose */
+    var box = S.container.getBoundingClientRect();
+    if (box.width < 10 || box.height < 10) return;
+    var old = S.size;
+    S.size = [box.width, box.height];
+    if (old && Math.abs(old[0] - box.width) < 1 && Math.abs(old[1] - box.height) < 1) return;
+    if (S.fit.mode === 'home') setView(homeView(box.width, box.height));
+    else {
+      if (!S.fit.region && old) S.fit.region = layout().regionOf(S.view, old[0], old[1]);
+      if (S.fit.region) setView(layout().fitBounds(S.fit.region, box.width, box.height, {left: 0, right: 0, top: 0, bottom: 0}));
+    }
+    S.container.setAttribute('data-fit', S.fit.mode);
+    relabel();
+  }
+
+  function watchSize(container) {
+    if (typeof ResizeObserver !== 'function') return;
+    var timer = 0;
+    new ResizeObserver(function () {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(function () { timer = 0; refit(); }, 60);
+    }).observe(container);
+  }
+
+  function offsetPaths(rows, spec) {
+    /* each row's path shifted to the right of its direction of travel by (its two widths / 2 +
+       a gap) pixels at the current zoom, in the row's field spec.into (drawn beside the live line) */
+    var view = S.view || {latitude: 0, zoom: 14}, scale = S.scale || 1;
+    var metresPerPx = 40075016.686 * Math.cos(view.latitude * Math.PI / 180) / (512 * Math.pow(2, view.zoom));
+    rows.forEach(function (row) {
+      var px = ((row[spec.besideWidth] || 0) + (row[spec.ownWidth] || 0)) / 2 + spec.gapPx;
+      row[spec.into] = shiftRight(row.path, px * scale * metresPerPx, spec.gapPx * scale * metresPerPx);
+    });
+  }
+
+  function shiftRight(path, metres, toleranceM) {
+    /* a parallel line metres to the right: mitred joints; on the outer side of a bend the mitre
+       is capped at twice the distance, on the inner side a vertex whose mitre would reach past
+       its segments (a hairpin) is left out */
+    if (!path || path.length < 2) return path;
+    var lat0 = path[0][1] * Math.PI / 180, kx = 111320 * Math.cos(lat0), ky = 110540;
+    // wiggles smaller than the gap would zigzag: the line stays within the gap of the road
+    path = simplify(path, kx, ky, toleranceM);
+    var segments = [];
+    for (var i = 0; i + 1 < path.length; i++) {
+      var dx = (path[i + 1][0] - path[i][0]) * kx, dy = (path[i + 1][1] - path[i][1]) * ky;
+      var len = Math.hypot(dx, dy) || 1e-9;
+      segments.push({tx: dx / len, ty: dy / len, nx: dy / len, ny: -dx / len, len: len});
+    }
+    var out = [];
+    path.forEach(function (point, k) {
+      var a = segments[Math.max(0, k - 1)], b = segments[Math.min(segments.length - 1, k)];
+      var nx = a.nx + b.nx, ny = a.ny + b.ny, len = Math.hypot(nx, ny) || 1;
+      nx /= len; ny /= len;
+      var cos = Math.max(nx * a.nx + ny * a.ny, 1e-3), mitre = 1 / cos;
+      var inner = a.tx * b.ty - a.ty * b.tx < 0;  // a right turn: the offset side is inside
+      if (inner && k > 0 && k < path.length - 1) {
+        var reach = metres * Math.sqrt(Math.max(mitre * mitre - 1, 0));
+        if (reach > Math.min(a.len, b.len)) return;  // a hairpin: no room inside
+      } else {
+        mitre = Math.min(mitre, 2);
+      }
+      out.push([point[0] + nx * metres * mitre / kx, point[1] + ny * metres * mitre / ky]);
+    });
+    return out.length >= 2 ? out : path;
+  }
+
+  function simplify(path, kx, ky, toleranceM) {
+    // Douglas-Peucker in metres: the vertices that keep the path within toleranceM of itself
+    var keep = path.map(function () { return false; }), stack = [[0, path.length - 1]];
+    keep[0] = keep[path.length - 1] = true;
+    while (stack.length) {
+      var span = stack.pop(), a = path[span[0]], b = path[span[1]], worst = -1, far = toleranceM;
+      var ux = (b[0] - a[0]) * kx, uy = (b[1] - a[1]) * ky, len = Math.hypot(ux, uy) || 1e-9;
+      for (var i = span[0] + 1; i < span[1]; i++) {
+        var px = (path[i][0] - a[0]) * kx, py = (path[i][1] - a[1]) * ky;
+        var t = Math.max(0, Math.min(1, (px * ux + py * uy) / (len * len)));
+        var d = Math.hypot(px - t * ux, py - t * uy);
+        if (d > far) { far = d; worst = i; }
+      }
+      if (worst > 0) { keep[worst] = true; stack.push([span[0], worst], [worst, span[1]]); }
+    }
+    return path.filter(function (_, i) { return keep[i]; });
+  }
+
+  function noteNothingHere(container, x, y) {
+    // a click on empty ground says what can be clicked (a note by the click that fades)
+    var wrap = container.parentElement, note = wrap.querySelector('.map-note');
+    if (!note) {
+      note = document.createElement('div');
+      note.className = 'map-note';
+      note.setAttribute('role', 'status');
+      wrap.appendChild(note);
+    }
+    note.textContent = NOTE_TEXT;
+    var box = container.getBoundingClientRect(), width = note.offsetWidth || 300;
+    note.style.left = Math.max(8, Math.min(x + 12, box.width - width - 8)) + 'px';
+    note.style.top = Math.max(8, y + 14) + 'px';
+    note.classList.remove('fading');
+    void note.offsetWidth;  // restart the fade
+    note.classList.add('shown', 'fading');
+    clearTimeout(note.hideTimer);
+    note.hideTimer = setTimeout(function () { note.classList.remove('shown', 'fading'); }, 3000);
   }
 
   function init(containerId, spec, clickId) {
@@ -249,9 +467,6 @@
     });
     Object.keys(spec.data).forEach(function (key) { VT[key] = spec.data[key]; });
     var json = spec.deck, box = container.getBoundingClientRect();
-    if (spec.bounds && box.width > 0 && box.height > 0) {
-      json = Object.assign({}, json, {initialViewState: fitBounds(spec.bounds, box.width, box.height, 24)});
-    }
     S.order = json.layers.map(function (layer) { return layer.id; });
     json.layers.forEach(function (layer) {
       S.layers[layer.id] = layer;
@@ -260,14 +475,21 @@
       S.visible[layer.id] = layer.visible !== false;
     });
     Object.keys(VT).forEach(initRows);
+    if (spec.bounds && box.width > 0 && box.height > 0 && layout()) {
+      json = Object.assign({}, json, {initialViewState: homeView(box.width, box.height)});
+    }
     S.deck = window.createDeck({
       container: container,
       jsonInput: Object.assign({}, json, {layers: S.order.map(layerJson)}),
       configuration: {enumerations: {VT: VT}},
       showError: false,
     });
-    S.deck.setProps({getTooltip: tooltip});
+    S.view = json.initialViewState;
+    S.size = [box.width, box.height];
+    S.deck.setProps({getTooltip: tooltip, onViewStateChange: viewChanged});
     listenClicks(container);
+    watchSize(container);
+    relabel();
     S.timing.created = performance.now();
     container.setAttribute('data-deck-ready', '1');
     schedule();
@@ -295,6 +517,7 @@
         S.spec.toggles[t].forEach(function (id) { S.visible[id] = !!on[id]; });
       });
       redraw();
+      scheduleRelabel(0);  // names make room for the markers now shown (or take the room freed)
       return true;
     },
     select: function (selection) {
@@ -303,6 +526,8 @@
     flyTo: function (target) {
       if (!S.deck || !target || !isFinite(target.longitude) || !isFinite(target.latitude)) return;
       S.flyCount += 1;
+      var to = {longitude: target.longitude, latitude: target.latitude, zoom: target.zoom || 16};
+      S.fit = {mode: 'target', region: layout().regionOf(to, S.size[0], S.size[1])};
       window.updateDeck({initialViewState: {
         longitude: target.longitude, latitude: target.latitude,
         zoom: (target.zoom || 16) + S.flyCount * 1e-6, pitch: 0, bearing: 0,
@@ -315,7 +540,8 @@
       if (!S.deck || !S.spec || !S.spec.bounds || !S.container) return;
       var box = S.container.getBoundingClientRect();
       S.flyCount += 1;
-      var view = fitBounds(S.spec.bounds, box.width, box.height, 24);
+      S.fit = {mode: 'home'};
+      var view = homeView(box.width, box.height);
       window.updateDeck({initialViewState: Object.assign(view, {
         zoom: view.zoom + S.flyCount * 1e-6, transitionDuration: 1000,
         transitionInterpolator: {'@@type': 'FlyToInterpolator'}
@@ -326,6 +552,8 @@
               metrics: S.deck ? Object.assign({}, S.deck.metrics) : null};
     },
     rows: function (key) { return VT[key]; },
+    deck: function () { return S.deck; },  // for tests: deck.gl's own viewport and layers
+    freeArea: function () { return S.container ? freeArea(S.size[0], S.size[1]) : null; },
     pickAt: function (x, y) { return S.deck ? pick(null, x, y) : null; },
     project: function (lonLat) {
       // pixel position of [lon, lat] in the map container (for tests and overlays)

@@ -6,12 +6,13 @@ says what became of it; the shelf and the critical strip follow the frames."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.auth import current_user, protect
-from callbacks.services import services, who
+from callbacks.services import Services, services, who
 from layouts import ids
 from layouts.alerts import (
     ack_note,
@@ -32,7 +33,7 @@ FLY_ZOOM = 16.0
 # layouts.alerts.countdown.
 COUNTDOWN_JS = """
 function (clockText) {
-    var m = /^(\\d\\d):(\\d\\d):(\\d\\d)$/.exec(clockText || '');
+    var m = /(\\d\\d):(\\d\\d):(\\d\\d)$/.exec(clockText || '');  // "Sat 21 Nov · 18:40:05"
     if (!m) { return window.dash_clientside.no_update; }
     var now = (+m[1]) * 3600 + (+m[2]) * 60 + (+m[3]);
     var hhmm = function (s) {
@@ -65,6 +66,19 @@ function (clicks) {
     return window.dash_clientside.no_update;
 }
 """
+
+
+def _shelve_form(svc: Services, alert_id: Any) -> tuple[Any, ...]:
+    """Open the shelve form for ``alert_id`` (hidden, target, title, message), or say that the
+    alert has left the list."""
+    frame = svc.store.latest()
+    alert = next((a for a in frame.alerts if a["id"] == alert_id), None) if frame else None
+    if alert is None:
+        gone = note("Not shelved: the alert has left the list (it may have cleared)", False)
+        return True, None, no_update, gone
+    count = alert.get("count", 1)
+    title = f"Shelve {count} alerts: {alert['place']}" if count > 1 else f"Shelve: {alert['place']}"
+    return False, {"id": alert_id, "group": count > 1, "place": alert["place"]}, title, ""
 
 
 def _clicked_id() -> int:
@@ -164,35 +178,17 @@ def register_callbacks(app) -> None:
         if trigger == ids.SHELVE_CONFIRM:
             if not isinstance(target, dict) or "id" not in target or svc.commands is None:
                 raise PreventUpdate  # no alert chosen (or not what this page sent)
-            reason = shelve_reason(choice, words)
             result = svc.commands.shelve(
                 target["id"],
-                reason=reason,
+                reason=shelve_reason(choice, words),
                 minutes=minutes,
                 group=target.get("group") is True,
                 **who(),
             )
-            return (
-                (True if result.ok else no_update),
-                (None if result.ok else no_update),
-                no_update,
-                shelve_note(result, place=str(target.get("place", ""))),
-            )
-        alert_id = _clicked_id()
-        frame = svc.store.latest()
-        alert = next((a for a in frame.alerts if a["id"] == alert_id), None) if frame else None
-        if alert is None:
-            return (
-                True,
-                None,
-                no_update,
-                note("Not shelved: the alert has left the list (it may have cleared)", False),
-            )
-        count = alert.get("count", 1)
-        title = (
-            f"Shelve {count} alerts: {alert['place']}" if count > 1 else f"Shelve: {alert['place']}"
-        )
-        return False, {"id": alert_id, "group": count > 1, "place": alert["place"]}, title, ""
+            keep = no_update
+            note_ = shelve_note(result, place=str(target.get("place", "")))
+            return (True, None, keep, note_) if result.ok else (keep, keep, keep, note_)
+        return _shelve_form(svc, _clicked_id())
 
     protect(app, shelve, roles=OPERATOR_ROLES)
 

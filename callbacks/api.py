@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 from jsonschema import Draft202012Validator, FormatChecker
@@ -47,6 +47,13 @@ from werkzeug.exceptions import HTTPException
 
 from callbacks.api_schema import ACTION_KINDS, OPENAPI, SCHEMA_URI, openapi_document
 from callbacks.services import EXTENSION_KEY, who
+
+if TYPE_CHECKING:
+    import dash
+
+    from callbacks.services import Services
+    from twin.scenario import Scenario
+    from twin.service.commands import CommandPath, CommandResult
 
 __all__ = ["MAX_BODY_BYTES", "PREFIX", "action_errors", "register_api"]
 
@@ -307,7 +314,7 @@ def read_json_object() -> dict[str, Any]:
 class _Replays:
     """One replay engine per recording (least recently used dropped), each used under its lock."""
 
-    def __init__(self, scenario: Any) -> None:
+    def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self._fingerprint: str | None = None
         self._lock = threading.Lock()
@@ -403,11 +410,11 @@ _RECORDING_STATUS = {"unknown_recording": 404, "out_of_range": 400, "bad_time": 
 
 
 # ---------------------------------------------------------------- the endpoints
-def _services() -> Any:
+def _services() -> Services:
     return current_app.extensions[EXTENSION_KEY]
 
 
-def _commands() -> Any:
+def _commands() -> CommandPath:
     commands = _services().commands
     if commands is None:
         raise ApiError(
@@ -430,57 +437,53 @@ def _twin_call(fn: Callable[[], Any]) -> Any:
         raise ApiError(503, "stopped", f"the twin is not running ({error})") from None
 
 
+STATE_ALERT_KEYS = (
+    "id",
+    "kind",
+    "level",
+    "severity",
+    "place",
+    "message",
+    "raised_s",
+    "acked",
+    "count",
+)
+"""The fields of each open alert in ``GET /state``."""
+STATE_CORRIDOR_KEYS = (
+    "corridor_id",
+    "hospital_id",
+    "state",
+    "priority",
+    "dispatched_s",
+    "eta_s",
+    "eta_without_s",
+    "remaining_m",
+    "lat",
+    "lon",
+)
+"""The fields of each ambulance en route in ``GET /state``."""
+
+
 def _get_state() -> Response:
     svc, commands = _services(), _commands()
-    state = _twin_call(
-        lambda: commands.query("api_state")
-    )  # one consistent read in the loop thread
-    plans, lanes, corridors, time_s = (
-        state["signal_plans"],
-        state["checkpoint_lanes"],
-        state["corridors"],
-        state["time_s"],
-    )
+    state = _twin_call(lambda: commands.query("api_state"))  # one consistent read in the loop
     frame = svc.store.latest()
-    alert_keys = (
-        "id",
-        "kind",
-        "level",
-        "severity",
-        "place",
-        "message",
-        "raised_s",
-        "acked",
-        "count",
-    )
-    corridor_keys = (
-        "corridor_id",
-        "hospital_id",
-        "state",
-        "priority",
-        "dispatched_s",
-        "eta_s",
-        "eta_without_s",
-        "remaining_m",
-        "lat",
-        "lon",
-    )
     live = svc.live
     return _json(
         {
-            "time_s": time_s,
+            "time_s": state["time_s"],
             "clock": {"paused": bool(live.paused), "speed": float(live.speed)},
             "kpis": dict(frame.kpis) if frame is not None else {},
             "kpis_time_s": frame.time_s if frame is not None else None,
-            "signal_plans": plans,
-            "checkpoint_lanes": lanes,
+            "signal_plans": state["signal_plans"],
+            "checkpoint_lanes": state["checkpoint_lanes"],
             "corridors": [
-                {k: c.get(k) for k in corridor_keys}
-                for c in corridors
+                {k: c.get(k) for k in STATE_CORRIDOR_KEYS}
+                for c in state["corridors"]
                 if c.get("state") == "en route"
             ],
             "alerts": [
-                {k: a.get(k) for k in alert_keys}
+                {k: a.get(k) for k in STATE_ALERT_KEYS}
                 for a in (frame.alerts if frame is not None else ())
             ],
         }
@@ -516,6 +519,22 @@ def _post_action() -> Response:
     if user["role"] not in ACTING_ROLES:
         raise _forbidden(user)
     commands = _commands()
+    body = _valid_action_body()
+    result = _run_action(commands, body, user)
+    if not result.ok:
+        raise ApiError(
+            422,
+            result.code or "refused",
+            result.reason,
+            audit_id=result.audit_id,
+            seq=result.seq,
+            sim_time_s=result.sim_time_s,
+        )
+    return _json(_acknowledgement(result))
+
+
+def _valid_action_body() -> dict[str, Any]:
+    """The request's action, checked against the schema (400 naming the first error)."""
     body = read_json_object()
     errors = action_errors(body)
     if errors:
@@ -528,21 +547,21 @@ def _post_action() -> Response:
             rule=first["rule"],
             errors=errors,
         )
+    return _coerce_integers(body["kind"], body)
+
+
+def _run_action(commands: CommandPath, body: dict[str, Any], user: dict[str, str]) -> CommandResult:
+    """Submit the action through the command path; 503 when it could not be recorded."""
     kind = body["kind"]
-    body = _coerce_integers(kind, body)
     try:
         if kind == "clock":
-            result = _twin_call(
+            return _twin_call(
                 lambda: commands.clock(paused=body.get("paused"), speed=body.get("speed"), **user)
             )
-        elif kind == "acknowledge":
-            result = _twin_call(
-                lambda: commands.acknowledge(
-                    body["alert_id"], group=bool(body.get("group", False)), **user
-                )
-            )
-        else:
-            result = _twin_call(lambda: commands.submit(body, **user))
+        if kind == "acknowledge":
+            group = bool(body.get("group", False))
+            return _twin_call(lambda: commands.acknowledge(body["alert_id"], group=group, **user))
+        return _twin_call(lambda: commands.submit(body, **user))
     except ApiError:
         raise
     except Exception:  # noqa: BLE001 - the audit or recording write failed: not acknowledged
@@ -552,15 +571,10 @@ def _post_action() -> Response:
             "not_recorded",
             "the action could not be recorded durably and was not applied; see the server log",
         ) from None
-    if not result.ok:
-        raise ApiError(
-            422,
-            result.code or "refused",
-            result.reason,
-            audit_id=result.audit_id,
-            seq=result.seq,
-            sim_time_s=result.sim_time_s,
-        )
+
+
+def _acknowledgement(result: CommandResult) -> dict[str, Any]:
+    """The 200 answer: what was applied, with its audit and recording references."""
     ack = {
         "ok": True,
         "kind": result.kind,
@@ -573,7 +587,7 @@ def _post_action() -> Response:
     }
     if result.warning:
         ack["warning"] = result.warning
-    return _json(ack)
+    return ack
 
 
 def _list_recordings() -> Response:
@@ -648,7 +662,7 @@ def _http_error(error: HTTPException) -> Response:
     return _error_response(ApiError(error.code or 500, code, error.description or error.name))
 
 
-def register_api(app: Any) -> Blueprint:
+def register_api(app: dash.Dash) -> Blueprint:
     """Register the ``/api/v1`` blueprint on ``app.server`` (a Dash app made by ``create_app``)."""
     server = app.server
     services = server.extensions[EXTENSION_KEY]

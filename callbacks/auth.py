@@ -62,7 +62,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from hashlib import sha256
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import dash
@@ -74,6 +74,9 @@ from limits import RateLimitItem, parse_many
 from auth.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
 from layouts.signin import signin_page, signout_page
 from twin.service.audit import AuditLog
+
+if TYPE_CHECKING:
+    import flask
 
 __all__ = [
     "ALL_ROLES",
@@ -207,7 +210,12 @@ class LoginLimits:
     """
 
     def __init__(
-        self, server: Any, *, per_name: str, per_address: str, storage_uri: str = "memory://"
+        self,
+        server: flask.Flask,
+        *,
+        per_name: str,
+        per_address: str,
+        storage_uri: str = "memory://",
     ) -> None:
         self.extension = Limiter(
             key_func=lambda: request.remote_addr or "",
@@ -579,42 +587,11 @@ class Auth:
         """``/api/...``: a bearer token, else the session cookie; JSON errors, no redirects."""
         path = request.path
         header = request.headers.get("Authorization")
-        if header is not None:
-            scheme, _, token = header.strip().partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return self._api_refuse(
-                    None,
-                    401,
-                    "unauthenticated",
-                    path,
-                    "Send 'Authorization: Bearer <token>'.",
-                    reason="malformed Authorization header",
-                )
-            stored = self.users.user_for_token(token.strip())
-            if stored is None:
-                return self._token_failed(path)
-            user = SignedInUser(stored.name, stored.role.value, token=True)
-        else:
-            user = self._load_user()
-            if user is None:
-                return self._api_refuse(
-                    None,
-                    401,
-                    "unauthenticated",
-                    path,
-                    "Sign in, or send 'Authorization: Bearer <token>'"
-                    " (python -m twin users token NAME).",
-                    reason="no session or token",
-                )
-            if request.method not in _SAFE_METHODS and not self._csrf_ok():
-                return self._api_refuse(
-                    user,
-                    403,
-                    "forbidden",
-                    path,
-                    "Missing or wrong CSRF token (header X-CSRFToken).",
-                    reason="missing or wrong CSRF token",
-                )
+        user, refused = (
+            self._api_token_user(path, header) if header else self._api_session_user(path)
+        )
+        if refused is not None:
+            return refused
         g.venuetwin_user = user
         if not self.page_allowed(path, user.role):
             return self._api_refuse(
@@ -626,6 +603,48 @@ class Auth:
                 reason=f"not open to {user.role}",
             )
         return None
+
+    def _api_token_user(
+        self, path: str, header: str
+    ) -> tuple[SignedInUser, None] | tuple[None, Response]:
+        """The user of an ``Authorization: Bearer`` header, or the refusal."""
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None, self._api_refuse(
+                None,
+                401,
+                "unauthenticated",
+                path,
+                "Send 'Authorization: Bearer <token>'.",
+                reason="malformed Authorization header",
+            )
+        stored = self.users.user_for_token(token.strip())
+        if stored is None:
+            return None, self._token_failed(path)
+        return SignedInUser(stored.name, stored.role.value, token=True), None
+
+    def _api_session_user(self, path: str) -> tuple[SignedInUser, None] | tuple[None, Response]:
+        """The user of the session cookie (a CSRF token on writes), or the refusal."""
+        user = self._load_user()
+        if user is None:
+            return None, self._api_refuse(
+                None,
+                401,
+                "unauthenticated",
+                path,
+                "Sign in, or send 'Authorization: Bearer <token>' (python -m twin users token NAME).",
+                reason="no session or token",
+            )
+        if request.method not in _SAFE_METHODS and not self._csrf_ok():
+            return None, self._api_refuse(
+                user,
+                403,
+                "forbidden",
+                path,
+                "Missing or wrong CSRF token (header X-CSRFToken).",
+                reason="missing or wrong CSRF token",
+            )
+        return user, None
 
     def _token_failed(self, path: str) -> Response:
         """A wrong bearer token: counted against the address budget like a wrong password."""
@@ -796,37 +815,45 @@ class Auth:
         name_group, groups = self._login_groups(username)
         retry_s = self.limits.retry_after_s(groups)
         if retry_s:
-            self._log(
-                "login.rate_limited",
-                None,
-                "",
-                f"retry after {retry_s} s",
-                result="refused",
-                name=self._known_name(username),
-            )
-            html = self._signin_html(
-                error=f"Too many failed sign-ins. Try again in {retry_s} s.", username=username
-            )
-            return html, 429, {"Retry-After": str(retry_s)}
+            return self._login_rate_limited(username, retry_s)
         password = request.form.get("password", "")[: MAX_PASSWORD_CHARS + 1]
         user = self.users.verify(username, password)
         if user is None:
-            self.limits.failed(groups)
-            known = self._known_name(username)
-            self._log(
-                "login.failed",
-                None,
-                "",
-                "" if known else "unknown user name",
-                result="failed",
-                name=known,
-            )
-            self._alert_if_exhausted()
-            return self._signin_html(error="Wrong user name or password.", username=username), 401
+            return self._login_failed(username, groups)
         self.limits.reset([name_group])  # the address budget is not refunded
         response = self._start_session(user.name, user.role.value, demo=False)
         self._remember_device(response, user.name)
         return response
+
+    def _login_rate_limited(self, username: str, retry_s: int) -> Any:
+        """Too many failed sign-ins for this name or address: logged, 429 with Retry-After."""
+        self._log(
+            "login.rate_limited",
+            None,
+            "",
+            f"retry after {retry_s} s",
+            result="refused",
+            name=self._known_name(username),
+        )
+        html = self._signin_html(
+            error=f"Too many failed sign-ins. Try again in {retry_s} s.", username=username
+        )
+        return html, 429, {"Retry-After": str(retry_s)}
+
+    def _login_failed(self, username: str, groups: list[Any]) -> Any:
+        """A wrong name or password: counted against the budgets, logged, 401."""
+        self.limits.failed(groups)
+        known = self._known_name(username)
+        self._log(
+            "login.failed",
+            None,
+            "",
+            "" if known else "unknown user name",
+            result="failed",
+            name=known,
+        )
+        self._alert_if_exhausted()
+        return self._signin_html(error="Wrong user name or password.", username=username), 401
 
     def _login_groups(self, username: str) -> tuple[Any, list[Any]]:
         """The rate-limit groups of a sign-in as `username`: per name and device if this

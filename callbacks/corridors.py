@@ -18,8 +18,11 @@ from layouts.deck import preview_message
 from layouts.preview import preview_state
 from layouts.signal_panel import message
 from twin.errors import ActionError
-from twin.models import corridor
+from twin.service import queries
 from twin.service.live import view_extra
+
+ALREADY_DISPATCHED = "corridor_exists"
+"""The refusal code of a dispatch whose corridor id exists (a repeated click)."""
 
 
 def register_callbacks(app: Any) -> None:
@@ -29,6 +32,7 @@ def register_callbacks(app: Any) -> None:
     cmd = svc.commands
     guarded = operator_callback(app)
     n_links = len(svc.scene.links)
+    junction_names = {s["i"]: s["n"] for s in svc.scene.signals}
 
     @guarded(
         Output(ids.COR_PLAN, "children"),
@@ -46,39 +50,25 @@ def register_callbacks(app: Any) -> None:
         hospital_id = None if hospital in (None, NEAREST) else hospital
         corridor_id = f"AMB-{uuid.uuid4().hex[:4].upper()}"
         try:
-            if not all(isinstance(v, (int, float)) for v in (lat, lon)):
-                raise ActionError(f"lat and lon must be numbers, got {lat!r}, {lon!r}")
-            fork = cmd.query("forecast_copy")
-            plan = corridor.plan_corridor(
-                fork, corridor_id=corridor_id, lat=lat, lon=lon, hospital_id=hospital_id
-            )
-            result = corridor.evaluate(fork, plan)
-            names = {s["i"]: s["n"] for s in svc.scene.signals}
-            hospitals = corridor.hospitals(fork)
+            copy = cmd.query("forecast_copy")  # taken in the loop thread; run outside it
+            preview = queries.corridor_preview(copy, corridor_id, lat, lon, hospital_id)
         except ActionError as error:
             return [], None, message(f"Refused: {error}", "refused"), no_update, None
-        summary = {
-            **result,
-            "now_s": fork.time_s,
-            "distance_m": plan.distance_m,
-            "links": len(plan.route),
-            "hospital_name": hospitals[plan.hospital_id]["name"],
-        }
         draft = {
             "corridor_id": corridor_id,
             "lat": lat,
             "lon": lon,
-            "hospital_id": plan.hospital_id,
-            "eta_without_s": round(float(result["eta_without_s"]), 1),
+            "hospital_id": preview["hospital_id"],
+            "eta_without_s": round(float(preview["eta_without_s"]), 1),
         }
         banner = preview_state(
-            f"Preview: route of {corridor_id} to {summary['hospital_name']} — nothing dispatched"
+            f"Preview: route of {corridor_id} to {preview['hospital_name']} — nothing dispatched"
         )
         return (
-            plan_summary(summary, names),
+            plan_summary(preview, junction_names),
             draft,
             message(f"Preview of {corridor_id}: nothing dispatched yet", "ok"),
-            preview_message(n_links=n_links, route=plan.path_lonlat),
+            preview_message(n_links=n_links, route=preview["path_lonlat"]),
             banner,
         )
 
@@ -101,14 +91,9 @@ def register_callbacks(app: Any) -> None:
             },
         }
         result = cmd.submit(action, **who())
-        if not result.ok and "already exists" in result.reason:
-            return (
-                message(
-                    f"{draft['corridor_id']} is already dispatched (repeated click ignored)", "warn"
-                ),
-                no_update,
-                no_update,
-            )
+        if result.code == ALREADY_DISPATCHED:
+            repeat = f"{draft['corridor_id']} is already dispatched (repeated click ignored)"
+            return message(repeat, "warn"), no_update, no_update
         if not result.ok:
             return _note(result, ""), no_update, no_update
         return (

@@ -4,23 +4,75 @@ recorded and audited by the command path)."""
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.auth import current_user, protect
 from callbacks.services import services, who
 from layouts import ids
-from layouts.alerts import alert_feed, alert_stats, clock, feed_digest
-from layouts.clock import clock_state_text
+from layouts.alerts import alert_feed, alert_stats, feed_digest
+from layouts.clock import clock_state_text, day_clock, day_over_banner, kiosk_clock
 from layouts.deck import dynamic_rows, encode_update, layer_values, peak_density_place
 from layouts.kpis import kpi_strip
+from twin.service.queries import day_over, event_day_of
+
+if TYPE_CHECKING:
+    from callbacks.services import Services
+    from twin.service.store import Frame
 
 OPERATOR_ROLES = ("operator",)
 CLOCK_ROLES = ("admin",)  # a pause or a new speed changes every screen: the admin's decision
 
 
+def _map_update(svc: Services, frame: Frame, horizons: tuple, toggles, digests) -> tuple:
+    """The map's changed values (``no_update`` when nothing changed) and the new digests."""
+    values = layer_values(
+        svc.scene, frame, horizon_s=int(horizons[0] or 900), heat_horizon_s=int(horizons[1] or 0)
+    )
+    message, new_digests = encode_update(
+        values, dynamic_rows(svc.scene, frame), digests, visible=set(toggles or ())
+    )
+    return (message if message["values"] or message["rows"] else no_update), new_digests
+
+
+def _kpis_and_clock(svc: Services, frame: Frame, day: dict) -> tuple:
+    """KPI strip, header clock, kiosk clock and clock state; the day-over state once the event
+    day is over (read from the frame: its time and spectators on site)."""
+    time_s = frame.view.time_s
+    over = day_over(day, time_s, frame.kpis.get("spectators_on_site", math.nan))
+    peak = frame.kpis.get("peak_density_ppm2", 0.0)
+    where = {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)} if peak >= 0.05 else {}
+    strip = kpi_strip(frame.kpis, frame.history, where=where)
+    state = clock_state_text(
+        paused=frame.paused,
+        speed=frame.speed,
+        mode=frame.mode,
+        change=frame.clock_change,
+        day_over=over,
+    )
+    return (
+        [day_over_banner(day), *strip] if over else strip,
+        day_clock(day, time_s, seconds=True, over=over),
+        kiosk_clock(day, time_s, over=over),
+        state,
+    )
+
+
+def _feed(frame: Frame, seen_digest: str) -> tuple:
+    """The alert feed (``no_update`` when unchanged) and its digest."""
+    digest = feed_digest(frame.alerts)
+    user = current_user()  # None without sign-in: everyone may act
+    can_ack = user is None or user.role in OPERATOR_ROLES
+    feed = alert_feed(frame.alerts, can_ack=can_ack) if digest != seen_digest else no_update
+    return feed, digest
+
+
 def register_callbacks(app) -> None:
     svc = services(app)
+    day = event_day_of(svc.scenario) if svc.scenario is not None else {"end_s": None}
 
     @app.callback(
         Output(ids.MAP_UPDATE, "data"),
@@ -46,35 +98,15 @@ def register_callbacks(app) -> None:
         frame = svc.store.latest()
         if frame is None or (frame.seq == seq and ctx.triggered_id == ids.TICK):
             raise PreventUpdate  # nothing new: a slow or background page never stacks work
-        values = layer_values(
-            svc.scene,
-            frame,
-            horizon_s=int(horizon_s or 900),
-            heat_horizon_s=int(heat_horizon_s or 0),
+        map_message, new_digests = _map_update(
+            svc, frame, (horizon_s, heat_horizon_s), toggles, digests
         )
-        message, new_digests = encode_update(
-            values, dynamic_rows(svc.scene, frame), digests, visible=set(toggles or ())
-        )
-        peak = frame.kpis.get("peak_density_ppm2", 0.0)
-        where = (
-            {"peak_density_ppm2": peak_density_place(svc.scene, frame.view)} if peak >= 0.05 else {}
-        )
-        state = clock_state_text(
-            paused=frame.paused, speed=frame.speed, mode=frame.mode, change=frame.clock_change
-        )
-        digest = feed_digest(frame.alerts)
-        user = current_user()  # None without sign-in: everyone may act
-        can_ack = user is None or user.role in OPERATOR_ROLES
-        feed = alert_feed(frame.alerts, can_ack=can_ack) if digest != alert_digest else no_update
-        map_message = message if message["values"] or message["rows"] else no_update
+        feed, digest = _feed(frame, alert_digest)
         return (
             map_message,
             new_digests,
             frame.seq,
-            kpi_strip(frame.kpis, frame.history, where=where),
-            clock(frame.time_s, seconds=True),
-            clock(frame.time_s),
-            state,
+            *_kpis_and_clock(svc, frame, day),
             feed,
             digest,
             alert_stats(frame.alert_stats),

@@ -9,7 +9,7 @@ audited, then applied) and every callback of these modules is protected for the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
@@ -20,6 +20,15 @@ from layouts.checkpoint_panel import checkpoint_options, checkpoint_pane
 from layouts.corridor_panel import corridor_pane, hospital_options
 from layouts.signal_panel import junction_options, message, signal_pane
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import dash
+
+    from callbacks.services import Services
+    from twin.service.commands import CommandPath, CommandResult
+    from twin.service.live import LiveTwin
+
 PANES = {
     "alerts": ids.ALERTS_PANE,
     "signals": ids.SIG_PANE,
@@ -29,7 +38,7 @@ PANES = {
 OPERATOR = "operator"
 
 
-def panes(svc: Any) -> list[Any]:
+def panes(svc: Services) -> list[Any]:
     """The three action panels for the page (static options read once from the twin)."""
     if svc.commands is None:
         return []
@@ -41,7 +50,7 @@ def panes(svc: Any) -> list[Any]:
     ]
 
 
-def note(result: Any, ok_text: str) -> Any:
+def note(result: CommandResult, ok_text: str) -> Any:
     """The message line for a command result: refused, applied with a warning, or applied."""
     if not result.ok:
         return message(f"Refused: {result.reason}", "refused")
@@ -50,7 +59,7 @@ def note(result: Any, ok_text: str) -> Any:
     return message(ok_text, "ok")
 
 
-def operator_callback(app: Any) -> Callable[..., Callable[[Callable], Callable]]:
+def operator_callback(app: dash.Dash) -> Callable[..., Callable[[Callable], Callable]]:
     """A decorator like ``app.callback`` that also allows the callback to operators only."""
     from callbacks.auth import protect
 
@@ -65,7 +74,7 @@ def operator_callback(app: Any) -> Callable[..., Callable[[Callable], Callable]]
     return callback
 
 
-def register_callbacks(app: Any) -> None:
+def register_callbacks(app: dash.Dash) -> None:
     svc = services(app)
     if svc.commands is None:
         return
@@ -113,7 +122,9 @@ def register_callbacks(app: Any) -> None:
         return out
 
 
-def command_path(live: Any, config: dict[str, Any], *, default_db: Any) -> Any:
+def command_path(
+    live: LiveTwin | None, config: dict[str, Any], *, default_db: str | Path
+) -> CommandPath | None:
     """The app's :class:`CommandPath` (None for a read-only web worker). Its audit log is the
     sign-in database when sign-in is on (one log for the admin page), else ``audit_db`` or
     ``default_db``."""

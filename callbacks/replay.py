@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import numpy as np
@@ -57,6 +57,14 @@ from twin.service.replay import parse_clock
 from twin.service.replay_service import ReplayService, fork_changes
 from twin.service.store import Frame
 
+if TYPE_CHECKING:
+    import dash
+    import flask
+    from flask_caching import Cache
+
+    from callbacks.services import Services
+    from layouts.deck import Scene
+
 FORK_ROLES = ("planner", "operator", "admin")
 """Who may fork a day (the server refuses everyone else: 403)."""
 EXTENSION_KEY = "venuetwin.replay"
@@ -76,16 +84,16 @@ class ReplayWeb:
     """What the replay page's callbacks share: the service, the frame cache, display names."""
 
     service: ReplayService
-    cache: Any
+    cache: Cache
     names: dict[str, dict[Any, str]]
     fork_options: dict[str, Any]
 
 
-def replay_web(app: Any) -> ReplayWeb:
+def replay_web(app: dash.Dash) -> ReplayWeb:
     return app.server.extensions[EXTENSION_KEY]
 
 
-def _frame_cache(server: Any, config: Mapping[str, Any]) -> Any:
+def _frame_cache(server: flask.Flask, config: Mapping[str, Any]) -> Cache:
     from flask_caching import Cache
 
     settings: dict[str, Any] = {"CACHE_DEFAULT_TIMEOUT": 6 * 3600}
@@ -100,7 +108,7 @@ def _frame_cache(server: Any, config: Mapping[str, Any]) -> Any:
     return Cache(server, config=settings)
 
 
-def _names(svc: Any) -> dict[str, dict[Any, str]]:
+def _names(svc: Services) -> dict[str, dict[Any, str]]:
     """Display names of junctions, checkpoints and hospitals (for the log and the fork form)."""
     hospitals: dict[Any, str] = {}
     facilities = getattr(svc.scenario, "facilities", None)
@@ -109,13 +117,13 @@ def _names(svc: Any) -> dict[str, dict[Any, str]]:
         for _, row in facilities[facilities["kind"] == "hospital"].iterrows():
             hospitals[str(row["id"])] = str(row[column]).split(" (")[0]
     return {
-        "junctions": {int(s["i"]): f"{s['n']} (#{s['i']})" for s in svc.scene.signals},
+        "junctions": {int(s["i"]): s["n"] for s in svc.scene.signals},
         "checkpoints": {int(c["i"]): c["n"] for c in svc.scene.checkpoints},
         "hospitals": hospitals,
     }
 
 
-def page(app: Any, spec: Mapping[str, Any]) -> Any:
+def page(app: dash.Dash, spec: Mapping[str, Any]) -> Any:
     """The router's builder of /replay: ``(user bar, nav) -> page``."""
     web, svc = replay_web(app), services(app)
     return lambda bar, nav: replay_page(
@@ -128,7 +136,7 @@ def page(app: Any, spec: Mapping[str, Any]) -> Any:
     )
 
 
-def start_bundled_day(app: Any) -> None:
+def start_bundled_day(app: dash.Dash) -> None:
     """Record the bundled day into the recordings folder in the background, unless it is there."""
     web, svc = replay_web(app), services(app)
     folder = getattr(svc.scenario, "path", None)
@@ -154,7 +162,7 @@ def _frame_time(value: Any, start_s: float, end_s: float) -> float:
     return min(max(math.floor(t / FRAME_STEP_S) * FRAME_STEP_S, start_s), end_s)
 
 
-def frame_payload(web: ReplayWeb, scene: Any, day: str, time_s: float) -> dict[str, Any]:
+def frame_payload(web: ReplayWeb, scene: Scene, day: str, time_s: float) -> dict[str, Any]:
     """The day's frame at ``time_s``: map values, dynamic rows, KPIs, alerts, delay per road
     (cached: planners scrubbing the same day share reconstructions)."""
     key = f"rp:{web.service.fingerprint[:12]}:{day}:{time_s:.0f}"
@@ -221,7 +229,7 @@ def _daydata(info: Mapping[str, Any], t: float | None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ registration
-def register_callbacks(app: Any) -> None:
+def register_callbacks(app: dash.Dash) -> None:
     svc = services(app)
     config = app.server.config["VENUETWIN"]
     service = ReplayService(svc.recordings, svc.scenario)
@@ -238,12 +246,33 @@ def register_callbacks(app: Any) -> None:
         fork_options=fork_options,
     )
     app.server.extensions[EXTENSION_KEY] = web
-    scene = svc.scene
+    _register_browser(app)
+    for register in (
+        _register_opening,
+        _register_frame,
+        _register_log,
+        _register_form,
+        _register_changes,
+        _register_runs,
+    ):
+        register(app, web)
+
+
+def _day_info(service: ReplayService, daydata: Any) -> dict[str, Any] | None:
+    """The open day's information, read on the server (the page only names the day)."""
+    day_id = daydata.get("id") if isinstance(daydata, dict) else None
+    try:
+        return service.day(day_id) if isinstance(day_id, str) else None
+    except (RecordingError, TwinError):
+        return None
+
+
+def _register_browser(app: dash.Dash) -> None:
+    """The browser side of playback and the map (assets/replay.js)."""
 
     def rp(name: str) -> ClientsideFunction:
         return ClientsideFunction(namespace="rp", function_name=name)
 
-    # -------------------------------------------------------- browser side (assets/replay.js)
     app.clientside_callback(
         rp("initMap"),
         Output(ids.RP_MAP_APPLIED, "data"),
@@ -297,15 +326,11 @@ def register_callbacks(app: Any) -> None:
         Input(ids.RP_FORK_TYPE, "value"),
     )
 
-    def day_info(daydata: Any) -> dict[str, Any] | None:
-        """The open day's information, read on the server (the page only names the day)."""
-        day_id = daydata.get("id") if isinstance(daydata, dict) else None
-        try:
-            return service.day(day_id) if isinstance(day_id, str) else None
-        except (RecordingError, TwinError):
-            return None
 
-    # -------------------------------------------------------- opening a day (URL, day list, Back)
+def _register_opening(app: dash.Dash, web: ReplayWeb) -> None:
+    """Opening a day: from the URL, the day list, Back."""
+    service, names = web.service, web.names
+
     @app.callback(
         Output(ids.RP_DAYDATA, "data"),
         Output(ids.RP_SEEK, "data"),
@@ -329,98 +354,18 @@ def register_callbacks(app: Any) -> None:
     def open_day(search, current):
         day, t = _search(search)
         day = day or service.default_day()
-        bundled = service.bundled.as_dict() if service.bundled is not None else None
-        waiting = bundled is not None and bundled["state"] == "running"
-        open_info = day_info(current)
+        open_info = _day_info(service, current)
         if open_info is not None and day == open_info["id"]:
-            return (
-                no_update,
-                {"t": t if t is not None else open_info["start_s"], "n": time.time()},
-                *([no_update] * 13),
-            )
-        days = day_list(
-            service.days(), day, names=names, bundled=bundled, folder_set=service.folder is not None
-        )
-        if day is None:
-            return (
-                None,
-                None,
-                "No recorded day yet",
-                "",
-                [],
-                [],
-                no_update,
-                [],
-                [],
-                True,
-                days,
-                [],
-                "days",
-                no_update,
-                not waiting,
-            )
-        try:
-            info = service.day(day)
-            if not info.get("replayable", True) and info.get("error"):
-                raise RecordingError(info["error"], code="not_replayable")
-            hospitals = service.query_at(day, info["start_s"], "hospitals")
-        except (RecordingError, TwinError) as error:
-            return (
-                None,
-                None,
-                f"Cannot open this day: {error}",
-                "",
-                [],
-                [],
-                no_update,
-                [],
-                [],
-                True,
-                days,
-                [],
-                "days",
-                no_update,
-                not waiting,
-            )
-        fork = bool(info.get("kind") == "fork" and info.get("parent"))
-        original = service.day(info["parent"])["samples"] if fork else None
-        data = _daydata(info, t)
-        kinds, users = log_filters(info["inputs"])
-        title = f"{info['name']} · {info.get('date', '')} · {hhmm(info['start_s'])}–{hhmm(info['end_s'])}"
-        badge = (
-            "fork"
-            if fork
-            else ("live day, still recording" if not info.get("closed") else "recorded day")
-        )
-        charts = day_charts(
-            info["samples"],
-            day=info.get("date"),
-            start_s=info["start_s"],
-            end_s=info["end_s"],
-            original=original,
-            cursor_s=data["t"],
-        )
-        return (
-            data,
-            None,
-            title,
-            badge,
-            timeline_marks(
-                info["inputs"], info["alert_events"], info["start_s"], info["end_s"], names
-            ),
-            timeline_ticks(info["start_s"], info["end_s"]),
-            charts,
-            kinds,
-            users,
-            not fork,
-            days,
-            [],
-            "compare" if fork else no_update,
-            [{"label": h["name"], "value": hid} for hid, h in hospitals.items()],
-            not waiting,
-        )
+            seek = {"t": t if t is not None else open_info["start_s"], "n": time.time()}
+            return (no_update, seek, *([no_update] * 13))
+        return _open_day_outputs(service, names, day, t)
 
-    # -------------------------------------------------------- a frame at the replay time
+
+def _register_frame(app: dash.Dash, web: ReplayWeb) -> None:
+    """The frame at the replay time: map, KPIs, alerts."""
+    service = web.service
+    scene = services(app).scene
+
     @app.callback(
         Output(ids.RP_MAP_UPDATE, "data"),
         Output(ids.RP_MAP_DIGESTS, "data"),
@@ -440,51 +385,34 @@ def register_callbacks(app: Any) -> None:
         if not isinstance(request, dict):
             raise PreventUpdate
         done = {"t": request.get("t"), "day": request.get("day"), "n": time.time()}
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         if info is None or request.get("day") != info["id"]:
-            return (
-                *([no_update] * 6),
-                done,
-            )  # a frame of a day no longer shown: only say it is done
-        day = info["id"]
+            return (*([no_update] * 6), done)  # a day no longer shown: only say it is done
         try:
             t = _frame_time(request.get("t"), info["start_s"], info["end_s"])
-            payload = frame_payload(web, scene, day, t)
-            diff = None
-            if mode == "diff" and info.get("kind") == "fork" and info.get("parent"):
-                base = frame_payload(web, scene, info["parent"], t)
-                diff = delta_classes(
-                    payload["delay_veh"].astype(float) - base["delay_veh"].astype(float)
-                )
+            payload = frame_payload(web, scene, info["id"], t)
+            diff = _fork_difference(web, scene, info, t, payload) if mode == "diff" else None
         except (RecordingError, TwinError, TypeError, ValueError) as error:
             return (*([no_update] * 6), {**done, "error": str(error)})
-        digests = {str(k): v for k, v in digests.items()} if isinstance(digests, dict) else {}
-        visible = (
-            {str(v) for v in toggles if isinstance(v, str)} if isinstance(toggles, list) else set()
-        )
-        message, new_digests = encode_update(
-            payload["values"], payload["rows"], digests, visible=visible
-        )
-        if diff is None:
-            diff = np.zeros(len(scene.links), dtype=np.uint8)
-        overlay, overlay_digests = encode_update({"whatif": {"d": diff}}, {}, digests)
-        message["values"].update(overlay["values"])
+        update, new_digests = _map_update(scene, payload, diff, toggles, digests)
         samples = info["samples"]
         kpis = {**payload["kpis"], "open_alerts": _sample_at(samples, "open_alerts", t)}
         digest = feed_digest(payload["alerts"])
-        alerts = replay_alerts(payload["alerts"]) if digest != alert_digest else no_update
-        update = message if message["values"] or message["rows"] else no_update
         return (
             update,
-            {**new_digests, **overlay_digests},
+            new_digests,
             kpi_strip(kpis, _history(samples, t), where=payload["where"]),
-            alerts,
+            replay_alerts(payload["alerts"]) if digest != alert_digest else no_update,
             digest,
             alert_head(payload["alerts"]),
-            {**done, "t": t, "day": day},
+            {**done, "t": t, "day": info["id"]},
         )
 
-    # -------------------------------------------------------- the operator log and the comparison
+
+def _register_log(app: dash.Dash, web: ReplayWeb) -> None:
+    """The operator log and the comparison with the original day."""
+    service, names = web.service, web.names
+
     @app.callback(
         Output(ids.RP_LOG, "children"),
         Input(ids.RP_DAYDATA, "data"),
@@ -492,7 +420,7 @@ def register_callbacks(app: Any) -> None:
         Input(ids.RP_LOG_USER, "value"),
     )
     def log(daydata, kinds, users):
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         if info is None:
             return []
         return operator_log(
@@ -501,7 +429,7 @@ def register_callbacks(app: Any) -> None:
 
     @app.callback(Output(ids.RP_COMPARE, "children"), Input(ids.RP_DAYDATA, "data"))
     def comparison(daydata):
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         if info is None:
             return compare_view(None, fork=None, original=None, names=names)
         if not (info.get("kind") == "fork" and info.get("parent")):
@@ -517,7 +445,11 @@ def register_callbacks(app: Any) -> None:
             return compare_view(None, fork=fork, original=None, names=names, error=str(error))
         return compare_view(result, fork=fork, original=original, names=names)
 
-    # -------------------------------------------------------- the fork form
+
+def _register_form(app: dash.Dash, web: ReplayWeb) -> None:
+    """The fork form: what the day held at the fork minute."""
+    service, names = web.service, web.names
+
     @app.callback(
         Output(ids.RP_FK_CYCLE, "value"),
         Output(ids.RP_FK_GREENS, "value"),
@@ -529,7 +461,7 @@ def register_callbacks(app: Any) -> None:
         prevent_initial_call=True,
     )
     def signal_plan(node, request, daydata):
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         if node is None or info is None:
             raise PreventUpdate
         t = _fork_minute(request, info)
@@ -557,7 +489,7 @@ def register_callbacks(app: Any) -> None:
         prevent_initial_call=True,
     )
     def lanes_now(checkpoint, lane_type, request, daydata):
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         if checkpoint is None or info is None:
             raise PreventUpdate
         t = _fork_minute(request, info)
@@ -579,86 +511,41 @@ def register_callbacks(app: Any) -> None:
         State(ids.RP_TIME, "data"),
     )
     def recorded_actions(tab, _done, daydata, request):
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         if tab != "fork" or info is None:
             raise PreventUpdate
         return recorded_options(info["inputs"], _fork_minute(request, info), names)
+
+
+def _register_changes(app: dash.Dash, web: ReplayWeb) -> None:
+    """The fork's list of changes: add, remove, show."""
+    service, names = web.service, web.names
 
     @app.callback(
         Output(ids.RP_FORK_CHANGES, "data", allow_duplicate=True),
         Output(ids.RP_FORK_MSG, "children"),
         Input(ids.RP_FORK_ADD, "n_clicks"),
-        State(ids.RP_FORK_TYPE, "value"),
-        State(ids.RP_FK_NODE, "value"),
-        State(ids.RP_FK_CYCLE, "value"),
-        State(ids.RP_FK_GREENS, "value"),
-        State(ids.RP_FK_OFFSET, "value"),
-        State(ids.RP_FK_CHECKPOINT, "value"),
-        State(ids.RP_FK_LANE_TYPE, "value"),
-        State(ids.RP_FK_COUNT, "value"),
-        State(ids.RP_FK_LAT, "value"),
-        State(ids.RP_FK_LON, "value"),
-        State(ids.RP_FK_HOSPITAL, "value"),
-        State(ids.RP_FK_ACTION, "value"),
-        State(ids.RP_FK_OP, "value"),
-        State(ids.RP_FK_MOVE_TO, "value"),
+        *[State(component, "value") for component in FORK_FORM.values()],
         State(ids.RP_FORK_CHANGES, "data"),
         State(ids.RP_TIME, "data"),
         State(ids.RP_DAYDATA, "data"),
         prevent_initial_call=True,
     )
-    def add_change(
-        _n,
-        kind,
-        node,
-        cycle,
-        greens,
-        offset,
-        checkpoint,
-        lane_type,
-        count,
-        lat,
-        lon,
-        hospital,
-        seq,
-        op,
-        move_to,
-        changes,
-        request,
-        daydata,
-    ):
-        info = day_info(daydata)
+    def add_change(_n, *values):
+        *form_values, changes, request, daydata = values
+        info = _day_info(service, daydata)
         if info is None:
             raise PreventUpdate
+        form = dict(zip(FORK_FORM, form_values, strict=True))
         at_s = _fork_minute(request, info)
         changes = _changes(changes)
         try:
-            change = _change(
-                kind,
-                node=node,
-                cycle=cycle,
-                greens=greens,
-                offset=offset,
-                checkpoint=checkpoint,
-                lane_type=lane_type,
-                count=count,
-                lat=lat,
-                lon=lon,
-                hospital=hospital,
-                seq=seq,
-                op=op,
-                move_to=move_to,
-                at_s=at_s,
-                n=len(changes),
-            )
+            change = _change(form.pop("kind"), at_s=at_s, n=len(changes), **form)
             service.check_fork(info["id"], at_s, fork_changes([change], at_s), None)
         except (TwinError, ValueError, TypeError) as error:
             return no_update, _note(f"Not added: {error}", "refused")
         if change.get("seq") is not None:
-            item = next(i for i in info["inputs"] if i["seq"] == change["seq"])
-            change["label"] = (
-                f"#{item['seq']} ({item['name']} at {hhmm(item['sim_time_s'])} by {item['user']})"
-            )
+            change["label"] = _recorded_label(info["inputs"], change["seq"])
         return [*changes, change], _note(f"Added: {change_label(change, names)}", "ok")
 
     @app.callback(
@@ -682,6 +569,11 @@ def register_callbacks(app: Any) -> None:
     def show_changes(changes):
         return change_list(_changes(changes), names)
 
+
+def _register_runs(app: dash.Dash, web: ReplayWeb) -> None:
+    """Starting forks (planners, operators, admins) and following them."""
+    service, names = web.service, web.names
+
     @app.callback(
         Output(ids.RP_FORK_MSG, "children", allow_duplicate=True),
         Output(ids.RP_JOBS, "data"),
@@ -696,7 +588,7 @@ def register_callbacks(app: Any) -> None:
         prevent_initial_call=True,
     )
     def run_fork(_n, changes, name, until, request, daydata, jobs):
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         if info is None:
             raise PreventUpdate
         at_s = _fork_minute(request, info)
@@ -742,7 +634,7 @@ def register_callbacks(app: Any) -> None:
         running = any(j["state"] in ("queued", "running", "comparing") for j in jobs) or (
             bundled is not None and bundled["state"] == "running"
         )
-        info = day_info(daydata)
+        info = _day_info(service, daydata)
         current = info["id"] if info is not None else None
         days = day_list(
             service.days(),
@@ -755,6 +647,132 @@ def register_callbacks(app: Any) -> None:
         if current is None and not running and service.default_day():
             search = f"?day={service.default_day()}"  # the bundled day is ready: open it
         return job_list(jobs), not running, days, search
+
+
+FORK_FORM = {
+    "kind": ids.RP_FORK_TYPE,
+    "node": ids.RP_FK_NODE,
+    "cycle": ids.RP_FK_CYCLE,
+    "greens": ids.RP_FK_GREENS,
+    "offset": ids.RP_FK_OFFSET,
+    "checkpoint": ids.RP_FK_CHECKPOINT,
+    "lane_type": ids.RP_FK_LANE_TYPE,
+    "count": ids.RP_FK_COUNT,
+    "lat": ids.RP_FK_LAT,
+    "lon": ids.RP_FK_LON,
+    "hospital": ids.RP_FK_HOSPITAL,
+    "seq": ids.RP_FK_ACTION,
+    "op": ids.RP_FK_OP,
+    "move_to": ids.RP_FK_MOVE_TO,
+}
+"""The fork form's fields (names :func:`_change` takes) and the components that hold them."""
+
+
+# ------------------------------------------------------------------ opening a day
+def _no_day_outputs(title: str, days: Any, waiting: bool) -> tuple[Any, ...]:
+    """The page's outputs when no day can be shown (``title`` says why)."""
+    empty: tuple[Any, ...] = ("", [], [], no_update, [], [], True)
+    return (None, None, title, *empty, days, [], "days", no_update, not waiting)
+
+
+def _open_day_outputs(
+    service: ReplayService, names: dict[str, dict[Any, str]], day: str | None, t: float | None
+) -> tuple[Any, ...]:
+    """The page's outputs after opening ``day`` at ``t`` (its start when None)."""
+    bundled = service.bundled.as_dict() if service.bundled is not None else None
+    waiting = bundled is not None and bundled["state"] == "running"
+    days = day_list(
+        service.days(), day, names=names, bundled=bundled, folder_set=service.folder is not None
+    )
+    if day is None:
+        return _no_day_outputs("No recorded day yet", days, waiting)
+    try:
+        info = service.day(day)
+        if not info.get("replayable", True) and info.get("error"):
+            raise RecordingError(info["error"], code="not_replayable")
+        hospitals = service.query_at(day, info["start_s"], "hospitals")
+    except (RecordingError, TwinError) as error:
+        return _no_day_outputs(f"Cannot open this day: {error}", days, waiting)
+    fork = bool(info.get("kind") == "fork" and info.get("parent"))
+    data = _daydata(info, t)
+    kinds, users = log_filters(info["inputs"])
+    return (
+        data,
+        None,
+        _day_title(info),
+        "fork" if fork else _day_badge(info),
+        timeline_marks(info["inputs"], info["alert_events"], info["start_s"], info["end_s"], names),
+        timeline_ticks(info["start_s"], info["end_s"]),
+        _day_charts(service, info, fork, data["t"]),
+        kinds,
+        users,
+        not fork,
+        days,
+        [],
+        "compare" if fork else no_update,
+        [{"label": h["name"], "value": hid} for hid, h in hospitals.items()],
+        not waiting,
+    )
+
+
+def _day_title(info: Mapping[str, Any]) -> str:
+    span = f"{hhmm(info['start_s'])}–{hhmm(info['end_s'])}"
+    return f"{info['name']} · {info.get('date', '')} · {span}"
+
+
+def _day_badge(info: Mapping[str, Any]) -> str:
+    return "live day, still recording" if not info.get("closed") else "recorded day"
+
+
+def _day_charts(
+    service: ReplayService, info: Mapping[str, Any], fork: bool, cursor_s: float
+) -> Any:
+    """The day's charts; a fork's carry its original day's lines too."""
+    original = service.day(info["parent"])["samples"] if fork else None
+    return day_charts(
+        info["samples"],
+        day=info.get("date"),
+        start_s=info["start_s"],
+        end_s=info["end_s"],
+        original=original,
+        cursor_s=cursor_s,
+    )
+
+
+# ------------------------------------------------------------------ a frame
+def _fork_difference(
+    web: ReplayWeb, scene: Scene, info: Mapping[str, Any], time_s: float, payload: Mapping[str, Any]
+) -> np.ndarray | None:
+    """Delay classes of a fork against its original day at ``time_s`` (None for a recorded day)."""
+    if not (info.get("kind") == "fork" and info.get("parent")):
+        return None
+    base = frame_payload(web, scene, info["parent"], time_s)
+    return delta_classes(payload["delay_veh"].astype(float) - base["delay_veh"].astype(float))
+
+
+def _map_update(
+    scene: Scene, payload: Mapping[str, Any], diff: np.ndarray | None, toggles: Any, digests: Any
+) -> tuple[Any, dict[str, Any]]:
+    """The map's update message (``no_update`` when nothing changed) and its new digests."""
+    digests = {str(k): v for k, v in digests.items()} if isinstance(digests, dict) else {}
+    visible = (
+        {str(v) for v in toggles if isinstance(v, str)} if isinstance(toggles, list) else set()
+    )
+    message, new_digests = encode_update(
+        payload["values"], payload["rows"], digests, visible=visible
+    )
+    if diff is None:
+        diff = np.zeros(len(scene.links), dtype=np.uint8)
+    overlay, overlay_digests = encode_update({"whatif": {"d": diff}}, {}, digests)
+    message["values"].update(overlay["values"])
+    update = message if message["values"] or message["rows"] else no_update
+    return update, {**new_digests, **overlay_digests}
+
+
+def _recorded_label(inputs: list[dict[str, Any]], seq: Any) -> str:
+    """How the fork list names recorded input ``seq``."""
+    item = next(i for i in inputs if i["seq"] == seq)
+    return f"#{item['seq']} ({item['name']} at {hhmm(item['sim_time_s'])} by {item['user']})"
 
 
 def _strings(values: Any) -> list[str]:

@@ -8,9 +8,20 @@ registered (no module-level state).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layouts.deck import Scene
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import dash
+
+    from twin.scenario import Scenario
+    from twin.service.audit import AuditLog
+    from twin.service.commands import CommandPath
+    from twin.service.live import Background, LiveTwin
+    from twin.service.store import Store
 
 EXTENSION_KEY = "venuetwin"
 
@@ -22,20 +33,18 @@ class Services:
     ``live`` is ``None`` for a web worker that only reads a store another process fills.
     """
 
-    store: Any
-    live: Any
+    store: Store
+    live: LiveTwin | None
     scene: Scene
     plans: dict[int, str]
     sessions: list[dict[str, Any]]
-    commands: Any = None  # twin.service.commands.CommandPath: the one path for operator actions (None: read-only)
-    scenario: Any = None
-    normal_day: Any = (
-        None  # twin.service.live.Background of twin.service.summary.normal_day, or None
-    )
-    recordings: Any = None  # pathlib.Path of the recordings folder, or None
+    commands: CommandPath | None = None  # the one path for operator actions (None: read-only)
+    scenario: Scenario | None = None
+    normal_day: Background | None = None  # of twin.service.summary.normal_day
+    recordings: Path | None = None  # the recordings folder
 
 
-def audit_log(app: Any) -> Any:
+def audit_log(app: dash.Dash) -> AuditLog | None:
     """The app's :class:`twin.service.audit.AuditLog` when sign-in is on, else None."""
     auth = app.server.extensions.get("venuetwin.auth")
     return auth.audit if auth is not None else None
@@ -53,6 +62,6 @@ def who() -> dict[str, str]:
     return {"user": name, "role": role, "ip": request.remote_addr or ""}
 
 
-def services(app: Any) -> Services:
+def services(app: dash.Dash) -> Services:
     """The :class:`Services` of ``app`` (a Dash app made by ``create_app``)."""
     return app.server.extensions[EXTENSION_KEY]

@@ -1,10 +1,16 @@
 """Signal timing: a junction's live plan and approaches, the editor, Webster's suggestion,
 preview (a what-if forecast on a copy), apply (with a confirmation when the preview was worse)
-and revert. Operators only (:func:`callbacks.operator.operator_callback`)."""
+and revert. Operators only (:func:`callbacks.operator.operator_callback`).
+
+Adapters only: the twin's queries (``junction_detail``, ``signal_plan``, ``suggested_plan``,
+:func:`twin.service.queries.signal_what_if`) give plain data, the command path checks and
+applies, and the twin words every refusal ("Green for phase 2 must be at least 7 s (you typed
+3)"); a field left empty is refused before the command path (nothing audited, nothing changed).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from dash import ALL, Input, Output, State, ctx, no_update
@@ -23,9 +29,15 @@ from layouts.signal_panel import (
     plan_editor,
     preview_body,
 )
-from twin.actions import action_from_dict
+from twin.actions import signal_plan_from_form
 from twin.errors import ActionError
-from twin.service import whatif
+from twin.service.queries import signal_what_if
+
+if TYPE_CHECKING:
+    from dash import Dash
+
+WORSE_VEHH = 0.05
+"""A preview that added more delay than this (veh·h in the next hour) asks before Apply."""
 
 
 def _signal_action(node: Any, greens: list[Any], cycle: Any, offset: Any) -> dict[str, Any]:
@@ -39,14 +51,44 @@ def _signal_action(node: Any, greens: list[Any], cycle: Any, offset: Any) -> dic
     }
 
 
-def register_callbacks(app: Any) -> None:
+def _refused(error: ActionError) -> Any:
+    return message(f"Refused: {error}", "refused")
+
+
+def _cycle_of(greens: list[Any], seen: Any) -> float | None:
+    """The cycle that follows ``greens`` (their sum plus the junction's intergreens), or None
+    while a green is not a number or the editor shows another junction."""
+    if not isinstance(seen, dict) or not greens or len(greens) != len(seen.get("greens_s", ())):
+        return None
+    numbers = all(isinstance(g, (int, float)) and not isinstance(g, bool) for g in greens)
+    intergreen = seen.get("intergreen_s")
+    if not numbers or not isinstance(intergreen, (int, float)):
+        return None
+    return round(sum(greens) + len(greens) * intergreen, 1)
+
+
+def _worse(previewed: Any, action: dict[str, Any]) -> float | None:
+    """The delay (veh·h) the preview of exactly this plan added, when it made things worse."""
+    if not isinstance(previewed, dict) or previewed.get("action") != action:
+        return None
+    added = previewed.get("added_delay_vehh")
+    return float(added) if isinstance(added, (int, float)) and added > WORSE_VEHH else None
+
+
+def register_callbacks(app: Dash) -> None:
     svc = services(app)
     if svc.commands is None:
         return
     cmd = svc.commands
     guarded = operator_callback(app)
     junction_names = {s["i"]: s["n"] for s in svc.scene.signals}
+    _register_views(guarded, cmd)
+    _register_editing(guarded, cmd)
+    _register_preview(guarded, cmd, junction_names)
+    _register_apply(guarded, cmd)
 
+
+def _register_views(guarded: Any, cmd: Any) -> None:
     @guarded(
         Output(ids.SIG_PLAN, "children"),
         Output(ids.SIG_APPROACHES, "children"),
@@ -58,19 +100,10 @@ def register_callbacks(app: Any) -> None:
         if node is None or tab != "signals":
             raise PreventUpdate  # hidden panels cost nothing
         data = cmd.query("junction_detail", node)
-        frame = svc.store.latest()
-        view = frame.view
-        rows = [
-            {
-                "name": svc.scene.links[k]["n"] or f"road {k}",
-                "queue_m": float(view.links["queue_m"][k]),
-                "delay_rate_veh": float(view.links["delay_rate_veh"][k]),
-                "los": int(view.links["los"][k]),
-            }
-            for k in data["approaches"]
-        ]
-        phase = int(view.junctions["phase"][int(node)])
-        return phase_bar(data["plan"], phase_now=phase), approach_table(rows)
+        return (
+            phase_bar(data["plan"], phase_now=data["phase_now"]),
+            approach_table(data["approaches"], data["junction"]),
+        )
 
     @guarded(
         Output(ids.SIG_EDITOR, "children"),
@@ -80,15 +113,21 @@ def register_callbacks(app: Any) -> None:
         Output(ids.SIG_RESULT, "children"),
         Output(ids.SIG_MSG, "children"),
         Output(ids.PREVIEW_STATE, "data", allow_duplicate=True),
+        Output(ids.SIG_FORM, "hidden"),
+        Output(ids.SIG_PROMPT, "hidden"),
         Input(ids.SIG_NODE, "value"),
         prevent_initial_call="initial_duplicate",
     )
     def junction_editor(node):
-        if node is None:
-            return [], None, None, None, [], "", None
-        plan = cmd.query("signal_plan", node)  # another junction ends a preview
-        return plan_editor(plan), plan["cycle_s"], plan["offset_s"], plan, [], "", None
+        if node is None:  # the prompt instead of empty inputs
+            return [], None, None, None, [], "", None, True, False
+        data = cmd.query("junction_detail", node)  # another junction ends a preview
+        plan = data["plan"]
+        editor = plan_editor(plan, data["phases"])
+        return editor, plan["cycle_s"], plan["offset_s"], plan, [], "", None, False, True
 
+
+def _register_editing(guarded: Any, cmd: Any) -> None:
     @guarded(
         Output(ids.SIG_CYCLE, "value", allow_duplicate=True),
         Input({"type": ids.SIG_GREEN, "phase": ALL}, "value"),
@@ -97,17 +136,10 @@ def register_callbacks(app: Any) -> None:
     )
     def cycle_follows_greens(greens, seen):
         """The operator edits greens; the cycle is their sum plus the intergreens (no arithmetic)."""
-        if (
-            not ctx.triggered_id
-            or not isinstance(seen, dict)
-            or not greens
-            or not all(isinstance(g, (int, float)) and not isinstance(g, bool) for g in greens)
-        ):
+        cycle = _cycle_of(greens, seen) if ctx.triggered_id else None
+        if cycle is None:
             raise PreventUpdate
-        intergreen = seen.get("intergreen_s")
-        if not isinstance(intergreen, (int, float)) or len(greens) != len(seen.get("greens_s", ())):
-            raise PreventUpdate
-        return round(sum(greens) + len(greens) * intergreen, 1)
+        return cycle
 
     @guarded(
         Output({"type": ids.SIG_GREEN, "phase": ALL}, "value"),
@@ -120,31 +152,16 @@ def register_callbacks(app: Any) -> None:
         prevent_initial_call=True,
     )
     def suggest(_clicks, node, greens):
-        if node is None:
-            return (
-                [no_update] * len(greens),
-                no_update,
-                no_update,
-                message("Refused: select a junction first", "refused"),
-            )
+        unchanged = ([no_update] * len(greens), no_update, no_update)
         try:
             plan = cmd.query("suggested_plan", node)
         except ActionError as error:
-            return (
-                [no_update] * len(greens),
-                no_update,
-                no_update,
-                message(f"Refused: {error}", "refused"),
-            )
-        return (
-            plan["greens_s"],
-            plan["cycle_s"],
-            plan["offset_s"],
-            message(
-                "Webster's plan filled in: Preview to see its effect, Apply to make it live", "ok"
-            ),
-        )
+            return (*unchanged, _refused(error))
+        text = "Webster's plan filled in: Preview to see its effect, Apply to make it live"
+        return plan["greens_s"], plan["cycle_s"], plan["offset_s"], message(text, "ok")
 
+
+def _register_preview(guarded: Any, cmd: Any, junction_names: dict[int, str]) -> None:
     @guarded(
         Output(ids.SIG_RESULT, "children", allow_duplicate=True),
         Output(ids.SIG_MSG, "children", allow_duplicate=True),
@@ -160,26 +177,24 @@ def register_callbacks(app: Any) -> None:
     )
     def preview(_clicks, node, greens, cycle, offset):
         try:
-            action = action_from_dict(_signal_action(node, greens, cycle, offset))
-            fork = cmd.query("forecast_copy")  # taken in the loop thread; forecast outside it
-            result = whatif.what_if(fork, [action])
+            action = signal_plan_from_form(node, greens, cycle, offset)
+            predicted = signal_what_if(cmd.query("forecast_copy"), action)  # outside the loop
         except ActionError as error:
-            return [], message(f"Refused: {error}", "refused"), no_update, None, None
-        delta = np.mean(
-            [mark["links"]["delay_rate_veh"] for mark in result["marks"].values()], axis=0
-        )
-        added_vehh = float(
-            result["marks"][max(result["marks"])]["totals"]["difference"]["delay_vehh"]
-        )
+            return [], _refused(error), no_update, None, None
         name = junction_names.get(action.node_id, f"junction {action.node_id}")
         banner = preview_state(f"Preview: {name}, cycle {action.cycle_s:g} s · nothing applied")
+        previewed = _signal_action(node, greens, cycle, offset)
         return (
-            preview_body(result),
+            preview_body(predicted),
             message("Preview: nothing applied yet", "ok"),
-            preview_message(delta_veh=delta),
+            preview_message(delta_veh=np.asarray(predicted["delta_delay_veh"])),
             banner,
-            {"action": _signal_action(node, greens, cycle, offset), "added_delay_vehh": added_vehh},
+            {"action": previewed, "added_delay_vehh": predicted["added_delay_vehh"]},
         )
+
+
+def _register_apply(guarded: Any, cmd: Any) -> None:
+    keep = [no_update] * 8
 
     @guarded(
         Output(ids.SIG_MSG, "children", allow_duplicate=True),
@@ -201,46 +216,25 @@ def register_callbacks(app: Any) -> None:
         prevent_initial_call=True,
     )
     def apply_plan(_clicks, _confirmed, node, greens, cycle, offset, seen, previewed):
-        action = _signal_action(node, greens, cycle, offset)
-        worse = (
-            isinstance(previewed, dict)
-            and previewed.get("action") == action
-            and isinstance(previewed.get("added_delay_vehh"), (int, float))
-            and previewed["added_delay_vehh"] > 0.05
-        )
-        if worse and ctx.triggered_id == ids.SIG_APPLY:  # the preview showed it worse: ask first
+        try:
+            action = signal_plan_from_form(node, greens, cycle, offset)  # empty: nothing audited
+        except ActionError as error:
+            return _refused(error), *keep[1:]
+        added = _worse(previewed, _signal_action(node, greens, cycle, offset))
+        if added is not None and ctx.triggered_id == ids.SIG_APPLY:  # shown worse: ask first
             question = (
-                f"The preview predicted {previewed['added_delay_vehh']:.1f} veh·h more delay in the next hour "
-                "with this plan. Apply it anyway?"
+                f"The preview predicted {added:.1f} veh·h more delay in the next hour with this "
+                "plan. Apply it anyway?"
             )
-            return no_update, no_update, no_update, no_update, True, question, no_update, no_update
+            return *keep[:4], True, question, *keep[6:]
         result = cmd.submit(action, **who(), based_on=seen)
         if not result.ok:
-            return (
-                _note(result, ""),
-                no_update,
-                no_update,
-                no_update,
-                False,
-                "",
-                no_update,
-                no_update,
-            )
+            return _note(result, ""), *keep[1:4], False, "", *keep[6:]
         previous = result.before if result.before != result.after else no_update
+        cycle_s = result.after["cycle_s"]
+        text = f"Applied to {result.target}: cycle {cycle_s:.0f} s (audit #{result.audit_id})"
         full = cmd.query("signal_plan", node)
-        return (
-            _note(
-                result,
-                f"Applied to {result.target}: cycle {result.after['cycle_s']:.0f} s (audit #{result.audit_id})",
-            ),
-            result.after,
-            previous,
-            phase_bar(full),
-            False,
-            "",
-            None,
-            [],
-        )  # Apply ends the preview
+        return _note(result, text), result.after, previous, phase_bar(full), False, "", None, []
 
     @guarded(
         Output(ids.SIG_MSG, "children", allow_duplicate=True),
@@ -260,27 +254,20 @@ def register_callbacks(app: Any) -> None:
     )
     def revert(_clicks, node, previous, seen):
         if not previous or node is None or previous.get("node_id") != node:
-            return message(
-                "Refused: nothing to revert for this junction on this screen", "refused"
-            ), *([no_update] * 8)
-        action = _signal_action(
-            node, previous["greens_s"], previous["cycle_s"], previous["offset_s"]
-        )
-        result = cmd.submit(action, **who(), based_on=seen)
+            text = "Nothing to revert: this screen has applied no plan to this junction"
+            return message(f"Refused: {text}", "refused"), *([no_update] * 8)
+        old = (previous["greens_s"], previous["cycle_s"], previous["offset_s"])
+        result = cmd.submit(_signal_action(node, *old), **who(), based_on=seen)
         if not result.ok:
             return _note(result, ""), *([no_update] * 8)
-        full = cmd.query("signal_plan", node)
+        data = cmd.query("junction_detail", node)
+        full = data["plan"]
+        text = (
+            f"Reverted {result.target} to cycle {full['cycle_s']:.0f} s (audit #{result.audit_id})"
+        )
+        editor = plan_editor(full, data["phases"])
         return (
-            _note(
-                result,
-                f"Reverted {result.target} to cycle {result.after['cycle_s']:.0f} s (audit #{result.audit_id})",
-            ),
-            result.after,
-            result.before,
-            plan_editor(full),
-            full["cycle_s"],
-            full["offset_s"],
-            phase_bar(full),
-            None,
-            [],
+            _note(result, text),
+            *(result.after, result.before, editor, full["cycle_s"], full["offset_s"]),
+            *(phase_bar(full), None, []),
         )  # Revert ends the preview

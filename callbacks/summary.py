@@ -16,16 +16,21 @@ import logging
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from callbacks.services import services
 from layouts import ids
+from layouts.clock import day_clock
 from layouts.summary import summary_body
+from twin.service.queries import day_over, event_day_of
 from twin.service.recorder import Recording, RecordingError
 from twin.service.summary import executive_summary
+
+if TYPE_CHECKING:
+    from callbacks.services import Services
 
 log = logging.getLogger(__name__)
 NO_RECORDING = "the day so far needs the day's recording, and recording is off"
@@ -43,7 +48,7 @@ class DaySamples:
     """The live day's per-minute KPI samples, read from its recording file (opened once per
     file and kept open read-only; the recorder's writer thread keeps appending to it)."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: Services) -> None:
         self._svc = svc
         self._lock = threading.Lock()
         self._recording: Recording | None = None
@@ -77,9 +82,28 @@ class DaySamples:
         return samples if len(samples["time_s"]) else None
 
 
+def as_of(day: dict[str, Any], time_s: float, on_site_persons: float) -> str:
+    """The page's "as of" line: ``Situation at Sat 21 Nov · 18:40 (event time)``, or once the
+    event day is over (:func:`twin.service.queries.day_over`) ``Event day over (Sat 21 Nov ·
+    ended 01:00): final figures``."""
+    if day_over(day, time_s, on_site_persons):
+        return f"Event day over ({day_clock(day, time_s, over=True)}): final figures"
+    return f"Situation at {day_clock(day, time_s)} (event time)"
+
+
+def _trends_source(day: DaySamples, frame: Any, span: str) -> tuple[Any, str, str]:
+    """The KPI series the trends draw, the span they cover and a note: the day's recording
+    for "day", the frame's last hour otherwise or when there is no recording (said in the note)."""
+    if span != "day":
+        return frame.history, span, ""
+    samples = day.read()
+    return (frame.history, "hour", NO_RECORDING) if samples is None else (samples, "day", "")
+
+
 def register_callbacks(app) -> None:
     svc = services(app)
     day = DaySamples(svc)
+    event_day = event_day_of(svc.scenario) if svc.scenario is not None else {"end_s": None}
 
     @app.callback(
         Output(ids.SUMMARY_BODY, "children"),
@@ -102,16 +126,18 @@ def register_callbacks(app) -> None:
         figures = executive_summary(
             svc.scenario, frame.view, normal=normal, alert_counts=alert_counts(frame.alerts)
         )
-        history, note = frame.history, ""
-        if span == "day":
-            samples = day.read()
-            if samples is None:
-                span, note = "hour", NO_RECORDING
-            else:
-                history = samples
-        return summary_body(
-            figures, history, normal_ready=ready, span=span, note=note, current=frame.kpis
-        ), key
+        history, span, note = _trends_source(day, frame, span)
+        line = as_of(event_day, frame.view.time_s, frame.kpis.get("spectators_on_site", 0.0))
+        body = summary_body(
+            figures,
+            history,
+            normal_ready=ready,
+            span=span,
+            note=note,
+            current=frame.kpis,
+            as_of=line,
+        )
+        return body, key
 
     app.clientside_callback(
         "function (n) { if (n) { window.print(); } return ''; }",

@@ -44,19 +44,38 @@ def checkpoint_pane(options: list[dict[str, Any]]) -> html.Div:
                     html.Label(
                         [
                             "open lanes",
-                            dcc.Input(
-                                id=ids.CP_COUNT, type="number", min=0, step=1, className="num"
-                            ),
+                            dcc.Input(id=ids.CP_COUNT, type="number", step=1, className="num"),
                         ],
                         className="field",
                     ),
                     html.Button(
-                        "Set lanes", id=ids.CP_APPLY, n_clicks=0, className="btn btn-primary"
+                        "Set lanes",
+                        id=ids.CP_APPLY,
+                        n_clicks=0,
+                        className="btn btn-primary",
+                        title="apply the lane count (recorded and audited with your name)",
                     ),
                 ],
             ),
+            html.Div(id=ids.CP_PREVIEW, className="cp-preview", role="status"),
             html.Div(id=ids.CP_MSG, className="ops-msg", role="status"),
+            html.Div(
+                className="cp-rec-row",
+                children=[
+                    html.Span(id=ids.CP_REC, className="cp-rec"),
+                    html.Button(
+                        "Apply recommendation…",
+                        id=ids.CP_REC_APPLY,
+                        n_clicks=0,
+                        hidden=True,
+                        className="btn btn-small",
+                        title="fills the lane control with the recommended count and shows the "
+                        "predicted waits; Set lanes applies it",
+                    ),
+                ],
+            ),
             dcc.Store(id=ids.CP_SEEN),
+            dcc.Store(id=ids.CP_REC_DATA),
             html.Div(id=ids.CP_CHART),
         ],
     )
@@ -224,3 +243,83 @@ def checkpoint_figure(
         legend={"orientation": "h", "y": -0.25, "font": {"size": 10}},
     )
     return fig
+
+
+def _wait_cell(wait_s: float, target_s: float, class_name: str) -> html.Td:
+    """A wait in minutes, coloured against the target (ok / watch / over)."""
+    level = "ok" if wait_s <= 0.5 * target_s else "watch" if wait_s <= target_s else "over"
+    return html.Td(_minutes(wait_s), className=f"{class_name} wait-{level}")
+
+
+def _lanes_text(waits: Mapping[str, Any]) -> str:
+    return f"{waits['lanes_face']} face + {waits['lanes_manual']} manual"
+
+
+def lane_preview(preview: Mapping[str, Any]) -> html.Div:
+    """Predicted waits with the typed lane count against the lanes open now
+    (:func:`twin.service.queries.lane_preview`)."""
+    target = float(preview["target_wait_s"])
+    kind = "face e-gates" if preview["lane_type"] == "face" else "manual lanes"
+    same = preview["lanes_now"] == preview["lanes_new"]
+    rows = [("Now", preview["now"], "cp-pv-now")]
+    if not same:
+        rows.append((f"With {preview['lanes_new']} {kind}", preview["candidate"], "cp-pv-new"))
+    head = html.Tr([html.Th(h) for h in ("", "lanes", "wait now", "+15 min", "+30 min")])
+    body = [
+        html.Tr(
+            className=name,
+            children=[
+                html.Td(label),
+                html.Td(_lanes_text(waits)),
+                _wait_cell(waits["wait_now_s"], target, "cp-pv-wait"),
+                _wait_cell(waits["wait_15_s"], target, "cp-pv-15"),
+                _wait_cell(waits["wait_30_s"], target, "cp-pv-30"),
+            ],
+        )
+        for label, waits, name in rows
+    ]
+    title = (
+        f"Predicted wait at {_short(preview['name'])}: type another count to compare"
+        if same
+        else f"Preview: {_short(preview['name'])} {kind} {preview['lanes_now']} → "
+        f"{preview['lanes_new']} (nothing changed yet)"
+    )
+    return html.Div(
+        [
+            html.Div(title, className="cp-pv-title"),
+            html.Table([head, *body], className="ops-table cp-pv-table"),
+            _others(preview.get("others") or ()),
+        ],
+        **{"data-same": "1" if same else "0"},
+    )
+
+
+def _others(others: Sequence[Mapping[str, Any]]) -> html.Div | None:
+    """Other checkpoints the change moves (a gate feeds its venues' entrances)."""
+    if not others:
+        return None
+    moved = ", ".join(
+        f"{_short(o['name'])} +30 min {_minutes(o['now']['wait_30_s'])} → "
+        f"{_minutes(o['candidate']['wait_30_s'])}"
+        for o in others
+    )
+    return html.Div(f"Also changes: {moved}", className="cp-pv-others")
+
+
+def lane_refusal(reason: str) -> html.Div:
+    """The preview's answer to a count the lane action would refuse (nothing is applied)."""
+    return html.Div(f"Cannot preview: {reason}", className="ops-note ops-refused")
+
+
+def recommendation_text(row: Mapping[str, Any], step: Mapping[str, Any] | None) -> str:
+    """The selected checkpoint's recommended lanes in words: ``Recommended 7 face + 0 manual
+    (now 5 + 2): open 2 more face lanes``, or that the lanes open are the recommended ones."""
+    target = f"{row['recommended_face']} face + {row['recommended_manual']} manual"
+    if step is None:
+        return f"Recommended {target}: the lanes open now keep the wait under the target."
+    change = step["count"] - step["count_now"]
+    kind = "face" if step["lane_type"] == "face" else "manual"
+    verb = f"open {change} more" if change > 0 else f"close {-change}"
+    plural = "lane" if abs(change) == 1 else "lanes"
+    now = f"now {row['lanes_face']} + {row['lanes_manual']}"
+    return f"Recommended {target} ({now}): {verb} {kind} {plural}"

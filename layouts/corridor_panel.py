@@ -196,7 +196,7 @@ def space_time_figure(amb: Mapping[str, Any], link_length_m: np.ndarray, now_s: 
             mode="lines",
             line={"color": "#3fb950", "width": 6},
             showlegend=False,
-            hovertext=f"junction #{t['node_id']} pre-empted",
+            hovertext=f"{t.get('name') or 'junction'} pre-empted",
         )
         if t.get("passed_s") is not None:
             fig.add_scatter(

@@ -36,13 +36,17 @@ COORD_DECIMALS = 5  # about 1 m
 DIRECTION_OFFSET_M = 5.0  # two-way roads: each direction drawn this far right of the centre line
 ODBL = "© OpenStreetMap contributors · ODbL"
 LABEL_FONT = "Inter, 'DejaVu Sans', 'Noto Sans CJK KR', NanumGothic, sans-serif"
+LABEL_SIZE_PX = 14
+LABEL_WEIGHT = 600
+PREDICTED_GAP_PX = 2.0
+"""Gap between the live congestion line and the predicted line drawn beside it (pixels)."""
 
 TOGGLES: dict[str, tuple[str, ...]] = {
     "base": ("areas", "buildings", "roads"),
     "congestion": ("congestion",),
     "predicted": ("predicted",),
     "crowd": ("crowd",),
-    "venues": ("venues", "venue-labels"),
+    "venues": ("venues", "venue-leaders", "venue-labels"),
     "checkpoints": ("checkpoints",),
     "signals": ("signals",),
     "hospitals": ("hospitals", "hospital-labels"),
@@ -316,6 +320,7 @@ def _facilities(frame: Any) -> tuple[list[dict], tuple[str, ...], list[dict]]:
                 cap=int(capacity) if capacity else 0,
                 r=float(40 + 25 * math.sqrt((capacity or 2000) / 2000)),
                 c=list(theme.NORMAL_RGBA),
+                lc=list(theme.LABEL_RGBA),
             )
             venues.append(entry)
             venue_ids.append(str(row.get("id", name)))
@@ -350,15 +355,15 @@ def _layers(scene: Scene) -> list[pdk.Layer]:
     text = {
         "get_position": "position",
         "get_text": "n",
-        "get_size": 14,
+        "get_size": LABEL_SIZE_PX,
         "size_units": String("pixels"),
-        "get_color": list(theme.LABEL_RGBA),
+        "get_color": "lc",
         "font_family": String(LABEL_FONT),
         "get_text_anchor": String("middle"),
         "get_alignment_baseline": String("top"),
         "get_pixel_offset": "lo",
-        "font_weight": 600,
-    }  # layouts/labels.py keeps names apart
+        "font_weight": LABEL_WEIGHT,
+    }  # the bridge places the names for the view (assets/map_labels.js); "lo" is a first guess
     return [
         pdk.Layer(
             "PolygonLayer",
@@ -414,7 +419,7 @@ def _layers(scene: Scene) -> list[pdk.Layer]:
             get_width="pw",
             pickable=True,
             visible=False,
-            **path,
+            **{**path, "get_path": "pp"},  # beside the live line (SUBSETS["predicted"])
         ),
         pdk.Layer(
             "PathLayer",
@@ -470,6 +475,16 @@ def _layers(scene: Scene) -> list[pdk.Layer]:
             opacity=0.35,
             pickable=True,
         ),
+        pdk.Layer(
+            "LineLayer",
+            id="venue-leaders",
+            data=_ref("venue_leaders"),
+            get_source_position="s",
+            get_target_position="t",
+            get_color=list(theme.LABEL_RGBA[:3]) + [150],
+            get_width=1,
+            width_units=String("pixels"),
+        ),  # from a marker to its name when the name sits a line or two away
         pdk.Layer("TextLayer", id="venue-labels", data=_ref("venues"), **text),
         pdk.Layer(
             "ScatterplotLayer",
@@ -585,14 +600,27 @@ CHANNELS: dict[str, list[dict[str, Any]]] = {
 
 SUBSETS = {
     "congestion": {"source": "links", "field": "c", "highlight": "roads"},
-    "predicted": {"source": "links", "field": "p", "highlight": "roads"},
+    "predicted": {
+        "source": "links",
+        "field": "p",
+        "highlight": "roads",
+        "offsetPath": {
+            "into": "pp",
+            "besideWidth": "w",
+            "ownWidth": "pw",
+            "gapPx": PREDICTED_GAP_PX,
+        },
+    },
     "corridors": {"source": "links", "field": "k", "highlight": "roads"},
     "whatif": {"source": "links", "field": "d", "highlight": "roads"},
     "crowd": {"source": "crowd_cells", "field": "h", "min": 0.3},
 }
 """Layers that draw only the rows of ``source`` whose colour ``field`` is not transparent (or
 whose value is at least ``min``): the bridge derives them from the shared rows, so abnormal
-roads cost no geometry on the wire and normal roads and empty crowd cells no drawing."""
+roads cost no geometry on the wire and normal roads and empty crowd cells no drawing.
+``offsetPath``: the bridge draws the subset on a parallel copy of each path, to the right of
+the direction of travel by half the two lines' widths plus a gap (pixels at the current zoom),
+so predicted congestion runs beside the live line instead of under it."""
 
 TOOLTIPS = {
     "roads": "<b>{n}</b> · {h} · {l} lane(s)<br>LOS {L} · {s} km/h · {f} veh/h · queue {q} m",
@@ -632,6 +660,7 @@ def deck_spec(scene: Scene) -> dict[str, Any]:
             "checkpoints": scene.checkpoints,
             "ambulances": [],
             "route": [],
+            "venue_leaders": [],
             **{layer: [] for layer in SUBSETS},
         },
         "channels": CHANNELS,
@@ -639,6 +668,19 @@ def deck_spec(scene: Scene) -> dict[str, Any]:
         "tooltips": {k: v for k, v in TOOLTIPS.items() if v},
         "click": CLICK_KINDS,
         "toggles": TOGGLES,
+        "labels": {
+            "layer": "venue-labels",
+            "leaders": "venue-leaders",
+            "rows": "venues",
+            "font": f"{LABEL_WEIGHT} {{size}} {LABEL_FONT}",
+            "sizePx": LABEL_SIZE_PX,
+            "gapPx": 6,
+            "marginPx": 3,
+            "radius": "r",
+            "radiusMinPx": 8,
+            "priority": "cap",
+            "colour": list(theme.LABEL_RGBA),
+        },
         "view": scene.view,
         "bounds": list(scene.bounds),
     }

@@ -1,4 +1,10 @@
-"""The KPI strip: value, unit, trend arrow and a sparkline of the last hour per KPI."""
+"""The KPI strip: value, unit, trend arrow and a sparkline of the last hour per KPI.
+
+The arrow compares now with :data:`TREND_LOOKBACK_S` ago and says what that means for the KPI:
+orange "worse", green "better", grey for a KPI where more is neither (vehicles, spectators) or
+no change. A running total (road delay) always rises, so its arrow compares how fast it grew
+over the last 15 minutes with the 15 minutes before.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,9 @@ from layouts import theme
 @dataclass(frozen=True)
 class KpiSpec:
     """How one KPI is shown: ``scale`` converts the twin's unit to the shown one; ``bands`` are
-    the values where advisory, warning and critical start (``worse`` says which way is worse).
+    the values where advisory, warning and critical start (``worse`` says which way is worse:
+    ``"up"``, ``"down"`` or ``"neither"`` for a count that is neither good nor bad);
+    ``running_total`` marks a figure that only grows (its trend is its growth rate).
     ``definition`` is the figure's one definition, the label's tooltip here and on the executive
     summary, which shows the same figure under the same label."""
 
@@ -29,6 +37,7 @@ class KpiSpec:
     bands: tuple[float, float, float] | None = None
     worse: str = "up"
     definition: str = ""
+    running_total: bool = False
 
 
 KPIS = (
@@ -36,6 +45,7 @@ KPIS = (
         "vehicles_in_network",
         "Vehicles in network",
         "veh",
+        worse="neither",
         definition="Vehicles on the modelled roads around the park now.",
     ),
     KpiSpec(
@@ -48,15 +58,19 @@ KPIS = (
     ),
     KpiSpec(
         "total_delay_vehh",
-        "Road delay so far",
+        "Road delay since day start",
         "veh·h",
-        definition="Vehicle-hours lost on the modelled roads since the twin started today, a running "
-        "total: time spent driving beyond free-flow travel time, summed over vehicles.",
+        running_total=True,
+        definition="Running total since the twin started the event day (it never goes down), in "
+        "vehicle-hours (veh·h): time spent driving beyond free-flow travel time on the modelled "
+        "roads, summed over vehicles. Its arrow compares the last 15 min's growth with the "
+        "15 min before.",
     ),
     KpiSpec(
         "spectators_on_site",
         "Spectators on site",
         "",
+        worse="neither",
         definition="Everyone who has arrived for the event and not yet left: walking across the park, "
         "queueing at a park gate or venue entrance, or inside a venue.",
     ),
@@ -87,7 +101,7 @@ KPIS = (
         "are not counted.",
     ),
 )
-TREND_LOOKBACK_S = 600.0
+TREND_LOOKBACK_S = 900.0
 TREND_TOLERANCE = 0.02
 
 
@@ -95,7 +109,11 @@ def format_value(value: float, digits: int = 0) -> str:
     """``value`` with thousands separators, or an em dash when it is missing."""
     if value is None or not math.isfinite(value):
         return "—"
-    return f"{value:,.{digits}f}"
+    return (
+        f"{value:,.{digits}f}".replace("-", "")
+        if round(value, digits) == 0
+        else f"{value:,.{digits}f}"
+    )
 
 
 def level_of(value: float, spec: KpiSpec) -> int:
@@ -153,13 +171,69 @@ def sparkline_svg(
 ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
 
 
+def running_rate(
+    times_s: np.ndarray, values: np.ndarray, *, lookback_s: float = TREND_LOOKBACK_S
+) -> tuple[np.ndarray, np.ndarray]:
+    """A running total's growth over each ``lookback_s`` window ending at a sample: times and
+    increments, for the samples at least ``lookback_s`` after the first."""
+    finite = np.isfinite(values)
+    t, v = np.asarray(times_s)[finite], np.asarray(values)[finite]
+    if len(t) < 2:
+        return np.array([]), np.array([])
+    start = np.searchsorted(t, t - lookback_s, side="left")
+    whole = t - t[start] >= lookback_s - 1e-6
+    return t[whole], (v - v[start])[whole]
+
+
+def trend_meaning(spec: KpiSpec, direction: str) -> str:
+    """``"worse"``, ``"better"``, ``"neutral"`` (a count neither good nor bad) or ``"steady"``
+    (``"unknown"`` is given by :func:`kpi_trend` while the history is shorter than the lookback)."""
+    if direction == "flat":
+        return "steady"
+    if spec.worse not in ("up", "down"):
+        return "neutral"
+    return "worse" if direction == spec.worse else "better"
+
+
+def trend_tooltip(spec: KpiSpec, direction: str, meaning: str, times_s: np.ndarray) -> str:
+    """What the arrow says, in words: ``worse than 15 min ago (more is worse)``."""
+    minutes = f"{TREND_LOOKBACK_S / 60:.0f} min"
+    if len(times_s) < 2 or times_s[-1] - times_s[0] < TREND_LOOKBACK_S - 1e-6:
+        return f"not enough history yet to compare with {minutes} ago"
+    rule = {"up": "more is worse", "down": "less is worse"}.get(spec.worse, "neither good nor bad")
+    if spec.running_total:
+        what = f"growing {'faster' if direction == 'up' else 'slower'} than {minutes} ago"
+        return f"{meaning}: {what}" if meaning != "steady" else f"growing as fast as {minutes} ago"
+    if meaning == "steady":
+        return f"about the same as {minutes} ago"
+    word = {"worse": "worse", "better": "better"}.get(
+        meaning, "higher" if direction == "up" else "lower"
+    )
+    return f"{word} than {minutes} ago ({'up' if direction == 'up' else 'down'}; {rule})"
+
+
+def kpi_trend(spec: KpiSpec, times_s: np.ndarray, series: np.ndarray) -> html.Span:
+    """The arrow, coloured by what the change means for this KPI, with a tooltip saying so."""
+    t, v = running_rate(times_s, series) if spec.running_total else (times_s, series)
+    known = len(t) >= 2 and t[-1] - t[0] >= TREND_LOOKBACK_S - 1e-6
+    direction = trend(t, v) if known else "flat"  # no claim before there is history for one
+    meaning = trend_meaning(spec, direction) if known else "unknown"
+    text = trend_tooltip(spec, direction, meaning, t)
+    return html.Span(
+        ARROWS[direction],
+        className=f"kpi-trend trend-{direction} trend-{meaning}",
+        title=text,
+        role="img",
+        **{"aria-label": text, "data-meaning": meaning},
+    )
+
+
 def kpi_card(
     spec: KpiSpec, value: float, times_s: np.ndarray, series: np.ndarray, *, where: str = ""
 ) -> html.Div:
     """One KPI card."""
     shown = value * spec.scale if value is not None and math.isfinite(value) else math.nan
     level = level_of(shown, spec)
-    direction = trend(times_s, series)
     colour = theme.SEVERITY_HEX.get(level, "#8b98a8")
     svg = sparkline_svg(times_s, series * spec.scale, colour=colour)
     return html.Div(
@@ -172,11 +246,7 @@ def kpi_card(
                 children=[
                     html.Span(format_value(shown, spec.digits), className="kpi-value"),
                     html.Span(spec.unit, className="kpi-unit"),
-                    html.Span(
-                        ARROWS[direction],
-                        className=f"kpi-trend trend-{direction}",
-                        title=f"trend over the last {TREND_LOOKBACK_S / 60:.0f} min: {direction}",
-                    ),
+                    kpi_trend(spec, times_s, series),
                 ],
             ),
             html.Div(where, className="kpi-where") if where else None,

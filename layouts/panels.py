@@ -48,6 +48,10 @@ def road_detail(scene: Scene, frame: Any, link: int) -> list[Any]:
         ("Length", _num(scene.link_length_m[link], 0, "m")),
         ("Level of service", _los(now["los"][link])),
         (
+            "Delay",
+            _num(now["delay_s_per_veh"][link] if "delay_s_per_veh" in now else None, 1, "s/veh"),
+        ),
+        (
             "Speed",
             f"{_num(now['speed_kph'][link], 0, 'km/h')} ({_num(100 * now['speed_ratio'][link], 0, '%')} of free)",
         ),
@@ -81,7 +85,7 @@ def junction_detail(scene: Scene, frame: Any, node: int, plans: Mapping[int, str
         pairs.append(("Throughput", _num(j["throughput_vph"][node], 0, "veh/h")))
     if node in plans:
         pairs.append(("Signal plan", plans[node]))
-    return [html.H3(name), html.Div(f"Junction {node}", className="detail-sub"), _rows(pairs)]
+    return [html.H3(name), html.Div("Signalised junction", className="detail-sub"), _rows(pairs)]
 
 
 def venue_detail(scene: Scene, frame: Any, index: int, sessions: list[dict[str, Any]]) -> list[Any]:

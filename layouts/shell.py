@@ -44,10 +44,13 @@ def legend() -> html.Div:
             _legend_row(sev[3], "F critical"),
             html.Div(
                 [
-                    html.Span(className="swatch swatch-thin"),
-                    html.Span("predicted (thin, same colours)"),
+                    html.Span(
+                        [html.Span(className="pair-live"), html.Span(className="pair-predicted")],
+                        className="swatch swatch-pair",
+                    ),
+                    html.Span("thin line beside: predicted"),
                 ],
-                className="legend-row",
+                className="legend-row legend-predicted",
             ),
             html.Div("Crowd density (p/m²)", className="legend-title"),
             html.Div(
@@ -149,6 +152,22 @@ def header(
     )
 
 
+def detail_card() -> html.Div:
+    """The selected feature's detail card: in the map's top-right corner, under the overview
+    button (``assets/map.css``), so the side column's action panels stay uncovered."""
+    return html.Div(
+        id=ids.DETAIL,
+        className="detail detail-card",
+        hidden=True,
+        children=[
+            html.Button(
+                "×", id=ids.DETAIL_CLOSE, n_clicks=0, className="detail-close chrome", title="Close"
+            ),
+            html.Div(id=ids.DETAIL_BODY),
+        ],
+    )
+
+
 OPS_TABS = (
     ("alerts", "Alerts"),
     ("signals", "Signals"),
@@ -225,6 +244,7 @@ def wall_page(
                             ),
                             html.Div(className="map-side", children=[layer_panel(), legend()]),
                             home_button(),
+                            detail_card(),  # over the map, never over the side panel
                             preview_banner() if ops_panes else None,
                             html.Div(attribution, id=ids.ATTRIBUTION, className="attribution"),
                         ],
@@ -261,21 +281,6 @@ def wall_page(
                                 ],
                             ),
                             *ops_panes,
-                            html.Div(
-                                id=ids.DETAIL,
-                                className="detail",
-                                hidden=True,
-                                children=[
-                                    html.Button(
-                                        "×",
-                                        id=ids.DETAIL_CLOSE,
-                                        n_clicks=0,
-                                        className="detail-close chrome",
-                                        title="Close",
-                                    ),
-                                    html.Div(id=ids.DETAIL_BODY),
-                                ],
-                            ),
                         ],
                     ),
                 ],

@@ -11,16 +11,17 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from layouts import ids, theme
+from layouts import ids
 from twin.models.signals import CYCLE_RANGE_S
 
 PHASE_COLOURS = ("#3fb950", "#58a6ff", "#d29922", "#bc8cff", "#39c5cf", "#f778ba")
+PICK_PROMPT = "Pick a junction on the map or from the list"
 
 
 def junction_options(signals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Dropdown options of the signalised junctions (searchable by name)."""
     return sorted(
-        ({"label": f"{s['n']} (#{s['i']})", "value": int(s["i"])} for s in signals),
+        ({"label": s["n"], "value": int(s["i"])} for s in signals),
         key=lambda o: o["label"],
     )
 
@@ -40,19 +41,26 @@ def signal_pane(options: list[dict[str, Any]]) -> html.Div:
                 className="ops-dropdown",
                 clearable=False,
             ),
+            html.Div(PICK_PROMPT, id=ids.SIG_PROMPT, className="sig-prompt"),
             html.Div(id=ids.SIG_PLAN, className="sig-plan"),
             html.Div(id=ids.SIG_APPROACHES),
             html.Div(
-                className="field-row",
-                children=[html.Div(id=ids.SIG_EDITOR, className="field-row"), *timing_inputs()],
-            ),
-            html.Div(
-                className="ops-buttons",
+                id=ids.SIG_FORM,
+                hidden=True,  # until a junction is chosen: no empty boxes, the prompt instead
                 children=[
-                    html.Button("Suggest", id=ids.SIG_SUGGEST, n_clicks=0, className="btn"),
-                    html.Button("Preview", id=ids.SIG_PREVIEW, n_clicks=0, className="btn"),
-                    html.Button("Apply", id=ids.SIG_APPLY, n_clicks=0, className="btn btn-primary"),
-                    html.Button("Revert", id=ids.SIG_REVERT, n_clicks=0, className="btn"),
+                    html.Div(id=ids.SIG_EDITOR, className="sig-phases"),
+                    html.Div(className="field-row", children=timing_inputs()),
+                    html.Div(
+                        className="ops-buttons",
+                        children=[
+                            html.Button("Suggest", id=ids.SIG_SUGGEST, n_clicks=0, className="btn"),
+                            html.Button("Preview", id=ids.SIG_PREVIEW, n_clicks=0, className="btn"),
+                            html.Button(
+                                "Apply", id=ids.SIG_APPLY, n_clicks=0, className="btn btn-primary"
+                            ),
+                            html.Button("Revert", id=ids.SIG_REVERT, n_clicks=0, className="btn"),
+                        ],
+                    ),
                 ],
             ),
             html.Div(id=ids.SIG_MSG, className="ops-msg", role="status"),
@@ -99,42 +107,82 @@ def phase_bar(plan: Mapping[str, Any], *, phase_now: int | None = None) -> list[
     ]
 
 
-def approach_table(rows: Sequence[Mapping[str, Any]]) -> html.Table:
-    """Live queue and delay per approach (``name``, ``queue_m``, ``delay_s_per_veh``, ``los``)."""
-    head = html.Tr([html.Th("Approach"), html.Th("Queue m"), html.Th("Delay veh"), html.Th("LOS")])
+def approach_table(
+    rows: Sequence[Mapping[str, Any]], junction: Mapping[str, Any] | None = None
+) -> html.Div:
+    """Live figures per approach (``direction``, ``name``, ``flow_vph``, ``queue_m``,
+    ``delay_s_per_veh``, ``v_over_c``, ``los`` letter) and, last, the junction's: the
+    volume-weighted delay of its approaches and the LOS of that delay."""
+    head = html.Tr(
+        [
+            html.Th("Approach"),
+            html.Th("Flow veh/h"),
+            html.Th("Queue m"),
+            html.Th("Delay s/veh"),
+            html.Th("v/c"),
+            html.Th("LOS"),
+        ]
+    )
     body = [
         html.Tr(
             [
-                html.Td(r["name"]),
+                html.Td(f"{r['direction']} {r['name']}".strip()),
+                html.Td(f"{r['flow_vph']:.0f}"),
                 html.Td(f"{r['queue_m']:.0f}"),
-                html.Td(f"{r['delay_rate_veh']:.1f}"),
-                html.Td(theme.LOS_LETTERS[int(r["los"])]),
-            ]
+                html.Td(f"{r['delay_s_per_veh']:.1f}"),
+                html.Td(f"{r['v_over_c']:.2f}"),
+                html.Td(r["los"], className=f"los los-{r['los']}"),
+            ],
+            className="approach-row",
         )
         for r in rows
     ]
-    return html.Table([head, *body], className="ops-table approaches")
+    if junction is not None:
+        body.append(
+            html.Tr(
+                [
+                    html.Td("Junction (volume-weighted)"),
+                    html.Td(f"{junction['flow_vph']:.0f}"),
+                    html.Td(""),
+                    html.Td(f"{junction['delay_s_per_veh']:.1f}"),
+                    html.Td(""),
+                    html.Td(junction["los"], className=f"los los-{junction['los']}"),
+                ],
+                className="junction-row",
+                title="The junction's level of service: the delay of its approaches weighted by "
+                "their flows (HCM: A ≤ 10 s, B ≤ 20, C ≤ 35, D ≤ 55, E ≤ 80, F above or v/c > 1)",
+            )
+        )
+    return html.Div(html.Table([head, *body], className="ops-table approaches"))
 
 
-def plan_editor(plan: Mapping[str, Any]) -> list[Any]:
-    """Inputs for the greens, bounded like the server's check, each with its minimum shown."""
-    high = CYCLE_RANGE_S[1]
+def plan_editor(plan: Mapping[str, Any], phases: Sequence[Mapping[str, Any]] = ()) -> list[Any]:
+    """One row per phase: what it serves (``phases[k]["serves"]``, directions and streets), its
+    green input and its minimum. The inputs carry no min/max so the value typed reaches the
+    twin, which answers in words ("Green for phase 2 must be at least 7 s (you typed 3)")."""
+    serves = {int(p["phase"]) - 1: str(p["serves"]) for p in phases}
     return [
-        html.Label(
+        html.Div(
             [
-                f"φ{k + 1} green s (min {float(plan['min_green_s'][k]):g})",
-                dcc.Input(
-                    id={"type": ids.SIG_GREEN, "phase": k},
-                    type="number",
-                    value=g,
-                    step=1,
-                    min=float(plan["min_green_s"][k]),
-                    max=high,
-                    debounce=True,
-                    className="num",
+                html.Span(f"Phase {k + 1}", className="sig-phase-name"),
+                html.Span(serves.get(k, ""), className="sig-phase-serves"),
+                html.Label(
+                    [
+                        dcc.Input(
+                            id={"type": ids.SIG_GREEN, "phase": k},
+                            type="number",
+                            value=g,
+                            debounce=True,
+                            step="any",  # any number typed reaches the twin's check
+                            className="num",
+                        ),
+                        f"s green (min {float(plan['min_green_s'][k]):g})",
+                    ],
+                    className="sig-phase-green",
                 ),
             ],
-            className="field",
+            className="sig-phase",
+            **{"data-phase": str(k + 1)},
         )
         for k, g in enumerate(plan["greens_s"])
     ]
@@ -150,9 +198,7 @@ def timing_inputs() -> list[Any]:
                 dcc.Input(
                     id=ids.SIG_CYCLE,
                     type="number",
-                    step=1,
-                    min=low,
-                    max=high,
+                    step="any",
                     debounce=True,
                     className="num",
                 ),
@@ -165,9 +211,7 @@ def timing_inputs() -> list[Any]:
                 dcc.Input(
                     id=ids.SIG_OFFSET,
                     type="number",
-                    step=1,
-                    min=0,
-                    max=high - 1,
+                    step="any",
                     debounce=True,
                     className="num",
                 ),

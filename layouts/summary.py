@@ -595,10 +595,12 @@ def summary_body(
     span: str = "hour",
     note: str = "",
     current: Mapping[str, float] | None = None,
+    as_of: str | None = None,
 ) -> list[Any]:
     """The page's contents for one frame's figures (``None``: the twin has not published yet);
     ``history`` is the KPI series the trends draw over ``span`` (``note``: said next to their
-    title, e.g. why the day so far is not available), ending on the frame's KPIs ``current``."""
+    title, e.g. why the day so far is not available), ending on the frame's KPIs ``current``;
+    ``as_of`` is the line above the figures (default: the situation's time)."""
     if summary is None:
         return [html.Div("Waiting for the twin's first frame…", className="sum-calm sum-waiting")]
     target_s = (summary["checkpoints"] or {}).get("wait_target_s")
@@ -609,7 +611,8 @@ def summary_body(
             className="sum-asof",
             children=[
                 html.Span(
-                    f"Situation at {hhmm(summary['time_s'])} (event time)", id="summary-asof"
+                    as_of or f"Situation at {hhmm(summary['time_s'])} (event time)",
+                    id="summary-asof",
                 ),
                 html.Span(
                     "Hover over a figure for its definition; the decisions open the map.",

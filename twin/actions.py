@@ -8,12 +8,15 @@ recorded as JSON and replayed (:func:`action_from_dict`).
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin.errors import ActionError
 from twin.models import signals
+
+if TYPE_CHECKING:
+    from twin.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -30,26 +33,30 @@ class SetSignalPlan:
     offset_s: float = 0.0
     kind: str = "set_signal_plan"
 
-    def check(self, engine: Any) -> None:
-        _check_number("cycle_s", self.cycle_s)
-        _check_number("offset_s", self.offset_s)
-        for value in self.greens_s:
-            _check_number("greens_s", value)
-        if engine.state.preemptions and any(
-            engine.state.plans.node_ids[p.row] == self.node_id for p in engine.state.preemptions
-        ):
-            raise ActionError(
-                f"node_id {self.node_id} is pre-empted by a green corridor; retry after it"
-            )
+    def check(self, engine: Engine) -> None:
+        """Refuse (with a code and a message in the operator's words) a plan that breaks a rule:
+        see :func:`twin.models.signals.check_plan`; ``preempted`` while a green corridor holds
+        the junction."""
+        node = _junction_number(self.node_id)
+        plans = engine.state.plans
+        row = plans.row(node)
+        for pre in engine.state.preemptions:
+            if pre.row == row:
+                raise ActionError(
+                    f"{engine.scenario.junction_name(node)} is held green for corridor "
+                    f"{pre.corridor_id or 'an ambulance'}"
+                    " right now: try again once the ambulance has passed",
+                    code="preempted",
+                )
         signals.check_plan(
-            engine.state.plans,
-            _as_int("node_id", self.node_id),
+            plans,
+            node,
             cycle_s=self.cycle_s,
-            greens_s=list(self.greens_s),
+            greens_s=list(self.greens_s) if isinstance(self.greens_s, tuple) else self.greens_s,
             offset_s=self.offset_s,
         )
 
-    def execute(self, engine: Any) -> dict[str, Any]:
+    def execute(self, engine: Engine) -> dict[str, Any]:
         before = engine.state.plans.plan_of(self.node_id)
         engine.state.plans = signals.with_plan(
             engine.state.plans,
@@ -59,7 +66,10 @@ class SetSignalPlan:
             offset_s=self.offset_s,
         )
         return action_result(
-            self, f"junction {self.node_id}", before, engine.state.plans.plan_of(self.node_id)
+            self,
+            engine.scenario.junction_name(self.node_id),
+            before,
+            engine.state.plans.plan_of(self.node_id),
         )
 
 
@@ -98,20 +108,38 @@ def action_from_dict(data: dict[str, Any]) -> Any:
 
 def _register_all() -> None:
     """Import the modules whose action kinds register themselves (lanes, corridors)."""
-    from twin.models import corridor  # noqa: F401 - imported for their @register_action
+    from twin.crowd import pedestrians  # noqa: F401 - imported for their @register_action
+    from twin.models import corridor  # noqa: F401
 
 
 def action_result(action: Any, target: str, before: Any, after: Any) -> dict[str, Any]:
     return {"action": action_to_dict(action), "target": target, "before": before, "after": after}
 
 
-def _check_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ActionError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _as_int(name: str, value: Any) -> int:
+def _junction_number(value: Any) -> int:
+    if value is None:
+        raise ActionError(
+            "No junction chosen: pick one on the map or from the list", code="empty_value"
+        )
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ActionError(f"{name} must be a whole number, got {value!r}")
+        raise ActionError(
+            f"The junction must be a junction number from the list (got {str(value)[:40]!r})",
+            code="bad_value",
+        )
     return value
+
+
+def signal_plan_from_form(
+    node_id: Any, greens_s: Sequence[Any] | None, cycle_s: Any, offset_s: Any
+) -> SetSignalPlan:
+    """The signal editor's fields as an action; a field left empty is refused here (code
+    ``empty_value``, "Phase 1 green is empty: type a number of seconds") before it reaches the
+    command path, so an unfinished form changes nothing and writes no audit row. Every other
+    rule is checked by :meth:`SetSignalPlan.check` on the command path."""
+    if node_id is None:
+        _junction_number(node_id)
+    for k, green in enumerate(greens_s or ()):
+        signals.require_value(f"Phase {k + 1} green", green)
+    signals.require_value("The cycle", cycle_s)
+    signals.require_value("The offset", offset_s)
+    return SetSignalPlan(node_id, cycle_s, tuple(greens_s or ()), offset_s)

@@ -8,11 +8,11 @@ actions and inputs give the same state, which is what replay and forecasts rely 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,11 @@ from twin.models.signals import (
 )
 from twin.models.traffic import Kernel, Readings
 from twin.scenario import Scenario
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from twin.crowd.pedestrians import Layout
 
 FloatArray = npt.NDArray[np.float64]
 SMOOTHING_S = 60.0
@@ -56,6 +61,48 @@ class EngineState:
     delay_veh_s: float = 0.0
     vehicle_s: float = 0.0  # vehicle-seconds spent in the network, waiting to enter included
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Action(Protocol):
+    """An operator action (:mod:`twin.actions`, lanes, corridors): checks itself, then acts."""
+
+    def check(self, engine: Engine) -> None:
+        """Raise :class:`ActionError` if the action breaks a rule (nothing changed)."""
+        ...
+
+    def execute(self, engine: Engine) -> dict[str, Any]:
+        """Carry it out; ``{"action", "target", "before", "after"}`` for the audit log."""
+        ...
+
+
+class EngineExtension(Protocol):
+    """A model that runs inside the engine after every internal step (pedestrians, ambulances).
+
+    Attach one with :meth:`Engine.attach`. Its mutable state lives in
+    ``engine.state.extras[name]``, so :meth:`Engine.snapshot`, :meth:`Engine.restore`,
+    :meth:`Engine.fork` and the recorder copy it with the rest of the state (it must deep-copy
+    and pickle); its static data lives on the extension object, which forks and forecasts share
+    and never change.
+    """
+
+    @property
+    def name(self) -> str:
+        """Key of its state in ``engine.state.extras``; unique per engine."""
+        ...
+
+    @property
+    def crowd(self) -> bool:
+        """True for a crowd model: a traffic-only forecast (``forecast(crowd=False)``) keeps it
+        as it is instead of stepping it."""
+        ...
+
+    def step(self, engine: Engine, dt_s: float) -> None:
+        """Advance its state by ``dt_s`` seconds; ``engine.time_s`` is already the step's end."""
+        ...
+
+    def view(self, engine: Engine) -> Mapping[str, Any]:
+        """Plain copies of its state for readers, merged into :attr:`TwinView.extras`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -143,9 +190,11 @@ class Engine:
             (int(a), int(b)): m
             for m, (a, b) in enumerate(zip(self.net.mv_from_link, self.net.mv_to_link, strict=True))
         }
-        self._hooks: list[Callable[[Engine, float], None]] = [corridor.step_hook]
+        self._extensions: dict[str, EngineExtension] = {}
+        self._stepping: tuple[EngineExtension, ...] = ()  # the extensions each step advances
         start = float(scenario.params.get("start_s", 0.0) if start_s is None else start_s)
         self.state = self._initial_state(plans, start)
+        self.attach(AmbulanceExtension())
         pedestrians.attach(self)  # crowd, checkpoints and venues, when the scenario has venues
 
     def _check_origins(self) -> None:
@@ -190,7 +239,7 @@ class Engine:
             )
 
     @cached_property
-    def lines_m(self) -> Any:
+    def lines_m(self) -> gpd.GeoSeries:
         """Link geometries in metres (GeoSeries by link_id), built on first use."""
         from twin.io.geometry import link_lines_m
 
@@ -221,9 +270,30 @@ class Engine:
         are ``net.mv_from_link`` of these)."""
         return np.flatnonzero((self.net.mv_node == node_id) & (self.net.mv_phase >= 0))
 
-    def add_step_hook(self, hook: Callable[[Engine, float], None]) -> None:
-        """Call ``hook(engine, dt_s)`` after every internal step (crowd, checkpoints, ...)."""
-        self._hooks.append(hook)
+    # ---------------------------------------------------------------- extensions
+    def attach(self, extension: EngineExtension, *, state: object | None = None) -> None:
+        """Step ``extension`` after every internal step (in the order attached) and show its
+        view to readers; ``state`` (if given) becomes ``state.extras[extension.name]``."""
+        if extension.name in self._extensions:
+            raise ValueError(f"an extension named {extension.name!r} is already attached")
+        self._extensions[extension.name] = extension
+        self._stepping = (*self._stepping, extension)
+        if state is not None:
+            self.state.extras[extension.name] = state
+
+    def extension(self, name: str) -> EngineExtension | None:
+        """The extension attached under ``name``, or None."""
+        return self._extensions.get(name)
+
+    def extension_state(self, name: str) -> Any:
+        """The current state of extension ``name`` (``state.extras[name]``), or None."""
+        return self.state.extras.get(name)
+
+    @property
+    def pedestrians(self) -> Layout | None:
+        """The pedestrians' static layout (None for a scenario without venues)."""
+        extension = self._extensions.get(pedestrians.KEY)
+        return getattr(extension, "layout", None)
 
     # ---------------------------------------------------------------- stepping
     def step(self, dt_s: float | None = None) -> None:
@@ -256,7 +326,7 @@ class Engine:
         if state.time_s >= state.next_route_update_s - 1e-9:
             self._update_routes()
         entering = self._entering_veh(state.time_s, state.time_s + dt)
-        green = self._green_movements(state.time_s)
+        green = self.green_movements(state.time_s)
         readings = Readings(
             state.smooth_vehicles, state.smooth_outflow_vps, state.smooth_movement_vps
         )
@@ -275,8 +345,8 @@ class Engine:
         state.delay_veh_s += tally.delay_veh_s
         state.vehicle_s += tally.vehicle_s
         state.time_s = round(state.time_s + dt, 6)
-        for hook in self._hooks:
-            hook(self, dt)
+        for extension in self._stepping:
+            extension.step(self, dt)
 
     def _entering_veh(self, start_s: float, end_s: float) -> FloatArray:
         """(origin zones, destinations) vehicles generated in ``[start_s, end_s)``.
@@ -293,7 +363,8 @@ class Engine:
             self._rate_cache = (index, rate)
         return rate * (end_s - start_s)
 
-    def _green_movements(self, time_s: float) -> npt.NDArray[np.bool_]:
+    def green_movements(self, time_s: float) -> npt.NDArray[np.bool_]:
+        """Which turning movements have green at ``time_s`` (plans and pre-emptions now)."""
         phase = active_phase(self.state.plans, time_s, self.state.preemptions)
         return movement_green(phase, self._mv_signal_row, self.net.mv_phase)
 
@@ -306,7 +377,7 @@ class Engine:
     def _next_split(
         self, link_time_s: FloatArray, plans: SignalPlans, old_split: FloatArray, smoothing: float
     ) -> FloatArray:
-        link_time = link_time_s + self._signal_wait_s(plans)
+        link_time = link_time_s + self.signal_wait_s(plans)
         cost = self._cost_to_destinations(link_time)
         return routing.next_hop_split(
             self.net, link_time, cost, old_split, self.exit_mask, smoothing=smoothing
@@ -322,7 +393,7 @@ class Engine:
         self._route_cache = (link_time_s, cost)
         return cost
 
-    def _signal_wait_s(self, plans: SignalPlans) -> FloatArray:
+    def signal_wait_s(self, plans: SignalPlans) -> FloatArray:
         """Mean wait for green (s) on each link's approach: red² / (2 · cycle)."""
         wait = np.zeros(self.net.n_links)
         rows = self._mv_signal_row
@@ -333,7 +404,7 @@ class Engine:
         return wait
 
     # ---------------------------------------------------------------- actions
-    def apply(self, action: Any) -> dict[str, Any]:
+    def apply(self, action: Action) -> dict[str, Any]:
         """Check ``action`` against the current state, then carry it out.
 
         Raises :class:`ActionError` (state unchanged) when the action breaks a rule.
@@ -351,7 +422,9 @@ class Engine:
         """An immutable picture of the current state for readers."""
         state, net = self.state, self.net
         total = state.vehicles.sum(axis=1)
-        links = metrics.link_metrics(net, total, state.smooth_vehicles, state.smooth_outflow_vps)
+        links = metrics.link_metrics(
+            net, total, state.smooth_vehicles, state.smooth_outflow_vps, plans=state.plans
+        )
         junctions = self._junction_metrics(links)
         real = slice(0, net.n_real_cells)
         vm_per_s = float((state.smooth_outflow_vps[real] * net.cell_length_m[real]).sum())
@@ -377,14 +450,10 @@ class Engine:
         )
 
     def _extras_view(self) -> dict[str, Any]:
-        """Plain copies of the pedestrian and corridor state for readers."""
+        """Plain copies of every extension's state for readers."""
         extras: dict[str, Any] = {}
-        people = self.state.extras.get(pedestrians.KEY)
-        if people is not None:
-            extras["pedestrians"] = pedestrians.summary(self, self.pedestrians, people)
-        ambulances = self.state.extras.get(corridor.EXTRAS_KEY, {})
-        extras["ambulances"] = [corridor.status(self, amb) for amb in ambulances.values()]
-        extras["corridor_conflicts"] = list(self.state.extras.get(corridor.CONFLICTS_KEY, []))
+        for extension in self._extensions.values():
+            extras.update(extension.view(self))
         return extras
 
     def _junction_metrics(self, links: dict[str, FloatArray]) -> dict[str, np.ndarray]:
@@ -392,11 +461,8 @@ class Engine:
         net = self.net
         to_node = net.link_to_node[: net.n_real_links]
         delay_rate = np.bincount(to_node, links["delay_rate_veh"], n_nodes)
-        real_mv = net.mv_from_link < net.n_real_links
-        throughput = np.bincount(
-            net.mv_node[real_mv], self.state.smooth_movement_vps[real_mv], n_nodes
-        )
-        delay_s = np.where(throughput > 1e-4, delay_rate / np.maximum(throughput, 1e-12), 0.0)
+        throughput = np.bincount(to_node, links["flow_vph"] / 3600.0, n_nodes)  # served: on or out
+        delay_s = metrics.delay_per_vehicle_s(delay_rate, throughput)  # as each approach's
         phase = np.full(n_nodes, -1, dtype=np.int8)
         plans = self.state.plans
         phase[plans.node_ids] = active_phase(plans, self.state.time_s, self.state.preemptions)
@@ -415,14 +481,14 @@ class Engine:
         twin = copy.copy(self)
         twin.state = copy.deepcopy(self.state)
         twin._spare = None
-        twin._hooks = list(self._hooks)
+        twin._extensions = dict(self._extensions)
         return twin
 
     def forecast(
         self,
         horizon_s: float = 3600.0,
         *,
-        overrides: Iterable[Any] = (),
+        overrides: Iterable[Action] = (),
         marks_s: Iterable[float] = FORECAST_MARKS_S,
         crowd: bool = True,
     ) -> dict[int, TwinView]:
@@ -433,7 +499,7 @@ class Engine:
         """
         future = self.fork()
         if not crowd:
-            future._hooks = [hook for hook in future._hooks if hook is not pedestrians.step_hook]
+            future._stepping = tuple(e for e in future._stepping if not e.crowd)
         for action in overrides:
             future.apply(action)
         start = future.time_s
@@ -442,3 +508,26 @@ class Engine:
             future.run(start + mark)
             views[int(mark)] = future.view()
         return views
+
+
+@dataclass(frozen=True)
+class AmbulanceExtension:
+    """Ambulances and their green corridors (:mod:`twin.models.corridor`) as an engine extension.
+
+    Dispatch actions put each trip in ``state.extras['ambulances']``; every step moves them
+    through the traffic and refreshes the signal pre-emptions. Readers see ``ambulances`` (one
+    status per trip) and ``corridor_conflicts``.
+    """
+
+    name: str = corridor.EXTRAS_KEY
+    crowd: bool = False
+
+    def step(self, engine: Engine, dt_s: float) -> None:
+        corridor.step_hook(engine, dt_s)
+
+    def view(self, engine: Engine) -> dict[str, Any]:
+        ambulances = engine.state.extras.get(corridor.EXTRAS_KEY, {})
+        return {
+            "ambulances": [corridor.status(engine, amb) for amb in ambulances.values()],
+            "corridor_conflicts": list(engine.state.extras.get(corridor.CONFLICTS_KEY, [])),
+        }

@@ -15,29 +15,14 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import ScenarioError
+from twin.io import schema
 
-LINK_COLUMNS = (
-    "link_id",
-    "from_node",
-    "to_node",
-    "length_m",
-    "lanes",
-    "free_speed_kph",
-    "capacity_vphpl",
-    "jam_density_vpkm",
-)
-MOVEMENT_COLUMNS = ("movement_id", "node_id", "from_link", "to_link", "phase")
-SIGNAL_COLUMNS = ("node_id", "cycle_s", "offset_s", "intergreen_s", "greens_s")
-ZONE_COLUMNS = ("zone_id", "kind", "node_id", "name", "weight")
-SCHEDULE_COLUMNS = (
-    "session_id",
-    "venue_id",
-    "title",
-    "doors_open",
-    "start",
-    "end",
-    "expected_attendance",
-)
+LINK_COLUMNS = schema.LINKS.required
+MOVEMENT_COLUMNS = schema.MOVEMENTS.required
+SIGNAL_COLUMNS = schema.SIGNALS.required
+ZONE_COLUMNS = schema.ZONES.required
+SCHEDULE_COLUMNS = schema.SCHEDULE.required
+"""The columns each table must hold (:mod:`twin.io.schema` lists every column of each file)."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +49,24 @@ class Scenario:
     path: Path | None = None
 
     def __post_init__(self) -> None:
-        _check_columns(self.links, LINK_COLUMNS, "links")
-        _check_columns(self.movements, MOVEMENT_COLUMNS, "movements.csv")
-        _check_columns(self.signals, SIGNAL_COLUMNS, "signals.csv")
-        _check_columns(self.zones, ZONE_COLUMNS, "zones.csv")
+        for table_schema, table in (
+            (schema.NODES, self.nodes),
+            (schema.LINKS, self.links),
+            (schema.MOVEMENTS, self.movements),
+            (schema.SIGNALS, self.signals),
+            (schema.ZONES, self.zones),
+        ):
+            _check_columns(table, table_schema.required, table_schema.where)
         _check_contiguous(self.links["link_id"], "links", "link_id")
         _check_contiguous(self.nodes["node_id"], "nodes", "node_id")
         _check_links(self.links, len(self.nodes))
+
+    def junction_name(self, node_id: int) -> str:
+        """The place name of junction ``node_id`` ("Olympic-ro × Jamsil-ro"); "junction N" only
+        for a scenario built without names (the synthetic test grids)."""
+        names = self.nodes["name"] if "name" in self.nodes else None
+        name = "" if names is None else str(names.iloc[int(node_id)] or "")
+        return name if name and name != "None" else f"junction {int(node_id)}"
 
 
 SCENARIO_FILES = (
@@ -127,7 +123,7 @@ def read_schedule(path: Path, facilities: pd.DataFrame | None) -> pd.DataFrame:
     venue's capacity.
     """
     table = _read_csv(path, dtype={"doors_open": str, "start": str, "end": str})
-    _check_columns(table, SCHEDULE_COLUMNS, path.name)
+    _check_columns(table, schema.SCHEDULE.required, path.name)
     venues = _venue_capacities(facilities)
     for column in ("doors_open", "start", "end"):
         table[f"{column}_s"] = [

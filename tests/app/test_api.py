@@ -202,7 +202,10 @@ def test_signal_plan_corridor_and_clock_through_the_api(app, client):
         ),
         422,
     )
-    assert again["error"]["code"] == "refused" and "already exists" in again["error"]["message"]
+    assert (
+        again["error"]["code"] == "corridor_exists"
+        and "already exists" in again["error"]["message"]
+    )
     _check(
         _post(client, {"kind": "cancel_corridor", "corridor_id": "AMB-API"}), 200, "Acknowledgement"
     )
@@ -231,12 +234,12 @@ def test_signal_plan_corridor_and_clock_through_the_api(app, client):
         ),
         (
             {"kind": "set_signal_plan", "node_id": 0, "cycle_s": 117, "greens_s": [100, 2]},
-            "refused",
+            "out_of_range",
             "green",
         ),
         (
             {"kind": "set_signal_plan", "node_id": 9999, "cycle_s": 117, "greens_s": [55, 52]},
-            "refused",
+            "unknown_junction",
             "9999",
         ),
         ({"kind": "cancel_corridor", "corridor_id": "NOPE"}, "refused", "NOPE"),

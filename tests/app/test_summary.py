@@ -452,3 +452,18 @@ def test_no_role_receives_the_audit_logs_user_names(room_with_history, name):
     admin = room_with_history.server.test_client()
     sign_in(admin, "ada")
     assert admin.get("/admin/audit").status_code == 200
+
+
+def test_the_as_of_line_carries_the_date_and_says_when_the_day_is_over():
+    from callbacks.summary import as_of
+
+    day = {"date": "2026-11-21", "last_end_s": 22.5 * 3600, "end_s": 25 * 3600}
+    assert (
+        as_of(day, 18 * 3600 + 40 * 60, 30_000.0) == "Situation at Sat 21 Nov · 18:40 (event time)"
+    )
+    # past the day's end but spectators still on site: not over, and the date has turned
+    assert as_of(day, 25 * 3600 + 600, 5.0) == "Situation at Sun 22 Nov · 01:10 (event time)"
+    assert (
+        as_of(day, 25 * 3600 + 600, 0.0)
+        == "Event day over (Sat 21 Nov · ended 01:00): final figures"
+    )

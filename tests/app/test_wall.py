@@ -85,7 +85,8 @@ def _road_points(page, count: int) -> list[tuple[float, float, int]]:
     return page.evaluate(
         """(count) => {
             const map = document.getElementById('wall-map').getBoundingClientRect();
-            const blocked = [...document.querySelectorAll('.map-side, .attribution, .map-clock')]
+            const overlays = '.map-side, .attribution, .map-clock, .map-home, .detail-card';
+            const blocked = [...document.querySelectorAll(overlays)]
                 .map(el => el.getBoundingClientRect()).filter(r => r.width > 0);
             const rows = window.vtDeck.rows('links');
             const points = [];

@@ -83,16 +83,25 @@ def test_set_signal_plan_changes_the_plan_and_reports_before_after(grid):
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        (SetSignalPlan(999, 60.0, (27.0, 27.0)), "node_id 999 is not a signalised junction"),
-        (SetSignalPlan(4, 200.0, (97.0, 97.0)), "cycle_s must be between 30 and 180 s"),
-        (SetSignalPlan(4, 60.0, (50.0, 4.0)), r"greens_s\[1\] must be at least"),
-        (SetSignalPlan(4, 60.0, (30.0, 30.0)), "must be equal"),
-        (SetSignalPlan(4, 60.0, (27.0,)), "one value per phase"),
+        (SetSignalPlan(999, 60.0, (27.0, 27.0)), "Junction 999 has no traffic signal"),
+        (
+            SetSignalPlan(4, 200.0, (97.0, 97.0)),
+            r"The cycle must be between 30 and 180 s \(it is 200 s\)",
+        ),
+        (
+            SetSignalPlan(4, 60.0, (50.0, 4.0)),
+            r"Green for phase 2 must be at least .* s \(you typed 4\)",
+        ),
+        (SetSignalPlan(4, 60.0, (30.0, 30.0)), "add up to 66 s, but the cycle is 60 s"),
+        (SetSignalPlan(4, 60.0, (27.0,)), "needs 2 greens"),
         (
             SetSignalPlan(4, 60.0, (27.0, 27.0), offset_s=60.0),
-            r"offset_s must be in \[0, cycle_s\)",
+            r"offset must be at least 0 s and less than the 60 s cycle \(you typed 60\)",
         ),
-        (SetSignalPlan(4, float("nan"), (27.0, 27.0)), "cycle_s must be a finite number"),
+        (
+            SetSignalPlan(4, float("nan"), (27.0, 27.0)),
+            r"The cycle must be a number of seconds \(you typed nan\)",
+        ),
     ],
 )
 def test_bad_signal_plans_are_refused_and_change_nothing(grid, action, message):
@@ -111,3 +120,68 @@ def test_action_round_trips_through_plain_dict_and_refuses_unknown_fields():
         action_from_dict({"kind": "launch"})
     with pytest.raises(ActionError, match=r"unknown field\(s\) \['colour'\]"):
         action_from_dict({**action_to_dict(action), "colour": "red"})
+
+
+# ---------------------------------------------------------------- extensions
+class _Counter:
+    """A toy extension: counts simulated seconds in its state (a one-element list)."""
+
+    def __init__(self, name="counter", *, crowd=False):
+        self.name, self.crowd = name, crowd
+
+    def step(self, engine, dt_s):
+        engine.state.extras[self.name][0] += dt_s
+
+    def view(self, engine):
+        return {f"{self.name}_s": engine.state.extras[self.name][0]}
+
+
+def test_an_attached_extension_steps_with_the_engine_and_shows_in_the_view(grid):
+    engine = Engine(grid, demand=_demand(grid))  # dt 2 s
+    engine.attach(_Counter(), state=[0.0])
+    engine.run(120.0)
+    assert engine.extension_state("counter") == [120.0]  # 60 steps of 2 s
+    assert engine.view().extras["counter_s"] == 120.0
+    assert engine.extension("counter").name == "counter"
+    assert engine.extension("absent") is None
+
+
+def test_an_extension_state_follows_snapshots_restores_and_forks(grid):
+    engine = Engine(grid, demand=_demand(grid))
+    engine.attach(_Counter(), state=[0.0])
+    engine.run(60.0)
+    snapshot = engine.snapshot()
+    fork = engine.fork()
+    engine.run(100.0)
+    assert engine.extension_state("counter") == [100.0]
+    assert fork.extension_state("counter") == [60.0]  # a fork has its own copy
+    engine.restore(snapshot)
+    assert engine.extension_state("counter") == [60.0]
+    fork.attach(_Counter("other"), state=[0.0])
+    assert engine.extension("other") is None  # attaching to a fork leaves the original alone
+
+
+def test_a_traffic_only_forecast_keeps_crowd_extensions_still(grid):
+    engine = Engine(grid, demand=_demand(grid))
+    engine.attach(_Counter("walkers", crowd=True), state=[0.0])
+    engine.attach(_Counter("cars"), state=[0.0])
+    views = engine.forecast(900.0, crowd=False)
+    assert views[900].extras["walkers_s"] == 0.0
+    assert views[900].extras["cars_s"] == 900.0
+    assert engine.forecast(900.0)[900].extras["walkers_s"] == 900.0
+    assert engine.extension_state("walkers") == [0.0]  # the live state is untouched
+
+
+def test_two_extensions_of_one_name_are_refused(grid):
+    engine = Engine(grid, demand=_demand(grid))
+    engine.attach(_Counter(), state=[0.0])
+    with pytest.raises(ValueError, match="an extension named 'counter' is already attached"):
+        engine.attach(_Counter(), state=[5.0])
+    assert engine.extension_state("counter") == [0.0]
+
+
+def test_pedestrians_are_read_only_and_absent_without_venues(grid):
+    engine = Engine(grid, demand=_demand(grid))
+    assert engine.pedestrians is None
+    with pytest.raises(AttributeError):
+        engine.pedestrians = object()

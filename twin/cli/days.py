@@ -14,7 +14,6 @@ import json
 import math
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from twin.errors import TwinError
 from twin.service.recorder import hhmm
@@ -35,7 +34,7 @@ def _recording_path(text: str, folder: Path = RECORDINGS) -> Path:
 
 
 # ------------------------------------------------------------------ record
-def add_record(commands: Any) -> None:
+def add_record(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("record", help="record a headless day with scripted operator actions")
     cmd.add_argument("--scenario", type=Path, default=Path("data/seoul_olympic_park"))
     cmd.add_argument("--seed", type=int, default=0)
@@ -105,7 +104,7 @@ def _date(text: str | None) -> date | None:
 
 
 # ------------------------------------------------------------------ replay
-def add_replay(commands: Any) -> None:
+def add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("replay", help="the twin at a time of a recorded day")
     cmd.add_argument("recording", help="recording file, or id in var/recordings")
     cmd.add_argument("--at", required=True, help="simulated time HH:MM")
@@ -150,7 +149,7 @@ def run_replay(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ fork
-def add_fork(commands: Any) -> None:
+def add_fork(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "fork", help="re-run a recorded day from a minute with other decisions"
     )

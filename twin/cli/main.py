@@ -7,9 +7,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin.errors import ScenarioError, TwinError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from tqdm import tqdm
+
+    from twin.engine import Engine, TwinView
 
 REPORT_EVERY_S = 900.0
 
@@ -31,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _extra_commands() -> list[Callable[[Any], None]]:
+def _extra_commands() -> list[
+    Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
+]:
     """Commands of the operations and users modules (registered here to keep one entry)."""
     from twin.cli import days as cli_days
     from twin.cli import ops as cli_ops
@@ -40,7 +48,7 @@ def _extra_commands() -> list[Callable[[Any], None]]:
 
 
 # ------------------------------------------------------------------ import-osm
-def _add_import(commands: Any) -> None:
+def _add_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "import-osm", help="build a scenario's network from an OSM XML extract"
     )
@@ -59,13 +67,13 @@ def _run_import(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ simulate
-def _add_scenario_options(cmd: Any) -> None:
+def _add_scenario_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--scenario", type=Path, default=Path("data/seoul_olympic_park"))
     cmd.add_argument("--seed", type=int, default=0)
     cmd.add_argument("--json", type=Path, help="write the full series to this JSON file")
 
 
-def _add_simulate(commands: Any) -> None:
+def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("simulate", help="run the event day and print KPIs every 15 minutes")
     _add_scenario_options(cmd)
     cmd.add_argument("--start", default="16:00", help="simulated start HH:MM")
@@ -104,7 +112,7 @@ def _run_simulate(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ forecast
-def _add_forecast(commands: Any) -> None:
+def _add_forecast(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("forecast", help="predict +15/+30/+60 min from a time of the day")
     _add_scenario_options(cmd)
     cmd.add_argument("--at", default="18:30", help="time to forecast from, HH:MM")
@@ -125,7 +133,7 @@ def _run_forecast(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ users
-def _add_users(commands: Any) -> None:
+def _add_users(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "users", help="manage sign-in users (add, list, disable)", add_help=False
     )
@@ -133,14 +141,14 @@ def _add_users(commands: Any) -> None:
 
 
 # ------------------------------------------------------------------ shared helpers
-def make_engine(scenario_path: Path, seed: int, start_s: float) -> Any:
+def make_engine(scenario_path: Path, seed: int, start_s: float) -> Engine:
     from twin.engine import Engine
     from twin.scenario import load
 
     return Engine(load(scenario_path), seed=seed, start_s=start_s)
 
 
-def engine_at(scenario_path: Path, seed: int, at: str, warmup_min: int) -> Any:
+def engine_at(scenario_path: Path, seed: int, at: str, warmup_min: int) -> Engine:
     """An engine run from ``at - warmup`` up to ``at``."""
     from twin.scenario import parse_clock
 
@@ -155,7 +163,7 @@ def engine_at(scenario_path: Path, seed: int, at: str, warmup_min: int) -> Any:
     return engine
 
 
-def report_row(engine: Any, view: Any | None = None) -> dict[str, Any]:
+def report_row(engine: Engine, view: TwinView | None = None) -> dict[str, Any]:
     """KPIs and the five roads with the most delay, for one reporting time."""
     view = view or engine.view()
     names = engine.scenario.links.get("name")
@@ -178,7 +186,7 @@ def report_row(engine: Any, view: Any | None = None) -> dict[str, Any]:
     }
 
 
-def road_name(names: Any, link_id: int) -> str:
+def road_name(names: pd.Series | None, link_id: int) -> str:
     """The road's name, or ``link N`` for an unnamed one (ramps are often unnamed in OSM)."""
     if names is None:
         return f"link {link_id}"
@@ -190,7 +198,7 @@ def road_name(names: Any, link_id: int) -> str:
     )
 
 
-def link_columns(engine: Any) -> dict[str, list[float]]:
+def link_columns(engine: Engine) -> dict[str, list[float]]:
     view = engine.view()
     return {k: [round(float(x), 3) for x in v] for k, v in view.links.items()}
 
@@ -219,7 +227,7 @@ def print_row(row: dict[str, Any]) -> None:
     print(format_row(row))
 
 
-def progress_bar(total_s: float, desc: str = "simulating") -> Any:
+def progress_bar(total_s: float, desc: str = "simulating") -> tqdm:
     from tqdm import tqdm
 
     return tqdm(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin.errors import ActionError
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def _add_common(cmd: Any, at_default: str) -> None:
+    from twin.engine import Engine
+
+
+def _add_common(cmd: argparse.ArgumentParser, at_default: str) -> None:
     from twin.cli.main import _add_scenario_options
 
     _add_scenario_options(cmd)
@@ -17,7 +22,7 @@ def _add_common(cmd: Any, at_default: str) -> None:
 
 
 # ------------------------------------------------------------------ corridor
-def add_corridor(commands: Any) -> None:
+def add_corridor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "corridor", help="plan an ambulance green corridor and estimate its ETAs"
     )
@@ -83,7 +88,7 @@ def _hms(seconds: float) -> str:
 
 
 # ------------------------------------------------------------------ whatif
-def add_whatif(commands: Any) -> None:
+def add_whatif(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("whatif", help="compare a candidate signal plan with the current one")
     _add_common(cmd, "18:30")
     cmd.add_argument("--junction", type=int, required=True, help="node_id of a signalised junction")
@@ -153,7 +158,7 @@ def run_whatif(args: argparse.Namespace, _rest: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ checkpoints
-def add_checkpoints(commands: Any) -> None:
+def add_checkpoints(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("checkpoints", help="print the security checkpoint table at a time")
     _add_common(cmd, "19:00")
     cmd.add_argument("--target-wait", type=float, default=10.0, help="wait target, minutes")
@@ -199,10 +204,10 @@ def _status_text(row: dict[str, Any]) -> str:
     )
 
 
-def engine_at(*args: Any) -> Any:
-    from twin.cli.main import engine_at as at
+def engine_at(scenario_path: Path, seed: int, at: str, warmup_min: int) -> Engine:
+    from twin.cli.main import engine_at as run_to
 
-    return at(*args)
+    return run_to(scenario_path, seed, at, warmup_min)
 
 
 COMMANDS = [add_corridor, add_whatif, add_checkpoints]

@@ -1,6 +1,6 @@
 """Spectators on foot in the engine: crowd grid, gate and venue checkpoints, occupancy, crush alerts.
 
-Wiring (every ``CROWD_DT_S`` seconds of simulated time, as an engine step hook):
+Wiring (every ``CROWD_DT_S`` seconds of simulated time, as an engine extension, :class:`PedestrianExtension`):
 
 - Arrivals (``Demand.foot_pps``): rail and walking spectators appear at the station nearest
   their venue, car/taxi/bus spectators at the park gate nearest their venue (where drop-offs
@@ -86,7 +86,7 @@ and venues) + inside venues + gone (tested). Spectators on site are offered minu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +98,14 @@ from twin.crowd import flow as crowd
 from twin.crowd import grid as walkable
 from twin.errors import ActionError, ScenarioError
 from twin.models.demand import DAY_S
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from twin.engine import Engine
+    from twin.models.demand import Demand
+    from twin.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -175,7 +183,7 @@ class PedestrianState:
     released: FloatArray  # (V,) cumulative persons released after sessions
     gone: float
     pending_s: float
-    alerts: list[Any]
+    alerts: list[crowd.CrushAlert]
     arrived_under_target: FloatArray  # (N,) persons whose wait at joining was within the target
     gate_queue_persons: (
         FloatArray  # (G, V) persons in each gate's queue by venue (sums to its queue)
@@ -196,7 +204,7 @@ class PedestrianState:
 
 
 # ---------------------------------------------------------------- building
-def build_layout(scenario: Any, demand: Any) -> Layout | None:
+def build_layout(scenario: Scenario, demand: Demand) -> Layout | None:
     """The pedestrian layout of a scenario with venues; None when it has none."""
     facilities = scenario.facilities
     if facilities is None or not len(demand.venue_ids):
@@ -285,7 +293,7 @@ def build_layout(scenario: Any, demand: Any) -> Layout | None:
 
 
 def door_windows_s(
-    schedule: Any, venue_ids: tuple[str, ...]
+    schedule: pd.DataFrame, venue_ids: tuple[str, ...]
 ) -> list[tuple[tuple[float, float], ...]]:
     """Per venue, when its doors are open: the union of its sessions' ``[doors_open, end)``
     (seconds since midnight, :func:`twin.crowd.checkpoints.merge_windows`), the last window of the
@@ -302,7 +310,7 @@ def door_windows_s(
 
 
 def _checkpoint_specs(
-    facilities: Any,
+    facilities: gpd.GeoDataFrame,
     crs: str,
     venue_ids: tuple[str, ...],
     gate_ids: list[str],
@@ -339,7 +347,7 @@ def _checkpoint_specs(
     return tuple(specs)
 
 
-def _venue_capacity_persons(facilities: Any, venue_ids: tuple[str, ...]) -> FloatArray:
+def _venue_capacity_persons(facilities: gpd.GeoDataFrame, venue_ids: tuple[str, ...]) -> FloatArray:
     """(V,) the facilities' capacity of each venue, NaN where it gives none."""
     import pandas as pd
 
@@ -350,7 +358,7 @@ def _venue_capacity_persons(facilities: Any, venue_ids: tuple[str, ...]) -> Floa
 
 
 def _gate_design_persons(
-    capacity: FloatArray, demand: Any, road_gate: IntArray, rail_gate: IntArray, n_gates: int
+    capacity: FloatArray, demand: Demand, road_gate: IntArray, rail_gate: IntArray, n_gates: int
 ) -> FloatArray:
     """(G,) design crowd of each gate: every venue's capacity (persons, 0 where unknown) times the
     share of its arrivals (by the day's demand) that crosses the gate."""
@@ -369,7 +377,10 @@ def _gate_design_persons(
 
 
 def _crossings(
-    facilities: Any, points: Any, venue_ids: tuple[str, ...], stations: list[str]
+    facilities: gpd.GeoDataFrame,
+    points: gpd.GeoSeries,
+    venue_ids: tuple[str, ...],
+    stations: list[str],
 ) -> tuple[list[str], IntArray, IntArray]:
     """The gates crossed (facility ids, in table order) and, per venue, the gate its arrivals by
     road cross and the gate its arrivals by rail cross (-1: none); see the module docstring."""
@@ -391,11 +402,13 @@ def _crossings(
     )
 
 
-def _nearest_gate(points: Any, gates: list[str], venue_id: str) -> str:
+def _nearest_gate(points: gpd.GeoSeries, gates: list[str], venue_id: str) -> str:
     return min(gates, key=lambda g: points[g].distance(points[venue_id]))
 
 
-def _gate_on_the_way(points: Any, gates: list[str], station_id: str, venue_id: str) -> str | None:
+def _gate_on_the_way(
+    points: gpd.GeoSeries, gates: list[str], station_id: str, venue_id: str
+) -> str | None:
     """The gate a walk from the station to the venue crosses (see the module docstring), or None."""
     station, venue = points[station_id], points[venue_id]
     detour = {g: station.distance(points[g]) + points[g].distance(venue) for g in gates}
@@ -403,7 +416,9 @@ def _gate_on_the_way(points: Any, gates: list[str], station_id: str, venue_id: s
     return best if detour[best] <= (1.0 + GATE_DETOUR_SHARE) * station.distance(venue) else None
 
 
-def _grid(scenario: Any, crs: str, points: Any, ids: list[str]) -> walkable.CrowdGrid:
+def _grid(
+    scenario: Scenario, crs: str, points: gpd.GeoSeries, ids: list[str]
+) -> walkable.CrowdGrid:
     polygon = walkable.scenario_walkable_polygon(
         scenario.links, scenario.buildings, scenario.facilities, crs_m=crs
     )
@@ -450,7 +465,7 @@ def _pen(net: crowd.CrowdNetwork, group: int) -> npt.NDArray[np.int64]:
     return inside[np.argsort(distance[inside], kind="stable")]
 
 
-def new_state(layout: Layout, demand: Any, time_s: float) -> PedestrianState:
+def new_state(layout: Layout, demand: Demand, time_s: float) -> PedestrianState:
     """The pedestrians at ``time_s``: venues hold :func:`inside_at_start`, entrances whose doors
     are shut queue :func:`queued_at_start` (counted as the entrance's arrivals), nobody is
     walking (see the module docstring)."""
@@ -482,7 +497,7 @@ def new_state(layout: Layout, demand: Any, time_s: float) -> PedestrianState:
     )
 
 
-def inside_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
+def inside_at_start(layout: Layout, demand: Demand, time_s: float) -> FloatArray:
     """(V,) spectators inside each venue at ``time_s`` by the demand's curves alone.
 
     The persons ``demand.foot_pps`` delivers to each venue from the start of the day (midnight
@@ -516,7 +531,7 @@ def inside_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
     return np.minimum(inside, capacity)
 
 
-def queued_at_start(layout: Layout, demand: Any, time_s: float) -> FloatArray:
+def queued_at_start(layout: Layout, demand: Demand, time_s: float) -> FloatArray:
     """(V,) spectators queueing at each venue entrance at ``time_s`` by the demand's curves: the
     persons delivered since its doors shut (:func:`_doors_shut_since_s`), 0 while they are open."""
     shut_s = _doors_shut_since_s(layout, time_s)
@@ -541,30 +556,43 @@ def _doors_shut_since_s(layout: Layout, time_s: float) -> FloatArray:
     return since
 
 
-# ---------------------------------------------------------------- stepping (engine hook)
-def attach(engine: Any) -> None:
-    """Build the layout for ``engine`` and register the step hook (no-op without venues)."""
+# ---------------------------------------------------------------- stepping (engine extension)
+def attach(engine: Engine) -> None:
+    """Attach the pedestrians of ``engine``'s scenario to it (no-op without venues)."""
     layout = build_layout(engine.scenario, engine.demand)
-    engine.pedestrians = layout
     if layout is None:
         return
-    engine.state.extras[KEY] = new_state(layout, engine.demand, engine.time_s)
-    engine.add_step_hook(step_hook)
+    state = new_state(layout, engine.demand, engine.time_s)
+    engine.attach(PedestrianExtension(layout), state=state)
 
 
-def step_hook(engine: Any, dt_s: float) -> None:
-    state: PedestrianState = engine.state.extras[KEY]
-    state.pending_s += dt_s
-    if state.pending_s < CROWD_DT_S - 1e-9:
-        return
-    advance(
-        engine.pedestrians, state, engine.demand, engine.time_s - state.pending_s, state.pending_s
-    )
-    state.pending_s = 0.0
+@dataclass(frozen=True, eq=False)
+class PedestrianExtension:
+    """The pedestrians as an engine extension (:class:`twin.engine.EngineExtension`).
+
+    The layout is static (shared by forks); the :class:`PedestrianState` lives in
+    ``engine.state.extras[KEY]``. The crowd advances every ``CROWD_DT_S`` of simulated time.
+    """
+
+    layout: Layout
+    name: str = KEY
+    crowd: bool = True
+
+    def step(self, engine: Engine, dt_s: float) -> None:
+        state: PedestrianState = engine.state.extras[KEY]
+        state.pending_s += dt_s
+        if state.pending_s < CROWD_DT_S - 1e-9:
+            return
+        start_s = engine.time_s - state.pending_s
+        advance(self.layout, state, engine.demand, start_s, state.pending_s)
+        state.pending_s = 0.0
+
+    def view(self, engine: Engine) -> dict[str, Any]:
+        return {KEY: summary(self.layout, engine.state.extras[KEY])}
 
 
 def advance(
-    layout: Layout, state: PedestrianState, demand: Any, start_s: float, dt_s: float
+    layout: Layout, state: PedestrianState, demand: Demand, start_s: float, dt_s: float
 ) -> None:
     """Advance the pedestrians over ``[start_s, start_s + dt_s)``.
 
@@ -682,7 +710,7 @@ def density_grid(layout: Layout, state: PedestrianState) -> FloatArray:
 
 
 # ---------------------------------------------------------------- reading
-def summary(engine: Any, layout: Layout, state: PedestrianState) -> dict[str, Any]:
+def summary(layout: Layout, state: PedestrianState) -> dict[str, Any]:
     """Plain figures for views: per checkpoint and venue, peak density, alerts.
 
     ``on_site_persons`` is everyone offered and not gone: walking, waiting at a source, queueing
@@ -737,7 +765,7 @@ def walk_time_s(layout: Layout, source: int, group: int) -> float:
     return float(distance / crowd.DEFAULT_WALK.free_speed_mps)
 
 
-def arrival_forecast_pps(engine: Any, horizon_s: float, dt_s: float = 60.0) -> FloatArray:
+def arrival_forecast_pps(engine: Engine, horizon_s: float, dt_s: float = 60.0) -> FloatArray:
     """(T, N) modelled arrivals at each checkpoint over the horizon (an input a turnstile feed
     may replace).
 
@@ -807,7 +835,9 @@ def _gate_passing_pps(
     return centre_s, rate_pps
 
 
-def checkpoint_table(engine: Any, *, target_wait_s: float = WAIT_TARGET_S) -> list[dict[str, Any]]:
+def checkpoint_table(
+    engine: Engine, *, target_wait_s: float = WAIT_TARGET_S
+) -> list[dict[str, Any]]:
     """Per checkpoint (venue entrances, then park gates): kind, lanes, last-5-minute
     arrivals/throughput, queue, waits now/+15/+30, advice, and ``predicted_wait_s``: the
     predicted wait (s) minute by minute over the next 30 minutes. ``status`` is ok / watch /
@@ -876,7 +906,7 @@ class SetLanes:
     count: int
     kind: str = "set_lanes"
 
-    def check(self, engine: Any) -> None:
+    def check(self, engine: Engine) -> None:
         if getattr(engine, "pedestrians", None) is None:
             raise ActionError("this scenario has no checkpoints")
         trial = engine.state.extras[KEY].checkpoints.copy()
@@ -884,7 +914,7 @@ class SetLanes:
             engine.pedestrians.specs, trial, self.checkpoint_id, self.lane_type, self.count
         )
 
-    def execute(self, engine: Any) -> dict[str, Any]:
+    def execute(self, engine: Engine) -> dict[str, Any]:
         state = engine.state.extras[KEY].checkpoints
         before = checkpoints.set_lanes(
             engine.pedestrians.specs, state, self.checkpoint_id, self.lane_type, self.count

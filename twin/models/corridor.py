@@ -23,7 +23,7 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from twin.errors import ActionError
 from twin.io import geometry
 from twin.models import metrics, routing
 from twin.models.signals import Preemption
+
+if TYPE_CHECKING:
+    from twin.engine import Engine
 
 HOLD_AFTER_S = 3.0
 LEAD_MARGIN_S = 5.0
@@ -94,7 +97,7 @@ class CorridorPlan:
 
 
 # ---------------------------------------------------------------- planning
-def hospitals(engine: Any) -> dict[str, dict[str, Any]]:
+def hospitals(engine: Engine) -> dict[str, dict[str, Any]]:
     """Emergency hospitals of the scenario: id -> node, name and off-network distance (m)."""
     facilities = engine.scenario.facilities
     if facilities is None:
@@ -112,7 +115,7 @@ def hospitals(engine: Any) -> dict[str, dict[str, Any]]:
 
 
 def plan_corridor(
-    engine: Any,
+    engine: Engine,
     *,
     corridor_id: str,
     lat: float,
@@ -160,15 +163,15 @@ def _point(snap: geometry.Snap) -> Any:
     return Point(snap.x_m, snap.y_m)
 
 
-def _current_link_time_s(engine: Any) -> np.ndarray:
+def _current_link_time_s(engine: Engine) -> np.ndarray:
     content = engine.state.vehicles.sum(axis=1)
-    return metrics.cell_travel_time_s(engine.net, content) + engine._signal_wait_s(
+    return metrics.cell_travel_time_s(engine.net, content) + engine.signal_wait_s(
         engine.state.plans
     )
 
 
 def _plan(
-    engine: Any,
+    engine: Engine,
     corridor_id: str,
     route: list[int],
     hospital_id: str,
@@ -243,13 +246,13 @@ def ambulance_from_plan(
 
 
 # ---------------------------------------------------------------- moving (engine step hook)
-def step_hook(engine: Any, dt_s: float) -> None:
+def step_hook(engine: Engine, dt_s: float) -> None:
     """Move every active ambulance through the traffic and refresh the pre-emptions."""
     ambulances = engine.state.extras.get(EXTRAS_KEY)
     if not ambulances:
         return
     content = engine.state.vehicles.sum(axis=1)
-    green = engine._green_movements(engine.time_s)
+    green = engine.green_movements(engine.time_s)
     for ambulance in ambulances.values():
         if ambulance.active:
             _advance(engine, ambulance, content, green, dt_s)
@@ -266,7 +269,7 @@ def _cell_speed_mps(net: Any, cell: int, content: np.ndarray) -> float:
 
 
 def _advance(
-    engine: Any, amb: Ambulance, content: np.ndarray, green: np.ndarray, dt_s: float
+    engine: Engine, amb: Ambulance, content: np.ndarray, green: np.ndarray, dt_s: float
 ) -> None:
     net, end_s, remaining = engine.net, engine.time_s, dt_s
     while remaining > 1e-9:
@@ -300,7 +303,7 @@ def _advance(
 
 
 # ---------------------------------------------------------------- pre-emption windows
-def _windows_ahead(engine: Any, amb: Ambulance, content: np.ndarray) -> dict[int, list[float]]:
+def _windows_ahead(engine: Engine, amb: Ambulance, content: np.ndarray) -> dict[int, list[float]]:
     """Pre-emption windows per route index for the junctions still ahead (absolute seconds)."""
     net, plans, now = engine.net, engine.state.plans, engine.time_s
     queue_m = metrics.queue_length_m(net, content)
@@ -326,7 +329,7 @@ def _windows_ahead(engine: Any, amb: Ambulance, content: np.ndarray) -> dict[int
     return windows
 
 
-def _refresh_windows(engine: Any, amb: Ambulance, content: np.ndarray) -> None:
+def _refresh_windows(engine: Engine, amb: Ambulance, content: np.ndarray) -> None:
     for j, passed in amb.passed_s.items():
         if j in amb.windows:
             amb.windows[j][1] = passed + HOLD_AFTER_S
@@ -337,7 +340,7 @@ def _refresh_windows(engine: Any, amb: Ambulance, content: np.ndarray) -> None:
         amb.windows = {j: [w[0], min(w[1], cut)] for j, w in amb.windows.items() if w[0] < cut}
 
 
-def build_preemptions(engine: Any, content: np.ndarray) -> tuple[Preemption, ...]:
+def build_preemptions(engine: Engine, content: np.ndarray) -> tuple[Preemption, ...]:
     """All corridors' windows, conflicts resolved by priority, as engine pre-emptions."""
     now = engine.time_s
     by_row: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
@@ -358,7 +361,7 @@ def build_preemptions(engine: Any, content: np.ndarray) -> tuple[Preemption, ...
     return tuple(result)
 
 
-def _resolve(engine: Any, row: int, wants: list[tuple[Any, ...]]) -> list[Preemption]:
+def _resolve(engine: Engine, row: int, wants: list[tuple[Any, ...]]) -> list[Preemption]:
     """Keep windows in priority order; push a conflicting later one past the earlier ones."""
     gap = 2.0 * engine.state.plans.intergreen_s[row]
     kept: list[Preemption] = []
@@ -381,7 +384,7 @@ def _resolve(engine: Any, row: int, wants: list[tuple[Any, ...]]) -> list[Preemp
     return kept
 
 
-def _record_conflict(engine: Any, row: int, winner: str, loser: str) -> None:
+def _record_conflict(engine: Engine, row: int, winner: str, loser: str) -> None:
     conflicts = engine.state.extras.setdefault(CONFLICTS_KEY, [])
     node = int(engine.state.plans.node_ids[row])
     if not any(
@@ -394,7 +397,7 @@ def _record_conflict(engine: Any, row: int, winner: str, loser: str) -> None:
 
 # ---------------------------------------------------------------- ETAs by forecast
 def evaluate(
-    engine: Any, plan: CorridorPlan, *, priority: int = 1, recovery_s: float = 300.0
+    engine: Engine, plan: CorridorPlan, *, priority: int = 1, recovery_s: float = 300.0
 ) -> dict[str, Any]:
     """ETA without and with the corridor, and the delay it costs other traffic (veh·h).
 
@@ -430,12 +433,13 @@ def evaluate(
     }
 
 
-def timeline(engine: Any, amb: Ambulance) -> list[dict[str, Any]]:
+def timeline(engine: Engine, amb: Ambulance) -> list[dict[str, Any]]:
     """Pre-emption windows per junction on the route, with the time the ambulance passed."""
     plans = engine.state.plans
     return [
         {
             "node_id": int(plans.node_ids[amb.junction_rows[j]]),
+            "name": engine.scenario.junction_name(int(plans.node_ids[amb.junction_rows[j]])),
             "route_index": j,
             "phase": int(engine.net.mv_phase[amb.movements[j]]),
             "start_s": round(float(w[0]), 1),
@@ -446,7 +450,7 @@ def timeline(engine: Any, amb: Ambulance) -> list[dict[str, Any]]:
     ]
 
 
-def status(engine: Any, amb: Ambulance) -> dict[str, Any]:
+def status(engine: Engine, amb: Ambulance) -> dict[str, Any]:
     """Plain status of one ambulance for views: where it is, ETA, windows."""
     net = engine.net
     link = amb.route[amb.link_index]
@@ -505,7 +509,7 @@ class DispatchCorridor:
     eta_without_s: float | None = None
     kind: str = "dispatch_corridor"
 
-    def check(self, engine: Any) -> None:
+    def check(self, engine: Engine) -> None:
         if not isinstance(self.corridor_id, str) or not CORRIDOR_ID.fullmatch(self.corridor_id):
             raise ActionError(
                 f"corridor_id must be 1 to 40 letters, digits, '-' or '_', got "
@@ -514,7 +518,8 @@ class DispatchCorridor:
             )
         if self.corridor_id in engine.state.extras.get(EXTRAS_KEY, {}):
             raise ActionError(
-                f"corridor_id {self.corridor_id!r} already exists (no duplicate corridors)"
+                f"corridor_id {self.corridor_id!r} already exists (no duplicate corridors)",
+                code="corridor_exists",
             )
         if (
             isinstance(self.priority, bool)
@@ -535,7 +540,7 @@ class DispatchCorridor:
             hospital_id=self.hospital_id,
         )
 
-    def execute(self, engine: Any) -> dict[str, Any]:
+    def execute(self, engine: Engine) -> dict[str, Any]:
         plan = plan_corridor(
             engine,
             corridor_id=self.corridor_id,
@@ -566,14 +571,14 @@ class CancelCorridor:
     corridor_id: str
     kind: str = "cancel_corridor"
 
-    def check(self, engine: Any) -> None:
+    def check(self, engine: Engine) -> None:
         amb = engine.state.extras.get(EXTRAS_KEY, {}).get(self.corridor_id)
         if amb is None:
             raise ActionError(f"corridor_id {self.corridor_id!r} is not a known corridor")
         if not amb.active:
             raise ActionError(f"corridor {self.corridor_id!r} has already ended")
 
-    def execute(self, engine: Any) -> dict[str, Any]:
+    def execute(self, engine: Engine) -> dict[str, Any]:
         amb = engine.state.extras[EXTRAS_KEY][self.corridor_id]
         amb.cancelled_s = engine.time_s
         engine.state.preemptions = build_preemptions(engine, engine.state.vehicles.sum(axis=1))

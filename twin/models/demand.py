@@ -21,12 +21,15 @@ background flows from day to day; ``noise_sigma = 0`` removes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from twin.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from twin.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 DAY_S = 24 * 3600
@@ -132,7 +135,7 @@ def integrate_bins(rates: FloatArray, bin_s: float, start_s: float, end_s: float
     return total
 
 
-def build_demand(scenario: Any, *, seed: int) -> Demand:
+def build_demand(scenario: Scenario, *, seed: int) -> Demand:
     """Demand of ``scenario`` for the whole day, with background noise from ``seed``."""
     params = DemandParams.from_dict(scenario.params.get("demand", {}))
     n_bins = int(round(DAY_S / params.bin_s))
@@ -169,7 +172,7 @@ def _curve_share(
     return np.diff(cumulative)
 
 
-def gateway_shares(scenario: Any) -> tuple[FloatArray, FloatArray]:
+def gateway_shares(scenario: Scenario) -> tuple[FloatArray, FloatArray]:
     """Each zone's share of entering and of leaving gateway traffic (zero for other zones).
 
     Shares are proportional to the lanes of the links that leave (enter) the gateway's node.
@@ -186,7 +189,7 @@ def gateway_shares(scenario: Any) -> tuple[FloatArray, FloatArray]:
     return entry / entry.sum(), exit_ / exit_.sum()
 
 
-def _through_weights(scenario: Any, exit_: FloatArray) -> FloatArray:
+def _through_weights(scenario: Scenario, exit_: FloatArray) -> FloatArray:
     """(origin zone, destination zone) weights: exit share x distance between the zones' nodes."""
     node = scenario.zones["node_id"].to_numpy()
     x = scenario.nodes["x_m"].to_numpy(float)[node]
@@ -217,7 +220,7 @@ def _add_event_trips(
     rate: FloatArray,
     params: DemandParams,
     shares: tuple[FloatArray, FloatArray],
-    scenario: Any,
+    scenario: Scenario,
     session: Any,
     arrive_share: FloatArray,
     leave_share: FloatArray,
@@ -239,7 +242,7 @@ def _add_event_trips(
                 rate[:, :, target] += leave_vps[:, None] * entry[None, :]
 
 
-def _venue_xy(scenario: Any, venue_id: str) -> tuple[float, float]:
+def _venue_xy(scenario: Scenario, venue_id: str) -> tuple[float, float]:
     facilities = scenario.facilities
     row = facilities[facilities["id"] == venue_id]
     node = int(row["node_id"].iloc[0])
@@ -247,7 +250,7 @@ def _venue_xy(scenario: Any, venue_id: str) -> tuple[float, float]:
     return float(nodes["x_m"].iloc[node]), float(nodes["y_m"].iloc[node])
 
 
-def _venue_zones(scenario: Any, venue_id: str, count: int) -> tuple[list[int], FloatArray]:
+def _venue_zones(scenario: Scenario, venue_id: str, count: int) -> tuple[list[int], FloatArray]:
     """The ``count`` parking/drop-off zones with distinct nodes nearest the venue, and shares."""
     zones = scenario.zones
     candidates = zones[zones["kind"].isin(["parking", "dropoff"])].drop_duplicates("node_id")
@@ -262,7 +265,7 @@ def _venue_zones(scenario: Any, venue_id: str, count: int) -> tuple[list[int], F
     return candidates["zone_id"].to_numpy()[nearest].tolist(), weight / weight.sum()
 
 
-def _nearest_station(scenario: Any, venue_id: str) -> str:
+def _nearest_station(scenario: Scenario, venue_id: str) -> str:
     facilities = scenario.facilities
     stations = facilities[facilities["kind"] == "transit"]
     venue = facilities[facilities["id"] == venue_id]

@@ -66,7 +66,10 @@ class SignalPlans:
     def row(self, node_id: int) -> int:
         rows = np.flatnonzero(self.node_ids == node_id)
         if len(rows) == 0:
-            raise ActionError(f"node_id {node_id} is not a signalised junction")
+            raise ActionError(
+                f"Junction {node_id} has no traffic signal in this scenario",
+                code="unknown_junction",
+            )
         return int(rows[0])
 
     def plan_of(self, node_id: int) -> dict[str, object]:
@@ -217,36 +220,100 @@ def _preempted_phase(plans: SignalPlans, pre: Preemption, time_s: float, planned
     return planned
 
 
+def require_value(label: str, value: object) -> None:
+    """Raise :class:`ActionError` (code ``empty_value``) when a field was left empty.
+
+    ``label`` names the field in the operator's words ("Phase 1 green", "The cycle").
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ActionError(f"{label} is empty: type a number of seconds", code="empty_value")
+
+
+def seconds(label: str, value: object) -> float:
+    """``value`` as a finite number of seconds, or :class:`ActionError` in the operator's words
+    (codes ``empty_value``, ``bad_value``) quoting what was typed."""
+    require_value(label, value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ActionError(
+            f"{label} must be a number of seconds (you typed {_typed(value)})", code="bad_value"
+        )
+    if not np.isfinite(value):
+        raise ActionError(
+            f"{label} must be a number of seconds (you typed {_typed(value)})", code="bad_value"
+        )
+    return float(value)
+
+
+def _typed(value: object) -> str:
+    """What the operator typed, short and quoted when it is text."""
+    if isinstance(value, str):
+        return f'"{value[:40]}"'
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    return str(value)[:40]
+
+
 def check_plan(
-    plans: SignalPlans, node_id: int, *, cycle_s: float, greens_s: list[float], offset_s: float
+    plans: SignalPlans, node_id: int, *, cycle_s: object, greens_s: object, offset_s: object
 ) -> None:
-    """Raise :class:`ActionError` naming the field and rule when a new plan is out of bounds."""
+    """Raise :class:`ActionError` when a new plan breaks a rule; nothing is changed.
+
+    The message is in the operator's words and quotes the value typed ("Green for phase 2 must be
+    at least 7 s (you typed 3)"); the code says which rule (``unknown_junction``,
+    ``wrong_phase_count``, ``empty_value``, ``bad_value``, ``out_of_range``,
+    ``cycle_mismatch``). Greens are checked first: the cycle follows them on the operator's
+    screen.
+    """
     j = plans.row(node_id)
     n_phases = int(plans.n_phases[j])
+    if not isinstance(greens_s, (list, tuple)) or len(greens_s) != n_phases:
+        count = len(greens_s) if isinstance(greens_s, (list, tuple)) else "no list of"
+        raise ActionError(
+            f"Junction {node_id} has {n_phases} phases, so its plan needs {n_phases} greens "
+            f"(it had {count})",
+            code="wrong_phase_count",
+        )
+    greens = [_check_green(plans, j, k, green) for k, green in enumerate(greens_s)]
+    cycle = _check_cycle(seconds("The cycle", cycle_s))
     intergreen = float(plans.intergreen_s[j])
+    total = sum(greens) + n_phases * intergreen
+    if not np.isclose(total, cycle):
+        added = " + ".join(f"{g:g}" for g in greens)
+        raise ActionError(
+            f"The greens ({added} s) and {n_phases} intergreens of {intergreen:g} s add up to "
+            f"{total:g} s, but the cycle is {cycle:g} s: make the cycle {total:g} s or change "
+            "a green",
+            code="cycle_mismatch",
+        )
+    offset = seconds("The offset", offset_s)
+    if not 0 <= offset < cycle:
+        raise ActionError(
+            f"The offset must be at least 0 s and less than the {cycle:g} s cycle "
+            f"(you typed {offset:g})",
+            code="out_of_range",
+        )
+
+
+def _check_green(plans: SignalPlans, row: int, k: int, value: object) -> float:
+    green = seconds(f"Phase {k + 1} green", value)
+    minimum = float(plans.min_green_s[row, k])
+    if green < minimum - 1e-9:
+        raise ActionError(
+            f"Green for phase {k + 1} must be at least {minimum:g} s (you typed {green:g}): "
+            "the shortest green that lets pedestrians cross",
+            code="out_of_range",
+        )
+    return green
+
+
+def _check_cycle(cycle: float) -> float:
     low, high = CYCLE_RANGE_S
-    if not np.isfinite(cycle_s) or not low <= cycle_s <= high:
-        raise ActionError(f"cycle_s must be between {low:g} and {high:g} s, got {cycle_s:g}")
-    if len(greens_s) != n_phases:
+    if not low <= cycle <= high:
         raise ActionError(
-            f"greens_s must have one value per phase ({n_phases} at node {node_id}), "
-            f"got {len(greens_s)}"
+            f"The cycle must be between {low:g} and {high:g} s (it is {cycle:g} s)",
+            code="out_of_range",
         )
-    for k, green in enumerate(greens_s):
-        minimum = float(plans.min_green_s[j, k])
-        if not np.isfinite(green) or green < minimum - 1e-9:
-            raise ActionError(
-                f"greens_s[{k}] must be at least {minimum:.1f} s (minimum green with pedestrian "
-                f"clearance), got {green:g}"
-            )
-    total = sum(greens_s) + n_phases * intergreen
-    if not np.isclose(total, cycle_s):
-        raise ActionError(
-            f"greens_s plus {n_phases} intergreens of {intergreen:g} s sum to {total:g} s, "
-            f"but cycle_s is {cycle_s:g}: they must be equal"
-        )
-    if not np.isfinite(offset_s) or not 0 <= offset_s < cycle_s:
-        raise ActionError(f"offset_s must be in [0, cycle_s), got {offset_s:g}")
+    return cycle
 
 
 def with_plan(

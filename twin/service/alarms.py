@@ -33,10 +33,17 @@ import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import geopandas as gpd
+
+    from twin.engine import Engine
 
 SEVERITIES = ("advisory", "warning", "critical")
 """Severity names by level 1..3 (index = level - 1)."""
@@ -456,11 +463,15 @@ class RoadGroups:
     lonlat: npt.NDArray[np.float64]
 
 
-def _place_names(links: Any) -> list[str]:
+def _place_names(links: gpd.GeoDataFrame) -> list[str]:
     """A name per link: its own, else that of a named road at one of its ends ("near ..."),
     else ``link <id>``."""
     n = len(links)
-    raw = links["name"].fillna("").astype(str).tolist() if "name" in links else [""] * n
+    raw = (
+        links["street" if "street" in links else "name"].fillna("").astype(str).tolist()
+        if "name" in links
+        else [""] * n
+    )
     own = [name if name and name.lower() not in ("none", "nan") else "" for name in raw]
     if "from_node" not in links or "to_node" not in links:
         return [name or f"link {i}" for i, name in enumerate(own)]
@@ -473,11 +484,11 @@ def _place_names(links: Any) -> list[str]:
     out = []
     for i, name in enumerate(own):
         near = next((at_node[node] for node in ends[i] if node in at_node), "")
-        out.append(name or (f"near {near}" if near else f"unnamed road {i}"))
+        out.append(name or (f"near {near}" if near else "road without a name"))
     return out
 
 
-def road_groups(links: Any, *, min_length_m: float = 80.0) -> RoadGroups:
+def road_groups(links: gpd.GeoDataFrame, *, min_length_m: float = 80.0) -> RoadGroups:
     """Watched roads: links of a major class, at least ``min_length_m`` long, grouped by name
     (unnamed links under the name of a road at their ends, see :func:`_place_names`)."""
     highway = links["highway"].astype(str) if "highway" in links else None
@@ -512,7 +523,7 @@ FORECAST_ALERT_MAX_S = 1800
 
 def road_conditions(
     roads: RoadGroups,
-    links_now: Any,
+    links_now: Mapping[str, np.ndarray],
     forecasts: dict[int, Any],
     *,
     forecast_age_s: float,
@@ -572,7 +583,7 @@ def road_conditions(
 
 def _congested(
     roads: RoadGroups,
-    links: Any,
+    links: Mapping[str, np.ndarray],
     open_keys: set[str],
     set_ratio: float,
     clear_ratio: float,
@@ -625,7 +636,7 @@ class Places:
     checkpoint_lonlat: npt.NDArray[np.float64]
     venue_names: tuple[str, ...]
     venue_lonlat: npt.NDArray[np.float64]
-    to_lonlat: Any
+    to_lonlat: Callable[[npt.ArrayLike, npt.ArrayLike], npt.NDArray[np.float64]]
 
     def nearest_venue(self, lon: float, lat: float) -> str:
         if not len(self.venue_names):
@@ -637,7 +648,7 @@ class Places:
         return self.venue_names[int(np.argmin(d))]
 
 
-def places_of(engine: Any) -> Places | None:
+def places_of(engine: Engine) -> Places | None:
     """The :class:`Places` of an engine with pedestrians (``None`` without venues)."""
     layout = getattr(engine, "pedestrians", None)
     if layout is None:

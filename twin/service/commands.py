@@ -34,6 +34,7 @@ from twin.service.alarms import SHELVE_MAX_S
 from twin.service.audit import AuditFilter
 
 if TYPE_CHECKING:
+    from twin.engine import Action, Engine
     from twin.service.audit import AuditLog
     from twin.service.live import LiveTwin
     from twin.service.recorder import Recorder
@@ -96,12 +97,12 @@ class CommandPath:
 
     # ------------------------------------------------------------ the three kinds of input
     def submit(
-        self, action: Any, *, user: str, role: str, based_on: Any = None, ip: str = ""
+        self, action: Action, *, user: str, role: str, based_on: Any = None, ip: str = ""
     ) -> CommandResult:
         """Check, record, apply an operator ``action`` (an action object or its dict form);
         never raises :class:`ActionError` (a refusal is a result with ``ok=False``)."""
 
-        def build(engine: Any) -> _Command:
+        def build(engine: Engine) -> _Command:
             act = action if hasattr(action, "check") else action_from_dict(action)
             kind = getattr(act, "kind", type(act).__name__)
 
@@ -129,7 +130,7 @@ class CommandPath:
         """Pause or resume the clock, or set its speed (simulated seconds per wall second)."""
         live = self.live
 
-        def build(engine: Any) -> _Command:
+        def build(engine: Engine) -> _Command:
             if live.mode == "live":
                 raise ActionError(
                     "the live twin follows the clock: pause and speed apply to simulation runs only",
@@ -176,7 +177,7 @@ class CommandPath:
         """Acknowledge the open alert ``alert_id`` (with ``group``, its whole flood group)."""
         book = self.live.alarm_book
 
-        def build(engine: Any) -> _Command:
+        def build(engine: Engine) -> _Command:
             if isinstance(alert_id, bool) or not isinstance(alert_id, int):
                 raise ActionError(
                     f"alert id must be a whole number, got {_short(alert_id)}", code="bad_value"
@@ -234,7 +235,7 @@ class CommandPath:
         unacknowledged afterwards (ISA-18.2). Critical alerts are refused."""
         book = self.live.alarm_book
 
-        def build(engine: Any) -> _Command:
+        def build(engine: Engine) -> _Command:
             time_s = float(engine.time_s)
             text = reason.strip() if isinstance(reason, str) else reason
             payload = {
@@ -317,7 +318,7 @@ class CommandPath:
         to be acknowledged again."""
         book = self.live.alarm_book
 
-        def build(engine: Any) -> _Command:
+        def build(engine: Engine) -> _Command:
             time_s = float(engine.time_s)
 
             def check() -> tuple[Any, Any, str]:
@@ -372,7 +373,7 @@ class CommandPath:
 
     def _run(
         self,
-        engine: Any,
+        engine: Engine,
         build: Callable[[Any], _Command],
         label: str,
         user: str,
@@ -428,7 +429,7 @@ class CommandPath:
 
     def _refuse(
         self,
-        engine: Any,
+        engine: Engine,
         command: _Command | None,
         label: str,
         reason: str,
@@ -493,7 +494,7 @@ class CommandPath:
     def _record(
         self,
         command: _Command,
-        engine: Any,
+        engine: Engine,
         user: str,
         role: str,
         result: str,
@@ -557,7 +558,7 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _target(action: Any) -> str:
+def _target(action: Action) -> str:
     for name in ("node_id", "corridor_id", "checkpoint_id"):
         if hasattr(action, name):
             return _cut(f"{name} {getattr(action, name)!r}", 120)

@@ -27,13 +27,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.service import alarms, queries
 from twin.service.recorder import SAMPLE_EVERY_S, SNAPSHOT_EVERY_S, Recorder
 from twin.service.store import Frame, InProcessStore, Store
+
+if TYPE_CHECKING:
+    from twin.engine import Engine, TwinView
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +114,7 @@ class LiveSettings:
 
 
 # ------------------------------------------------------------------ KPIs
-def view_extra(view: Any, name: str) -> Any:
+def view_extra(view: TwinView, name: str) -> Any:
     """``view.extras[name]``, or ``None`` when the view does not carry it (yet)."""
     extras = getattr(view, "extras", None) or {}
     return extras.get(name) if hasattr(extras, "get") else None
@@ -128,7 +131,7 @@ def _array_max(mapping: Any, name: str) -> tuple[float, int]:
     return float(array[index]), index
 
 
-def wall_kpis(view: Any, *, open_alerts: int | None = None) -> dict[str, float]:
+def wall_kpis(view: TwinView, *, open_alerts: int | None = None) -> dict[str, float]:
     """The strip's KPIs from a view; ``nan`` for what the view does not carry.
 
     Traffic KPIs come from ``view.kpis``; spectators, peak density and the worst checkpoint
@@ -146,7 +149,7 @@ def wall_kpis(view: Any, *, open_alerts: int | None = None) -> dict[str, float]:
     return out
 
 
-def sample_kpis(view: Any, *, open_alerts: int) -> dict[str, float]:
+def sample_kpis(view: TwinView, *, open_alerts: int) -> dict[str, float]:
     """What a recording keeps every simulated minute: the strip's KPIs plus the checkpoint and
     crowd figures a planner compares (persons-weighted mean wait, s; share of arrivals whose
     wait was within the target; crush alerts in force; ambulances en route)."""
@@ -175,7 +178,7 @@ FORECAST_MAX_AGE_S = 600.0
 
 def alarm_conditions(
     roads: alarms.RoadGroups,
-    view: Any,
+    view: TwinView,
     forecasts: dict[int, Any],
     base_s: float,
     active: Mapping[str, str],
@@ -241,7 +244,7 @@ class LiveTwin:
 
     def __init__(
         self,
-        engine: Any,
+        engine: Engine,
         store: Store | None = None,
         *,
         settings: LiveSettings | None = None,
@@ -525,7 +528,7 @@ class LiveTwin:
             ) * SNAPSHOT_EVERY_S
             self.recorder.record_snapshot(self.engine.state, now)
 
-    def _record_sample(self, now: float, view: Any, frame: Frame | None) -> None:
+    def _record_sample(self, now: float, view: TwinView, frame: Frame | None) -> None:
         """KPIs and alert list of this minute (the frame's when one was just published)."""
         feed = frame.alerts if frame is not None else self.alarm_book.feed(now)
         self.recorder.record_sample(
@@ -558,7 +561,7 @@ class LiveTwin:
         with self._forecast_lock:
             return self._forecasts
 
-    def _publish(self, view: Any = None) -> Frame:
+    def _publish(self, view: TwinView | None = None) -> Frame:
         view = view if view is not None else self.engine.view()
         base_s, forecasts = self.forecasts()
         book = self.alarm_book

@@ -38,11 +38,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.errors import TwinError
+
+if TYPE_CHECKING:
+    from twin.engine import EngineState
+    from twin.scenario import Scenario
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -147,7 +151,7 @@ class Input:
 
 
 # ---------------------------------------------------------------- scenario identity
-def scenario_fingerprint(scenario: Any) -> str:
+def scenario_fingerprint(scenario: Scenario) -> str:
     """SHA-256 over the names and contents of the files that decide a simulation
     (:data:`twin.scenario.SCENARIO_FILES`) in ``scenario``'s folder (or a folder path), so
     attribution, reports or scripts beside them may change; ``in-memory:NAME`` for a scenario
@@ -203,7 +207,7 @@ class _StateUnpickler(pickle.Unpickler):
         )
 
 
-def encode_state(state: Any) -> bytes:
+def encode_state(state: EngineState) -> bytes:
     """The engine state as a pickle (protocol 5); compressed later by the writer."""
     return pickle.dumps(state, protocol=5)
 
@@ -349,7 +353,7 @@ class Recorder:
         return seq
 
     # -------------------------------------------------------- snapshots and samples (writer thread)
-    def record_snapshot(self, state: Any, time_s: float) -> None:
+    def record_snapshot(self, state: EngineState, time_s: float) -> None:
         """Queue a snapshot of ``state`` (an ``EngineState``; pickled now, compressed and written
         by the writer thread). Call it from the thread that owns the state."""
         self._queue.put(

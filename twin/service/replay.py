@@ -44,6 +44,7 @@ from twin.service.recorder import (
 if TYPE_CHECKING:
     from twin.engine import Engine
     from twin.scenario import Scenario
+    from twin.service.live import LiveTwin
 
 __all__ = [
     "ScriptedInput",
@@ -294,7 +295,7 @@ def _nominal_clock(day: date, engine: Engine) -> Callable[[], float]:
 
 
 def _run_script(
-    live: Any,
+    live: LiveTwin,
     script: Iterable[ScriptedInput],
     until_s: float,
     progress: Callable[[float], None] | None,

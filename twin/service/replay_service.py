@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +51,10 @@ from twin.service.replay import (
     state_at,
 )
 
+if TYPE_CHECKING:
+    from twin.engine import Engine
+    from twin.scenario import Scenario
+
 __all__ = ["BundledDay", "ForkJob", "ReplayService", "advance", "checkpoint_waits"]
 
 log = logging.getLogger(__name__)
@@ -62,7 +66,7 @@ LIVE_REFRESH_S = 15.0
 
 
 # ---------------------------------------------------------------- stepping a replay engine
-def advance(engine: Any, recording: Recording, to_s: float, *, applied_until_s: float) -> None:
+def advance(engine: Engine, recording: Recording, to_s: float, *, applied_until_s: float) -> None:
     """Run ``engine`` (at ``applied_until_s``, every recorded action up to it applied) forward
     to ``to_s``, applying the recorded operator actions in between at their times, as
     :func:`twin.service.replay.state_at` does from a snapshot."""
@@ -78,7 +82,7 @@ def checkpoint_waits(
     from_s: float,
     to_s: float,
     *,
-    engine: Any,
+    engine: Engine,
     step_s: float = 60.0,
     progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
@@ -113,7 +117,7 @@ def checkpoint_waits(
 class _Replayer:
     """One recording's replay engine and where it stands (used under ``lock``)."""
 
-    def __init__(self, recording: Recording, engine: Any) -> None:
+    def __init__(self, recording: Recording, engine: Engine) -> None:
         self.recording = recording
         self.engine = engine
         self.lock = threading.Lock()
@@ -199,7 +203,9 @@ class ReplayService:
         Replay engines kept at once (least recently used go first).
     """
 
-    def __init__(self, folder: str | Path | None, scenario: Any, *, max_engines: int = 4) -> None:
+    def __init__(
+        self, folder: str | Path | None, scenario: Scenario, *, max_engines: int = 4
+    ) -> None:
         if max_engines < 1:
             raise ValueError(f"max_engines must be >= 1, got {max_engines}")
         self.folder = Path(folder) if folder else None
@@ -416,7 +422,7 @@ class ReplayService:
                 )
             action_from_dict(add.action)  # ActionError: malformed
 
-        def check_now(engine: Any) -> None:
+        def check_now(engine: Engine) -> None:
             for add in now:
                 action = action_from_dict(add.action)
                 try:

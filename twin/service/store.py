@@ -20,10 +20,13 @@ import pickle
 import threading
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from twin.engine import TwinView
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -67,7 +70,7 @@ class Frame:
 
     seq: int
     wall_s: float
-    view: Any
+    view: TwinView
     kpis: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     forecasts: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     forecast_base_s: float = float("nan")

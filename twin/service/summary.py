@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+if TYPE_CHECKING:
+    from twin.engine import TwinView
+    from twin.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 NORMAL_DAY_STEP_S = 300.0
@@ -31,7 +35,7 @@ class NormalDay:
         return float(np.interp(time_s, self.time_s, self.delay_rate_veh))
 
 
-def normal_day(scenario: Any, *, seed: int, start_s: float, end_s: float) -> NormalDay:
+def normal_day(scenario: Scenario, *, seed: int, start_s: float, end_s: float) -> NormalDay:
     """Run the scenario with an empty schedule (background traffic only) from ``start_s`` to
     ``end_s`` and record the network's delay rate every five minutes."""
     from twin.engine import Engine
@@ -47,8 +51,8 @@ def normal_day(scenario: Any, *, seed: int, start_s: float, end_s: float) -> Nor
 
 
 def executive_summary(
-    scenario: Any,
-    view: Any,
+    scenario: Scenario,
+    view: TwinView,
     *,
     normal: NormalDay | None,
     alert_counts: dict[str, int],
@@ -79,7 +83,7 @@ def executive_summary(
 
 
 def _attendance(
-    scenario: Any, time_s: float, people: dict[str, Any] | None
+    scenario: Scenario, time_s: float, people: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     """Per venue: persons inside against capacity, arrivals against the expected crowd of the
     venue's current or next session, its spectators queueing (at its entrance and at gates) and
@@ -141,7 +145,7 @@ def _checkpoints(people: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _network(view: Any, normal: NormalDay | None) -> dict[str, Any]:
+def _network(view: TwinView, normal: NormalDay | None) -> dict[str, Any]:
     """Vehicles delayed now and that as a multiple of a normal day at this time."""
     delay_rate = float(view.links["delay_rate_veh"].sum())
     baseline = normal.at(view.time_s) if normal is not None else None
@@ -210,7 +214,7 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
-def _nearest_venue(scenario: Any, x_m: float, y_m: float) -> str:
+def _nearest_venue(scenario: Scenario, x_m: float, y_m: float) -> str:
     """The English short name of the venue nearest a projected point ("the park" without venues)."""
     from twin.io import geometry
 
@@ -226,11 +230,11 @@ def _nearest_venue(scenario: Any, x_m: float, y_m: float) -> str:
 
 
 def needs_decision(
-    view: Any,
+    view: TwinView,
     *,
     attendance: list[dict[str, Any]] | None = None,
     delay_index: float | None = None,
-    scenario: Any = None,
+    scenario: Scenario | None = None,
     limit: int = 5,
 ) -> list[dict[str, Any]]:
     """What an executive should decide or know now, most urgent first: one summarised item per
@@ -353,7 +357,7 @@ def _checkpoint_items(cp: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _crowd_items(alerts: list[dict[str, Any]], scenario: Any) -> list[dict[str, Any]]:
+def _crowd_items(alerts: list[dict[str, Any]], scenario: Scenario) -> list[dict[str, Any]]:
     """Crush-risk areas, summarised; a critical one is put to the executive (holding arrivals
     at the gates, announcements)."""
     if not alerts:
@@ -390,7 +394,7 @@ def _crowd_items(alerts: list[dict[str, Any]], scenario: Any) -> list[dict[str, 
     ]
 
 
-def _road_items(view: Any, delay_index: float | None) -> list[dict[str, Any]]:
+def _road_items(view: TwinView, delay_index: float | None) -> list[dict[str, Any]]:
     """Road delay against a normal day (the executive's call from ``ROAD_DELAY_INDEX_ESCALATE``)
     and failing signalised junctions (the operators' work)."""
     failing = int(np.count_nonzero((view.junctions["los"] >= 5) & view.junctions["signalised"]))

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from twin.actions import SetSignalPlan
-from twin.engine import FORECAST_MARKS_S, Engine
+from twin.engine import FORECAST_MARKS_S, Engine, TwinView
 from twin.errors import ActionError
 from twin.models import webster
 
@@ -87,7 +87,7 @@ def what_if(
     }
 
 
-def _difference(base: Any, test: Any, start_delay_vehh: float) -> dict[str, Any]:
+def _difference(base: TwinView, test: TwinView, start_delay_vehh: float) -> dict[str, Any]:
     totals = {}
     for name, view in (("current", base), ("candidate", test)):
         totals[name] = {

@@ -6,8 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.errors import ScenarioError
-from twin.models.signals import Preemption, active_phase, planned_phase, plans_from_table
+from twin.errors import ActionError, ScenarioError
+from twin.models.signals import (
+    Preemption,
+    active_phase,
+    check_plan,
+    planned_phase,
+    plans_from_table,
+)
 
 
 def _plans(greens, intergreen=3.0, offset=0.0):
@@ -104,3 +110,128 @@ def test_never_two_conflicting_greens_under_random_plans_and_preemptions(
     phases = np.array([active_phase(plans, t, tuple(preemptions))[0] for t in times])
     assert set(np.unique(phases)) <= set(range(-1, len(greens)))
     assert _green_runs_are_separated(phases, step, float(intergreen))
+
+
+# ---------------------------------------------------------------- refusals in the operator's words
+def _two_phase(min_greens=(7.0, 12.0)):
+    """Junction 7: greens 20 + 30 s, intergreens 5 s (cycle 60 s), minimum greens 7 and 12 s."""
+    table = pd.DataFrame(
+        {
+            "node_id": [7],
+            "cycle_s": [60.0],
+            "offset_s": [0.0],
+            "intergreen_s": [5.0],
+            "greens_s": ["20 30"],
+            "min_greens_s": [" ".join(f"{m:g}" for m in min_greens)],
+        }
+    )
+    return plans_from_table(table)
+
+
+@pytest.mark.parametrize(
+    ("cycle", "greens", "offset", "code", "text"),
+    [
+        (
+            53,
+            [30, 3],
+            0,
+            "out_of_range",
+            "Green for phase 2 must be at least 12 s (you typed 3): the shortest green that lets "
+            "pedestrians cross",
+        ),
+        (60, [None, 30], 0, "empty_value", "Phase 1 green is empty: type a number of seconds"),
+        (60, ["", 30], 0, "empty_value", "Phase 1 green is empty: type a number of seconds"),
+        (
+            60,
+            [20, "lots"],
+            0,
+            "bad_value",
+            'Phase 2 green must be a number of seconds (you typed "lots")',
+        ),
+        (
+            60,
+            [20, True],
+            0,
+            "bad_value",
+            "Phase 2 green must be a number of seconds (you typed True)",
+        ),
+        (
+            60,
+            [20],
+            0,
+            "wrong_phase_count",
+            "Junction 7 has 2 phases, so its plan needs 2 greens (it had 1)",
+        ),
+        (
+            190,
+            [100, 80],
+            0,
+            "out_of_range",
+            "The cycle must be between 30 and 180 s (it is 190 s)",
+        ),
+        (
+            None,
+            [20, 30],
+            0,
+            "empty_value",
+            "The cycle is empty: type a number of seconds",
+        ),
+        (
+            70,
+            [20, 30],
+            0,
+            "cycle_mismatch",
+            "The greens (20 + 30 s) and 2 intergreens of 5 s add up to 60 s, but the cycle is "
+            "70 s: make the cycle 60 s or change a green",
+        ),
+        (
+            60,
+            [20, 30],
+            60,
+            "out_of_range",
+            "The offset must be at least 0 s and less than the 60 s cycle (you typed 60)",
+        ),
+        (60, [20, 30], float("nan"), "bad_value", "The offset must be a number of seconds"),
+    ],
+)
+def test_a_refusal_names_the_field_in_words_quotes_the_value_and_carries_a_code(
+    cycle, greens, offset, code, text
+):
+    plans = _two_phase()
+    before = plans.copy()
+    with pytest.raises(ActionError) as refused:
+        check_plan(plans, 7, cycle_s=cycle, greens_s=greens, offset_s=offset)
+    assert refused.value.code == code
+    assert str(refused.value).startswith(text)
+    for word in ("greens_s", "cycle_s", "offset_s", "None", "got"):
+        assert word not in str(refused.value)
+    np.testing.assert_array_equal(plans.greens_s, before.greens_s)
+
+
+def test_unknown_junction_is_refused_with_its_code():
+    with pytest.raises(ActionError, match="^Junction 99 has no traffic signal") as refused:
+        check_plan(_two_phase(), 99, cycle_s=60, greens_s=[20, 30], offset_s=0)
+    assert refused.value.code == "unknown_junction"
+
+
+def test_a_plan_within_the_rules_passes():
+    # 12 + 38 + 2 x 5 = 60 s; phase 2 at exactly its minimum of 12 s
+    check_plan(_two_phase(), 7, cycle_s=60, greens_s=[38, 12], offset_s=59)
+
+
+def test_the_editor_form_refuses_an_empty_field_before_the_command_path():
+    from twin.actions import SetSignalPlan, signal_plan_from_form
+
+    cases = [
+        ((7, [None, 30], 60, 0), "Phase 1 green is empty: type a number of seconds"),
+        ((7, [20, ""], 60, 0), "Phase 2 green is empty: type a number of seconds"),
+        ((7, [20, 30], None, 0), "The cycle is empty: type a number of seconds"),
+        ((7, [20, 30], 60, None), "The offset is empty: type a number of seconds"),
+        ((None, [20, 30], 60, 0), "No junction chosen: pick one on the map or from the list"),
+    ]
+    for form, text in cases:
+        with pytest.raises(ActionError) as refused:
+            signal_plan_from_form(*form)
+        assert (refused.value.code, str(refused.value)) == ("empty_value", text)
+    # anything typed goes on to the command path, which checks it (and audits a refusal)
+    assert signal_plan_from_form(7, [20, "lots"], 60, 0) == SetSignalPlan(7, 60, (20, "lots"), 0)

@@ -50,11 +50,11 @@ def test_applied_action_is_recorded_before_after_then_live(path):
 @pytest.mark.parametrize(
     ("action", "reason"),
     [
-        (SetSignalPlan(1, 500.0, (27.0, 27.0), 0.0), "cycle_s must be between"),
-        (SetSignalPlan(1, 60.0, (27.0,), 0.0), "greens_s must have one value per phase"),
-        (SetSignalPlan(1, 60.0, (27.0, 27.0), 60.0), r"offset_s must be in \[0, cycle_s\)"),
-        (SetSignalPlan(99, 60.0, (27.0, 27.0), 0.0), "node_id 99 is not a signalised junction"),
-        (SetSignalPlan(1, 60.0, ("x", 27.0), 0.0), "greens_s must be a finite number"),
+        (SetSignalPlan(1, 500.0, (27.0, 27.0), 0.0), "The cycle must be between"),
+        (SetSignalPlan(1, 60.0, (27.0,), 0.0), "needs 2 greens"),
+        (SetSignalPlan(1, 60.0, (27.0, 27.0), 60.0), "less than the 60 s cycle"),
+        (SetSignalPlan(99, 60.0, (27.0, 27.0), 0.0), "Junction 99 has no traffic signal"),
+        (SetSignalPlan(1, 60.0, ("x", 27.0), 0.0), "Phase 1 green must be a number of seconds"),
         (
             {
                 "kind": "set_signal_plan",

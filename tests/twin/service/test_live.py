@@ -91,7 +91,7 @@ def test_actions_are_applied_by_the_loop_thread(engine):
         live.stop()
     assert where == "twin-live"
     assert result.ok and result.target == f"junction {node}"
-    assert not bad.ok and "greens_s" in bad.reason and bad.code == "refused"
+    assert not bad.ok and "Green for phase 1" in bad.reason and bad.code == "out_of_range"
     assert plan["greens_s"] == [32.0, 32.0]
 
 

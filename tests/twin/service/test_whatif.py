@@ -60,7 +60,7 @@ def test_what_if_more_green_for_an_oversaturated_approach_cuts_delay_and_queue()
 
 def test_what_if_refuses_a_bad_candidate_before_running():
     engine = _signal_chain(500.0)
-    with pytest.raises(ActionError, match="greens_s plus 2 intergreens"):
+    with pytest.raises(ActionError, match="and 2 intergreens of"):
         what_if(engine, [SetSignalPlan(1, 60.0, (40.0, 40.0))])
     with pytest.raises(ActionError, match="needs at least one candidate"):
         what_if(engine, [])

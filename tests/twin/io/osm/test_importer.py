@@ -21,6 +21,7 @@ NODE_COLUMNS = [
     "signalised",
     "signal_source",
     "name",
+    "name_local",
     "is_gateway",
 ]
 LINK_COLUMNS = [
@@ -29,6 +30,8 @@ LINK_COLUMNS = [
     "to_node",
     "osm_way_ids",
     "name",
+    "street",
+    "name_local",
     "highway",
     "lanes",
     "length_m",
@@ -183,7 +186,7 @@ def test_crossing_nodes_links_and_lengths(crossing_read_only):
         links.loc[links["reverse_link_id"], "reverse_link_id"].to_numpy()
         == links["link_id"].to_numpy()
     ).all()
-    a_ro, b_ro = links[links["name"] == "A-ro"], links[links["name"] == "B-ro"]
+    a_ro, b_ro = links[links["street"] == "A-ro"], links[links["street"] == "B-ro"]
     assert a_ro["lanes"].tolist() == [2] * 4 and b_ro["lanes"].tolist() == [3] * 4
     assert set(links["free_speed_kph"]) == {50.0} and set(links["capacity_vphpl"]) == {1900.0}
     # Haversine on the 6,371,009 m sphere: 0.002 deg of latitude = 222.39 m, 0.0025 deg of
@@ -230,10 +233,10 @@ def test_crossing_movements_phases_and_signal(crossing_read_only):
     )
     # two phases: the approaches of one road share one
     phase_by_road = at_centre.merge(
-        links[["link_id", "name"]], left_on="from_link", right_on="link_id"
+        links[["link_id", "street"]], left_on="from_link", right_on="link_id"
     )
-    assert phase_by_road.groupby("name")["phase"].nunique().tolist() == [1, 1]
-    assert sorted(phase_by_road.groupby("name")["phase"].first()) == [0, 1]
+    assert phase_by_road.groupby("street")["phase"].nunique().tolist() == [1, 1]
+    assert sorted(phase_by_road.groupby("street")["phase"].first()) == [0, 1]
     assert (movements[movements["node_id"] != centre]["phase"] == -1).all()
     # guessed: two distinct primary roads meet; nothing is tagged
     assert nodes.loc[centre, "signalised"] and nodes.loc[centre, "signal_source"] == "guessed"
