@@ -152,12 +152,20 @@ def _is_prop(entry: Any) -> bool:
     )
 
 
-def _outputs_ok(outputs: Any) -> bool:
-    items = outputs if isinstance(outputs, list) else [outputs]
-    return all(
-        _is_prop(item) or (isinstance(item, list) and all(_is_prop(i) for i in item))
-        for item in items
-    )
+def _outputs_problem(outputs: Any, spec: Any) -> str | None:
+    """What is wrong with a body's ``outputs`` for the callback's output ``spec`` (one Output,
+    or a list of them), or None: one item per output, a list of {id, property} objects for a
+    wildcard (ALL) output, one object otherwise. Dash answers 500 to a shape it did not expect."""
+    specs = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+    items = outputs if isinstance(spec, (list, tuple)) else [outputs]
+    if not isinstance(items, list) or len(items) != len(specs):
+        return f"'outputs' must be {len(specs)} {{id, property}} item(s) as the callback defines"
+    for item, output in zip(items, specs, strict=True):
+        many = _wildcard(output.component_id_str()) in ("ALL", "ALLSMALLER")
+        entries = item if many else [item]
+        if not isinstance(entries, list) or not all(_is_prop(e) for e in entries):
+            return "'outputs' items must be {id, property} objects as the callback defines"
+    return None
 
 
 def update_body_problem(body: Any, callback_map: Mapping[str, Any]) -> str | None:
@@ -176,8 +184,10 @@ def update_body_problem(body: Any, callback_map: Mapping[str, Any]) -> str | Non
     ) or _dependency_problem("state", body.get("state", []), callback["state"])
     if problem:
         return problem
-    if not callback.get("no_output") and not _outputs_ok(body.get("outputs")):
-        return "'outputs' must be {id, property} objects"
+    if not callback.get("no_output"):
+        problem = _outputs_problem(body.get("outputs"), callback["output"])
+        if problem:
+            return problem
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
         return "'changedPropIds' must be a list of strings"

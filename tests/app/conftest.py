@@ -110,9 +110,12 @@ def wall() -> Iterator[Served]:
 
 @pytest.fixture(scope="session")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright import sync_api
+
+    if not Path(CHROMIUM).exists():  # run_tests.sh installs it: a browser test never skips
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium (bash run_tests.sh does)"
+        )
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
@@ -128,6 +131,10 @@ class PageLog:
     errors: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+
+
+PAGE_READY_MS = 180_000
+"""Bound on a page's load and first map draw (a loaded 2-core test machine has taken over 60 s)."""
 
 
 def open_page(
@@ -152,8 +159,8 @@ def open_page(
     page.on("console", on_console)
     page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
     page.on("request", on_request)
-    page.goto(url)
-    page.wait_for_selector("[data-deck-ready='1']", timeout=60_000)
+    page.goto(url, timeout=PAGE_READY_MS)
+    page.wait_for_selector("[data-deck-ready='1']", state="attached", timeout=PAGE_READY_MS)
     return page, log
 
 

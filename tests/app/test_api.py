@@ -28,10 +28,6 @@ from tests.app.conftest import BUNDLED
 from twin.service.audit import AuditFilter
 from twin.service.recorder import Recording
 
-pytestmark = pytest.mark.skipif(
-    not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario not present"
-)
-
 API = "/api/v1"
 START_S = 17 * 3600.0
 PASSWORD = "correct horse battery"

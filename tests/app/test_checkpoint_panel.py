@@ -14,22 +14,10 @@ import re
 
 import pytest
 
-from tests.app.conftest import PageLog, serve, wall_config
+from tests.app.conftest import open_page, serve, wall_config
 from tests.waiting import wait_for
 from twin.service.audit import AuditFilter
 from twin.service.recorder import Recording
-
-
-def _open(browser, url: str, *, width: int = 1920, height: int = 1080):
-    """:func:`open_page` with a longer bound for the map to be ready (a busy test machine)."""
-    log = PageLog()
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
-    page.goto(url, timeout=180_000)
-    page.wait_for_selector("[data-deck-ready='1']", state="attached", timeout=180_000)
-    return page, log
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +74,7 @@ def _wait_text(page, selector: str, text: str, timeout_s: float = 30.0) -> str:
 
 def _open_checkpoints(browser, served, index: int, **size):
     """The operator wall on the Checkpoints tab with checkpoint ``index`` chosen (by its link)."""
-    page, log = _open(browser, served.url + f"/?tab=checkpoints&checkpoint={index}", **size)
+    page, log = open_page(browser, served.url + f"/?tab=checkpoints&checkpoint={index}", **size)
     page.wait_for_selector(f"#cp-table tr[data-cp='{index}']", timeout=30_000)
     page.wait_for_function(
         "document.querySelector('#cp-count').value !== ''", timeout=20_000

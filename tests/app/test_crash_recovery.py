@@ -39,12 +39,8 @@ from pathlib import Path
 import pytest
 
 from auth.users import UserStore
-from tests.app.conftest import BUNDLED, ROOT
+from tests.app.conftest import ROOT
 from twin.service.recorder import Recording
-
-pytestmark = pytest.mark.skipif(
-    not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario not present"
-)
 
 ROUNDS = 20
 SEED = 20261203

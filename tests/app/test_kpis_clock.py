@@ -19,21 +19,8 @@ import pytest
 
 from layouts.clock import clock_state_text, day_clock, kiosk_clock
 from layouts.kpis import KPIS, format_value, kpi_card, trend_meaning
-from tests.app.conftest import PageLog, serve, wall_config
+from tests.app.conftest import open_page, serve, wall_config
 from tests.waiting import wait_for
-
-
-def _open(browser, url: str, *, width: int = 1920, height: int = 1080):
-    """:func:`open_page` with a longer bound for the map to be ready (a busy test machine)."""
-    log = PageLog()
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
-    page.goto(url, timeout=180_000)
-    page.wait_for_selector("[data-deck-ready='1']", state="attached", timeout=180_000)
-    return page, log
-
 
 SPECS = {spec.name: spec for spec in KPIS}
 DAY = {"date": "2026-11-21", "last_end_s": 81000.0, "gone_s": 85500.0, "end_s": 90000.0}
@@ -170,7 +157,7 @@ def test_a_worsening_kpi_arrow_is_orange_with_its_tooltip(crafted, browser, arti
             "spectators_on_site": np.linspace(5000.0, 9000.0, 31),  # rising: neither
         },
     )
-    page, log = _open(browser, crafted.url)
+    page, log = open_page(browser, crafted.url)
     speed = "[data-kpi='mean_speed_kph'] .kpi-trend"
     page.wait_for_function(
         f"(document.querySelector(\"{speed}\") || {{}}).title?.startsWith('worse')",
@@ -223,7 +210,7 @@ def _clock_app(start_s: float, *, paused: bool = False):
 def test_after_midnight_the_clock_shows_the_next_date(browser, artifacts):
     served = _clock_app(86400 - 30, paused=True)  # 23:59:30 on Saturday 21 November
     try:
-        page, log = _open(browser, served.url)
+        page, log = open_page(browser, served.url)
         clock = "#wall-clock"
         assert wait_for(lambda: page.inner_text(clock) == "Sat 21 Nov · 23:59:30", 30), (
             page.inner_text(clock)
@@ -249,7 +236,7 @@ def test_after_the_day_ends_every_screen_says_so(browser, artifacts, width, heig
     try:
         tag = "1080p" if width == 1920 else "4k"
         for path in ("/", "/map", "/?kiosk=1"):
-            page, log = _open(browser, served.url + path, width=width, height=height)
+            page, log = open_page(browser, served.url + path, width=width, height=height)
             assert wait_for(lambda p=page: p.query_selector("#wall-day-over"), 60), page.inner_text(
                 "#wall-clock"
             )

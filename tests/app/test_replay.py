@@ -30,10 +30,6 @@ from twin.service.replay import (
     state_at,
 )
 
-pytestmark = pytest.mark.skipif(
-    not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario missing"
-)
-
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
 START, END = "18:00", "19:30"
 SECRET = "r" * 40

@@ -12,7 +12,7 @@ import time
 import pytest
 from PIL import Image
 
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, serve, wall_config
 from tests.waiting import wait_for
 
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
@@ -207,7 +207,19 @@ def test_hover_shows_a_tooltip_with_the_numbers(wall, browser):
     assert "LOS" in text and "km/h" in text and "veh/h" in text, text
 
 
-def test_alert_click_flies_the_map_and_ack_is_recorded(wall, browser):
+@pytest.fixture(scope="module")
+def busy_wall():
+    """The control room at the evening peak (from 19:00 at x5), so alerts are open whenever the
+    test runs: the session's shared wall runs at x30 and may be past the day's end by then."""
+    from app import create_app
+
+    served = serve(create_app(wall_config(start_s=19 * 3600, speed=5.0)))
+    yield served
+    served.stop()
+
+
+def test_alert_click_flies_the_map_and_ack_is_recorded(busy_wall, browser):
+    wall = busy_wall
     page, _ = open_page(browser, wall.url)
     _wait_for_values(page)
     page.wait_for_selector(".alert-body", timeout=60_000)

@@ -98,7 +98,8 @@ def test_od_counts_count_every_trip(trips):
 
 
 def test_same_network_as_twin_grid_scenario():
-    synthetic = pytest.importorskip("twin.io.synthetic")
+    from twin.io import synthetic
+
     scenario = synthetic.grid_scenario(10, 10)
     grid = make_grid(signals_at="junctions")
     assert np.array_equal(scenario.links["from_node"], grid.link_from)

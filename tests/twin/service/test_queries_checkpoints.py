@@ -24,8 +24,6 @@ BUNDLED = Path(__file__).resolve().parents[3] / "data" / "seoul_olympic_park"
 
 @pytest.fixture(scope="module")
 def bundled():
-    if not (BUNDLED / "network.gpkg").exists():
-        pytest.skip("bundled scenario not present")
     return scenario_module.load(BUNDLED)
 
 

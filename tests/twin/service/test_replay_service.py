@@ -25,10 +25,6 @@ from twin.service.replay_service import ReplayService, advance, fork_changes
 
 ROOT = Path(__file__).resolve().parents[3]
 BUNDLED = ROOT / "data" / "seoul_olympic_park"
-pytestmark = pytest.mark.skipif(
-    not (BUNDLED / "network.gpkg").exists(), reason="bundled scenario missing"
-)
-
 SCRIPT = [
     {
         "at": "18:10",
