@@ -315,7 +315,8 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     assert _read(ops.app, lambda e: e.state.plans.plan_of(node["i"])) == before
     _set(page, "#sig-offset", 0)
     # the cycle follows the greens: no arithmetic for the operator, bounds shown by each input
-    assert f"min {before['min_green_s'][0]:g}" in page.inner_text("#sig-editor")
+    # (waited for: the editor may still show the junction the URL opened with)
+    _wait_text(page, "#sig-editor", f"min {before['min_green_s'][0]:g}")
     _set(page, "#sig-editor input >> nth=0", before["greens_s"][0] + 10)
     page.wait_for_function(
         f"document.querySelector('#sig-cycle').value == '{before['cycle_s'] + 10:g}'",
