@@ -45,6 +45,12 @@ class Scenario:
     facilities: pd.DataFrame | None = None
     buildings: pd.DataFrame | None = None
     areas: pd.DataFrame | None = None
+    detectors: pd.DataFrame | None = None
+    """Traffic detector sites (``detectors.csv``): ``detector_id`` (str), ``link_id`` (int),
+    ``position_m`` (metres from the link's start), ``lanes`` (int, lanes covered), ``measures``
+    (``count``, ``count+occupancy`` or ``count+speed``), ``kind`` (``stop_line`` or
+    ``counting_station``); row order is the detector index of :class:`twin.feeds.batch.DetectorCounts`.
+    ``None``: the scenario has no detectors."""
     attribution: str = ""
     path: Path | None = None
 
