@@ -16,6 +16,8 @@ import pandas as pd
 
 from twin.errors import ScenarioError
 from twin.io import schema
+from twin.io.detectors import DETECTOR_KINDS
+from twin.io.detectors import MEASURES as DETECTOR_MEASURES
 
 LINK_COLUMNS = schema.LINKS.required
 MOVEMENT_COLUMNS = schema.MOVEMENTS.required
@@ -83,6 +85,7 @@ SCENARIO_FILES = (
     "movements.csv",
     "signals.csv",
     "zones.csv",
+    "detectors.csv",
 )
 """The files :func:`load` reads (what decides a simulation; a recording's scenario hash covers
 exactly these)."""
@@ -104,6 +107,8 @@ def load(path: str | Path) -> Scenario:
     facilities = _read_facilities(folder / "facilities.geojson")
     schedule = read_schedule(folder / "schedule.csv", facilities)
     attribution_file = folder / "ATTRIBUTION.md"
+    detectors_file = folder / "detectors.csv"
+    detectors = read_detectors(detectors_file, links) if detectors_file.exists() else None
     return Scenario(
         name=str(params.get("name", folder.name)),
         nodes=nodes,
@@ -116,6 +121,7 @@ def load(path: str | Path) -> Scenario:
         facilities=facilities,
         buildings=buildings,
         areas=areas,
+        detectors=detectors,
         attribution=attribution_file.read_text() if attribution_file.exists() else "",
         path=folder,
     )
@@ -140,6 +146,73 @@ def read_schedule(path: Path, facilities: pd.DataFrame | None) -> pd.DataFrame:
         where = f"{path.name} row {row + 2} (session {record.session_id!r})"
         _check_session(record, venues, where)
     return table
+
+
+def read_detectors(path: Path, links: pd.DataFrame) -> pd.DataFrame:
+    """Read and check ``detectors.csv`` against the network's ``links``.
+
+    Rules: every column present; ``detector_id`` a non-empty, unique name; ``link_id`` a link
+    of the network; ``position_m`` a number from 0 to the link's length (metres from its
+    start); ``lanes`` a whole number from 1 to the link's lanes; ``measures`` one of
+    :data:`DETECTOR_MEASURES`; ``kind`` one of :data:`DETECTOR_KINDS`. Row order is the
+    detector index feeds use.
+    """
+    table = _read_csv(path, dtype={"detector_id": str, "measures": str, "kind": str})
+    _check_columns(
+        table, ("detector_id", "link_id", "position_m", "lanes", "measures", "kind"), path.name
+    )
+    n_links = len(links)
+    length_m = links["length_m"].to_numpy(dtype=float)
+    link_lanes = links["lanes"].to_numpy(dtype=int)
+    seen: set[str] = set()
+    for row, record in enumerate(table.itertuples(index=False)):
+        where = f"{path.name} row {row + 2}"
+        name = "" if pd.isna(record.detector_id) else str(record.detector_id).strip()
+        if not name:
+            raise ScenarioError(f"{where}: detector_id must be a non-empty name")
+        where = f"{where} (detector {name!r})"
+        if name in seen:
+            raise ScenarioError(f"{where}: detector_id must be unique; {name!r} is used twice")
+        seen.add(name)
+        link = _whole(record.link_id)
+        if link is None or not 0 <= link < n_links:
+            raise ScenarioError(
+                f"{where}: link_id must be a link of the network (0 to {n_links - 1}), "
+                f"got {record.link_id!r}"
+            )
+        position = pd.to_numeric(record.position_m, errors="coerce")
+        if not (np.isfinite(position) and 0.0 <= position <= length_m[link] + 1e-6):
+            raise ScenarioError(
+                f"{where}: position_m must be between 0 and the length of link {link} "
+                f"({length_m[link]:.1f} m), got {record.position_m!r}"
+            )
+        lanes = _whole(record.lanes)
+        if lanes is None or not 1 <= lanes <= link_lanes[link]:
+            raise ScenarioError(
+                f"{where}: lanes must be a whole number from 1 to the {link_lanes[link]} "
+                f"lane(s) of link {link}, got {record.lanes!r}"
+            )
+        if record.measures not in DETECTOR_MEASURES:
+            raise ScenarioError(
+                f"{where}: measures must be one of {DETECTOR_MEASURES}, got {record.measures!r}"
+            )
+        if record.kind not in DETECTOR_KINDS:
+            raise ScenarioError(
+                f"{where}: kind must be one of {DETECTOR_KINDS}, got {record.kind!r}"
+            )
+    table["detector_id"] = table["detector_id"].str.strip()
+    table["link_id"] = table["link_id"].astype(int)
+    table["position_m"] = table["position_m"].astype(float)
+    table["lanes"] = table["lanes"].astype(int)
+    return table.reset_index(drop=True)
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (``3``, ``3.0``, ``"3"``), else None."""
+    number = pd.to_numeric(value, errors="coerce")
+    if isinstance(value, bool) or not np.isfinite(number) or number != int(number):
+        return None
+    return int(number)
 
 
 def _check_session(record: Any, venues: dict[str, float], where: str) -> None:

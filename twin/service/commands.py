@@ -352,6 +352,101 @@ class CommandPath:
 
         return self._submit(build, "unshelve", user, role, ip, None)
 
+    def feed(
+        self,
+        batch_or_records: Any,
+        *,
+        source: str,
+        user: str,
+        role: str,
+        ip: str = "",
+        fmt: str = "ndjson",
+        synthetic: bool = False,
+        limits: Any = None,
+    ) -> CommandResult:
+        """Check, record, apply one feed batch of ``source`` (:mod:`twin.feeds`): a body in
+        ``fmt`` (``ndjson``, ``json``, ``csv``), a list of record dicts, or typed records.
+
+        The records are parsed in the caller's thread; in the loop thread the batch is
+        validated against the twin (all or nothing: a refusal names the first bad record and
+        the rule, ``code`` one of :data:`twin.feeds.refusal.RULES`), aggregated, audited,
+        recorded (input kind ``feed``, the aggregated arrays) and applied
+        (:func:`twin.feeds.apply.apply_batch`). A refused batch changes nothing but its
+        source's rejected tally. Only the ``feed`` role may post feeds."""
+        from twin.feeds import apply as feed_apply
+        from twin.feeds import ingest
+        from twin.feeds import payload as feed_payload
+        from twin.feeds.refusal import FeedError
+        from twin.feeds.validate import FeedLimits
+        from twin.service.permissions import may
+
+        source = str(source)[:80]
+        try:
+            records, early = ingest.read_records(batch_or_records, fmt=fmt), None
+        except FeedError as error:
+            records, early = None, error
+        limits = limits if limits is not None else FeedLimits()
+        payload: dict[str, Any] = {"source": source}
+        target = f"feed {source}"
+
+        def build(engine: Engine) -> _Command:
+            prepared: dict[str, Any] = {}
+
+            def check() -> tuple[Any, Any, str]:
+                try:
+                    if not may(role, "feed"):
+                        raise FeedError(
+                            f"the {role!r} role may not post feeds (a feed token is needed)",
+                            code="forbidden",
+                        )
+                    if early is not None:
+                        raise early
+                    batch = ingest.check_batch(
+                        engine, records, source=source, limits=limits, synthetic=synthetic
+                    )
+                except FeedError as error:
+                    payload.update(
+                        refused=error.code,
+                        record=error.record,
+                        line=error.line,
+                        records=None if records is None else records.n,
+                    )
+                    raise
+                encoded = feed_payload.encode(batch)
+                payload.update(encoded)
+                prepared["batch"] = feed_payload.decode(encoded)  # live applies what replay will
+                after = {
+                    "records": batch.records,
+                    "scans": batch.scans,
+                    "detector_readings": 0 if batch.detectors is None else len(batch.detectors),
+                    "checkpoint_rows": 0 if batch.checkpoints is None else len(batch.checkpoints),
+                }
+                return None, after, target
+
+            return _Command(
+                "feed",
+                "feed",
+                "feed.batch",
+                payload,
+                target,
+                check,
+                lambda: feed_apply.apply_batch(engine, prepared["batch"]),
+            )
+
+        def in_loop(engine: Engine) -> CommandResult:
+            result = self._run(engine, build, "feed", user, role, ip, None)
+            if not result.ok and "refused" in payload:
+                feed_apply.count_refusal(
+                    engine,
+                    source,
+                    payload["refused"],
+                    result.reason,
+                    record=payload.get("record"),
+                )
+            return result
+
+        return self.live.call(in_loop).result(timeout=self.timeout_s)
+
     def query(self, name: str, *args: Any) -> Any:
         """A read-only query of the live twin (:data:`twin.service.queries.QUERIES`)."""
         return self.live.query(name, *args, timeout_s=self.timeout_s)

@@ -257,6 +257,14 @@ def _payload_json(payload: Any) -> str:
     return text
 
 
+def _feed_payload_json(payload: Any) -> str:
+    """An accepted feed batch's payload, whole: its aggregated arrays are what a replay
+    re-applies (:func:`twin.feeds.payload.encode`: plain lists, ``null`` for NaN), so they are
+    never cut to :data:`MAX_PAYLOAD_CHARS`. A per-minute batch of the bundled day's 117
+    detectors is about 10 kB."""
+    return json.dumps(payload, allow_nan=False, separators=(",", ":"))
+
+
 # ---------------------------------------------------------------- writing
 class Recorder:
     """Writes one recording file; safe to call from several threads.
@@ -333,7 +341,9 @@ class Recorder:
             float(self._clock()),
             kind,
             str(name)[:200],
-            _payload_json(payload),
+            _feed_payload_json(payload)
+            if kind == "feed" and result == "ok"
+            else _payload_json(payload),
             str(user)[:200],
             str(role)[:50],
             result,

@@ -53,6 +53,7 @@ __all__ = [
     "parse_clock",
     "read_script",
     "record_day",
+    "replayed_inputs",
     "replay_engine",
     "state_at",
     "day_header",
@@ -161,15 +162,41 @@ def state_at(
     engine = engine if engine is not None else replay_engine(recording, scenario)
     snap_s, after_seq, state = recording.snapshot_before(time_s)
     engine.restore(Snapshot(snap_s, state))
-    for item in recording.inputs(after_seq=after_seq, until_s=time_s + 1e-6, kind="action"):
-        if item.result == "ok":
-            reapply(engine, item)
+    for item in replayed_inputs(recording, after_seq=after_seq, until_s=time_s + 1e-6):
+        reapply(engine, item)
     engine.run(time_s)
     return engine
 
 
+REPLAYED_KINDS = ("action", "feed")
+"""Input kinds that change the engine: operator actions (applied ones) and feed batches
+(applied ones; a refused batch re-counts its source's rejected tally)."""
+
+
+def replayed_inputs(
+    recording: Recording, *, after_seq: int = 0, until_s: float = math.inf
+) -> list[Input]:
+    """The recorded inputs a replay re-applies, in order: accepted operator actions and every
+    feed batch (accepted, or refused by a feed rule)."""
+    return [
+        item
+        for item in recording.inputs(after_seq=after_seq, until_s=until_s)
+        if (item.kind == "action" and item.result == "ok")
+        or (
+            item.kind == "feed"
+            and (
+                item.result == "ok"
+                or (isinstance(item.payload, dict) and "refused" in item.payload)
+            )
+        )
+    ]
+
+
 def reapply(engine: Engine, item: Input) -> None:
     """Run ``engine`` to the recorded input's time and apply it (as it was applied live)."""
+    if item.kind == "feed":
+        _reapply_feed(engine, item)
+        return
     engine.run(item.sim_time_s)
     try:
         engine.apply(action_from_dict(item.payload))
@@ -179,6 +206,25 @@ def reapply(engine: Engine, item: Input) -> None:
             f"refused on replay ({error}): the recording and this software disagree",
             code="diverged",
         ) from error
+
+
+def _reapply_feed(engine: Engine, item: Input) -> None:
+    """A recorded feed batch, applied again from its aggregated arrays (or, refused, counted)."""
+    from twin.feeds.apply import apply_batch, count_refusal
+    from twin.feeds.payload import decode
+
+    engine.run(item.sim_time_s)
+    payload = item.payload
+    if item.result == "ok":
+        apply_batch(engine, decode(payload))
+    else:
+        count_refusal(
+            engine,
+            str(payload["source"]),
+            payload["refused"],
+            item.reason,
+            record=payload.get("record"),
+        )
 
 
 # ---------------------------------------------------------------- headless days
@@ -499,6 +545,13 @@ def fork_day(
         },
         "software_version": __version__,
     }
+    dropped_feeds = [
+        i for i in recording.inputs(kind="feed") if i.result == "ok" and i.sim_time_s > at_s + 1e-9
+    ]
+    header["feeds_after_fork"] = {
+        "dropped_batches": len(dropped_feeds),
+        "note": fork_feeds_note(at_s, len(dropped_feeds)),
+    }
     header.pop("recording_id", None)
     header.pop("format", None)
     folder = Path(out_dir) if out_dir is not None else recording.path.parent
@@ -511,6 +564,20 @@ def fork_day(
     finally:
         live.stop(close_day=True)
     return path
+
+
+def fork_feeds_note(at_s: float, dropped_batches: int) -> str:
+    """What a fork does with the field feeds, in words for the compare view."""
+    if dropped_batches == 0:
+        return (
+            f"No field feeds came after {hhmm(at_s)} in the original day; the fork runs on "
+            "the twin's demand from then on."
+        )
+    return (
+        f"This fork ignores the {dropped_batches} field-feed batches received after "
+        f"{hhmm(at_s)}: they measured the original day's decisions, not the fork's. From "
+        f"{hhmm(at_s)} it runs on the demand the assimilation had estimated by then."
+    )
 
 
 def _fork_path(folder: Path, parent_id: str, at_s: float) -> Path:
@@ -625,9 +692,12 @@ def compare(
                 "verdict": verdict,
             }
         )
+    feeds = fork.header.get("feeds_after_fork") or {}
     return {
         "from_s": float(at_s),
         "to_s": until_s,
+        "feeds_note": feeds.get("note"),
+        "feeds_dropped_batches": int(feeds.get("dropped_batches", 0)),
         "rows": rows,
         "original_id": original.recording_id,
         "fork_id": fork.recording_id,
