@@ -445,6 +445,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="close an interrupted day instead of resuming it, and start a new one",
     )
+    parser.add_argument(
+        "--feed",
+        default=None,
+        metavar="FILE",
+        help="play a recorded feed (CSV or NDJSON) into the twin in step with its clock",
+    )
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
     start_s = None
@@ -468,6 +474,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     config.update(sign_in_config(args.host, auth_db=args.auth_db))
     app = create_app({**config, "run_engine": args.role == "all"})
+    if args.feed:
+        start_feed(app, args.feed)
     print(
         f"VenueTwin control room on http://{args.host}:{args.port}/ (kiosk: ?kiosk=1)", flush=True
     )
@@ -478,6 +486,28 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
     serve(app, host=args.host, port=args.port, debug=args.debug)
+
+
+def start_feed(app: dash.Dash, path: str) -> Any:
+    """Play the feed file at ``path`` into ``app``'s live twin in step with its clock
+    (:class:`twin.feeds.replayer.FeedReplayer`, through the command path, role ``feed``)."""
+    from twin.feeds.refusal import FeedError
+    from twin.feeds.replayer import FeedReplayer
+
+    commands = app.server.extensions[EXTENSION_KEY].commands
+    if commands is None:
+        raise SystemExit("--feed needs the live twin in this process (--role all)")
+    try:
+        replayer = FeedReplayer.from_file(commands, path)
+    except (FeedError, OSError) as error:
+        raise SystemExit(f"--feed {path}: {error}") from None
+    label = " (synthetic data)" if replayer.synthetic else ""
+    print(
+        f"Feed {replayer.source}{label}: {replayer.raw.n} records from {path}, in step with "
+        "the twin's clock",
+        flush=True,
+    )
+    return replayer.start(lambda: commands.query("time_s"))
 
 
 def serve(app: dash.Dash, *, host: str, port: int, debug: bool = False) -> None:

@@ -705,4 +705,5 @@ def register_api(app: dash.Dash) -> Blueprint:
     )
     blueprint.register_error_handler(HTTPException, _http_error)
     server.register_blueprint(blueprint)
+    __import__("callbacks.api_feeds").api_feeds.register_feed_api(app)  # POST /feeds/{source}
     return blueprint

@@ -618,3 +618,14 @@ ACTION_KINDS: dict[str, str] = {
 def openapi_document() -> dict[str, Any]:
     """A copy of :data:`OPENAPI` to serve (callers may not change the one the checks use)."""
     return copy.deepcopy(OPENAPI)
+
+
+def _add_feeds() -> None:
+    """The feed endpoints (:mod:`callbacks.api_feeds`) and their schemas."""
+    from callbacks.api_feeds_schema import FEED_PATHS, FEED_SCHEMAS
+
+    OPENAPI["paths"].update(FEED_PATHS)
+    OPENAPI["components"]["schemas"].update(FEED_SCHEMAS)
+
+
+_add_feeds()

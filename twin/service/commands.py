@@ -443,6 +443,8 @@ class CommandPath:
                     result.reason,
                     record=payload.get("record"),
                 )
+                where = {k: payload.get(k) for k in ("record", "line", "records")}
+                result = CommandResult(**{**result.as_dict(), "after": where})
             return result
 
         return self.live.call(in_loop).result(timeout=self.timeout_s)

@@ -500,3 +500,69 @@ QUERIES: dict[str, Callable[..., Any]] = {
     )
 }
 """The queries :meth:`twin.service.live.LiveTwin.query` runs, by name."""
+
+
+# ---------------------------------------------------------------- field feeds (issue 20)
+def feed_status(engine: Engine, source: Any = None) -> dict[str, Any]:
+    """Feed health for operators (:func:`twin.feeds.status.status`): every source's last
+    message, newest data, rate, rejected batches by reason and last refusal, and the detectors
+    flagged (stuck, silent, inconsistent) with the reason in words; with ``source``, that
+    source only (no detectors)."""
+    from twin.feeds.status import status
+
+    if source is not None and not isinstance(source, str):
+        raise ActionError(f"source must be a name, got {str(source)[:40]!r}", code="bad_value")
+    return status(engine, source)
+
+
+def detector_observed(engine: Engine, detector: Any) -> dict[str, Any]:
+    """The last hour of one detector's observed counts per minute (``time_s``, ``count_veh``),
+    with its ``detector_id`` and ``link_id``; ``detector`` is its index or its id."""
+    from twin.feeds.extension import feed_sites
+    from twin.feeds.status import detector_observed as observed
+
+    sites = feed_sites(engine)
+    index = sites.index_of.get(detector) if isinstance(detector, str) else detector
+    if (
+        isinstance(index, bool)
+        or not isinstance(index, (int, np.integer))
+        or not (0 <= int(index) < sites.n_detectors)
+    ):
+        raise ActionError(
+            f"detector {str(detector)[:40]!r} does not exist ({sites.n_detectors} detectors)",
+            code="unknown_detector",
+        )
+    return observed(engine, int(index))
+
+
+def checkpoint_observed(engine: Engine, index: Any) -> dict[str, Any]:
+    """The last hour of one checkpoint's observed throughput per minute (``time_s``,
+    ``served_face``, ``served_manual``)."""
+    from twin.feeds.status import checkpoint_observed as observed
+
+    return observed(engine, _checkpoint(engine, index))
+
+
+def detector_sites(engine: Engine) -> list[dict[str, Any]]:
+    """Every detector: ``detector_id``, ``index``, ``link_id``, ``kind``, ``measures``."""
+    table = engine.scenario.detectors
+    if table is None:
+        return []
+    return [
+        {
+            "detector_id": str(row.detector_id),
+            "index": i,
+            "link_id": int(row.link_id),
+            "kind": str(row.kind),
+            "measures": str(row.measures),
+        }
+        for i, row in enumerate(table.itertuples(index=False))
+    ]
+
+
+QUERIES.update(
+    {
+        fn.__name__: fn
+        for fn in (feed_status, detector_observed, checkpoint_observed, detector_sites)
+    }
+)
