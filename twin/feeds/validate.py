@@ -172,14 +172,6 @@ def _detectors(
     n = len(rows.record)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if sites.n_checkpoints == 0:
-        first.add(
-            np.ones(n, bool),
-            rows.record,
-            "unknown_checkpoint",
-            lambda r: "this scenario has no checkpoints",
-        )
-        return np.zeros(0, dtype=np.int64)
     rec = rows.record
     get = sites.index_of.get
     index = np.fromiter((get(str(x), -1) for x in rows.detector_id), np.int64, n)
@@ -351,6 +343,14 @@ def _counts(
 ) -> IntArray:
     n = len(rows.record)
     if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if sites.n_checkpoints == 0:
+        first.add(
+            np.ones(n, bool),
+            rows.record,
+            "unknown_checkpoint",
+            lambda r: "this scenario has no checkpoints",
+        )
         return np.zeros(0, dtype=np.int64)
     rec = rows.record
     cp, cp_ok = _index(rows.checkpoint, sites.n_checkpoints)
