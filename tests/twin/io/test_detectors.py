@@ -54,10 +54,19 @@ def _write(tmp_path, rows):
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("X,999,10,1,count,stop_line", r"row 3 \(detector 'X'\): link_id must be a link of the network \(0 to "),
-        ("X,0,99999,1,count,stop_line", r"row 3 \(detector 'X'\): position_m must be between 0 and the length of link 0"),
+        (
+            "X,999,10,1,count,stop_line",
+            r"row 3 \(detector 'X'\): link_id must be a link of the network \(0 to ",
+        ),
+        (
+            "X,0,99999,1,count,stop_line",
+            r"row 3 \(detector 'X'\): position_m must be between 0 and the length of link 0",
+        ),
         ("X,0,-1,1,count,stop_line", "position_m must be between 0"),
-        ("X,0,10,9,count,stop_line", r"lanes must be a whole number from 1 to the 2 lane\(s\) of link 0"),
+        (
+            "X,0,10,9,count,stop_line",
+            r"lanes must be a whole number from 1 to the 2 lane\(s\) of link 0",
+        ),
         ("X,0,10,1.5,count,stop_line", "lanes must be a whole number"),
         ("X,0,10,1,radar,stop_line", "measures must be one of"),
         ("X,0,10,1,count,camera", "kind must be one of"),
@@ -68,7 +77,9 @@ def _write(tmp_path, rows):
 def test_each_rule_of_detectors_csv_names_the_file_row_and_rule(seoul, tmp_path, row, message):
     assert int(seoul.links.loc[0, "lanes"]) == 2
     path = _write(tmp_path, ["A,0,10,1,count,stop_line", row])
-    with pytest.raises(ScenarioError, match="detectors.csv " + message if message.startswith("row") else message):
+    with pytest.raises(
+        ScenarioError, match="detectors.csv " + message if message.startswith("row") else message
+    ):
         read_detectors(path, seoul.links)
 
 
