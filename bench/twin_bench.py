@@ -16,6 +16,9 @@ never asserted in tests; it is measured here. Wall times are the best of ``--rep
 5. Recordings (``bench/recording.py``): a recorded 7-hour day's size, seek p50/p95 to a random
    minute, the live loop's step time with and without recording, a fork 18:30 to the day's end.
    ``--only recording`` runs this part alone.
+6. Feeds (``bench/feeds_bench.py``, ``--only feeds`` alone, written to
+   ``bench/results/feeds_bench.json``): checkpoint scans per second through the feed command
+   path, and the live loop's time per simulated minute with and without feeds.
 """
 
 from __future__ import annotations
@@ -269,11 +272,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signals-at", default="interior", choices=["interior", "junctions"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS)
-    parser.add_argument("--only", choices=["recording"], help="run one part alone")
+    parser.add_argument("--only", choices=["recording", "feeds"], help="run one part alone")
+    parser.add_argument(
+        "--scans",
+        type=int,
+        default=2_000_000,
+        help="scans sent by --only feeds (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
     if args.only == "recording":
         return _write(args.json, {"recording": _bench_recording()})
+    if args.only == "feeds":
+        from bench.feeds_bench import bench_feeds
+
+        path = args.json if args.json != RESULTS else RESULTS.with_name("feeds_bench.json")
+        return _write(path, {"feeds": bench_feeds(args.scans)})
     print("bundled scenario (forecast 60 min from 18:30):")
     figures["scenario"] = bench_scenario(args.repeats)
     s = figures["scenario"]

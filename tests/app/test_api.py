@@ -492,7 +492,10 @@ def test_openapi_document_is_served_and_its_schemas_are_valid(client):
     assert served == json.loads(json.dumps(OPENAPI)) and served["openapi"].startswith("3.1")
     for schema in OPENAPI["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)  # raises SchemaError naming the broken keyword
-    documented = {f"{API}{path}".replace("{id}", "<recording_id>") for path in OPENAPI["paths"]}
+    documented = {
+        f"{API}{path}".replace("{id}", "<recording_id>").replace("{source}", "<source>")
+        for path in OPENAPI["paths"]
+    }
     served_rules = {
         r.rule for r in client.application.url_map.iter_rules() if r.rule.startswith(API)
     }

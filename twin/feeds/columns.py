@@ -97,7 +97,11 @@ def typed(raw: RawRecords) -> Typed:
         values = f.get(name)
         if values is None:
             return np.zeros(n, dtype=bool)
-        return np.fromiter((v is not None for v in values), bool, n)
+        if isinstance(values, list):
+            missing = values.count(None)
+            if missing in (0, n):
+                return np.full(n, missing == 0)
+        return np.asarray(values, dtype=object) != None  # noqa: E711 - elementwise
 
     has_detector, has_lane, has_served = present("detector"), present("lane"), present("served")
     has_checkpoint = present("checkpoint")
@@ -198,7 +202,10 @@ def _is_number(value: Any, required: bool) -> bool:
 
 
 def _lane_types(values: list[Any], rows: IntArray, raw: RawRecords) -> IntArray:
-    codes = np.fromiter((LANE_TYPE_CODES.get(v, -1) for v in values), np.int64, len(values))
+    names = np.asarray(values, dtype=object)
+    codes = np.full(len(values), -1, dtype=np.int64)
+    for name, code in LANE_TYPE_CODES.items():
+        codes[names == name] = code
     if (codes < 0).any():
         i = int(np.flatnonzero(codes < 0)[0])
         record = int(rows[i])

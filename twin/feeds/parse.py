@@ -9,6 +9,9 @@ three shapes (``docs/feeds.md``):
 - checkpoint count: ``checkpoint``, ``lane_type``, ``t``, ``interval_s``, ``served``, optional
   ``lanes_in_use``, ``arrived``.
 
+JSON bodies may also come in column form, ``{"columns": {"checkpoint": [...], "t": [...]}}``
+(one list per field), which high-rate sources parse several times faster.
+
 A record with a ``meta`` key (for example a file's first line saying it is synthetic) carries
 no reading and is set aside. Parsing is strict: no NaN or Infinity constants, no field outside
 :data:`FIELDS`; the first bad line is named by its number.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +123,16 @@ def read_file(path: str | Path) -> RawRecords:
 
 
 def _ndjson(text: str) -> RawRecords:
+    body = text.rstrip("\r\n\t ")
+    if body and "\n\n" not in body and not body[0].isspace() and "\r" not in body:
+        # fast path: no blank lines, so record k is on line k + 1
+        n = body.count("\n") + 1
+        try:
+            items = _loads("[" + body.replace("\n", ",") + "]")
+            if len(items) == n:
+                return _from_items(items, np.arange(1, n + 1, dtype=np.int64))
+        except ValueError:
+            pass  # the slow path names the bad line
     lines = text.split("\n")
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     try:
@@ -146,6 +160,8 @@ def _json(text: str) -> RawRecords:
         raise FeedError(
             f"the body is not valid JSON: {str(error)[:160]}", code="malformed"
         ) from None
+    if isinstance(value, dict) and "columns" in value:
+        return _columns(value["columns"])
     if isinstance(value, dict) and "records" in value:
         value = value["records"]
     if not isinstance(value, list):
@@ -155,8 +171,29 @@ def _json(text: str) -> RawRecords:
     return _from_items(value, None)
 
 
+def _columns(columns: Any) -> RawRecords:
+    """The column form ``{"columns": {"field": [v0, v1, ...], ...}}``: one list per field, all
+    of one length, ``null`` where a record lacks the field (a compact form for high-rate feeds
+    such as gate scanners: it parses several times faster than one object per record)."""
+    if not isinstance(columns, dict) or not all(isinstance(v, list) for v in columns.values()):
+        raise FeedError('"columns" must map each field to a list of values', code="malformed")
+    unknown = sorted(set(columns) - _KNOWN)
+    if unknown:
+        raise FeedError(
+            f"unknown field {unknown[0][:40]!r}; a record may carry {', '.join(FIELDS)}",
+            code="malformed",
+        )
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise FeedError(
+            f"every column must hold one value per record; lengths differ: {sorted(lengths)}",
+            code="malformed",
+        )
+    return RawRecords(dict(columns), lengths.pop() if lengths else 0, None)
+
+
 def _from_items(items: list[Any], lines: npt.NDArray[np.int64] | None) -> RawRecords:
-    if not all(type(item) is dict for item in items):
+    if items and set(map(type, items)) != {dict}:
         bad = next(i for i, item in enumerate(items) if type(item) is not dict)
         raise FeedError(
             f"a record must be a JSON object, got {type(items[bad]).__name__}",
@@ -182,7 +219,7 @@ def _from_items(items: list[Any], lines: npt.NDArray[np.int64] | None) -> RawRec
             record=bad,
             line=None if lines is None else int(lines[bad]),
         )
-    fields = {key: [item.get(key) for item in items] for key in keys}
+    fields = {key: list(map(dict.get, items, repeat(key, len(items)))) for key in keys}
     return RawRecords(fields, len(items), lines, meta)
 
 
