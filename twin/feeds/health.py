@@ -33,7 +33,7 @@ __all__ = ["evaluate", "problems", "record_readings", "record_served", "usable"]
 STUCK_INTERVALS = 10
 SILENT_AFTER_S = 300.0
 FLOW_TAU_S = 900.0
-INCONSISTENT_FACTOR = 3.0
+INCONSISTENT_FACTOR = 4.0
 MIN_NEIGHBOUR_VPHPL = 120.0
 MIN_READINGS = 5
 OK, STUCK, SILENT, INCONSISTENT = 0, 1, 2, 3
@@ -121,12 +121,7 @@ def problems(state: FeedState, sites: Sites, now_s: float) -> npt.NDArray[np.int
     heard = np.where(np.isnan(state.det_last_end_s), state.det_started_s, state.det_last_end_s)
     silent = now_s - heard > SILENT_AFTER_S
     flow = state.det_flow_vphpl
-    trusted = ~stuck & ~silent & np.isfinite(flow)
-    i, j = sites.neighbour_pairs[:, 0], sites.neighbour_pairs[:, 1]
-    use = trusted[j]
-    total = np.bincount(i[use], flow[j][use], minlength=n)
-    count = np.bincount(i[use], minlength=n)
-    mean = np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
+    mean = neighbour_flow_vphpl(sites, flow, ~stuck & ~silent & np.isfinite(flow))
     ratio = np.divide(flow, mean, out=np.full(n, np.nan), where=mean > 0)
     inconsistent = (
         (mean >= MIN_NEIGHBOUR_VPHPL)
@@ -137,6 +132,18 @@ def problems(state: FeedState, sites: Sites, now_s: float) -> npt.NDArray[np.int
     problem[silent] = SILENT
     problem[stuck] = STUCK
     return problem
+
+
+def neighbour_flow_vphpl(
+    sites: Sites, flow_vphpl: npt.NDArray[np.float64], trusted: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """Mean smoothed flow per lane of each detector's trusted neighbours (NaN: none)."""
+    n = sites.n_detectors
+    i, j = sites.neighbour_pairs[:, 0], sites.neighbour_pairs[:, 1]
+    use = trusted[j]
+    total = np.bincount(i[use], flow_vphpl[j][use], minlength=n)
+    count = np.bincount(i[use], minlength=n)
+    return np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
 
 
 def usable(state: FeedState) -> npt.NDArray[np.bool_]:

@@ -37,8 +37,10 @@ class Sites:
     detector_capacity_vph
         Capacity of the lanes a detector covers (link capacity per lane x lanes), veh/h.
     neighbour_pairs
-        ``(P, 2)`` detector pairs (i, j): j is on i's link or on a link directly upstream or
-        downstream of it in the same direction of travel (not its reverse).
+        ``(P, 2)`` detector pairs (i, j) that count the same vehicles: j is on i's link, or on
+        the link of the same street directly up- or downstream of it in the same direction of
+        travel, through a node where no side street joins (a junction's turns make flows on
+        either side of it differ by any factor).
     checkpoint_names
         Checkpoint display names in index order.
     lane_positions
@@ -113,5 +115,18 @@ def _neighbours(detector_link: IntArray, links: pd.DataFrame) -> IntArray:
     upstream = end[j] == start[i]
     downstream = start[j] == end[i]
     reverse = (start[j] == end[i]) & (end[j] == start[i])
-    keep = (i != j) & (same | ((upstream | downstream) & ~reverse))
+    street = (
+        links["street"].fillna("").astype(str).to_numpy()[detector_link]
+        if "street" in links
+        else np.full(len(detector_link), "")
+    )
+    along = (street[i] == street[j]) & (street[i] != "")  # the same road, not a cross street
+    # the node between them joins no side street (in and out degree <= 2: the road's two
+    # directions), so the vehicles one counts are the vehicles the other counts
+    n_nodes = int(max(links["from_node"].max(), links["to_node"].max())) + 1
+    degree_in = np.bincount(links["to_node"].to_numpy(dtype=np.int64), minlength=n_nodes)
+    degree_out = np.bincount(links["from_node"].to_numpy(dtype=np.int64), minlength=n_nodes)
+    between = np.where(upstream, start[i], end[i])
+    plain = (degree_in[between] <= 2) & (degree_out[between] <= 2)
+    keep = (i != j) & (same | ((upstream | downstream) & ~reverse & along & plain))
     return np.stack([i[keep], j[keep]], axis=1)

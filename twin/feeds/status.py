@@ -99,16 +99,8 @@ def status(engine: Engine, source: str | None = None) -> dict[str, Any]:
         return out
     problem = health.problems(state, sites, now_s)
     flow = state.det_flow_vphpl
-    i, j = sites.neighbour_pairs[:, 0], sites.neighbour_pairs[:, 1]
-    n = sites.n_detectors
-    use = np.isfinite(flow[j]) & (problem[j] == 0)
-    count = np.bincount(i[use], minlength=n)
-    mean = np.divide(
-        np.bincount(i[use], flow[j][use], minlength=n),
-        count,
-        out=np.full(n, np.nan),
-        where=count > 0,
-    )
+    silent_or_stuck = (problem == health.STUCK) | (problem == health.SILENT)
+    mean = health.neighbour_flow_vphpl(sites, flow, ~silent_or_stuck & np.isfinite(flow))
     links = engine.scenario.links
     names = links["name"] if "name" in links else None
     faulty = []
@@ -127,7 +119,7 @@ def status(engine: Engine, source: str | None = None) -> dict[str, Any]:
             }
         )
     out["detectors"] = {
-        "total": n,
+        "total": sites.n_detectors,
         "reporting": int(np.isfinite(state.det_last_end_s).sum()),
         "usable": int(((problem == 0) & np.isfinite(state.det_last_end_s)).sum()),
         "faulty": faulty,

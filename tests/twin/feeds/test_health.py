@@ -68,7 +68,7 @@ def test_inconsistent_with_its_neighbour(sites, state):
     # a ratio of 2, within the factor 3; D2 at 2 veh/min = 120 veh/h: D1 is 5 times D2
     feed(state, sites, [(20 + m % 2, 20 - m % 2) for m in range(health.MIN_READINGS)])
     assert state.det_problem.tolist() == [0, 0]
-    state.det_flow_vphpl[:] = [600.0, 300.0]  # a ratio of 2: within the factor 3
+    state.det_flow_vphpl[:] = [600.0, 300.0]  # a ratio of 2: within the factor 4
     assert health.problems(state, sites, T0 + 300).tolist() == [0, 0]
     # D2 at 119 veh/h/lane: D1 (600) is 5 times it. D2 is judged against D1 and flagged; D1 is
     # not judged, its only neighbour seeing under 120 veh/h/lane
