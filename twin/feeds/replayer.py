@@ -149,7 +149,10 @@ class FeedReplayer:
         while not self.done and not self._stop.is_set():
             try:
                 self.submit_due(float(clock()))
-            except Exception:  # noqa: BLE001 - a stopped twin or a failed write: log, go on
+            except RuntimeError as error:  # the live twin stopped: so does its feed
+                log.info("feed %s: stopped (%s)", self.source, error)
+                return
+            except Exception:  # noqa: BLE001 - a failed write: log, try again next poll
                 log.exception("feed %s: submitting failed", self.source)
             self._stop.wait(poll_s)
 
