@@ -172,3 +172,28 @@ def test_the_status_counts_rejections_by_reason(app, client, as_feed):
 def test_the_openapi_document_lists_the_feed_routes(client):
     paths = client.get(f"{API}/openapi.json").get_json()["paths"]
     assert {"/feeds/{source}", "/feeds/{source}/status"} <= set(paths)
+
+
+def test_app_feed_plays_a_file_into_the_live_twin(app, tmp_path):
+    """``python app.py --feed FILE`` wiring: :func:`app.start_feed` reads the file (its meta line
+    names the source and says it is synthetic) and submits what is due by the twin's clock."""
+    from app import start_feed
+    from tests.waiting import wait_for
+
+    live = _svc(app).live
+    live.run_until(live.engine.time_s + 60)  # a minute no other test has fed
+    now = live.engine.time_s
+    records = _minute(app, now) + _minute(app, now + 600)  # due now; due in 10 minutes
+    path = tmp_path / "feed.ndjson"
+    meta = {"meta": {"source": "file-test", "synthetic": True}}
+    path.write_text("\n".join(json.dumps(r) for r in [meta, *records]) + "\n")
+    replayer = start_feed(app, str(path))
+    try:
+        assert wait_for(lambda: replayer.results, 60.0), "the due minute was never submitted"
+    finally:
+        replayer.stop()
+    (result,) = replayer.results  # the minute 10 minutes ahead is not due yet
+    assert result.ok and result.after["records"] == len(records) // 2
+    assert not replayer.done and replayer.next_due_s() == now + 600
+    last = _inputs(app)[-1]
+    assert last["user"] == "feed-replayer" and last["payload"]["synthetic"] is True
