@@ -27,12 +27,10 @@ from twin.service.permissions import may
 if TYPE_CHECKING:
     import dash
 
-__all__ = ["MAX_FEED_BODY_BYTES", "STALE_AFTER_S", "register_feed_api"]
+__all__ = ["MAX_FEED_BODY_BYTES", "register_feed_api"]
 
 MAX_FEED_BODY_BYTES = 32 * 1024 * 1024
 """A batch body is refused (413) above this size: about 400,000 scan records of NDJSON."""
-STALE_AFTER_S = 300.0
-"""A source without an accepted batch for this many simulated seconds is reported stale."""
 SOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 FORMATS = {"application/x-ndjson": "ndjson", "application/json": "json"}
 READ_ROLES = frozenset({"operator", "planner", "executive", "admin", "feed"})
@@ -119,9 +117,7 @@ def _feed_status(source: str) -> Response:
         raise ApiError(
             404, "unknown_source", f"no batch from source {source!r} has reached the twin"
         )
-    for row in status["sources"]:
-        row["stale"] = row["age_s"] is not None and row["age_s"] > STALE_AFTER_S
-    return _json({**status, "stale_after_s": STALE_AFTER_S})
+    return _json(status)
 
 
 def register_feed_api(app: dash.Dash) -> Blueprint:

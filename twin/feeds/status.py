@@ -21,7 +21,10 @@ from twin.feeds.state import PROBLEMS, FeedState
 if TYPE_CHECKING:
     from twin.engine import Engine
 
-__all__ = ["checkpoint_observed", "detector_observed", "status"]
+__all__ = ["STALE_AFTER_S", "checkpoint_observed", "detector_observed", "status"]
+
+STALE_AFTER_S = 300.0
+"""A source without an accepted batch for this many simulated seconds is stale."""
 
 
 def _num(value: float) -> float | None:
@@ -37,6 +40,7 @@ def _source_row(source, now_s: float) -> dict[str, Any]:
         "last_message_s": _num(source.last_message_s),
         "last_data_s": _num(source.last_data_s),
         "age_s": _num(now_s - source.last_message_s),
+        "stale": not now_s - source.last_message_s <= STALE_AFTER_S,
         "batches": source.batches,
         "records": source.records,
         "scans": source.scans,
@@ -72,8 +76,9 @@ def status(engine: Engine, source: str | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``time_s``; ``sources``: list of per-source dicts (``source``, ``synthetic``,
-        ``last_message_s``, ``last_data_s``, ``age_s``, ``batches``, ``records``, ``scans``,
+        ``time_s``, ``stale_after_s``; ``sources``: list of per-source dicts (``source``,
+        ``synthetic``, ``last_message_s``, ``last_data_s``, ``age_s``, ``stale`` (no accepted
+        batch for :data:`STALE_AFTER_S`), ``batches``, ``records``, ``scans``,
         ``rate_per_min`` (records per simulated minute over the last 5 min),
         ``rejected_batches``, ``rejected`` {code: batches}, ``last_refusal``);
         ``detectors``: ``total``, ``reporting``, ``usable``, ``faulty`` (list of
@@ -82,7 +87,7 @@ def status(engine: Engine, source: str | None = None) -> dict[str, Any]:
     """
     now_s = float(engine.time_s)
     state = feed_state(engine)
-    out: dict[str, Any] = {"time_s": now_s, "sources": []}
+    out: dict[str, Any] = {"time_s": now_s, "stale_after_s": STALE_AFTER_S, "sources": []}
     if state is not None:
         rows = [_source_row(s, now_s) for name, s in sorted(state.sources.items())]
         out["sources"] = [r for r in rows if source is None or r["source"] == source]
