@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -117,35 +118,89 @@ def test_a_feed_batch_is_recorded_and_applied(app, client, as_feed):
     assert _inputs(app)[-1]["payload"]["checkpoints"]["served_persons"] == [20.0]
 
 
-@pytest.mark.parametrize(
-    ("mutate", "status", "code", "where"),
-    [
-        (lambda b: b.replace("\n", "\n{oops\n", 1), 400, "malformed", {"line": None}),
-        (lambda b: b.replace('"count": 4', '"count": -1', 1), 422, "negative_count", {"record": 0}),
-        (lambda b: b.replace("SL-", "XX-", 1), 422, "unknown_detector", {"record": 0}),
-    ],
-)
-def test_a_refused_batch_names_the_first_bad_record_and_changes_nothing(
-    app, client, as_feed, mutate, status, code, where
+def _scan(t, **extra):
+    return {"checkpoint": 0, "lane": 0, "lane_type": "face", "t": t, **extra}
+
+
+BAD_RECORDS = {
+    # rule -> (HTTP status, a bad record for a batch whose good part ends at t)
+    "unknown_detector": (422, lambda t: {"detector": "XX-1", "t": t, "interval_s": 60, "count": 1}),
+    "unknown_checkpoint": (422, lambda t: _scan(t - 1, checkpoint=99)),
+    "unknown_lane": (422, lambda t: _scan(t - 1, lane=999)),
+    "unknown_lane_type": (422, lambda t: _scan(t - 1, lane_type="x-ray")),
+    "negative_count": (
+        422,
+        lambda t: {"detector": "CS-0072", "t": t + 60, "interval_s": 60, "count": -1},
+    ),
+    "bad_value": (
+        400,
+        lambda t: {
+            "detector": "CS-0072",
+            "t": t + 60,
+            "interval_s": 60,
+            "count": 1,
+            "occupancy": 2,
+        },
+    ),
+    "ahead_of_clock": (422, lambda t: _scan(t + 3600)),
+    "duplicate": (422, lambda t: {"detector": "SL-0000", "t": t, "interval_s": 60, "count": 1}),
+    "out_of_order": (
+        422,
+        lambda t: {"detector": "SL-0000", "t": t - 60, "interval_s": 60, "count": 1},
+    ),
+    "above_capacity": (
+        422,
+        lambda t: {"detector": "CS-0072", "t": t + 60, "interval_s": 60, "count": 9999},
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(BAD_RECORDS))
+def test_every_rule_refuses_the_batch_naming_the_record_and_changes_nothing(
+    app, client, as_feed, rule
 ):
     live = _svc(app).live
     live.run_until(live.engine.time_s + 60)
+    t = live.engine.time_s
+    good = _minute(app, t)
+    status, bad = BAD_RECORDS[rule]
     before = _inputs(app)
+    audit_before = [e.id for e in _svc(app).commands.audit.query()]
     vehicles = live.engine.state.vehicles.copy()
-    body = mutate(_ndjson(_minute(app, live.engine.time_s)))
-    response = _post(client, "loops", body)
-    assert response.status_code == status
-    error = response.get_json()["error"]
+    feeds = live.engine.state.extras.get("feeds")
+    seen = None if feeds is None else feeds.det_last_end_s.copy()
+    response = _post(client, "loops", _ndjson([*good, bad(t)]))
+    assert response.status_code == status, response.get_data(as_text=True)
     _schema("ErrorBody").validate(response.get_json())
-    assert error["code"] == code and error["rule"]
-    if code == "malformed":
-        assert error["message"].startswith("line 2 is not valid JSON")
-    else:
-        assert error["record"] == where["record"] and error["message"].startswith("record 0 ")
+    error = response.get_json()["error"]
+    assert error["code"] == rule and error["rule"]
+    assert (error["record"], error["line"]) == (len(good), len(good) + 1)
+    assert error["message"].startswith(f"record {len(good)} (line {len(good) + 1}): ")
     after = _inputs(app)
     assert after[: len(before)] == before and len(after) == len(before) + 1
     assert (after[-1]["kind"], after[-1]["result"]) == ("feed", "refused")
+    audit_after = [e.id for e in _svc(app).commands.audit.query()]
+    assert set(audit_before) <= set(audit_after) and len(audit_after) == len(audit_before) + 1
     assert (live.engine.state.vehicles == vehicles).all()
+    if seen is not None:  # no reading of the good part was taken either
+        assert np.array_equal(
+            live.engine.state.extras["feeds"].det_last_end_s, seen, equal_nan=True
+        )
+
+
+def test_a_malformed_line_is_named_and_changes_nothing(app, client, as_feed):
+    live = _svc(app).live
+    live.run_until(live.engine.time_s + 60)
+    before = _inputs(app)
+    body = _ndjson(_minute(app, live.engine.time_s)).replace("\n", "\n{oops\n", 1)
+    response = _post(client, "loops", body)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "malformed" and error["message"].startswith("line 2 is not valid JSON")
+    assert len(_inputs(app)) == len(before) + 1
+    assert _post(client, "loops", "", "application/x-ndjson").get_json()["error"]["code"] == (
+        "empty_batch"
+    )
 
 
 def test_the_status_counts_rejections_by_reason(app, client, as_feed):
