@@ -279,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         default=2_000_000,
         help="scans sent by --only feeds (default %(default)s)",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=10_000,
+        help="scans per batch (one POST) for --only feeds (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
     if args.only == "recording":
@@ -287,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.feeds_bench import bench_feeds
 
         path = args.json if args.json != RESULTS else RESULTS.with_name("feeds_bench.json")
-        return _write(path, {"feeds": bench_feeds(args.scans)})
+        return _write(path, {"feeds": bench_feeds(args.scans, args.batch)})
     print("bundled scenario (forecast 60 min from 18:30):")
     figures["scenario"] = bench_scenario(args.repeats)
     s = figures["scenario"]
