@@ -222,3 +222,26 @@ def test_the_file_replayer_keeps_step_with_the_clock(scenario, tmp_path, poll_s)
     expected = sum(r["count"] for m in range(1, 11) for r in _minute(scenario, START_S + 60 * m))
     assert counts == expected  # every record applied once, whatever the speed
     live.stop()
+
+
+def test_the_file_replayer_plays_csv_too(scenario, tmp_path):
+    live, commands = _twin(scenario, tmp_path, "csv")
+    rows = ["detector,t,interval_s,count,occupancy"]
+    for m in (1, 2, 3):
+        end = START_S + 60 * m
+        rows += [
+            f"{r['detector']},{int(end) // 3600:02d}:{int(end) % 3600 // 60:02d},60,{r['count']},"
+            for r in _minute(scenario, end)
+        ]
+    path = tmp_path / "loops.csv"
+    path.write_text("\n".join(rows) + "\n")
+    replayer = FeedReplayer.from_file(commands, path)
+    assert replayer.source == "loops" and not replayer.synthetic
+    while not replayer.done:
+        live.run_until(live.engine.time_s + 30.0)
+        replayer.submit_due(live.engine.time_s)
+    assert [r.ok for r in replayer.results] == [True, True, True]
+    state = live.engine.state.extras[KEY]
+    assert np.all(state.det_last_end_s == START_S + 180)
+    assert np.isnan(state.det_flow_vphpl).sum() == 0
+    live.stop()
