@@ -28,7 +28,7 @@ The method, in two parts, both run once per batch of detector readings (usually 
    speed (density = flow / speed), each cell of its link moves a share ``gain * exp(-d / taper)``
    of the way to that density, ``d`` being the distance from the detector; the cell keeps its
    mix of destinations (an empty cell takes its link's, else the network's). The smoothed
-   content behind displayed speeds moves by the same ratio, so the displayed speed follows
+   content behind displayed speeds moves by the same number of vehicles, so the displayed speed follows
    the observed one (speed is not a state of the CTM: it follows from density and flow).
 
 Vehicles stay accounted: every vehicle a correction adds or removes goes into
@@ -49,6 +49,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
+
+from twin.engine import SMOOTHING_S
 
 if TYPE_CHECKING:
     from twin.engine import Engine
@@ -74,6 +76,9 @@ class AssimilationParams:
         Relative error of the model's flow at a detector (on top of Poisson counting noise).
     factor_bounds
         The estimated factors are kept inside these.
+    gate_sd
+        Readings whose innovation exceeds this many predicted standard deviations are left out
+        of the demand update (innovation gating).
     demand_window_s
         Window (s) over which an origin's scheduled rate is averaged for the Jacobian.
     lag_s
@@ -87,9 +92,10 @@ class AssimilationParams:
     """
 
     prior_sd: float = 0.3
-    drift_sd_per_min: float = 0.15
+    drift_sd_per_min: float = 0.1
     count_model_error: float = 0.1
-    factor_bounds: tuple[float, float] = (0.2, 5.0)
+    factor_bounds: tuple[float, float] = (0.5, 3.0)
+    gate_sd: float = 3.0
     demand_window_s: float = 300.0
     lag_s: float = 120.0
     density_gain: float = 0.5
@@ -97,7 +103,7 @@ class AssimilationParams:
     effective_length_m: float = 5.5
 
     def __post_init__(self) -> None:
-        positive = ("prior_sd", "drift_sd_per_min", "demand_window_s", "taper_m")
+        positive = ("prior_sd", "drift_sd_per_min", "demand_window_s", "taper_m", "gate_sd")
         for name in (*positive, "effective_length_m"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -145,6 +151,7 @@ def assimilate_detectors(
     memory = _memory(engine, params)
     innovation = _update_demand(engine, memory, geometry, readings, density_vpm, params)
     removed = _nudge_density(engine, geometry, density_vpm, params)
+    _keep_mark(engine, memory)
     factor = engine.state.demand_factor
     return {
         "assimilated": readings.n_readings,
@@ -214,6 +221,7 @@ def _per_detector(
 
 @dataclass(frozen=True)
 class _Geometry:
+    index: IntArray  # detector rows
     cell: IntArray  # cell holding each detector
     link: IntArray  # its link
     lanes: FloatArray  # lanes it covers
@@ -227,7 +235,7 @@ def _geometry(engine: Engine, sites: Any, index: IntArray) -> _Geometry:
     lanes = np.maximum(sites["lanes"].to_numpy(float)[index], 1.0)
     first, last = net.link_first_cell[link], net.link_last_cell[link]
     offset = np.floor(np.clip(position, 0.0, None) / net.cell_length_m[first]).astype(np.int64)
-    return _Geometry(np.minimum(first + offset, last), link, lanes, position)
+    return _Geometry(index, np.minimum(first + offset, last), link, lanes, position)
 
 
 def _road_density_vpm(
@@ -259,6 +267,8 @@ def _memory(engine: Engine, params: AssimilationParams) -> dict[str, Any]:
             "covariance": np.eye(n_origins) * params.prior_sd**2,
             "last_time_s": state.time_s,
             "history": [],  # (time_s, demand factor) of recent updates, oldest first
+            "mark_time_s": np.nan,  # when ``mark_outflow_vps`` was read
+            "mark_outflow_vps": np.zeros(0),  # smoothed outflow at every site's cell then
         }
         state.extras[EXTRAS_KEY] = memory
     return memory
@@ -303,14 +313,22 @@ def _update_demand(
     active = np.flatnonzero(rate_od.sum(axis=1) > 0)
     factor = state.demand_factor
     lagged = _factor_at(memory, now - params.lag_s, factor)
-    model = state.smooth_outflow_vps[geometry.cell[free]]
+    model = _interval_mean_outflow(engine, memory, geometry, readings)[free]
     predicted = model + jacobian @ (factor - lagged)
     observed = readings.flow_vps[free]
     innovation = observed - predicted
-    h = jacobian[:, active]
     p = covariance[np.ix_(active, active)]
     counting = np.maximum(observed, 1.0 / readings.seconds[free]) / readings.seconds[free]
     noise = counting + (params.count_model_error * np.maximum(observed, predicted)) ** 2
+    # innovation gating: a reading far outside its predicted spread is more likely a bottleneck
+    # the model does not know (or a faulty loop) than a demand change; leave it out
+    h_all = jacobian[:, active]
+    spread = np.sqrt(np.einsum("ja,ab,jb->j", h_all, p, h_all) + noise)
+    inside = np.abs(innovation) <= params.gate_sd * spread
+    if not inside.any():
+        memory["covariance"] = covariance
+        return np.zeros(0)
+    innovation, noise, h = innovation[inside], noise[inside], h_all[inside]
     s = h @ p @ h.T + np.diag(noise)
     gain = np.linalg.solve(s, h @ p).T  # (A, J), s symmetric
     new = factor.copy()
@@ -323,6 +341,36 @@ def _update_demand(
     horizon = now - 4.0 * params.lag_s
     memory["history"] = [(t, f) for t, f in memory["history"] if t >= horizon] + [(now, new)]
     return innovation
+
+
+def _interval_mean_outflow(
+    engine: Engine, memory: dict[str, Any], geometry: _Geometry, readings: _Readings
+) -> FloatArray:
+    """The model's mean outflow (veh/s) at each detector's cell over its counting interval.
+
+    The smoothed outflow ``s`` follows ``ds/dt = (o - s) / tau`` (tau = ``SMOOTHING_S``), so
+    over an interval of length ``T`` the mean of ``o`` is ``(s_end - s_start) tau / T`` plus the
+    mean of ``s``, taken as ``(s_start + s_end) / 2``. ``s_start`` is the reading kept at the
+    previous batch when it ended where this interval starts; otherwise the smoothed value now.
+    """
+    now = engine.state.time_s
+    end = engine.state.smooth_outflow_vps[geometry.cell]
+    mark = memory["mark_outflow_vps"]
+    mean = end.copy()
+    if mark.shape == (len(engine.scenario.detectors),):
+        start = mark[geometry.index]
+        aligned = np.abs(memory["mark_time_s"] - (now - readings.seconds)) <= engine.dt_s
+        estimate = (end - start) * SMOOTHING_S / readings.seconds + 0.5 * (start + end)
+        mean = np.where(aligned, np.maximum(estimate, 0.0), end)
+    return mean
+
+
+def _keep_mark(engine: Engine, memory: dict[str, Any]) -> None:
+    """Remember every site's smoothed outflow now (the start of the next interval)."""
+    sites = engine.scenario.detectors
+    every = _geometry(engine, sites, np.arange(len(sites)))
+    memory["mark_time_s"] = engine.state.time_s
+    memory["mark_outflow_vps"] = engine.state.smooth_outflow_vps[every.cell].copy()
 
 
 def _recent_rates(engine: Engine, window_s: float) -> FloatArray:
@@ -388,7 +436,8 @@ def _nudge_density(
         empty = content <= 0
         scaled[empty] = wanted[empty, None] * mix[None, :]
         vehicles[cells] = scaled
-        state.smooth_vehicles[cells] *= np.where(content > 0, ratio, 1.0)
+        smooth = state.smooth_vehicles[cells]
+        state.smooth_vehicles[cells] = np.maximum(smooth + (wanted - content), 0.0)
     removed = before - float(vehicles.sum())
     state.corrected_veh += removed
     return removed
