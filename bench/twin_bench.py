@@ -16,6 +16,9 @@ never asserted in tests; it is measured here. Wall times are the best of ``--rep
 5. Recordings (``bench/recording.py``): a recorded 7-hour day's size, seek p50/p95 to a random
    minute, the live loop's step time with and without recording, a fork 18:30 to the day's end.
    ``--only recording`` runs this part alone.
+6. ``--only skill``: forecast skill against a truth the twin did not see (SUMO micro on the 10x10
+   grid with a surge and a lane closure; :mod:`bench.skill`), open loop against assimilated;
+   writes ``bench/results/skill.json`` unless ``--json`` says otherwise.
 """
 
 from __future__ import annotations
@@ -268,10 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--signals-at", default="interior", choices=["interior", "junctions"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=RESULTS)
-    parser.add_argument("--only", choices=["recording"], help="run one part alone")
+    parser.add_argument("--json", type=Path, default=None, help=f"default {RESULTS}")
+    parser.add_argument("--only", choices=["recording", "skill"], help="run one part alone")
+    from bench import skill
+
+    skill.add_arguments(parser)
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
+    if args.only == "skill":
+        return _write(args.json or skill.RESULTS, skill.bench_skill(args))
+    args.json = args.json or RESULTS
     if args.only == "recording":
         return _write(args.json, {"recording": _bench_recording()})
     print("bundled scenario (forecast 60 min from 18:30):")

@@ -150,7 +150,9 @@ def assimilate_detectors(
     density_vpm = _road_density_vpm(engine, geometry, readings, params)
     memory = _memory(engine, params)
     innovation = _update_demand(engine, memory, geometry, readings, density_vpm, params)
-    removed = _nudge_density(engine, geometry, density_vpm, params)
+    removed = _nudge_density(
+        engine, geometry, density_vpm, _speed_mps(readings, geometry, params), params
+    )
     _keep_mark(engine, memory)
     factor = engine.state.demand_factor
     return {
@@ -252,6 +254,19 @@ def _road_density_vpm(
         readings.flow_vps / readings.speed_mps,
     )
     return site_vpm * engine.net.link_lanes[geometry.link] / geometry.lanes
+
+
+def _speed_mps(readings: _Readings, geometry: _Geometry, params: AssimilationParams) -> FloatArray:
+    """Measured mean speed (m/s): as reported, else flow over density from occupancy (nan where
+    neither gives one: no vehicle counted, or no occupancy)."""
+    site_vpm = readings.occupancy / params.effective_length_m * geometry.lanes
+    from_occupancy = np.divide(
+        readings.flow_vps,
+        site_vpm,
+        out=np.full_like(site_vpm, np.nan),
+        where=np.isfinite(site_vpm) & (site_vpm > 0) & (readings.flow_vps > 0),
+    )
+    return np.where(np.isfinite(readings.speed_mps), readings.speed_mps, from_occupancy)
 
 
 # ---------------------------------------------------------------- the filter's memory
@@ -404,10 +419,15 @@ def _assignment(engine: Engine, det_link: IntArray, rate_od: FloatArray) -> Floa
 
 # ---------------------------------------------------------------- part 2: densities
 def _nudge_density(
-    engine: Engine, geometry: _Geometry, density_vpm: FloatArray, params: AssimilationParams
+    engine: Engine,
+    geometry: _Geometry,
+    density_vpm: FloatArray,
+    speed_mps: FloatArray,
+    params: AssimilationParams,
 ) -> float:
-    """Move the cells of observed links toward the measured density; returns vehicles removed."""
-    measured = np.isfinite(density_vpm)
+    """Move the cells of observed links toward the measured density, and the displayed speed
+    toward the measured speed; returns the vehicles removed (negative: added)."""
+    measured = np.isfinite(density_vpm) | np.isfinite(speed_mps)
     if not measured.any():
         return 0.0
     state, net = engine.state, engine.net
@@ -422,22 +442,67 @@ def _nudge_density(
         weight = params.density_gain * np.exp(
             -np.abs(centre_m - geometry.position_m[j]) / params.taper_m
         )
-        target = np.minimum(density_vpm[j] * length, net.cell_jam_veh[cells])
-        content = vehicles[cells].sum(axis=1)
-        wanted = content + weight * (target - content)
-        mix = vehicles[cells].sum(axis=0)
-        if mix.sum() <= 0:
-            mix = network_mix
-        if mix.sum() <= 0:
-            continue
-        mix = mix / mix.sum()
-        ratio = np.divide(wanted, content, out=np.ones_like(content), where=content > 0)
-        scaled = vehicles[cells] * ratio[:, None]
-        empty = content <= 0
-        scaled[empty] = wanted[empty, None] * mix[None, :]
-        vehicles[cells] = scaled
-        smooth = state.smooth_vehicles[cells]
-        state.smooth_vehicles[cells] = np.maximum(smooth + (wanted - content), 0.0)
+        if np.isfinite(density_vpm[j]):
+            target = np.minimum(density_vpm[j] * length, net.cell_jam_veh[cells])
+            _nudge_cells(engine, cells, weight, target, network_mix)
+        if np.isfinite(speed_mps[j]):
+            smooth = state.smooth_vehicles[cells]
+            has = smooth > 1e-6
+            model_mps = np.divide(
+                state.smooth_outflow_vps[cells] * length,
+                smooth,
+                out=np.zeros_like(smooth),
+                where=has,
+            )
+            free_mps = net.link_free_speed_mps[link]
+            target_mps = min(float(speed_mps[j]), free_mps)
+            speed = np.minimum(model_mps, free_mps) + weight * (
+                target_mps - np.minimum(model_mps, free_mps)
+            )
+            capacity_vps = net.cell_capacity_veh[cells] / net.dt_s
+            state.smooth_outflow_vps[cells] = np.where(
+                has,
+                np.minimum(smooth * speed / length, capacity_vps),
+                state.smooth_outflow_vps[cells],
+            )
     removed = before - float(vehicles.sum())
     state.corrected_veh += removed
     return removed
+
+
+def _nudge_cells(
+    engine: Engine,
+    cells: IntArray,
+    weight: FloatArray,
+    target_veh: FloatArray,
+    network_mix: FloatArray,
+) -> None:
+    """Move ``cells`` a share ``weight`` of the way to ``target_veh``; each keeps its mix of
+    destinations (an empty cell takes its link's, else the network's). The smoothed content
+    moves by the same number of vehicles and the smoothed outflow with it at the displayed speed,
+    so that speed stays until the speed nudge moves it."""
+    state, net = engine.state, engine.net
+    length_m = net.cell_length_m[cells]
+    free_mps = net.link_free_speed_mps[net.cell_link[cells]]
+    capacity_vps = net.cell_capacity_veh[cells] / net.dt_s
+    vehicles = state.vehicles
+    content = vehicles[cells].sum(axis=1)
+    wanted = content + weight * (target_veh - content)
+    mix = vehicles[cells].sum(axis=0)
+    if mix.sum() <= 0:
+        mix = network_mix
+    if mix.sum() <= 0:
+        return
+    mix = mix / mix.sum()
+    has = content > 1e-9
+    ratio = np.divide(wanted, content, out=np.ones_like(content), where=has)
+    scaled = vehicles[cells] * ratio[:, None]
+    scaled[~has] = wanted[~has, None] * mix[None, :]
+    vehicles[cells] = scaled
+    smooth = state.smooth_vehicles[cells]
+    speed_mps = np.divide(
+        state.smooth_outflow_vps[cells] * length_m, smooth, out=free_mps.copy(), where=smooth > 1e-6
+    )
+    smooth = np.maximum(smooth + (wanted - content), 0.0)
+    state.smooth_vehicles[cells] = smooth
+    state.smooth_outflow_vps[cells] = np.minimum(smooth * speed_mps / length_m, capacity_vps)
