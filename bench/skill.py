@@ -6,8 +6,13 @@ Truth
     short case in CI, a perturbed run of the twin itself (``--truth twin``: the same CTM with the
     truth's demand and the lane closure as a link with one lane fewer; independent of what the
     twin under test is told, not of its model). Trips leave from the 36 boundary nodes (the
-    gateways) to boundary nodes at least :data:`MIN_TRIP_BLOCKS` blocks away, on fixed L-shaped
-    routes (:func:`bench.grid.make_trips`' rule), departing uniformly over the run.
+    gateways) to boundary nodes at least :data:`MIN_TRIP_BLOCKS` blocks away, departing
+    uniformly over the run, on fixed shortest lattice paths drawn the way the twin's free-flow
+    assignment splits traffic (at each node either closer move with probability 1/2;
+    :func:`_staircase_route`). With the benchmark's L-shaped routes the open-loop error was
+    dominated by the route-choice mismatch (the twin spreads over all shortest paths; L-routes
+    load the origins' rows and columns), which no assimilation of counts into demand removes:
+    routes are part of the model, not of the demand the twin is told.
 
 What the twin is told, and what differs
     The twin runs the same grid with the *base* trips as O-D rates per minute. The truth adds a
@@ -54,10 +59,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from bench.grid import Grid, Trips, _l_route, make_grid
+from bench.grid import Grid, Trips, make_grid
 from twin.engine import SMOOTHING_S, Engine
 from twin.feeds.batch import DetectorCounts
-from twin.feeds.traffic_assimilation import DEFAULT_PARAMS, assimilate_detectors
+from twin.feeds.traffic_assimilation import (
+    DEFAULT_PARAMS,
+    AssimilationParams,
+    assimilate_detectors,
+)
 from twin.io.synthetic import grid_scenario, od_demand
 from twin.models.demand import Demand
 from twin.scenario import Scenario
@@ -206,61 +215,73 @@ def _boundary_trips(grid: Grid, n: int, duration_s: int, rng: np.random.Generato
         far = np.flatnonzero(blocks[i] >= MIN_TRIP_BLOCKS)
         dest_i[mine] = far[rng.integers(0, len(far), len(mine))]
     depart = rng.integers(0, duration_s, n)
-    return _trips(grid, nodes[origin_i], nodes[dest_i], depart, rng.random(n) < 0.5)
+    return _trips(grid, nodes[origin_i], nodes[dest_i], depart, rng)
 
 
-def _trips(grid: Grid, origin: Any, dest: Any, depart: Any, ew_first: Any) -> Trips:
+def _trips(
+    grid: Grid, origin: Any, dest: Any, depart: Any, rng: np.random.Generator, routes: Any = None
+) -> Trips:
+    """Trips sorted by departure; routes drawn by :func:`_staircase_route` unless given."""
     order = np.argsort(depart, kind="stable")
-    origin, dest, depart, ew_first = origin[order], dest[order], depart[order], ew_first[order]
-    routes = tuple(
-        _l_route(grid, int(o), int(d), bool(c))
-        for o, d, c in zip(origin, dest, ew_first, strict=True)
-    )
+    if routes is None:
+        routes = [
+            _staircase_route(grid, int(o), int(d), rng) for o, d in zip(origin, dest, strict=True)
+        ]
+    routes = tuple(routes[i] for i in order)
     return Trips(
-        origin=origin.astype(np.int64),
-        destination=dest.astype(np.int64),
-        depart_s=depart.astype(np.int64),
+        origin=np.asarray(origin)[order].astype(np.int64),
+        destination=np.asarray(dest)[order].astype(np.int64),
+        depart_s=np.asarray(depart)[order].astype(np.int64),
         routes=routes,
         free_flow_time_s=np.array([grid.free_flow_time_s(r) for r in routes]),
     )
+
+
+def _staircase_route(
+    grid: Grid, origin: int, dest: int, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """A shortest lattice path that, at each node where both a row and a column move bring it
+    closer, takes either with probability 1/2: the twin's free-flow next-hop split (ties shared
+    equally), so the truth's routes follow the same distribution as the twin's assignment."""
+    r, c = divmod(origin, grid.cols)
+    r1, c1 = divmod(dest, grid.cols)
+    nodes = [origin]
+    while (r, c) != (r1, c1):
+        if r != r1 and (c == c1 or rng.random() < 0.5):
+            r += 1 if r1 > r else -1
+        else:
+            c += 1 if c1 > c else -1
+        nodes.append(r * grid.cols + c)
+    path = np.array(nodes, dtype=np.int64)
+    return grid.link_index(path[:-1], path[1:])
 
 
 def _with_surge(
     grid: Grid, base: Trips, nodes: tuple[int, ...], case: SkillCase, rng: np.random.Generator
 ) -> Trips:
     """Base trips plus ``factor - 1`` times the surge origins' trips after the surge starts
-    (copies of their own trips, departures shifted by up to a minute)."""
+    (copies of their own trips and routes, departures shifted by up to a minute); a factor
+    below 1 drops that share of them instead."""
+    after = np.isin(base.origin, nodes) & (base.depart_s >= case.surge_from_min * 60)
     if case.surge_factor <= 1.0:
-        keep = ~(np.isin(base.origin, nodes) & (base.depart_s >= case.surge_from_min * 60))
-        keep |= rng.random(len(base)) < case.surge_factor
-        index = np.flatnonzero(keep)
-        return _trips(
-            grid,
-            base.origin[index],
-            base.destination[index],
-            base.depart_s[index],
-            _ew(base, grid)[index],
-        )
-    pool = np.flatnonzero(np.isin(base.origin, nodes) & (base.depart_s >= case.surge_from_min * 60))
-    extra = rng.choice(pool, int(round((case.surge_factor - 1.0) * len(pool))), replace=True)
-    depart = np.minimum(
-        base.depart_s[extra] + rng.integers(0, 60, len(extra)), case.minutes * 60 - 1
+        index = np.flatnonzero(~after | (rng.random(len(base)) < case.surge_factor))
+    else:
+        pool = np.flatnonzero(after)
+        extra = rng.choice(pool, int(round((case.surge_factor - 1.0) * len(pool))), replace=True)
+        index = np.concatenate([np.arange(len(base)), extra])
+    depart = base.depart_s[index].copy()
+    shifted = np.arange(len(index)) >= len(base)
+    depart[shifted] = np.minimum(
+        depart[shifted] + rng.integers(0, 60, int(shifted.sum())), case.minutes * 60 - 1
     )
-    ew = _ew(base, grid)
     return _trips(
         grid,
-        np.concatenate([base.origin, base.origin[extra]]),
-        np.concatenate([base.destination, base.destination[extra]]),
-        np.concatenate([base.depart_s, depart]),
-        np.concatenate([ew, ew[extra]]),
+        base.origin[index],
+        base.destination[index],
+        depart,
+        rng,
+        routes=[base.routes[i] for i in index],
     )
-
-
-def _ew(trips: Trips, grid: Grid) -> npt.NDArray[np.bool_]:
-    """Whether each trip's route goes along its row first (recovered from its first link)."""
-    first = np.array([r[0] for r in trips.routes])
-    same_row = grid.node_row[grid.link_from[first]] == grid.node_row[grid.link_to[first]]
-    return same_row | (grid.node_row[trips.origin] == grid.node_row[trips.destination])
 
 
 def _closure_link(grid: Grid, base: Trips, name: str | None) -> int:
@@ -505,7 +526,12 @@ def twin_truth(setup: Setup, case: SkillCase) -> Truth:
 
 # ---------------------------------------------------------------- the twins under test
 def run_twin(
-    setup: Setup, case: SkillCase, truth: Truth, *, assimilate: bool
+    setup: Setup,
+    case: SkillCase,
+    truth: Truth,
+    *,
+    assimilate: bool,
+    params: AssimilationParams = DEFAULT_PARAMS,
 ) -> dict[str, FloatArray]:
     """The twin told the base demand, with or without the loops; predictions per horizon as
     arrays (issue times, links) of travel time, flow and density."""
@@ -517,7 +543,7 @@ def run_twin(
     for t in events:
         engine.run(t)
         if assimilate and t in loop_ends:
-            assimilate_detectors(engine, truth.loops[loop_ends.index(t)])
+            assimilate_detectors(engine, truth.loops[loop_ends.index(t)], params=params)
         if t in issues:
             views = {0: engine.view(), **engine.forecast(1800.0, marks_s=(900, 1800), crowd=False)}
             for name, mark in HORIZONS.items():
@@ -561,14 +587,21 @@ def scores(case: SkillCase, truth: Truth, predicted: dict[str, Any]) -> dict[str
     return result
 
 
-def run_skill(case: SkillCase, *, truth_kind: str = "sumo") -> dict[str, Any]:
-    """The whole harness: truth, both twins, scores, goals."""
+def run_skill(
+    case: SkillCase,
+    *,
+    truth_kind: str = "sumo",
+    params: AssimilationParams = DEFAULT_PARAMS,
+    truth: Truth | None = None,
+) -> dict[str, Any]:
+    """The whole harness: truth (or the one given, built from ``case``), both twins, scores."""
     setup = build_setup(case)
-    truth = sumo_truth(setup, case) if truth_kind == "sumo" else twin_truth(setup, case)
+    if truth is None:
+        truth = sumo_truth(setup, case) if truth_kind == "sumo" else twin_truth(setup, case)
     started = time.perf_counter()
     open_loop = run_twin(setup, case, truth, assimilate=False)
     open_s = time.perf_counter() - started
-    assimilated = run_twin(setup, case, truth, assimilate=True)
+    assimilated = run_twin(setup, case, truth, assimilate=True, params=params)
     both_s = time.perf_counter() - started
     skill = {
         "open_loop": scores(case, truth, open_loop),

@@ -83,8 +83,8 @@ class AssimilationParams:
         Window (s) over which an origin's scheduled rate is averaged for the Jacobian.
     lag_s
         Typical time (s) for a demand change to reach the detectors (see the module docstring).
-    density_gain
-        Share of the gap to the measured density closed at the detector's own position.
+    density_gain, speed_gain
+        Share of the gap to the measured density (speed) closed at the detector's own position.
     taper_m
         Distance (m) over which the density correction fades along the link (e-folding).
     effective_length_m
@@ -99,6 +99,7 @@ class AssimilationParams:
     demand_window_s: float = 300.0
     lag_s: float = 120.0
     density_gain: float = 0.5
+    speed_gain: float = 0.5
     taper_m: float = 100.0
     effective_length_m: float = 5.5
 
@@ -107,8 +108,9 @@ class AssimilationParams:
         for name in (*positive, "effective_length_m"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0.0 <= self.density_gain <= 1.0:
-            raise ValueError(f"density_gain must be in [0, 1], got {self.density_gain!r}")
+        for name in ("density_gain", "speed_gain"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         low, high = self.factor_bounds
         if not 0.0 < low <= 1.0 <= high:
             raise ValueError(
@@ -439,13 +441,12 @@ def _nudge_density(
         cells = np.arange(net.link_first_cell[link], net.link_last_cell[link] + 1)
         length = net.cell_length_m[cells]
         centre_m = (np.arange(len(cells)) + 0.5) * length
-        weight = params.density_gain * np.exp(
-            -np.abs(centre_m - geometry.position_m[j]) / params.taper_m
-        )
-        if np.isfinite(density_vpm[j]):
+        taper = np.exp(-np.abs(centre_m - geometry.position_m[j]) / params.taper_m)
+        if np.isfinite(density_vpm[j]) and params.density_gain > 0:
             target = np.minimum(density_vpm[j] * length, net.cell_jam_veh[cells])
-            _nudge_cells(engine, cells, weight, target, network_mix)
-        if np.isfinite(speed_mps[j]):
+            _nudge_cells(engine, cells, params.density_gain * taper, target, network_mix)
+        weight = params.speed_gain * taper
+        if np.isfinite(speed_mps[j]) and params.speed_gain > 0:
             smooth = state.smooth_vehicles[cells]
             has = smooth > 1e-6
             model_mps = np.divide(
