@@ -389,13 +389,16 @@ def _sumo_additional(
     detectors = folder / "detectors.add.xml"
     with detectors.open("w") as f:
         f.write("<additional>\n")
-        f.write('  <edgeData id="minute" period="60" file="edges.xml" excludeEmpty="false"/>\n')
+        f.write(
+            '  <edgeData id="minute" period="60" file="edges.xml" excludeEmpty="false" vTypes="car"/>\n'
+        )
         for j, link in enumerate(setup.loop_links):
             for lane in range(grid.lanes):
                 lane_id = f"{grid.link_name(link)}_{lane}"
                 f.write(
                     f'  <inductionLoop id="d{j}_{lane}" lane="{lane_id}" '
-                    f'pos="{lane_length[lane_id] / 2:.2f}" period="{case.loop_interval_s}" file="loops.xml"/>\n'
+                    f'pos="{lane_length[lane_id] / 2:.2f}" period="{case.loop_interval_s}" file="loops.xml"'
+                    ' vTypes="car"/>\n'
                 )
         f.write("</additional>\n")
     closure = folder / "closure.rou.xml"
