@@ -78,7 +78,10 @@ DENSITY_FLOOR_VPKM = 5.0
 """Link-minutes whose truth density is below this are left out of the density MAPE."""
 HORIZONS = {"nowcast": 0, "plus15": 900, "plus30": 1800}
 EMPTY_VEH = 0.05
-"""A twin link with fewer vehicles than this on average over a minute reads free flow."""
+"""A link with fewer vehicles than this on average over the window reads free flow."""
+WINDOW_MIN = 5
+"""Scores compare 5-minute link means (one vehicle waiting for green makes a 1-minute mean
+speed meaningless on a quiet link)."""
 BLOCK_M = 200.0
 DT_S = 4.0
 """Twin time step (s): whole steps per minute; three 66.7 m cells per block (Courant-safe)."""
@@ -148,13 +151,37 @@ class Setup:
 
 
 @dataclass(frozen=True)
-class Truth:
-    """Per minute ``m`` (interval ``[60 m, 60 (m + 1))``) and link: travel time, flow, density;
-    and the loops' batches in time order."""
+class LinkMinutes:
+    """Per minute ``m`` (interval ``[60 m, 60 (m + 1))``) and link: vehicle-seconds and
+    vehicle-metres spent on the link, vehicles leaving it, mean density (veh/km)."""
 
-    travel_time_s: FloatArray  # (minutes, links)
-    flow_vph: FloatArray
+    vehicle_s: FloatArray  # (minutes, links)
+    vehicle_m: FloatArray
+    leaving_veh: FloatArray
     density_vpkm: FloatArray
+
+    def window(
+        self, end_minute: int, length_m: FloatArray, free_mps: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Travel time (s), flow (veh/h) and density (veh/km) of each link over the
+        :data:`WINDOW_MIN` minutes ending at ``end_minute`` (exclusive): travel time = length x
+        vehicle-seconds / vehicle-metres (Little's law; free flow on a link that held fewer than
+        :data:`EMPTY_VEH` vehicles on average)."""
+        rows = slice(end_minute - WINDOW_MIN, end_minute)
+        vehicle_s = self.vehicle_s[rows].sum(axis=0)
+        vehicle_m = self.vehicle_m[rows].sum(axis=0)
+        used = (vehicle_s / (WINDOW_MIN * 60.0) >= EMPTY_VEH) & (vehicle_m > 0)
+        speed = np.divide(vehicle_m, vehicle_s, out=free_mps.copy(), where=used)
+        travel_s = length_m / np.clip(speed, 0.1, free_mps)
+        flow_vph = self.leaving_veh[rows].sum(axis=0) / WINDOW_MIN * 60.0
+        return travel_s, flow_vph, self.density_vpkm[rows].mean(axis=0)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The truth's link minutes and the loops' batches in time order."""
+
+    links: LinkMinutes
     loops: tuple[DetectorCounts, ...]
     info: dict[str, Any]
 
@@ -379,7 +406,7 @@ def sumo_truth(setup: Setup, case: SkillCase, workdir: Path | None = None) -> Tr
     edges = _read_edge_data(workdir / "edges.xml", grid, case.minutes)
     loops = _read_loops(workdir / "loops.xml", setup, case)
     info = {"truth": "sumo micro", "sumo_wall_s": time.perf_counter() - started}
-    return Truth(*edges, loops=loops, info=info)
+    return Truth(edges, loops=loops, info=info)
 
 
 def _sumo_additional(
@@ -420,28 +447,20 @@ def _sumo_additional(
     return {"detectors": detectors, "closure": closure}
 
 
-def _read_edge_data(
-    path: Path, grid: Grid, minutes: int
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _read_edge_data(path: Path, grid: Grid, minutes: int) -> LinkMinutes:
     link_of = {grid.link_name(link): link for link in range(grid.n_links)}
-    free_s = grid.link_length_m / grid.free_speed_mps
-    travel = np.tile(free_s, (minutes, 1))
-    flow = np.zeros((minutes, grid.n_links))
-    density = np.zeros((minutes, grid.n_links))
+    arrays = [np.zeros((minutes, grid.n_links)) for _ in range(4)]
+    keys = ("sampledSeconds", "distance", "left", "density")
     for interval in ET.parse(path).getroot().iter("interval"):
         minute = int(round(float(interval.get("begin")) / 60.0))
         if minute >= minutes:
             continue
         for edge in interval.iter("edge"):
             link = link_of.get(edge.get("id"))
-            if link is None:
-                continue
-            speed = float(edge.get("speed", "nan"))
-            if float(edge.get("sampledSeconds", 0.0)) > 0 and speed > 0:
-                travel[minute, link] = grid.link_length_m[link] / min(speed, grid.free_speed_mps)
-            flow[minute, link] = float(edge.get("left", 0.0)) * 60.0
-            density[minute, link] = float(edge.get("density", 0.0))
-    return travel, flow, density
+            if link is not None:
+                for array, key in zip(arrays, keys, strict=True):
+                    array[minute, link] = float(edge.get(key, 0.0))
+    return LinkMinutes(*arrays)
 
 
 def _read_loops(path: Path, setup: Setup, case: SkillCase) -> tuple[DetectorCounts, ...]:
@@ -513,27 +532,31 @@ class MinuteMeter:
         self.leaving = self.leaving + out_vps[self.last]
         self.steps += 1
 
-    def minute(self, engine: Engine, end_s: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Step ``engine`` to ``end_s`` and return (travel time s, flow veh/h, density veh/km)."""
+    def row(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The steps since the last reset per link: vehicle-seconds, vehicle-metres, vehicles
+        leaving, mean density (veh/km); then starts again."""
+        net, n_links = self.net, self.net.n_real_links
+        dt = net.dt_s
+        vehicles = np.bincount(self.link, self.content, n_links)
+        row = (
+            vehicles * dt,
+            np.bincount(self.link, self.metres, n_links) * dt,
+            self.leaving * dt,
+            vehicles / max(self.steps, 1) / (net.link_length_m[:n_links] / 1000.0),
+        )
         self.reset()
+        return row
+
+    def run(self, engine: Engine, end_s: float, rows: list[Any]) -> None:
+        """Step ``engine`` to ``end_s``, appending a row at every whole minute."""
         while engine.time_s < end_s - 1e-9:
             self.step(engine)
-        return self.means()
+            if abs(engine.time_s / 60.0 - round(engine.time_s / 60.0)) < 1e-9:
+                rows.append(self.row())
 
-    def means(self) -> tuple[FloatArray, FloatArray, FloatArray]:
-        net, n_links = self.net, self.net.n_real_links
-        length_m = net.link_length_m[:n_links]
-        free_mps = net.link_free_speed_mps[:n_links]
-        vehicles = np.bincount(self.link, self.content, n_links)
-        metres = np.bincount(self.link, self.metres, n_links)
-        steps = max(self.steps, 1)
-        # a link holding less than EMPTY_VEH on average reads free flow (as an empty SUMO edge):
-        # the CTM's fractional residues would otherwise give crawling "vehicles" of 1e-6
-        occupied = vehicles / steps >= EMPTY_VEH
-        speed = np.divide(metres, vehicles, out=free_mps.copy(), where=occupied)
-        travel_s = length_m / np.clip(speed, 0.1, free_mps)
-        flow_vph = self.leaving / steps * 3600.0
-        return travel_s, flow_vph, vehicles / steps / (length_m / 1000.0)
+
+def _link_minutes(rows: list[Any]) -> LinkMinutes:
+    return LinkMinutes(*(np.array(column) for column in zip(*rows, strict=True)))
 
 
 # ---------------------------------------------------------------- truth: a perturbed twin run
@@ -557,8 +580,7 @@ def twin_truth(setup: Setup, case: SkillCase) -> Truth:
     n_intervals = case.minutes * 60 // case.loop_interval_s
     count = np.zeros((n_intervals, len(cell)))
     occupied = np.zeros((n_intervals, len(cell)))
-    minutes = case.minutes
-    travel, flow, density = (np.zeros((minutes, setup.grid.n_links)) for _ in range(3))
+    rows: list[Any] = []
     engine = open_engine
     meter = MinuteMeter(engine)
     steps = np.zeros(n_intervals)
@@ -576,14 +598,12 @@ def twin_truth(setup: Setup, case: SkillCase) -> Truth:
             occupied[k] += engine.state.vehicles[cell].sum(axis=1) / lane_m
             steps[k] += 1
             if abs(engine.time_s / 60.0 - round(engine.time_s / 60.0)) < 1e-9:  # a minute ends
-                m = int(round(engine.time_s / 60.0)) - 1
-                travel[m], flow[m], density[m] = meter.means()
-                meter.reset()
+                rows.append(meter.row())
     effective_m = DEFAULT_PARAMS.effective_length_m
     occupancy = np.minimum(occupied / steps[:, None] * effective_m, 1.0)
     loops = _batches(case, count, occupancy, np.full_like(count, np.nan))
     info = {"truth": "twin (perturbed run)", "truth_wall_s": time.perf_counter() - started}
-    return Truth(travel, flow, density, loops=loops, info=info)
+    return Truth(_link_minutes(rows), loops=loops, info=info)
 
 
 # ---------------------------------------------------------------- the twins under test
@@ -598,21 +618,31 @@ def run_twin(
     """The twin told the base demand, with or without the loops; predictions per horizon as
     arrays (issue times, links) of travel time, flow and density."""
     engine = Engine(setup.scenario, demand=setup.base_demand, start_s=0.0)
+    length_m = engine.net.link_length_m[: engine.net.n_real_links]
+    free_mps = engine.net.link_free_speed_mps[: engine.net.n_real_links]
     issues = [m * 60.0 for m in case.issue_minutes]
     loop_ends = [(k + 1.0) * case.loop_interval_s for k in range(len(truth.loops))]
     events = sorted({*issues, *(t for t in loop_ends if t <= issues[-1])})
     out: dict[str, list[Any]] = {name: [] for name in HORIZONS}
+    live: list[Any] = []
+    meter = MinuteMeter(engine)
     for t in events:
-        engine.run(t)
+        meter.run(engine, t, live)
         if assimilate and t in loop_ends:
             assimilate_detectors(engine, truth.loops[loop_ends.index(t)], params=params)
-        if t in issues:
-            future = engine.fork()
-            meter = MinuteMeter(future)
-            for name, mark in HORIZONS.items():
-                end_s = t + max(mark, 60)
-                future.run(end_s - 60.0)
-                out[name].append(meter.minute(future, end_s))
+        if t not in issues:
+            continue
+        out["nowcast"].append(_link_minutes(live).window(len(live), length_m, free_mps))
+        future = engine.fork()
+        ahead = MinuteMeter(future)
+        for name, mark in HORIZONS.items():
+            if mark == 0:
+                continue
+            future.run(t + mark - WINDOW_MIN * 60.0)
+            rows: list[Any] = []
+            ahead.reset()
+            ahead.run(future, t + mark, rows)
+            out[name].append(_link_minutes(rows).window(WINDOW_MIN, length_m, free_mps))
     final = {
         "demand_factor": engine.state.demand_factor,
         "corrected_veh": engine.state.corrected_veh,
@@ -624,18 +654,19 @@ def run_twin(
     return {name: np.array(rows) for name, rows in out.items()} | {"final": final}  # type: ignore[dict-item]
 
 
-def scores(case: SkillCase, truth: Truth, predicted: dict[str, Any]) -> dict[str, dict[str, float]]:
+def scores(
+    case: SkillCase, setup: Setup, truth: Truth, predicted: dict[str, Any]
+) -> dict[str, dict[str, float]]:
     """RMSE and MAPE per horizon over every link and issue time (module docstring)."""
+    grid = setup.grid
+    free_mps = np.full(grid.n_links, grid.free_speed_mps)
     result = {}
     for name, mark in HORIZONS.items():
-        minute = np.array([int(round(m + max(mark, 60) / 60)) - 1 for m in case.issue_minutes])
+        ends = [int(round(m + mark / 60)) for m in case.issue_minutes]
+        truths = np.array([truth.links.window(e, grid.link_length_m, free_mps) for e in ends])
         rows = predicted[name]  # (issues, 3, links)
         tt, flow, density = rows[:, 0], rows[:, 1], rows[:, 2]
-        t_tt, t_flow, t_den = (
-            truth.travel_time_s[minute],
-            truth.flow_vph[minute],
-            truth.density_vpkm[minute],
-        )
+        t_tt, t_flow, t_den = truths[:, 0], truths[:, 1], truths[:, 2]
         dense = t_den >= DENSITY_FLOOR_VPKM
         result[name] = {
             "travel_time_rmse_s": float(np.sqrt(np.mean((tt - t_tt) ** 2))),
@@ -668,8 +699,8 @@ def run_skill(
     assimilated = run_twin(setup, case, truth, assimilate=True, params=params)
     both_s = time.perf_counter() - started
     skill = {
-        "open_loop": scores(case, truth, open_loop),
-        "assimilated": scores(case, truth, assimilated),
+        "open_loop": scores(case, setup, truth, open_loop),
+        "assimilated": scores(case, setup, truth, assimilated),
     }
     tt_open = skill["open_loop"]["plus30"]["travel_time_rmse_s"]
     tt_assim = skill["assimilated"]["plus30"]["travel_time_rmse_s"]
