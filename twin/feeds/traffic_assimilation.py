@@ -507,3 +507,21 @@ def _nudge_cells(
     smooth = np.maximum(smooth + (wanted - content), 0.0)
     state.smooth_vehicles[cells] = smooth
     state.smooth_outflow_vps[cells] = np.minimum(smooth * speed_mps / length_m, capacity_vps)
+
+
+def assimilation_status(engine: Engine) -> dict[str, Any]:
+    """What the assimilation currently believes, as plain data for readers (the feed-health
+    panel, a replay's "what the twin believed"): the demand factor of each origin zone (by
+    ``zone_id``; 1 = the schedule), the vehicles corrections removed (negative: added), and the
+    time of the last batch (``None`` before any)."""
+    state = engine.state
+    memory = state.extras.get(EXTRAS_KEY)
+    factor = state.demand_factor
+    zone_ids = engine.scenario.zones["zone_id"].tolist()
+    return {
+        "demand_factor": {
+            int(z): float(factor[i]) if factor is not None else 1.0 for i, z in enumerate(zone_ids)
+        },
+        "corrected_veh": float(state.corrected_veh),
+        "last_batch_s": float(memory["last_time_s"]) if memory is not None else None,
+    }

@@ -13,7 +13,11 @@ import pytest
 
 from twin.engine import SMOOTHING_S, Engine
 from twin.feeds.batch import DetectorCounts
-from twin.feeds.traffic_assimilation import EXTRAS_KEY, assimilate_detectors
+from twin.feeds.traffic_assimilation import (
+    EXTRAS_KEY,
+    assimilate_detectors,
+    assimilation_status,
+)
 from twin.io.synthetic import chain_scenario, od_demand
 
 BASE_VPH = 500.0
@@ -181,3 +185,16 @@ def test_forecast_runs_on_the_estimated_demand(chain):
     generated = views[900].kpis["vehicles_generated"] - generated_now
     assert generated == pytest.approx(factor * BASE_VPH * 900.0 / 3600.0, rel=1e-9)
     assert twin.state.generated_veh == generated_now  # the live twin did not move
+
+
+def test_status_tells_what_the_twin_believes(chain):
+    twin = Engine(chain, demand=_base(), start_s=0.0)
+    assert assimilation_status(twin) == {
+        "demand_factor": {0: 1.0, 1: 1.0},
+        "corrected_veh": 0.0,
+        "last_batch_s": None,
+    }
+    _feed(twin, _truth_batches(chain, 20))
+    status = assimilation_status(twin)
+    assert status["demand_factor"][0] == float(twin.state.demand_factor[0]) > 1.0
+    assert status["last_batch_s"] == 1200.0
