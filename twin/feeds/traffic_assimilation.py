@@ -1,4 +1,4 @@
-"""Traffic assimilation: detector counts correct the twin's gateway demand and link densities.
+"""Traffic assimilation: detector counts correct the twin's gateway demand and link states.
 
 The method, in two parts, both run once per batch of detector readings (usually one minute):
 
@@ -8,36 +8,41 @@ The method, in two parts, both run once per batch of detector readings (usually 
    as random-walk states of an extended Kalman filter on a macroscopic model, as in Wang and
    Papageorgiou (2005), "Real-time freeway traffic state estimation based on extended Kalman
    filter: a general approach", *Transportation Research Part B* 39(2), 141-167, here on the
-   cell transmission model of an urban network. The observation of detector ``j`` is the flow
-   it counted; the model's is the smoothed outflow of the cell that holds it. The Jacobian
-   ``H[j, o]`` (vehicles/s at ``j`` per unit of ``f_o``) is the assignment of the origin's
-   current demand (its mean rate over the last :attr:`AssimilationParams.demand_window_s`,
-   split by destination) over the model's current next-hop splits: the expected number of
-   passages of ``j``'s link per vehicle leaving ``o``, from one sparse solve per destination
-   (the split graph has no cycle, so ``I - T_d`` is invertible). A change of ``f`` reaches a
-   detector only after the travel time from the gateway, so the predicted observation adds
-   ``H (f - f_lag)``, the part of the latest corrections not yet visible in the model
-   (``f_lag`` is the factor :attr:`AssimilationParams.lag_s` ago). Counts where the model or
-   the detector sees congestion (content above critical) are left out of this update: there
-   the flow is set by capacity, not by demand. Observation noise is Poisson counting noise plus
-   a relative model error.
+   cell transmission model of an urban network.
 
-2. **Densities on observed links: nudging toward the measured density** (Newtonian relaxation,
-   the steady-state form of a Kalman update with a fixed gain; Hoke and Anthes 1976). Where a
-   detector measures occupancy (density = occupancy / effective vehicle length, per lane) or
-   speed (density = flow / speed), each cell of its link moves a share ``gain * exp(-d / taper)``
-   of the way to that density, ``d`` being the distance from the detector; the cell keeps its
-   mix of destinations (an empty cell takes its link's, else the network's). The smoothed
-   content behind displayed speeds moves by the same number of vehicles, so the displayed speed follows
-   the observed one (speed is not a state of the CTM: it follows from density and flow).
+   - Observation: the flow each detector counted over its interval. The model's equivalent is
+     the mean outflow of the cell that holds the detector over the same interval, recovered
+     from the smoothed outflow at the interval's two ends (:func:`_interval_mean_outflow`).
+   - Jacobian ``H[j, o]`` (veh/s at ``j`` per unit of ``f_o``): the assignment of the origin's
+     recent demand (its mean rate over :attr:`AssimilationParams.demand_window_s`, split by
+     destination) over the model's current next-hop splits: expected passages of ``j``'s link
+     per vehicle leaving ``o``, from one sparse solve per destination (the split graph has no
+     cycle, so ``I - T_d`` is invertible).
+   - Transport lag: a change of ``f`` reaches a detector only after the travel time from the
+     gateway, so the predicted observation adds ``H (f - f_lag)``, the part of the latest
+     corrections not yet visible in the model (``f_lag``: the factor ``lag_s`` ago).
+   - Noise: Poisson counting noise plus a relative model error. Counts where the model or the
+     detector sees congestion (content above critical) are left out (there the flow is set by
+     capacity, not demand), and so are readings beyond ``gate_sd`` predicted standard
+     deviations (innovation gating: a bottleneck the model does not know, or a bad loop).
+
+2. **Densities and speeds on observed links: nudging** (Newtonian relaxation, the steady-state
+   form of a Kalman update with a fixed gain; Hoke and Anthes 1976). Where a detector measures
+   occupancy (density per lane = occupancy / effective vehicle length) or speed (density =
+   flow / speed), each cell of its link moves a share ``density_gain * exp(-d / taper_m)`` of
+   the way to that density, ``d`` being the distance from the detector; the cell keeps its mix
+   of destinations (an empty cell takes its link's, else the network's). The displayed speed
+   (smoothed outflow over smoothed content: speed is not a state of the CTM) is moved the same
+   way toward the measured speed (reported, or flow over the occupancy density).
 
 Vehicles stay accounted: every vehicle a correction adds or removes goes into
 ``state.corrected_veh`` (removed counts positive), so ``generated - exited - in network -
-corrected = 0`` holds exactly (to rounding). The filter's own state (covariance, recent factors)
-lives in ``state.extras["assimilation"]``, so snapshots, forks, forecasts and the recorder carry
-it; a fork or forecast gets no observations and runs on the estimated ``demand_factor``. The
-whole update is plain numpy/scipy arithmetic on the state: the same batch on the same state
-gives the same result, bit for bit (replay relies on it).
+corrected = 0`` holds exactly (to rounding). The filter's own state (covariance, recent factors,
+the last smoothed outflow at each site) lives in ``state.extras["assimilation"]``, so
+snapshots, forks, forecasts and the recorder carry it; a fork or forecast gets no observations
+and runs on the estimated ``demand_factor``. The whole update is plain numpy/scipy arithmetic on
+the state: the same batch on the same state gives the same result, bit for bit (replay relies
+on it). Measured skill and its limits: ``docs/assimilation.md``.
 """
 
 from __future__ import annotations
