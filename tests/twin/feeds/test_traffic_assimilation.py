@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from twin.feeds.traffic_assimilation import (
     assimilation_status,
 )
 from twin.io.synthetic import chain_scenario, od_demand
+from twin.service.recorder import decode_state, encode_state
 
 BASE_VPH = 500.0
 SURGE_VPH = 750.0  # the truth: 1.5 x what the twin is told, from minute 10
@@ -198,3 +200,14 @@ def test_status_tells_what_the_twin_believes(chain):
     status = assimilation_status(twin)
     assert status["demand_factor"][0] == float(twin.state.demand_factor[0]) > 1.0
     assert status["last_batch_s"] == 1200.0
+
+
+def test_a_recorded_snapshot_carries_the_estimate(chain):
+    twin = Engine(chain, demand=_base(), start_s=0.0)
+    _feed(twin, _truth_batches(chain, 15))
+    state = decode_state(zlib.compress(encode_state(twin.state)), "pickle5+zlib")
+    np.testing.assert_array_equal(state.demand_factor, twin.state.demand_factor)
+    assert state.corrected_veh == twin.state.corrected_veh
+    np.testing.assert_array_equal(
+        state.extras[EXTRAS_KEY]["covariance"], twin.state.extras[EXTRAS_KEY]["covariance"]
+    )
