@@ -100,6 +100,8 @@ class SkillCase:
     minutes: int = 90
     trips_per_hour: float = 9000.0
     lanes: int = 2
+    major_gateways: int = 0  # gateways (drawn by seed) that send ``major_share`` of the trips
+    major_share: float = 0.5
     surge_origins: tuple[str, ...] | int = 3
     surge_factor: float = 1.3
     surge_from_min: float = 30.0
@@ -130,6 +132,8 @@ class SkillCase:
             )
         if not self.closure_from_min <= self.closure_to_min:
             raise ValueError("closure_from_min must not be after closure_to_min")
+        if not 0 <= self.major_gateways <= 36 or not 0.0 < self.major_share < 1.0:
+            raise ValueError("major_gateways must be 0..36 and major_share in (0, 1)")
         if self.surge_factor <= 0:
             raise ValueError(f"surge_factor must be > 0, got {self.surge_factor}")
         if self.issue_from_min + 30 > self.minutes:
@@ -202,13 +206,14 @@ def build_setup(case: SkillCase) -> Setup:
     scenario = _twin_scenario(grid, case, loop_links)
     router = _Router(scenario)
     duration_s = case.minutes * 60
-    base = _boundary_trips(
-        grid, router, int(round(case.trips_per_hour * duration_s / 3600)), duration_s, rng
-    )
     gateways = _boundary_nodes(grid)
+    major = np.sort(rng.choice(len(gateways), case.major_gateways, replace=False))
+    n_trips = int(round(case.trips_per_hour * duration_s / 3600))
+    base = _boundary_trips(grid, router, n_trips, duration_s, rng, major, case.major_share)
     if isinstance(case.surge_origins, int):
+        pool = gateways[major] if case.major_gateways >= case.surge_origins else gateways
         surge_nodes = tuple(
-            int(n) for n in np.sort(rng.choice(gateways, case.surge_origins, replace=False))
+            int(n) for n in np.sort(rng.choice(pool, case.surge_origins, replace=False))
         )
     else:
         names = {grid.node_name(n): n for n in range(grid.n_nodes)}
@@ -240,12 +245,24 @@ def _boundary_nodes(grid: Grid) -> npt.NDArray[np.int64]:
 
 
 def _boundary_trips(
-    grid: Grid, router: _Router, n: int, duration_s: int, rng: np.random.Generator
+    grid: Grid,
+    router: _Router,
+    n: int,
+    duration_s: int,
+    rng: np.random.Generator,
+    major: npt.NDArray[np.int64],
+    major_share: float,
 ) -> Trips:
+    """Trips between gateways: origins uniform, or ``major_share`` of them from the ``major``
+    gateways (rows of :func:`_boundary_nodes`), the rest uniform over the others."""
     nodes = _boundary_nodes(grid)
     rows, cols = grid.node_row[nodes], grid.node_col[nodes]
     blocks = np.abs(rows[:, None] - rows[None, :]) + np.abs(cols[:, None] - cols[None, :])
-    origin_i = rng.integers(0, len(nodes), n)
+    weight = np.ones(len(nodes))
+    if len(major):
+        weight[:] = (1.0 - major_share) / (len(nodes) - len(major))
+        weight[major] = major_share / len(major)
+    origin_i = rng.choice(len(nodes), n, p=weight / weight.sum())
     dest_i = np.empty(n, dtype=np.int64)
     for i in range(len(nodes)):  # 36 gateways: one draw per origin, not per trip
         mine = np.flatnonzero(origin_i == i)
@@ -794,6 +811,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--minutes", type=int, default=d.minutes)
     group.add_argument("--trips-per-hour", type=float, default=d.trips_per_hour)
     group.add_argument(
+        "--major-gateways",
+        type=int,
+        default=d.major_gateways,
+        help="gateways sending --major-share of the trips (surge origins drawn among them)",
+    )
+    group.add_argument("--major-share", type=float, default=d.major_share)
+    group.add_argument(
         "--surge-origins",
         default=str(d.surge_origins),
         help="a count (drawn by seed) or node names r0c4,r9c2",
@@ -819,6 +843,8 @@ def case_from_args(args: argparse.Namespace) -> SkillCase:
     return SkillCase(
         minutes=args.minutes,
         trips_per_hour=args.trips_per_hour,
+        major_gateways=args.major_gateways,
+        major_share=args.major_share,
         surge_origins=surge,
         surge_factor=args.surge_factor,
         surge_from_min=args.surge_from_min,

@@ -17,7 +17,9 @@ The method, in two parts, both run once per batch of detector readings (usually 
      recent demand (its mean rate over :attr:`AssimilationParams.demand_window_s`, split by
      destination) over the model's current next-hop splits: expected passages of ``j``'s link
      per vehicle leaving ``o``, from one sparse solve per destination (the split graph has no
-     cycle, so ``I - T_d`` is invertible).
+     cycle, so ``I - T_d`` is invertible). Transitions out of a link whose queue fills it, or
+     out of a gateway whose vehicles wait to enter, are cut: more demand does not pass a
+     saturated bottleneck, so counts beyond it say nothing about the demand behind it.
    - Transport lag: a change of ``f`` reaches a detector only after the travel time from the
      gateway, so the predicted observation adds ``H (f - f_lag)``, the part of the latest
      corrections not yet visible in the model (``f_lag``: the factor ``lag_s`` ago).
@@ -56,6 +58,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from twin.engine import SMOOTHING_S
+from twin.models.metrics import CONGESTED_MARGIN
 
 if TYPE_CHECKING:
     from twin.engine import Engine
@@ -401,12 +404,29 @@ def _recent_rates(engine: Engine, window_s: float) -> FloatArray:
     return engine.demand.vehicles_between(now - window_s, now) @ engine.zone_to_dest / window_s
 
 
+def _blocked_links(engine: Engine, rate_od: FloatArray) -> npt.NDArray[np.bool_]:
+    """Links through which more demand cannot pass (the derivative of downstream flow with
+    respect to upstream demand is zero there): a real link whose first cell is congested (its
+    queue fills it: smoothed content above critical), and a gateway whose vehicles are waiting
+    to enter (more than a minute of its demand)."""
+    net, state = engine.net, engine.state
+    blocked = np.zeros(net.n_links, dtype=bool)
+    first = net.link_first_cell[: net.n_real_links]
+    blocked[: net.n_real_links] = (
+        state.smooth_vehicles[first] > CONGESTED_MARGIN * net.cell_critical_veh[first]
+    )
+    waiting = state.vehicles[net.link_first_cell[net.origin_zone_link]].sum(axis=1)
+    blocked[net.origin_zone_link] = waiting > 60.0 * rate_od.sum(axis=1) + 1.0
+    return blocked
+
+
 def _assignment(engine: Engine, det_link: IntArray, rate_od: FloatArray) -> FloatArray:
     """(detectors, origins): vehicles/s at each detector's link per unit factor of each origin.
 
     For destination ``d`` the next-hop splits give the link-to-link transition ``T_d``;
     ``(I - T_d) Y = E`` gives ``Y[l, j]``, the expected passages of detector ``j``'s link by a
     vehicle for ``d`` now entering link ``l``; an origin's vehicles enter at its virtual link.
+    Transitions out of links more demand cannot pass (:func:`_blocked_links`) are cut.
     """
     net, split = engine.net, engine.state.split
     n_links = net.n_links
@@ -415,9 +435,10 @@ def _assignment(engine: Engine, det_link: IntArray, rate_od: FloatArray) -> Floa
     rhs[det_link, np.arange(len(det_link))] = 1.0
     identity = sp.identity(n_links, format="csc")
     jacobian = np.zeros((len(det_link), len(origin_link)))
+    passes = ~_blocked_links(engine, rate_od)[net.mv_from_link]
     for d in np.flatnonzero(rate_od.sum(axis=0) > 0):
         transition = sp.csc_matrix(
-            (split[:, d], (net.mv_from_link, net.mv_to_link)), shape=(n_links, n_links)
+            (split[:, d] * passes, (net.mv_from_link, net.mv_to_link)), shape=(n_links, n_links)
         )
         passages = splu((identity - transition).tocsc()).solve(rhs)  # (L, J)
         jacobian += passages[origin_link].T * rate_od[:, d][None, :]
