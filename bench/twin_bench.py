@@ -19,6 +19,9 @@ never asserted in tests; it is measured here. Wall times are the best of ``--rep
 6. Feeds (``bench/feeds_bench.py``, ``--only feeds`` alone, written to
    ``bench/results/feeds_bench.json``): checkpoint scans per second through the feed command
    path, and the live loop's time per simulated minute with and without feeds.
+7. ``--only skill``: forecast skill against a truth the twin did not see (SUMO micro on the 10x10
+   grid with a surge and a lane closure; :mod:`bench.skill`), open loop against assimilated;
+   writes ``bench/results/skill.json`` unless ``--json`` says otherwise.
 """
 
 from __future__ import annotations
@@ -271,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--signals-at", default="interior", choices=["interior", "junctions"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=RESULTS)
-    parser.add_argument("--only", choices=["recording", "feeds"], help="run one part alone")
+    parser.add_argument("--json", type=Path, default=None, help=f"default {RESULTS}")
+    parser.add_argument(
+        "--only", choices=["recording", "feeds", "skill"], help="run one part alone"
+    )
     parser.add_argument(
         "--scans",
         type=int,
@@ -285,8 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000,
         help="scans per batch (one POST) for --only feeds (default %(default)s)",
     )
+    from bench import skill
+
+    skill.add_arguments(parser)
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
+    if args.only == "skill":
+        return _write(args.json or skill.RESULTS, skill.bench_skill(args))
+    args.json = args.json or RESULTS
     if args.only == "recording":
         return _write(args.json, {"recording": _bench_recording()})
     if args.only == "feeds":

@@ -61,6 +61,11 @@ class EngineState:
     delay_veh_s: float = 0.0
     vehicle_s: float = 0.0  # vehicle-seconds spent in the network, waiting to enter included
     extras: dict[str, Any] = field(default_factory=dict)
+    demand_factor: FloatArray | None = None
+    """(origin zones,) factor on each origin's demand, estimated by assimilation; None = ones."""
+    corrected_veh: float = 0.0
+    """Vehicles removed by state corrections (negative: added), so that generated - exited -
+    in network (waiting to enter included) - corrected = 0."""
 
 
 class Action(Protocol):
@@ -351,16 +356,21 @@ class Engine:
     def _entering_veh(self, start_s: float, end_s: float) -> FloatArray:
         """(origin zones, destinations) vehicles generated in ``[start_s, end_s)``.
 
-        A step inside one demand bin is that bin's rate times the step, cached per bin.
+        A step inside one demand bin is that bin's rate times the step, cached per bin. Each
+        origin's row is scaled by ``state.demand_factor`` when assimilation has set one.
         """
         bin_s = self.demand.bin_s
         index = int(start_s // bin_s)
+        factor = self.state.demand_factor
         if end_s > (index + 1) * bin_s + 1e-9:  # the step straddles a bin edge
-            return self.demand.vehicles_between(start_s, end_s) @ self.zone_to_dest
+            entering = self.demand.vehicles_between(start_s, end_s) @ self.zone_to_dest
+            return entering if factor is None else entering * factor[:, None]
         cached_index, rate = self._rate_cache
         if cached_index != index:
             rate = self.demand.rates_at(start_s) @ self.zone_to_dest
             self._rate_cache = (index, rate)
+        if factor is not None:
+            return rate * factor[:, None] * (end_s - start_s)
         return rate * (end_s - start_s)
 
     def green_movements(self, time_s: float) -> npt.NDArray[np.bool_]:
