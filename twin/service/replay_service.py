@@ -48,6 +48,7 @@ from twin.service.replay import (
     reapply,
     record_day,
     replay_engine,
+    replayed_inputs,
     state_at,
 )
 
@@ -68,10 +69,10 @@ LIVE_REFRESH_S = 15.0
 # ---------------------------------------------------------------- stepping a replay engine
 def advance(engine: Engine, recording: Recording, to_s: float, *, applied_until_s: float) -> None:
     """Run ``engine`` (at ``applied_until_s``, every recorded action up to it applied) forward
-    to ``to_s``, applying the recorded operator actions in between at their times, as
-    :func:`twin.service.replay.state_at` does from a snapshot."""
-    for item in recording.inputs(until_s=to_s + 1e-6, kind="action"):
-        if item.result != "ok" or item.sim_time_s <= applied_until_s + 1e-6:
+    to ``to_s``, re-applying the recorded inputs in between (operator actions and feed
+    batches) at their times, as :func:`twin.service.replay.state_at` does from a snapshot."""
+    for item in replayed_inputs(recording, until_s=to_s + 1e-6):
+        if item.sim_time_s <= applied_until_s + 1e-6:
             continue
         reapply(engine, item)
     engine.run(to_s)
