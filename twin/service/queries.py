@@ -501,6 +501,23 @@ def _link_name(links: Any, link: int) -> str:
     return name if name and name.lower() not in ("none", "nan") else f"link {link}"
 
 
+def detector_roads(engine: Engine) -> list[dict[str, Any]]:
+    """Roads with detectors: ``link_id``, ``name`` and ``detectors`` (ids), by link id."""
+    sites = engine.scenario.detectors
+    if sites is None or not len(sites):
+        return []
+    links = sites["link_id"].to_numpy(dtype=np.int64)
+    names = sites["detector_id"].astype(str).to_numpy()
+    return [
+        {
+            "link_id": int(link),
+            "name": _link_name(engine.scenario.links, int(link)),
+            "detectors": names[links == link].tolist(),
+        }
+        for link in np.unique(links)
+    ]
+
+
 def observed_vs_modelled_link(engine: Engine, link_id: Any) -> dict[str, Any]:
     """Observed against modelled flow (veh/h) and speed (km/h) at each detector of a road link
     over the last hour (:mod:`twin.feeds.observations`): ``link_id``, ``name``, ``now_s``,
@@ -558,6 +575,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
         forecast_copy,
         time_s,
         api_state,
+        detector_roads,
         observed_vs_modelled_link,
         observed_vs_modelled_checkpoint,
     )
