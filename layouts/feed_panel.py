@@ -241,10 +241,13 @@ def road_panel(data: Mapping[str, Any]) -> html.Div:
     fig.update_layout(
         yaxis={"title": "veh/h", "rangemode": "tozero"},
         yaxis2={"title": "km/h", "overlaying": "y", "side": "right", "showgrid": False,
-                "rangemode": "tozero"},
+                "rangemode": "tozero", "tickformat": ",.0f"},
     )  # fmt: skip
     _time_axis(fig, float(data["now_s"]), float(data["window_s"]))
-    return html.Div(dcc.Graph(figure=fig, config={"displayModeBar": False}), className="feed-chart")
+    return html.Div(
+        dcc.Graph(figure=fig, config={"displayModeBar": False}, className="feed-graph"),
+        className="feed-chart",
+    )
 
 
 def checkpoint_feed_panel(data: Mapping[str, Any], skill: Mapping[str, Any] | None) -> html.Div:
@@ -276,8 +279,8 @@ def checkpoint_feed_panel(data: Mapping[str, Any], skill: Mapping[str, Any] | No
     fig.update_layout(
         yaxis={"title": "persons / min", "rangemode": "tozero"},
         yaxis2={"title": "wait min", "overlaying": "y", "side": "right", "showgrid": False,
-                "rangemode": "tozero"},
+                "rangemode": "tozero", "tickformat": ",.0f"},
     )  # fmt: skip
     _time_axis(fig, float(data["now_s"]), float(data["window_s"]))
-    graph = dcc.Graph(figure=fig, config={"displayModeBar": False})
+    graph = dcc.Graph(figure=fig, config={"displayModeBar": False}, className="feed-graph")
     return html.Div([graph, *notes], className="feed-chart")
