@@ -20,9 +20,11 @@ from layouts.feed_panel import (
     checkpoint_feed_panel,
     feed_health,
     legend_skill,
+    refusal,
     road_panel,
     skill_table,
 )
+from twin.errors import ActionError
 
 if TYPE_CHECKING:
     from dash import Dash
@@ -79,7 +81,10 @@ def register_callbacks(app: Dash) -> None:
     def road(link_id, _n, tab):
         if tab != "feeds" or link_id is None:
             raise PreventUpdate
-        return road_panel(svc.commands.query("observed_vs_modelled_link", int(link_id)))
+        try:
+            return road_panel(svc.commands.query("observed_vs_modelled_link", link_id))
+        except ActionError as error:  # a value the dropdown never offers
+            return refusal(str(error))
 
     @guarded(
         Output(ids.FEED_CP_CHART, "children"),
@@ -90,5 +95,8 @@ def register_callbacks(app: Dash) -> None:
     def checkpoint(index, _n, tab):
         if tab != "feeds" or index is None:
             raise PreventUpdate
-        data = svc.commands.query("observed_vs_modelled_checkpoint", int(index))
+        try:
+            data = svc.commands.query("observed_vs_modelled_checkpoint", index)
+        except ActionError as error:
+            return refusal(str(error))
         return checkpoint_feed_panel(data, _skill(svc))

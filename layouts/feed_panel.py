@@ -196,6 +196,11 @@ def wait_error_text(skill: Mapping[str, Any] | None, checkpoint: int) -> list[st
     return out
 
 
+def refusal(reason: str) -> html.Div:
+    """A query's refusal in place of a chart."""
+    return html.Div(reason, className="feed-none", role="status")
+
+
 # ------------------------------------------------------------------ charts
 def _figure(title: str, height: int = 210) -> go.Figure:
     fig = go.Figure()
