@@ -222,3 +222,14 @@ def test_feed_health_with_a_status_at_4k(fed_wall, browser, artifacts):
         page.screenshot(path=str(artifacts / "feeds_tab_3840.png"))
         assert not log.errors and not log.foreign
         page.context.close()
+
+
+def test_without_a_feed_status_the_tab_says_no_feeds_connected():
+    from layouts.feed_panel import NO_FEEDS, feed_health, legend_skill, skill_table
+
+    assert NO_FEEDS in str(feed_health(None, 1000.0))
+    assert NO_FEEDS in str(feed_health({"sources": []}, 1000.0))
+    assert legend_skill({}) == ""  # no sample: nothing claimed on the legend
+    empty = {"links": {"plus30": {"samples": 0, "flow_rmse_vph": None}}}
+    assert legend_skill(empty) == ""
+    assert "No forecast has reached its time" in str(skill_table(empty))

@@ -2,6 +2,7 @@
 queries for the road and checkpoint panels, the stale-feed rule and the online forecast skill."""
 
 import dataclasses
+import zlib
 from types import MappingProxyType, SimpleNamespace
 
 import numpy as np
@@ -226,3 +227,34 @@ def test_forecast_skill_compares_past_forecasts_with_later_readings():
     assert again["links"]["plus15"]["samples"] == 2
     late = skill.update(_now(1960.0 + 3700, [np.nan, np.nan], [0, 0], [0, 0], [np.nan], [0]))
     assert late["links"]["plus15"]["samples"] == 0
+
+
+def test_the_history_and_the_lane_rates_survive_a_snapshot(engine):
+    from twin.feeds.checkpoint_assimilation import assimilate_checkpoints
+    from twin.service.recorder import decode_state, encode_state
+
+    twin = engine.fork()
+    end_s = 60.0 * (twin.time_s // 60)
+    counts = CheckpointCounts(
+        source="scanners",
+        checkpoint_index=np.array([5, 5]),
+        lane_type=np.array([0, 1]),
+        interval_end_s=np.full(2, end_s),
+        interval_s=np.full(2, 60.0),
+        served_persons=np.array([20.0, 7.0]),
+        lanes_in_use=np.array([2.0, 1.0]),
+        arrived_persons=np.array([40.0, np.nan]),
+    )
+    assimilate_checkpoints(twin, counts)
+    observations.note_checkpoints(twin, counts)
+    observations.note_detectors(twin, _detectors(twin.time_s, (9, 3)))
+    restored = decode_state(zlib.compress(encode_state(twin.state)), "pickle5+zlib")
+    cp, back = twin.state.extras[pedestrians.KEY].checkpoints, restored.extras[pedestrians.KEY]
+    for name in ("face_rate_pps", "manual_rate_pps", "assimilated_added_persons", "queue_persons"):
+        assert np.array_equal(getattr(cp, name), getattr(back.checkpoints, name)), name
+    mine, theirs = twin.state.extras[observations.KEY], restored.extras[observations.KEY]
+    assert np.array_equal(mine.detectors.time_s, theirs.detectors.time_s, equal_nan=True)
+    for name in observations.CHECKPOINT_FIELDS:
+        assert np.array_equal(
+            mine.checkpoints.values[name], theirs.checkpoints.values[name], equal_nan=True
+        )
