@@ -23,6 +23,7 @@ from layouts.feed_panel import (
     refusal,
     road_panel,
     skill_table,
+    wait_error_line,
 )
 from twin.errors import ActionError
 
@@ -100,3 +101,14 @@ def register_callbacks(app: Dash) -> None:
         except ActionError as error:
             return refusal(str(error))
         return checkpoint_feed_panel(data, _skill(svc))
+
+    @guarded(
+        Output(ids.CP_SKILL, "children"),
+        Input(ids.CP_SELECT, "value"),
+        Input(ids.OPS_TICK, "n_intervals"),
+        State(ids.OPS_TAB, "value"),
+    )
+    def checkpoint_error(index, _n, tab):
+        if tab != "checkpoints" or not isinstance(index, int) or isinstance(index, bool):
+            raise PreventUpdate
+        return wait_error_line(_skill(svc), index)

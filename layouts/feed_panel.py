@@ -191,7 +191,7 @@ def wait_error_text(skill: Mapping[str, Any] | None, checkpoint: int) -> list[st
     out = []
     for key, label in HORIZON_LABELS[:2]:
         maes = (panel.get(key) or {}).get("wait_mae_s") or []
-        if checkpoint < len(maes) and maes[checkpoint] is not None:
+        if 0 <= checkpoint < len(maes) and maes[checkpoint] is not None:
             out.append(f"{label} wait ±{maes[checkpoint] / 60:.1f} min over the last hour")
     return out
 
@@ -199,6 +199,14 @@ def wait_error_text(skill: Mapping[str, Any] | None, checkpoint: int) -> list[st
 def refusal(reason: str) -> html.Div:
     """A query's refusal in place of a chart."""
     return html.Div(reason, className="feed-none", role="status")
+
+
+def wait_error_line(skill: Mapping[str, Any] | None, checkpoint: int) -> str:
+    """The checkpoint tab's line under its predicted waits: their recent error, or why none."""
+    errors = wait_error_text(skill, checkpoint)
+    if errors:
+        return "Predicted waits, recent error: " + "; ".join(errors)
+    return "Predicted waits: no scans to judge them against yet"
 
 
 # ------------------------------------------------------------------ charts

@@ -230,3 +230,4 @@ FEED_ROAD_CHART = "feed-road-chart"  # its observed against modelled flow over t
 FEED_CP = "feed-cp"  # dropdown: a checkpoint
 FEED_CP_CHART = "feed-cp-chart"  # its scans and waits against the twin's over the last hour
 LEGEND_SKILL = "wall-legend-skill"  # the congestion legend's +30 min forecast error
+CP_SKILL = "cp-skill"  # the checkpoint tab: recent error of the predicted waits

@@ -8,8 +8,8 @@ test: before the loop thread starts, the twin is advanced minute by minute with
 a helper calls the feed functions the apply step will call, in the same (single-writer) thread:
 ``observations.note_detectors``, ``assimilate_checkpoints`` and ``observations.note_checkpoints``,
 on a SYNTHETIC feed made from the twin's own values (detectors count 25 % more than the twin
-carries and see 15 % lower speeds; checkpoint scanners count 20 % fewer persons screened and
-10 % more arrivals). Forecasts are given to the skill tracker as the forecast thread gives them
+carries and see 15 % lower speeds; checkpoint lanes screen 20 % slower than planned and
+10 % more persons arrive than the twin has). Forecasts are given to the skill tracker as the forecast thread gives them
 (``note_forecast`` with a real ``Engine.forecast``). The feed status is absent (the plumbing's
 ``feed_status`` query does not exist yet): the tab must say "No field feeds connected"; a second
 part registers a stand-in ``feed_status`` query (plain data in the documented shape) to show the
@@ -77,15 +77,25 @@ def _feed_minute(engine) -> None:
     last = checkpoints.history(cp)
     served, arrived = last["served_persons"][-1], last["arrived_persons"][-1]
     n = len(served)
-    face_share = cp.lanes_face / np.maximum(cp.lanes_face + cp.lanes_manual, 1)
+    face_pps, manual_pps = (
+        np.array([getattr(spec, name) for spec in engine.pedestrians.specs])
+        for name in ("face_rate_pps", "manual_rate_pps")
+    )
+    face_cap, manual_cap = cp.lanes_face * face_pps, cp.lanes_manual * manual_pps
+    face_share = face_cap / np.maximum(face_cap + manual_cap, 1e-12)
+    # real lanes screen 20 % slower than planned: at that pace while a queue stands, else
+    # 20 % fewer than the twin served
+    open_s = checkpoints.open_s(engine.pedestrians.specs, end_s - 60.0, 60.0)  # doors open
+    busy = cp.queue_persons > 0
+    face = np.where(busy, 0.8 * face_cap * open_s, 0.8 * served * face_share)
+    manual = np.where(busy, 0.8 * manual_cap * open_s, 0.8 * served * (1 - face_share))
     counts = CheckpointCounts(
         source="synthetic-scanners",
         checkpoint_index=np.repeat(np.arange(n), 2),
         lane_type=np.tile([0, 1], n),
         interval_end_s=np.full(2 * n, end_s),
         interval_s=np.full(2 * n, 60.0),
-        served_persons=np.column_stack([served * face_share, served * (1 - face_share)]).ravel()
-        * 0.8,
+        served_persons=np.column_stack([face, manual]).ravel(),
         lanes_in_use=np.full(2 * n, np.nan),
         arrived_persons=np.column_stack([arrived * 1.1, np.zeros(n)]).ravel(),
     )
@@ -127,7 +137,7 @@ def _frame(served):
 
 def _open_feeds(browser, served, width, height):
     page, log = open_page(browser, served.url, width=width, height=height)
-    page.get_by_text("Feeds", exact=True).click()
+    page.locator("#ops-tab").get_by_text("Feeds", exact=True).click()
     page.wait_for_selector("#feed-road-chart .js-plotly-plot", timeout=120_000)
     page.wait_for_selector("#feed-cp-chart .js-plotly-plot", timeout=120_000)
     page.wait_for_selector("#feed-skill table", timeout=120_000)
@@ -174,7 +184,15 @@ def test_feeds_tab_shows_observed_against_modelled_and_forecast_error(fed_wall, 
     shown = checkpoint_options(live.query("checkpoint_rows"))[0]["value"]  # the dropdown's first
     data = live.query("observed_vs_modelled_checkpoint", shown)
     assert f"face {data['face_rate_ppm']:.1f}/min" in page.locator("#feed-cp-chart").inner_text()
+    assert 16.0 - 1e-6 <= data["face_rate_ppm"] < 20.0  # moved from the plan toward the scans
     page.screenshot(path=str(artifacts / "feeds_tab_1920.png"))
+    # the Checkpoints tab says how far to trust its predicted waits
+    maes = skill["checkpoints"]["panel"]["plus15"]["wait_mae_s"]
+    page.locator("#ops-tab").get_by_text("Checkpoints", exact=True).click()
+    line = page.locator("#cp-skill")
+    wait_for(lambda: "recent error" in line.inner_text(), 60)
+    assert f"+15 min wait ±{maes[shown] / 60:.1f} min over the last hour" in line.inner_text()
+    page.screenshot(path=str(artifacts / "feeds_checkpoint_tab_1920.png"))
     assert not log.errors and not log.foreign
     page.context.close()
 

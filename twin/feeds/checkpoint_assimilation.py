@@ -29,8 +29,11 @@ For every counted interval ``[t0, t1)`` of a checkpoint (rows of
   scaled by that share.
 
 **Service rate** per checkpoint and lane type: ``served / (lanes in use x open seconds)`` of each
-row is a measurement of one lane's rate while the lanes were busy, i.e. while a queue stood at the
-checkpoint (after the correction above). It is blended into the estimate with weight
+row is a measurement of one lane's rate if the lanes were busy throughout the interval, which is
+certain when the queue at its start (after the correction: the queue at the end plus the served
+minus the arrivals of the interval) held at least everyone served in it, and a queue (at least
+:data:`MIN_QUEUE_PERSONS`) still stands at its end (a sufficient condition: the lanes never ran
+dry). It is blended into the estimate with weight
 ``1 - exp(-interval_s / RATE_SMOOTHING_S)`` (an exponential moving average, starting from the
 spec's rate). Without a queue the lanes idled part of the time, so the measurement is only a
 lower bound: it raises the estimate when above it and is otherwise ignored. Estimates stay
@@ -67,6 +70,8 @@ RATE_SMOOTHING_S = 600.0
 """Time constant (s) of the exponential smoothing of the observed lane service rates."""
 RATE_BOUNDS = (0.2, 3.0)
 """An estimated lane rate stays within these multiples of the spec's rate."""
+MIN_QUEUE_PERSONS = 1.0
+"""A queue shorter than this at an interval's end (a rounding residue) does not make lanes busy."""
 MIN_OPEN_SHARE = 0.5
 """A row measures a lane rate only if the doors were open at least this share of its interval."""
 
@@ -249,7 +254,11 @@ def _assimilate_interval(
     totals["served"] += float(d_served.sum())
     totals["arrived"] += float(booked.sum())
     totals["added"] += float(added.sum())
-    totals["rates"] += _update_rates(specs, cp, counts, rows, end_s)
+    # the lanes never idled if the queue at the interval's start held everyone served in it
+    served_in = model_served + d_served
+    queue_start = queue_new - (model_arrived + booked) + served_in
+    busy = (queue_new >= MIN_QUEUE_PERSONS) & (served_in > 0) & (queue_start >= served_in) & seen
+    totals["rates"] += _update_rates(specs, cp, counts, rows, end_s, busy)
 
 
 def _move_downstream(
@@ -306,6 +315,7 @@ def _update_rates(
     counts: CheckpointCounts,
     rows: npt.NDArray[np.int64],
     end_s: float,
+    busy: npt.NDArray[np.bool_],
 ) -> int:
     """Blend each row's measured lane rate into the estimate; return how many rows did."""
     updated = 0
@@ -321,8 +331,7 @@ def _update_rates(
         measured = float(counts.served_persons[row]) / (lanes * open_s)
         estimates = cp.face_rate_pps if lane_type == 0 else cp.manual_rate_pps
         spec_rate = specs[i].face_rate_pps if lane_type == 0 else specs[i].manual_rate_pps
-        busy = cp.queue_persons[i] > 0
-        if not busy and measured <= estimates[i]:
+        if not busy[i] and measured <= estimates[i]:
             continue  # idle lanes: only a lower bound, and not above the estimate
         weight = 1.0 - np.exp(-interval_s / RATE_SMOOTHING_S)
         blended = estimates[i] + weight * (measured - estimates[i])

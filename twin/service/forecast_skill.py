@@ -156,8 +156,13 @@ class ForecastSkill:
         gates = newest.get("checkpoints") or {}
         d_time = np.asarray(detectors.get("time_s", ()), dtype=float)
         c_time = np.asarray(gates.get("time_s", ()), dtype=float)
+        with np.errstate(invalid="ignore"):
+            newest_s = max(np.nanmax(d_time, initial=-np.inf), np.nanmax(c_time, initial=-np.inf))
         keep = []
         for item in self._pending:
+            if item.target_s > newest_s:  # not due yet (most of them): no work
+                keep.append(item)
+                continue
             self._pair_flows(item, d_time, detectors)
             self._pair_waits(item, c_time, gates)
             open_flows = ~item.flow_done & np.isfinite(item.flow_vph)

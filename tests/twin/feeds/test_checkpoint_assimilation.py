@@ -75,9 +75,17 @@ def test_observed_lane_rates_are_recovered():
     assert manual[0] * 60 == pytest.approx(MANUAL_PPM, rel=1e-3)
 
 
-def test_one_interval_moves_the_rate_by_the_smoothing_weight():
+def _queueing(persons):
+    """One checkpoint with ``persons`` queueing at time 0 (counted as arrivals)."""
     specs = (_spec(),)
     state = checkpoints.new_state(specs, time_s=0.0)
+    state.queue_persons[:] = persons
+    state.arrived_persons[:] = persons
+    return specs, state
+
+
+def test_one_interval_moves_the_rate_by_the_smoothing_weight():
+    specs, state = _queueing(500.0)  # the lanes stay busy all minute
     _model_minute(specs, state, ARRIVALS_PPM)
     assimilate_counts(specs, state, _counts(60.0, (30.0, 8.0), (100.0, 0.0)))
     weight = 1 - np.exp(-60 / 600)
@@ -141,6 +149,27 @@ def test_idle_lanes_only_raise_the_rate():
     _model_minute(specs, state, 10.0)
     assimilate_counts(specs, state, _counts(60.0, (6.0, 4.0), (6.0, 4.0)))  # no queue: idle
     assert state.face_rate_pps[0] == pytest.approx(20 / 60)  # 3/min/lane: not a rate, a bound
+    assert state.manual_rate_pps[0] == pytest.approx(5 / 60)
+
+
+def test_a_queue_that_ran_dry_in_the_interval_measures_no_rate():
+    specs, state = _queueing(
+        20.0
+    )  # 20 waiting: the lanes ran dry, then served arrivals as they came
+    _model_minute(specs, state, 30.0)
+    assimilate_counts(specs, state, _counts(60.0, (24.0, 6.0), (24.0, 6.0)))
+    assert state.queue_persons[0] == pytest.approx(20.0)  # 20 + 30 arrived - 30 scanned
+    assert state.face_rate_pps[0] == pytest.approx(20 / 60)  # 12/min/lane is no lane rate
+    assert state.manual_rate_pps[0] == pytest.approx(5 / 60)
+
+
+def test_an_empty_checkpoint_measures_no_rate():
+    specs = (_spec(),)
+    state = checkpoints.new_state(specs, time_s=0.0)
+    for minute in range(30):  # nobody comes, nobody is scanned
+        _model_minute(specs, state, 0.0)
+        assimilate_counts(specs, state, _counts(60.0 * (minute + 1), (0.0, 0.0), (1e-13, 0.0)))
+    assert state.face_rate_pps[0] == pytest.approx(20 / 60)
     assert state.manual_rate_pps[0] == pytest.approx(5 / 60)
 
 
