@@ -46,7 +46,9 @@ MATCH_S = 300.0
 HORIZONS_S = (900, 1800, 3600)
 PANEL_HORIZONS_S = (900, 1800)
 """The checkpoint panel predicts the wait at +15 and +30 min."""
-HORIZON_NAMES = {0: "nowcast", 900: "plus15", 1800: "plus30", 3600: "plus60"}
+HORIZON_NAMES = {900: "plus15", 1800: "plus30", 3600: "plus60"}
+SOURCES = ("forecast", "panel")
+QUANTITIES = ("flow_vph", "speed_kph", "wait_s")
 
 
 @dataclass
@@ -90,9 +92,7 @@ class ForecastSkill:
         self._incoming: deque[tuple[float, dict[int, Any], dict[int, FloatArray]]] = deque(maxlen=4)
         self._pending: list[_Pending] = []
         self._bases: set[float] = set()
-        self._samples: deque[tuple[float, str, int, str, int, float, float]] = deque(
-            maxlen=50_000
-        )  # (target_s, source, horizon_s, quantity, sensor, predicted, observed)
+        self._chunks: list[dict[str, np.ndarray]] = []  # pairs: columns in chunks
         self._added = 0
         self._cache: tuple[tuple[int, int], dict[str, Any]] | None = None
 
@@ -183,9 +183,8 @@ class ForecastSkill:
             return
         observed_flow = np.asarray(newest["observed_flow_vph"], dtype=float)[due]
         observed_speed = np.asarray(newest["observed_speed_kph"], dtype=float)[due]
-        for k, d in enumerate(due):
-            self._add(item, "flow_vph", int(d), item.flow_vph[d], observed_flow[k])
-            self._add(item, "speed_kph", int(d), item.speed_kph[d], observed_speed[k])
+        self._add(item, "flow_vph", due, item.flow_vph[due], observed_flow)
+        self._add(item, "speed_kph", due, item.speed_kph[due], observed_speed)
         item.flow_done[due] = True
 
     def _pair_waits(self, item: _Pending, times: FloatArray, newest: Mapping[str, Any]) -> None:
@@ -193,26 +192,33 @@ class ForecastSkill:
         if not len(due):
             return
         observed = np.asarray(newest["observed_wait_s"], dtype=float)[due]
-        for k, c in enumerate(due):
-            self._add(item, "wait_s", int(c), item.wait_s[c], observed[k])
+        self._add(item, "wait_s", due, item.wait_s[due], observed)
         item.wait_done[due] = True
 
     def _add(
-        self, item: _Pending, quantity: str, sensor: int, predicted: float, observed: float
+        self,
+        item: _Pending,
+        quantity: str,
+        sensor: IntArray,
+        predicted: FloatArray,
+        observed: FloatArray,
     ) -> None:
-        if math.isfinite(predicted) and math.isfinite(observed):
-            self._samples.append(
-                (
-                    item.target_s,
-                    item.source,
-                    item.horizon_s,
-                    quantity,
-                    sensor,
-                    float(predicted),
-                    float(observed),
-                )
-            )
-            self._added += 1
+        """Append the finite pairs as a chunk of sample columns."""
+        ok = np.isfinite(predicted) & np.isfinite(observed)
+        if not ok.any():
+            return
+        count = int(ok.sum())
+        self._chunks.append(
+            {
+                "target_s": np.full(count, item.target_s),
+                "source": np.full(count, SOURCES.index(item.source)),
+                "horizon_s": np.full(count, item.horizon_s),
+                "quantity": np.full(count, QUANTITIES.index(quantity)),
+                "sensor": np.asarray(sensor)[ok],
+                "error": (predicted - observed)[ok],
+            }
+        )
+        self._added += 1
 
     # ------------------------------------------------------------ reading
     def summary(self, now_s: float) -> dict[str, Any]:
@@ -229,35 +235,35 @@ class ForecastSkill:
             (``forecast``, ``panel``) and horizon name, ``wait_mae_s`` (a list per checkpoint,
             ``None`` where no sample) and ``samples`` (a list per checkpoint).
         """
-        while self._samples and self._samples[0][0] < now_s - WINDOW_S - MATCH_S:
-            self._samples.popleft()
         key = (self._added, math.floor(now_s / 60.0))
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        result = _summarise(list(self._samples), now_s)
+        if self._chunks:  # one chunk of the samples still in the window
+            merged = {k: np.concatenate([c[k] for c in self._chunks]) for k in self._chunks[0]}
+            keep = merged["target_s"] >= now_s - WINDOW_S - MATCH_S
+            self._chunks = [{k: v[keep] for k, v in merged.items()}] if keep.any() else []
+        result = _summarise(self._chunks[0] if self._chunks else None, now_s)
         self._cache = (key, result)
         return result
 
 
-def _summarise(samples: list[tuple], now_s: float) -> dict[str, Any]:
+def _summarise(samples: dict[str, np.ndarray] | None, now_s: float) -> dict[str, Any]:
     links: dict[str, Any] = {}
     gates: dict[str, dict[str, Any]] = {"forecast": {}, "panel": {}}
-    if samples:
-        target, source, horizon, quantity, sensor, predicted, observed = (
-            np.array(column) for column in zip(*samples, strict=True)
-        )
-        recent = (target >= now_s - WINDOW_S) & (target <= now_s + MATCH_S)
-        error = predicted.astype(float) - observed.astype(float)
-        n_c = int(sensor[quantity == "wait_s"].max()) + 1 if (quantity == "wait_s").any() else 0
+    if samples is None:
+        samples = {k: np.zeros(0) for k in ("target_s", "source", "horizon_s", "quantity")}
+        samples.update(sensor=np.zeros(0, dtype=np.int64), error=np.zeros(0))
+    target, horizon, error = samples["target_s"], samples["horizon_s"], samples["error"]
+    source, quantity, sensor = samples["source"], samples["quantity"], samples["sensor"]
+    recent = (target >= now_s - WINDOW_S) & (target <= now_s + MATCH_S)
+    waits = quantity == QUANTITIES.index("wait_s")
+    n_c = int(sensor[waits].max()) + 1 if waits.any() else 0
+    forecast = source == SOURCES.index("forecast")
     for h in HORIZONS_S:
         name = HORIZON_NAMES[h]
-        if not samples:
-            links[name] = {"flow_rmse_vph": None, "flow_mae_vph": None, "speed_rmse_kph": None,
-                           "samples": 0}  # fmt: skip
-            continue
         of = recent & (horizon == h)
-        flow = error[of & (source == "forecast") & (quantity == "flow_vph")]
-        speed = error[of & (source == "forecast") & (quantity == "speed_kph")]
+        flow = error[of & forecast & (quantity == QUANTITIES.index("flow_vph"))]
+        speed = error[of & forecast & (quantity == QUANTITIES.index("speed_kph"))]
         links[name] = {
             "flow_rmse_vph": _rmse(flow),
             "flow_mae_vph": _mae(flow),
@@ -265,7 +271,7 @@ def _summarise(samples: list[tuple], now_s: float) -> dict[str, Any]:
             "samples": len(flow),
         }
         for kind in gates:
-            rows = of & (source == kind) & (quantity == "wait_s")
+            rows = of & (source == SOURCES.index(kind)) & waits
             if not rows.any():
                 continue
             count = np.bincount(sensor[rows].astype(int), minlength=n_c)
