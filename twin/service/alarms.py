@@ -732,6 +732,10 @@ FEED_STALE_AFTER_S = 300.0
 """A feed that sent data and then none for this long (simulated seconds) is stale."""
 
 
+FEED_PLACES = {"detectors": "Traffic detector feed", "checkpoints": "Checkpoint scan feed"}
+"""How the alert names a feed kind (a source is named as it is)."""
+
+
 def feed_conditions(
     last_data_s: Mapping[str, float],
     now_s: float,
@@ -766,7 +770,7 @@ def feed_conditions(
                 key=f"feed:{name}",
                 kind="feed",
                 level=3 if silent_s >= 3 * stale_after_s else 2,
-                place=f"Feed {name}",
+                place=FEED_PLACES.get(name, f"Feed {name}"),
                 message=f"Stale: no data for {silent_s / 60:.0f} min "
                 f"(stale after {stale_after_s / 60:.0f} min); the twin runs on its model there",
             )
