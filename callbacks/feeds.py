@@ -1,5 +1,6 @@
 """Field feeds on the wall: the Feeds tab (feed health, forecast error, a road's and a
-checkpoint's observed against modelled) and the +30 min forecast error on the congestion legend.
+checkpoint's observed against modelled, picked in the tab's lists or by a click on the map) and
+the +30 min forecast error on the congestion legend.
 
 Everything comes from the published frame (``forecast_skill``) and the twin's read-only queries
 (``feed_status`` once the feed plumbing provides it, ``observed_vs_modelled_link``,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dash import Input, Output, State
+from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.operator import operator_callback
@@ -112,3 +113,23 @@ def register_callbacks(app: Dash) -> None:
         if tab != "checkpoints" or not isinstance(index, int) or isinstance(index, bool):
             raise PreventUpdate
         return wait_error_line(_skill(svc), index)
+
+    @guarded(
+        Output(ids.FEED_ROAD, "value"),
+        Output(ids.FEED_CP, "value"),
+        Input(ids.MAP_CLICK, "data"),
+        State(ids.OPS_TAB, "value"),
+        State(ids.FEED_ROAD, "options"),
+        prevent_initial_call=True,
+    )
+    def map_pick(click, tab, roads):
+        """A click on a road with detectors or on a checkpoint opens its panel in the tab."""
+        if tab != "feeds" or not isinstance(click, dict):
+            raise PreventUpdate
+        kind, key = click.get("kind"), click.get("id")
+        offered = {o.get("value") for o in roads or () if isinstance(o, dict)}
+        if kind == "road" and isinstance(key, int) and key in offered:
+            return key, no_update
+        if kind == "checkpoint" and isinstance(key, int) and not isinstance(key, bool):
+            return no_update, key
+        raise PreventUpdate

@@ -186,6 +186,15 @@ def test_feeds_tab_shows_observed_against_modelled_and_forecast_error(fed_wall, 
     assert f"face {data['face_rate_ppm']:.1f}/min" in page.locator("#feed-cp-chart").inner_text()
     assert 16.0 - 1e-6 <= data["face_rate_ppm"] < 20.0  # moved from the plan toward the scans
     page.screenshot(path=str(artifacts / "feeds_tab_1920.png"))
+    # a click on a road with detectors picks it (the deck bridge writes the click's store)
+    road_names = {r["link_id"]: r["name"] for r in live.query("detector_roads")}
+    picked = DETECTOR_LINKS[3]
+    page.evaluate(
+        f"dash_clientside.set_props('wall-map-click', {{data: {{kind: 'road', id: {picked}}}}})"
+    )
+    picker = page.locator("#feed-road")
+    wait_for(lambda: road_names[picked] in picker.inner_text(), 60)
+    assert road_names[picked] in picker.inner_text()
     # the Checkpoints tab says how far to trust its predicted waits
     maes = skill["checkpoints"]["panel"]["plus15"]["wait_mae_s"]
     page.locator("#ops-tab").get_by_text("Checkpoints", exact=True).click()
