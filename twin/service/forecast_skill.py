@@ -22,6 +22,7 @@ ends at or after the forecast's target time and within :data:`MATCH_S` of it.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import deque
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from twin.engine import Engine, TwinView
 
+log = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -111,6 +113,15 @@ class ForecastSkill:
         predicted waits by horizon, both started at ``base_s``."""
         with self._lock:
             self._incoming.append((float(base_s), dict(views), dict(panel or {})))
+
+    def note_fork(self, fork: Engine, views: Mapping[int, Any]) -> None:
+        """A finished forecast run from ``fork`` (the forecast thread's copy, still at the
+        forecast's start): its views and the panel's predicted waits from the same state. A
+        failure is logged, never raised (the forecasts themselves are already published)."""
+        try:
+            self.note_forecast(fork.time_s, views, panel_predictions(fork))
+        except Exception:
+            log.exception("forecast skill: the forecast starting at %s was not kept", fork.time_s)
 
     def update(self, view: TwinView) -> dict[str, Any]:
         """Take new forecasts, pair due ones with ``view``'s newest readings, and summarise

@@ -33,7 +33,7 @@ import numpy as np
 
 from twin.feeds import observations
 from twin.service import alarms, queries
-from twin.service.forecast_skill import ForecastSkill, panel_predictions
+from twin.service.forecast_skill import ForecastSkill
 from twin.service.recorder import SAMPLE_EVERY_S, SNAPSHOT_EVERY_S, Recorder
 from twin.service.store import Frame, InProcessStore, Store
 
@@ -554,12 +554,12 @@ class LiveTwin:
             try:
                 base = fork.time_s
                 views = fork.forecast(max(marks), marks_s=marks)
-                self.forecast_skill.note_forecast(base, views, panel_predictions(fork))
             except Exception:
                 log.exception("forecast failed")
                 continue
             with self._forecast_lock:
                 self._forecasts = (float(base), dict(views))
+            self.forecast_skill.note_fork(fork, views)  # never raises
 
     def forecasts(self) -> tuple[float, dict[int, Any]]:
         """Start time and views of the latest finished forecast."""

@@ -258,3 +258,15 @@ def test_the_history_and_the_lane_rates_survive_a_snapshot(engine):
         assert np.array_equal(
             mine.checkpoints.values[name], theirs.checkpoints.values[name], equal_nan=True
         )
+
+
+def test_the_forecast_thread_hands_its_forecast_and_the_panels_waits_to_the_skill(engine):
+    skill = ForecastSkill.of(engine)
+    fork = engine.fork()
+    views = fork.forecast(900, marks_s=(900,))
+    skill.note_fork(fork, views)
+    skill.update(SimpleNamespace(time_s=fork.time_s, extras=MappingProxyType({})))
+    kinds = sorted((p.source, p.horizon_s) for p in skill._pending)
+    assert kinds == [("forecast", 900), ("panel", 900), ("panel", 1800)]
+    assert all(p.target_s == fork.time_s + p.horizon_s for p in skill._pending)
+    skill.note_fork(SimpleNamespace(time_s=1.0), views)  # a broken fork: logged, not raised
