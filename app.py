@@ -25,6 +25,7 @@ from dash import dcc, html
 from callbacks import alerts as alert_callbacks
 from callbacks import checkpoints as checkpoint_callbacks
 from callbacks import corridors as corridor_callbacks
+from callbacks import feeds as feeds_callbacks
 from callbacks import live as live_callbacks
 from callbacks import map as map_callbacks
 from callbacks import operator as operator_callbacks
@@ -241,6 +242,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         signal_callbacks,
         corridor_callbacks,
         checkpoint_callbacks,
+        feeds_callbacks,
         preview_callbacks,
         view_url_callbacks,
         replay_callbacks,

@@ -18,6 +18,7 @@ from callbacks.services import services
 from layouts import ids
 from layouts.checkpoint_panel import checkpoint_options, checkpoint_pane
 from layouts.corridor_panel import corridor_pane, hospital_options
+from layouts.feed_panel import feed_pane, road_options
 from layouts.signal_panel import junction_options, message, signal_pane
 
 if TYPE_CHECKING:
@@ -34,12 +35,13 @@ PANES = {
     "signals": ids.SIG_PANE,
     "corridor": ids.COR_PANE,
     "checkpoints": ids.CP_PANE,
+    "feeds": ids.FEED_PANE,
 }
 OPERATOR = "operator"
 
 
 def panes(svc: Services) -> list[Any]:
-    """The three action panels for the page (static options read once from the twin)."""
+    """The action panels and the feeds panel (static options read once from the twin)."""
     if svc.commands is None:
         return []
     hospitals, rows = svc.commands.query("hospitals"), svc.commands.query("checkpoint_rows")
@@ -47,6 +49,7 @@ def panes(svc: Services) -> list[Any]:
         signal_pane(junction_options(svc.scene.signals)),
         corridor_pane(hospital_options(hospitals)),
         checkpoint_pane(checkpoint_options(rows)),
+        feed_pane(road_options(svc.commands.query("detector_roads")), checkpoint_options(rows)),
     ]
 
 

@@ -74,6 +74,7 @@ def checkpoint_pane(options: list[dict[str, Any]]) -> html.Div:
                     ),
                 ],
             ),
+            html.Div(id=ids.CP_SKILL, className="feed-error", role="status"),
             dcc.Store(id=ids.CP_SEEN),
             dcc.Store(id=ids.CP_REC_DATA),
             html.Div(id=ids.CP_CHART),

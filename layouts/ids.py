@@ -220,3 +220,14 @@ CP_REC_DATA = "cp-rec-data"  # dcc.Store: the recommended step {lane_type, count
 DAY_OVER = "wall-day-over"  # the "event day over" banner on the wall
 SIG_FORM = "sig-form"  # the signal editor (greens, cycle, offset, buttons): shown once a junction is chosen
 SIG_PROMPT = "sig-prompt"  # "Pick a junction ..." in place of the editor until one is chosen
+
+# field feeds (layouts/feed_panel.py, callbacks/feeds.py)
+FEED_PANE = "feed-pane"  # the side column's Feeds tab
+FEED_HEALTH = "feed-health"  # each source's last data, rate, rejected counts; faulty detectors
+FEED_SKILL = "feed-skill"  # each traffic forecast horizon's recent error
+FEED_ROAD = "feed-road"  # dropdown: a road with detectors
+FEED_ROAD_CHART = "feed-road-chart"  # its observed against modelled flow over the last hour
+FEED_CP = "feed-cp"  # dropdown: a checkpoint
+FEED_CP_CHART = "feed-cp-chart"  # its scans and waits against the twin's over the last hour
+LEGEND_SKILL = "wall-legend-skill"  # the congestion legend's +30 min forecast error
+CP_SKILL = "cp-skill"  # the checkpoint tab: recent error of the predicted waits

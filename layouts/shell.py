@@ -52,6 +52,7 @@ def legend() -> html.Div:
                 ],
                 className="legend-row legend-predicted",
             ),
+            html.Div(id=ids.LEGEND_SKILL, className="legend-row legend-skill"),
             html.Div("Crowd density (p/m²)", className="legend-title"),
             html.Div(
                 [
@@ -173,6 +174,7 @@ OPS_TABS = (
     ("signals", "Signals"),
     ("corridor", "Corridor"),
     ("checkpoints", "Checkpoints"),
+    ("feeds", "Feeds"),
 )
 
 

@@ -324,6 +324,18 @@ class CheckpointState:
         ``(R, N)`` arrivals and served persons since the previous row.
     history_next
         Index of the ring row to write next.
+    face_rate_pps, manual_rate_pps
+        ``(N,)`` service rate of one lane of each kind estimated from counted scans (persons per
+        second; :mod:`twin.feeds.checkpoint_assimilation`), ``nan`` where none was observed yet;
+        ``None`` (no feed yet) for the specs' rates everywhere. Where set, they replace the
+        specs' rates in the capacity, the wait prediction and the lane advice.
+    assimilated_arrived_persons
+        ``(N,)`` persons added to (or, negative, removed from) the arrivals by assimilation, part
+        of ``arrived_persons``; ``None`` before any feed.
+    assimilated_added_persons
+        ``(N,)`` net persons the assimilation added to the pedestrians at each checkpoint (its
+        arrivals plus served persons it could not take back), so the crowd's conservation can
+        account for them; ``None`` before any feed.
     """
 
     time_s: float
@@ -340,6 +352,10 @@ class CheckpointState:
     history_arrived_persons: FloatArray
     history_served_persons: FloatArray
     history_next: int = 0
+    face_rate_pps: FloatArray | None = None
+    manual_rate_pps: FloatArray | None = None
+    assimilated_arrived_persons: FloatArray | None = None
+    assimilated_added_persons: FloatArray | None = None
 
     def copy(self) -> CheckpointState:
         arrays = {
@@ -353,7 +369,7 @@ class CheckpointState:
 def capacity_pps(specs: Sequence[CheckpointSpec], state: CheckpointState) -> FloatArray:
     """``(N,)`` service capacity of the open lanes, persons per second."""
     _check_state(specs, state)
-    face_rate, manual_rate = _rates(specs)
+    face_rate, manual_rate = _rates(specs, state)
     return state.lanes_face * face_rate + state.lanes_manual * manual_rate
 
 
@@ -386,10 +402,27 @@ def new_state(
     )
 
 
-def _rates(specs: Sequence[CheckpointSpec]) -> tuple[FloatArray, FloatArray]:
+def _rates(
+    specs: Sequence[CheckpointSpec], state: CheckpointState | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """``(N,)`` rates of one face and one manual lane (persons/s): the observed estimates in
+    ``state`` where it holds one, the specs' rates elsewhere."""
     face = np.array([s.face_rate_pps for s in specs], dtype=float)
     manual = np.array([s.manual_rate_pps for s in specs], dtype=float)
+    if state is not None:
+        for rates, observed in ((face, state.face_rate_pps), (manual, state.manual_rate_pps)):
+            if observed is not None:
+                np.copyto(rates, observed, where=np.isfinite(observed) & (observed > 0))
     return face, manual
+
+
+def lane_rates_pps(
+    specs: Sequence[CheckpointSpec], state: CheckpointState
+) -> tuple[FloatArray, FloatArray]:
+    """``(face, manual)``: ``(N,)`` service rate of one lane of each kind in use (persons/s),
+    the rate estimated from counted scans where there is one, else the spec's."""
+    _check_state(specs, state)
+    return _rates(specs, state)
 
 
 def step(
@@ -536,7 +569,7 @@ def predict_wait_s(
     forecast = _forecast(arrival_rate_forecast_pps, len(specs))
     face = state.lanes_face if lanes_face is None else np.asarray(lanes_face)
     manual = state.lanes_manual if lanes_manual is None else np.asarray(lanes_manual)
-    face_rate, manual_rate = _rates(specs)
+    face_rate, manual_rate = _rates(specs, state)
     capacity = face * face_rate + manual * manual_rate
     steps_s = state.time_s + dt_s * np.arange(len(forecast))
     open_share = open_s(specs, steps_s, dt_s) / dt_s  # (T, N): capacity 0 while the doors are shut
@@ -634,9 +667,10 @@ def recommended_lanes(
     if not _is_count(min_lanes):
         raise ValueError(f"'min_lanes' must be a whole number >= 0, got {min_lanes!r}")
     open_share = open_s(specs, state.time_s + dt_s * np.arange(len(forecast)), dt_s) / dt_s
+    face_rate, manual_rate = _rates(specs, state)
     advice = [
         _advise(
-            spec,
+            replace(spec, face_rate_pps=face_rate[i], manual_rate_pps=manual_rate[i]),
             state.queue_persons[i],
             forecast[:, i],
             open_share[:, i],

@@ -728,14 +728,78 @@ def pedestrian_conditions(
     return out
 
 
+FEED_STALE_AFTER_S = 300.0
+"""A feed that sent data and then none for this long (simulated seconds) is stale."""
+
+
+FEED_PLACES = {"detectors": "Traffic detector feed", "checkpoints": "Checkpoint scan feed"}
+"""How the alert names a feed kind (a source is named as it is)."""
+
+
+def feed_conditions(
+    last_data_s: Mapping[str, float],
+    now_s: float,
+    *,
+    stale_after_s: float = FEED_STALE_AFTER_S,
+    faulty: Mapping[str, str] | None = None,
+) -> list[Condition]:
+    """Field feeds gone quiet, and detectors the health checks stopped trusting.
+
+    Parameters
+    ----------
+    last_data_s
+        Per feed (a source name, or ``detectors`` / ``checkpoints`` for all sources of a kind):
+        the simulated time of the newest data it delivered; ``nan`` for a feed that never sent
+        any (not stale: it is not connected).
+    now_s
+        The twin's clock (s since midnight).
+    stale_after_s
+        Seconds without data after which a feed is stale (a warning; critical after three times
+        as long, when the twin has been running blind on it for a while).
+    faulty
+        Per faulty detector id, why (``stuck``, ``silent``, ``inconsistent with neighbours``):
+        one advisory listing them, as operators want one line, not one per loop.
+    """
+    out = []
+    for name, last_s in last_data_s.items():
+        silent_s = now_s - float(last_s)
+        if not math.isfinite(silent_s) or silent_s < stale_after_s:
+            continue
+        out.append(
+            Condition(
+                key=f"feed:{name}",
+                kind="feed",
+                level=3 if silent_s >= 3 * stale_after_s else 2,
+                place=FEED_PLACES.get(name, f"Feed {name}"),
+                message=f"Stale: no data for {silent_s / 60:.0f} min "
+                f"(stale after {stale_after_s / 60:.0f} min); the twin runs on its model there",
+            )
+        )
+    if faulty:
+        listed = ", ".join(f"{d} ({why})" for d, why in sorted(faulty.items())[:4])
+        more = f" and {len(faulty) - 4} more" if len(faulty) > 4 else ""
+        out.append(
+            Condition(
+                key="feed:faulty-detectors",
+                kind="feed",
+                level=1,
+                place="Detectors",
+                message=f"{len(faulty)} detector(s) not used: {listed}{more}",
+            )
+        )
+    return out
+
+
 __all__ = [
     "COUNTING_RULE",
     "SEVERITIES",
+    "FEED_STALE_AFTER_S",
     "SHELVE_MAX_S",
     "AlarmBook",
     "AlarmSettings",
     "Condition",
     "Places",
+    "feed_conditions",
     "RoadGroups",
     "pedestrian_conditions",
     "places_of",

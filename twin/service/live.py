@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.feeds import observations
 from twin.service import alarms, queries
+from twin.service.forecast_skill import ForecastSkill
 from twin.service.recorder import SAMPLE_EVERY_S, SNAPSHOT_EVERY_S, Recorder
 from twin.service.store import Frame, InProcessStore, Store
 
@@ -194,7 +196,8 @@ def alarm_conditions(
     people = view_extra(view, "pedestrians")
     if people is not None and places is not None:
         conditions += alarms.pedestrian_conditions(people, places, active=active)
-    return conditions
+    feeds = observations.last_data_s(view_extra(view, observations.KEY))
+    return conditions + alarms.feed_conditions(feeds, view.time_s)
 
 
 class _History:
@@ -271,6 +274,7 @@ class LiveTwin:
         self.alarm_book = alarms.AlarmBook(self.settings.alarm)
         self._roads = alarms.road_groups(engine.scenario.links)
         self._places = alarms.places_of(engine)
+        self.forecast_skill = ForecastSkill.of(engine)
         self._seq = -1
         self.loop_errors = 0
         self.stalls = 0
@@ -555,6 +559,7 @@ class LiveTwin:
                 continue
             with self._forecast_lock:
                 self._forecasts = (float(base), dict(views))
+            self.forecast_skill.note_fork(fork, views)  # never raises
 
     def forecasts(self) -> tuple[float, dict[int, Any]]:
         """Start time and views of the latest finished forecast."""
@@ -588,6 +593,7 @@ class LiveTwin:
             paused=self._paused,
             mode=self.settings.mode,
             clock_change=MappingProxyType(dict(self.clock_change)) if self.clock_change else None,
+            forecast_skill=MappingProxyType(self.forecast_skill.update(view)),
         )
         self.store.publish(frame)
         self._last_frame_wall_s = frame.wall_s

@@ -17,6 +17,7 @@ import shapely
 
 from twin.crowd import checkpoints, pedestrians
 from twin.errors import ActionError
+from twin.feeds import observations
 from twin.models import corridor, metrics
 from twin.models.demand import DemandParams
 from twin.models.signals import active_phase
@@ -479,6 +480,83 @@ def api_state(engine: Engine) -> dict[str, Any]:
     }
 
 
+def _link(engine: Engine, link_id: Any) -> int:
+    count = len(engine.scenario.links)
+    if (
+        isinstance(link_id, bool)
+        or not isinstance(link_id, (int, np.integer))
+        or not 0 <= int(link_id) < count
+    ):
+        raise ActionError(
+            f"road link {str(link_id)[:40]!r} does not exist (this scenario has {count}, "
+            f"numbered 0 to {count - 1})",
+            code="unknown_link",
+        )
+    return int(link_id)
+
+
+def _link_name(links: Any, link: int) -> str:
+    """The road's own name, else ``link <id>``."""
+    name = str(links["name"].iloc[link]) if "name" in links else ""
+    return name if name and name.lower() not in ("none", "nan") else f"link {link}"
+
+
+def detector_roads(engine: Engine) -> list[dict[str, Any]]:
+    """Roads with detectors: ``link_id``, ``name`` and ``detectors`` (ids), by link id."""
+    sites = engine.scenario.detectors
+    if sites is None or not len(sites):
+        return []
+    links = sites["link_id"].to_numpy(dtype=np.int64)
+    names = sites["detector_id"].astype(str).to_numpy()
+    return [
+        {
+            "link_id": int(link),
+            "name": _link_name(engine.scenario.links, int(link)),
+            "detectors": names[links == link].tolist(),
+        }
+        for link in np.unique(links)
+    ]
+
+
+def observed_vs_modelled_link(engine: Engine, link_id: Any) -> dict[str, Any]:
+    """Observed against modelled flow (veh/h) and speed (km/h) at each detector of a road link
+    over the last hour (:mod:`twin.feeds.observations`): ``link_id``, ``name``, ``now_s``,
+    ``window_s`` and ``detectors`` (per detector: ``detector_id``, ``kind``, ``position_m``,
+    ``time_s`` and one list per series, ``None`` where not measured). No detector: empty list."""
+    link = _link(engine, link_id)
+    return {
+        "link_id": link,
+        "name": _link_name(engine.scenario.links, link),
+        "now_s": float(engine.time_s),
+        "window_s": observations.WINDOW_S,
+        "detectors": observations.link_series(engine, link),
+    }
+
+
+def observed_vs_modelled_checkpoint(engine: Engine, checkpoint_id: Any) -> dict[str, Any]:
+    """Observed against modelled served persons per minute and wait (s) at a checkpoint over the
+    last hour: ``checkpoint_id``, ``name``, ``now_s``, ``window_s``, ``time_s`` and one list per
+    series (:data:`twin.feeds.observations.CHECKPOINT_FIELDS`), plus the lane rates in use
+    (persons/min per lane, the observed estimate where there is one)."""
+    index = _checkpoint(engine, checkpoint_id)
+    layout = engine.pedestrians
+    state = engine.state.extras[pedestrians.KEY].checkpoints
+    face, manual = checkpoints.lane_rates_pps(layout.specs, state)
+    spec = layout.specs[index]
+    return {
+        "checkpoint_id": index,
+        "name": spec.name,
+        "now_s": float(engine.time_s),
+        "window_s": observations.WINDOW_S,
+        "face_rate_ppm": float(face[index] * 60.0),
+        "manual_rate_ppm": float(manual[index] * 60.0),
+        "face_rate_observed": state.face_rate_pps is not None,
+        "spec_face_rate_ppm": float(spec.face_rate_pps * 60.0),
+        "spec_manual_rate_ppm": float(spec.manual_rate_pps * 60.0),
+        **observations.checkpoint_series(engine, index),
+    }
+
+
 QUERIES: dict[str, Callable[..., Any]] = {
     fn.__name__: fn
     for fn in (
@@ -497,6 +575,9 @@ QUERIES: dict[str, Callable[..., Any]] = {
         forecast_copy,
         time_s,
         api_state,
+        detector_roads,
+        observed_vs_modelled_link,
+        observed_vs_modelled_checkpoint,
     )
 }
 """The queries :meth:`twin.service.live.LiveTwin.query` runs, by name."""

@@ -66,6 +66,9 @@ class Frame:
     clock_change
         The last clock change: ``user``, ``action`` (pause, resume, speed), ``speed``,
         ``sim_time_s`` and ``wall_s``; ``None`` when nobody changed it.
+    forecast_skill
+        Each forecast's recent error against the feeds
+        (:meth:`twin.service.forecast_skill.ForecastSkill.summary`); empty before any.
     """
 
     seq: int
@@ -81,6 +84,7 @@ class Frame:
     paused: bool = False
     mode: str = "simulation"
     clock_change: MappingProxyType | None = None
+    forecast_skill: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def time_s(self) -> float:
