@@ -3,10 +3,10 @@ checkpoint's observed against modelled over the last hour.
 
 Pure builders of plain data (no I/O). The data they take:
 
-- feed status (the feed plumbing's ``feed_status`` query; ``None`` until it exists):
-  ``{"sources": [{"source", "kind" ("detectors" | "checkpoints"), "last_message_s"
-  (simulated s, or None), "rate_per_min", "accepted", "rejected": {reason: count},
-  "synthetic": bool}], "faulty_detectors": [{"detector_id", "link_id", "reason"}],
+- feed status (the ``feed_status`` query, :func:`twin.feeds.status.status`):
+  ``{"sources": [{"source", "last_data_s" (simulated s, or None), "stale", "rate_per_min",
+  "batches", "rejected": {reason: count}, "detector_readings", "scans", "checkpoint_counts",
+  "synthetic": bool}], "detectors": {"faulty": [{"detector_id", "road", "reason"}]},
   "stale_after_s": float}``;
 - forecast skill (``Frame.forecast_skill``, :mod:`twin.service.forecast_skill`);
 - observed against modelled series (queries ``observed_vs_modelled_link`` and
@@ -80,7 +80,7 @@ def feed_health(status: Mapping[str, Any] | None, now_s: float) -> html.Div:
     stale_after_s = float((status or {}).get("stale_after_s") or 300.0)
     header = html.Tr([html.Th(t) for t in ("source", "last data", "rate", "rejected")])
     rows = [_source_row(s, now_s, stale_after_s) for s in sources]
-    faulty = list((status or {}).get("faulty_detectors") or ())
+    faulty = list(((status or {}).get("detectors") or {}).get("faulty") or ())
     return html.Div(
         className="feed-health",
         children=[
@@ -91,9 +91,10 @@ def feed_health(status: Mapping[str, Any] | None, now_s: float) -> html.Div:
 
 
 def _source_row(source: Mapping[str, Any], now_s: float, stale_after_s: float) -> html.Tr:
-    last = source.get("last_message_s")
+    last = source.get("last_data_s")
+    last = None if last is None or last != last else last  # None or nan: nothing yet
     silent_s = None if last is None else now_s - float(last)
-    stale = silent_s is not None and silent_s >= stale_after_s
+    stale = bool(source.get("stale")) or (silent_s is not None and silent_s >= stale_after_s)
     age = "never" if silent_s is None else f"{clock(float(last))} ({_ago(silent_s)})"
     rejected = source.get("rejected") or {}
     name = str(source.get("source", "?"))
@@ -105,12 +106,25 @@ def _source_row(source: Mapping[str, Any], now_s: float, stale_after_s: float) -
     return html.Tr(
         className="feed-stale" if stale else "",
         children=[
-            html.Td([*label, html.Div(str(source.get("kind", "")), className="feed-kind")]),
+            html.Td([*label, html.Div(_kind(source), className="feed-kind")]),
             html.Td([age, html.Div("STALE", className="feed-stale-tag") if stale else None]),
             html.Td(f"{float(source.get('rate_per_min') or 0):,.0f}/min"),
-            html.Td(_rejected(rejected, int(source.get("accepted") or 0))),
+            html.Td(_rejected(rejected, int(source.get("batches") or 0))),
         ],
     )
+
+
+def _kind(source: Mapping[str, Any]) -> str:
+    """What a source has sent: detectors, checkpoints, or both."""
+    kinds = [
+        name
+        for name, keys in (
+            ("detectors", ("detector_readings",)),
+            ("checkpoints", ("scans", "checkpoint_counts")),
+        )
+        if any(int(source.get(key) or 0) for key in keys)
+    ]
+    return " + ".join(kinds)
 
 
 def _ago(seconds: float) -> str:
@@ -137,9 +151,15 @@ def _faulty(faulty: Sequence[Mapping[str, Any]]) -> html.Div:
         className="feed-faulty",
         children=[
             html.Div(f"{len(faulty)} detector(s) not used for assimilation", className="feed-warn"),
-            html.Ul([html.Li(f"{d.get('detector_id')}: {d.get('reason')}") for d in faulty[:12]]),
+            html.Ul([html.Li(_faulty_line(d)) for d in faulty[:12]]),
         ],
     )
+
+
+def _faulty_line(detector: Mapping[str, Any]) -> str:
+    road = detector.get("road")
+    where = f" ({road})" if road else ""
+    return f"{detector.get('detector_id')}{where}: {detector.get('reason')}"
 
 
 # ------------------------------------------------------------------ forecast error

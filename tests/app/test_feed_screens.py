@@ -210,30 +210,36 @@ def test_feed_health_with_a_status_at_4k(fed_wall, browser, artifacts):
     now_s = _frame(fed_wall).time_s
     last_s = START_S + 60.0 * FED_MINUTES
 
-    def stand_in_status(engine):  # the documented shape of the plumbing's feed_status query
+    def stand_in_status(engine):  # the shape of twin.feeds.status.status
         return {
             "stale_after_s": 300.0,
             "sources": [
                 {
                     "source": "synthetic-loops",
-                    "kind": "detectors",
-                    "last_message_s": last_s,
+                    "last_data_s": last_s,
+                    "stale": True,
                     "rate_per_min": 4.0,
-                    "accepted": 280,
+                    "batches": 280,
+                    "detector_readings": 11200,
                     "synthetic": True,
-                    "rejected": {"unknown_detector": 3, "timestamp_out_of_order": 1},
+                    "rejected": {"unknown_detector": 3, "out_of_order": 1},
                 },
                 {
                     "source": "synthetic-scanners",
-                    "kind": "checkpoints",
-                    "last_message_s": now_s - 20.0,
+                    "last_data_s": now_s - 20.0,
+                    "stale": False,
                     "rate_per_min": 16.0,
-                    "accepted": 1120,
+                    "batches": 1120,
+                    "scans": 90000,
                     "synthetic": True,
                     "rejected": {},
                 },
             ],  # fmt: skip
-            "faulty_detectors": [{"detector_id": "D-86", "link_id": 86, "reason": "stuck"}],
+            "detectors": {
+                "faulty": [
+                    {"detector_id": "D-86", "road": "Olympic-ro", "reason": "stuck at 12 veh"}
+                ]
+            },
         }
 
     with pytest.MonkeyPatch.context() as patch:
@@ -244,7 +250,7 @@ def test_feed_health_with_a_status_at_4k(fed_wall, browser, artifacts):
         text = health.inner_text()
         assert "STALE" in text  # 10 min since the loops' last data, stale after 5
         assert "4 of 284" in text and "3 unknown detector" in text
-        assert "D-86: stuck" in text and "1 detector(s) not used" in text
+        assert "D-86 (Olympic-ro): stuck at 12 veh" in text and "1 detector(s) not used" in text
         assert "0 of 1,120" in text
         page.screenshot(path=str(artifacts / "feeds_tab_3840.png"))
         assert not log.errors and not log.foreign

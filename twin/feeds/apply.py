@@ -1,9 +1,10 @@
 """Apply a recorded batch to the engine (in the loop thread, after recording) and count refusals.
 
 :func:`apply_batch` is what the live loop and a replay both run for an accepted batch: source
-status, scan lane times, detector health, the observed history, then assimilation
+status, scan lane times, detector health, then assimilation
 (:func:`twin.feeds.traffic_assimilation.assimilate_detectors` with the detectors health still
-trusts, :func:`twin.feeds.checkpoint_assimilation.assimilate_checkpoints`). It is deterministic
+trusts, :func:`twin.feeds.checkpoint_assimilation.assimilate_checkpoints`), each followed by
+the observed-against-modelled history (:mod:`twin.feeds.observations`). It is deterministic
 in (state, batch). :func:`count_refusal` adds a refused batch to its source's tally and changes
 nothing else.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.feeds import checkpoint_assimilation, health, traffic_assimilation
+from twin.feeds import checkpoint_assimilation, health, observations, traffic_assimilation
 from twin.feeds.extension import attach_feeds, feed_sites
 from twin.feeds.payload import FeedBatch
 from twin.feeds.state import FeedState, SourceStatus
@@ -80,10 +81,12 @@ def apply_batch(engine: Engine, batch: FeedBatch) -> dict[str, Any]:
         summary["traffic"] = traffic_assimilation.assimilate_detectors(
             engine, batch.detectors, usable=health.usable(state)
         )
+        observations.note_detectors(engine, batch.detectors)
     if batch.checkpoints is not None:
         summary["checkpoints"] = checkpoint_assimilation.assimilate_checkpoints(
             engine, batch.checkpoints
         )
+        observations.note_checkpoints(engine, batch.checkpoints)
     return summary
 
 
