@@ -88,13 +88,16 @@ class Role(enum.StrEnum):
     """What a signed-in user may do.
 
     operator: live control. planner: replay and forks, no live control.
-    executive: summary and read-only map. admin: users and audit.
+    executive: summary and read-only map. admin: users, audit and the clock.
+    feed: a machine account that posts field feeds (API token only) and nothing else.
+    What each may do is the permission table, :mod:`twin.service.permissions`.
     """
 
     OPERATOR = "operator"
     PLANNER = "planner"
     EXECUTIVE = "executive"
     ADMIN = "admin"
+    FEED = "feed"
 
     @classmethod
     def parse(cls, value: str | Role) -> Role:

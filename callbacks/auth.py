@@ -73,6 +73,7 @@ from limits import RateLimitItem, parse_many
 
 from auth.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
 from layouts.signin import signin_page, signout_page
+from twin.service import permissions
 from twin.service.audit import AuditLog
 
 if TYPE_CHECKING:
@@ -95,14 +96,11 @@ __all__ = [
 logger = logging.getLogger("venuetwin.security")
 
 ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
-# Page path prefix -> roles that may open it; the longest matching prefix wins.
+# Page path prefix -> roles that may open it; the longest matching prefix wins. From the one
+# permission table (twin/service/permissions.py).
 DEFAULT_PAGE_ROLES: dict[str, tuple[str, ...]] = {
-    "/": ("operator",),  # live control
-    "/map": ("operator", "planner", "executive"),  # read-only map
-    "/replay": ("planner", "operator", "admin"),  # planners' home; executives read the summary
-    "/summary": ALL_ROLES,
-    "/admin": ("admin",),
-    "/api": ALL_ROLES,  # the HTTP API: each endpoint checks the role of the action itself
+    path: tuple(r for r in ALL_ROLES if r in roles)
+    for path, roles in permissions.PAGE_PERMISSIONS.items()
 }
 DEFAULT_HOME_PAGES: dict[str, str] = {
     "operator": "/",
@@ -152,7 +150,7 @@ class AuthSettings:
     login_address_limits: str = DEFAULT_ADDRESS_LIMITS
     rate_limit_storage_uri: str = "memory://"
     callback_roles: Mapping[str, Iterable[str]] = field(default_factory=dict)
-    callback_default_roles: Iterable[str] = ALL_ROLES
+    callback_default_roles: Iterable[str] = ()
     page_roles: Mapping[str, Iterable[str]] = field(default_factory=lambda: DEFAULT_PAGE_ROLES)
     home_pages: Mapping[str, str] = field(default_factory=lambda: DEFAULT_HOME_PAGES)
     csp_allow_eval: bool = False
@@ -342,6 +340,14 @@ def protect(app: dash.Dash, target: Any, *, roles: Iterable[str] | str) -> None:
         _policy(app)[key] = allowed
 
 
+def callback_name(app: dash.Dash, callback_key: str) -> str:
+    """``module.function`` of the server callback with this key ('' if none): its name in
+    the permission table."""
+    fn = app.callback_map.get(callback_key, {}).get("callback")
+    fn = getattr(fn, "__wrapped__", fn)
+    return f"{fn.__module__}.{fn.__name__}" if fn is not None else ""
+
+
 def current_user() -> SignedInUser | None:
     """The user of the current request (by session cookie, or by API bearer token under
     ``/api/``: then ``token`` is True), or None (also outside requests)."""
@@ -411,7 +417,9 @@ def install_auth(app: dash.Dash, config: Mapping[str, Any]) -> Auth:
     ``rate_limit_storage_uri`` where those counts live (default ``memory://``; with
     ``store="redis"`` and a ``redis_url`` the default is that Redis, shared by workers);
     ``callback_roles`` ``{output id, "id.prop" or callback key: roles}``, as :func:`protect`;
-    ``callback_default_roles`` roles for callbacks with no entry (default: every role);
+    ``callback_default_roles`` roles for callbacks with no entry, neither in the permission
+    table (:data:`twin.service.permissions.CALLBACK_PERMISSIONS`) nor by :func:`protect`
+    (default: none, deny);
     ``page_roles`` ``{path prefix: roles}`` and ``home_pages`` ``{role: path}``
     (defaults :data:`DEFAULT_PAGE_ROLES`, :data:`DEFAULT_HOME_PAGES`);
     ``csp_allow_eval`` and ``csp_extra_sources`` see :func:`content_security_policy`.
@@ -467,9 +475,14 @@ class Auth:
         protect(self.app, target, roles=roles)
 
     def roles_for_callback(self, callback_key: str) -> frozenset[str]:
-        """Roles allowed to run the callback with this key (``body["output"]``)."""
+        """Roles allowed to run the callback with this key (``body["output"]``): those of its
+        entry in the permission table, and of every :func:`protect` entry naming it; a
+        callback with neither runs for ``callback_default_roles`` (default: nobody)."""
         policy = _policy(self.app)
         matches = [policy[n] for n in {callback_key} | _output_names(callback_key) if n in policy]
+        right = permissions.CALLBACK_PERMISSIONS.get(callback_name(self.app, callback_key))
+        if right is not None:
+            matches.append(permissions.roles_for(right) & frozenset(ALL_ROLES))
         return frozenset.intersection(*matches) if matches else self._default_roles
 
     def unprotected_callbacks(self) -> list[str]:
@@ -478,7 +491,9 @@ class Auth:
         return sorted(
             k
             for k, cb in self.app.callback_map.items()
-            if "callback" in cb and not ({k} | _output_names(k)) & policy.keys()
+            if "callback" in cb
+            and not ({k} | _output_names(k)) & policy.keys()
+            and callback_name(self.app, k) not in permissions.CALLBACK_PERMISSIONS
         )
 
     def page_allowed(self, path: str, role: str | None = None) -> bool:
@@ -799,7 +814,7 @@ class Auth:
             next_path=_safe_next(request.values.get("next")),
             username=username,
             error=error,
-            demo_roles=ALL_ROLES if self._demo_request_ok() else (),
+            demo_roles=permissions.HUMAN_ROLES if self._demo_request_ok() else (),
         )
 
     def _login(self) -> Any:
@@ -820,6 +835,12 @@ class Auth:
         user = self.users.verify(username, password)
         if user is None:
             return self._login_failed(username, groups)
+        if user.role.value not in permissions.HUMAN_ROLES:  # a machine account: tokens only
+            self._log("login.refused", None, "", "feed accounts use API tokens", result="refused")
+            html = self._signin_html(
+                error="This is a feed account: it posts feeds with an API token and has no pages."
+            )
+            return html, 403
         self.limits.reset([name_group])  # the address budget is not refunded
         response = self._start_session(user.name, user.role.value, demo=False)
         self._remember_device(response, user.name)
@@ -908,7 +929,7 @@ class Auth:
         if not self._demo_request_ok():
             return jsonify(error="not found"), 404
         role = request.form.get("role", "")
-        if not self._login_csrf_ok() or role not in ALL_ROLES:
+        if not self._login_csrf_ok() or role not in permissions.HUMAN_ROLES:
             return self._signin_html(error="The sign-in form expired. Please try again."), 400
         return self._start_session(f"demo-{role}", role, demo=True)
 

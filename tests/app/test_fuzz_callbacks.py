@@ -133,8 +133,8 @@ def test_no_callback_answers_5xx_and_refusals_change_nothing(room):
     poke()
     assert not server_errors, f"{len(server_errors)} requests got a 5xx, e.g. {server_errors[:3]}"
     # the clock still runs (a speed the screen offers, not paused)
-    svc.commands.clock(paused=False, user="test", role="operator")
-    svc.commands.clock(speed=10.0, user="test", role="operator")
+    svc.commands.clock(paused=False, user="test", role="admin")
+    svc.commands.clock(speed=10.0, user="test", role="admin")
     start = svc.store.latest().time_s
     deadline = time.monotonic() + 60
     while svc.store.latest().time_s < start + 30 and time.monotonic() < deadline:
