@@ -68,6 +68,7 @@ MAX_REPLAY_ENGINES = 2
 """Replay engines kept (one per recording, least recently used dropped): each holds a scenario's state."""
 INPUT_KIND = {"clock": "clock", "acknowledge": "acknowledge"}
 """Body kind -> input kind of the permission table (operator actions are their own kind)."""
+_API_INPUTS = tuple(INPUT_KIND.get(kind, kind) for kind in ACTION_KINDS)
 RECORDING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 _STATE_KEY = "venuetwin.api"
 _MAX_LISTED_ERRORS = 20
@@ -528,16 +529,9 @@ def _forbidden(user: dict[str, str], reason: str, message: str) -> ApiError:
 
 def _post_action() -> Response:
     user = who()
-    body = _valid_action_body()
-    kind = INPUT_KIND.get(body["kind"], body["kind"])
-    if not permissions.may(user["role"], kind):
-        allowed = sorted(permissions.roles_for(f"input:{kind}") - {permissions.LOCAL})
-        raise _forbidden(
-            user,
-            f"role {user['role']} may not submit {kind}",
-            f"the role {user['role']} may not submit {body['kind']}; "
-            f"only {' and '.join(allowed) or 'no one'} may",
-        )
+    raw = read_json_object()
+    _require_input(user, raw.get("kind"))  # before the schema: no hints for those refused
+    body = _valid_action_body(raw)
     commands = _commands()
     result = _run_action(commands, body, user)
     if not result.ok:
@@ -552,9 +546,28 @@ def _post_action() -> Response:
     return _json(_acknowledgement(result))
 
 
-def _valid_action_body() -> dict[str, Any]:
+def _require_input(user: dict[str, str], body_kind: Any) -> None:
+    """403 unless the role may submit ``body_kind`` (the permission table); a kind the API
+    does not know is left to the schema (400) when the role may act at all."""
+    known = isinstance(body_kind, str) and body_kind in ACTION_KINDS
+    kind = INPUT_KIND.get(body_kind, body_kind) if known else None
+    if kind is not None and permissions.may(user["role"], kind):
+        return
+    if kind is None and any(permissions.may(user["role"], k) for k in _API_INPUTS):
+        return
+    allowed = sorted(permissions.roles_for(f"input:{kind}") - {permissions.LOCAL})
+    raise _forbidden(
+        user,
+        f"role {user['role']} may not submit {kind or 'actions'}",
+        f"the role {user['role']} may not submit {body_kind if known else 'actions'}; "
+        f"only {' and '.join(allowed) or 'no one'} may"
+        if known
+        else f"the role {user['role']} may not submit actions",
+    )
+
+
+def _valid_action_body(body: dict[str, Any]) -> dict[str, Any]:
     """The request's action, checked against the schema (400 naming the first error)."""
-    body = read_json_object()
     errors = action_errors(body)
     if errors:
         first = errors[0]
