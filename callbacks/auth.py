@@ -34,7 +34,10 @@ from up to a minute to up to 15 minutes, never longer). The first time an addres
 exhausts its budget, an ``alert.password_spraying`` entry goes to the security log
 for admins. A browser that has signed in as a user before carries a signed device
 cookie for that name; from it, that user is limited per device only, so an attacker
-sharing the operator's address cannot lock the operator out.
+sharing the operator's address cannot lock the operator out. Guesses at one account spread
+over many addresses meet a budget per account, whatever the address (``login_account_limits``,
+default 10 in 5 minutes and 30 an hour); its first exhaustion writes an
+``alert.account_guessing`` entry for admins. The real user's device cookie bypasses it too.
 
 Callbacks read the signed-in user with :func:`current_user`. Paths assume the app
 is served at ``/`` (Dash's default ``routes_pathname_prefix``).
@@ -115,6 +118,7 @@ _PUBLIC_ENDPOINTS = frozenset({"venuetwin_login", "venuetwin_demo_login"})
 _STATIC_ENDPOINTS = frozenset({"static", "_dash_assets.static", "deck_bundle"})
 _API_PREFIX = "/api/"
 DEFAULT_ADDRESS_LIMITS = "10 per minute; 30 per 15 minutes"
+DEFAULT_ACCOUNT_LIMITS = "10 per 5 minutes; 30 per hour"
 _DEVICE_COOKIE = "venuetwin_device"
 _DEVICE_MAX_AGE_S = 90 * 86400
 _DEVICE_MAX_NAMES = 8
@@ -148,6 +152,7 @@ class AuthSettings:
     login_max_failures: int = 5
     login_window_s: float = 300
     login_address_limits: str = DEFAULT_ADDRESS_LIMITS
+    login_account_limits: str = DEFAULT_ACCOUNT_LIMITS
     rate_limit_storage_uri: str = "memory://"
     callback_roles: Mapping[str, Iterable[str]] = field(default_factory=dict)
     callback_default_roles: Iterable[str] = ()
@@ -176,13 +181,14 @@ class AuthSettings:
             raise ValueError(
                 f"config['login_max_failures'] must be >= 1, got {self.login_max_failures}"
             )
-        try:
-            parse_many(self.login_address_limits)
-        except ValueError:
-            raise ValueError(
-                "config['login_address_limits'] must be rate limits such as"
-                f" '10 per minute; 30 per 15 minutes', got {self.login_address_limits!r}"
-            ) from None
+        for name in ("login_address_limits", "login_account_limits"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ValueError(
+                    f"config[{name!r}] must be rate limits such as"
+                    f" '10 per minute; 30 per 15 minutes', got {getattr(self, name)!r}"
+                ) from None
         for role, home in self.home_pages.items():
             if role not in _match_roles(self.page_roles, home):
                 raise ValueError(
@@ -213,6 +219,7 @@ class LoginLimits:
         *,
         per_name: str,
         per_address: str,
+        per_account: str = DEFAULT_ACCOUNT_LIMITS,
         storage_uri: str = "memory://",
     ) -> None:
         self.extension = Limiter(
@@ -223,6 +230,7 @@ class LoginLimits:
         )
         self.per_name = parse_many(per_name)
         self.per_address = parse_many(per_address)
+        self.per_account = parse_many(per_account)
         longest_s = max(item.get_expiry() for item in self.per_address)
         self._alert = parse_many(f"1 per {longest_s} seconds")
 
@@ -414,6 +422,8 @@ def install_auth(app: dash.Dash, config: Mapping[str, Any]) -> Auth:
     ``login_max_failures`` (5) per ``login_window_s`` (300) per user name and IP;
     ``login_address_limits`` failed sign-ins and API tokens per address across names
     (default :data:`DEFAULT_ADDRESS_LIMITS`, Flask-Limiter notation);
+    ``login_account_limits`` failed sign-ins per user name across all addresses, except from
+    a browser that signed in as that user before (default :data:`DEFAULT_ACCOUNT_LIMITS`);
     ``rate_limit_storage_uri`` where those counts live (default ``memory://``; with
     ``store="redis"`` and a ``redis_url`` the default is that Redis, shared by workers);
     ``callback_roles`` ``{output id, "id.prop" or callback key: roles}``, as :func:`protect`;
@@ -458,6 +468,7 @@ class Auth:
             per_name=f"{settings.login_max_failures} per {math.ceil(settings.login_window_s)}"
             " seconds",
             per_address=settings.login_address_limits,
+            per_account=settings.login_account_limits,
         )
         self._page_roles = {p: _roles(r) for p, r in settings.page_roles.items()}
         self._default_roles = _roles(settings.callback_default_roles)
@@ -786,6 +797,26 @@ class Auth:
                 f" spent the address budget ({budget}); further tries are delayed",
             )
 
+    def _alert_if_account_exhausted(self, username: str, groups: list[Any]) -> None:
+        """Alert the admins (security log) the first time guesses at one account, from any
+        addresses, spend its budget."""
+        key = ("account", _hashed(username))
+        account = [g for g in groups if g[1] == key]
+        if account and self.limits.retry_after_s(account) and self.limits.first_alert(key):
+            name = self._known_name(username)
+            budget = "; ".join(str(item) for item in self.limits.per_account)
+            logger.error("alert.account_guessing user=%r budget=%s", name, budget)
+            self.audit.record_security(
+                "alert.account_guessing",
+                user=name,
+                target=name or "(unknown name)",
+                result="refused",
+                ip=request.remote_addr or "",
+                detail=f"failed sign-ins as {name or 'an unknown name'} from several addresses"
+                f" spent the account budget ({budget}); further tries from new devices are"
+                " delayed (the user's own browser is not)",
+            )
+
     def _security_headers(self, response: Response) -> Response:
         headers = response.headers
         headers.setdefault(
@@ -874,6 +905,7 @@ class Auth:
             name=known,
         )
         self._alert_if_exhausted()
+        self._alert_if_account_exhausted(username, groups)
         return self._signin_html(error="Wrong user name or password.", username=username), 401
 
     def _login_groups(self, username: str) -> tuple[Any, list[Any]]:
@@ -886,7 +918,8 @@ class Auth:
             return name_group, [name_group]
         address = request.remote_addr or ""
         name_group = (self.limits.per_name, ("name", address, _hashed(username)))
-        return name_group, [name_group, (self.limits.per_address, ("address", address))]
+        account = (self.limits.per_account, ("account", _hashed(username)))
+        return name_group, [name_group, (self.limits.per_address, ("address", address)), account]
 
     def _device_serializer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.app.server.secret_key, salt="venuetwin-device")
