@@ -12,8 +12,10 @@
   stops working at once. Idle timeout (server last-use time and cookie age) and an
   absolute one (sign-in time); a changed role also ends the session;
 - API bearer tokens: a request to a path under ``/api/`` with ``Authorization: Bearer
-  <token>`` (``python -m twin users token NAME``) acts as the token's user; without a
-  valid token or session it gets a JSON ``401`` (never a redirect);
+  <token>`` (``python -m twin users token NAME``) acts as the token's user, within the
+  token's scope (``read``: GET only, else ``403``) and until it expires (set at creation,
+  listed by ``users tokens NAME``, extended by ``users renew-token``); without a valid
+  token or session it gets a JSON ``401`` (never a redirect);
 - one ``before_request`` guard that decides from the resolved Flask endpoint and
   denies by default: without a session only the sign-in routes, the static asset
   endpoints (at their canonical path) and the deck.gl bundle (endpoint ``deck_bundle``)
@@ -136,6 +138,7 @@ class SignedInUser:
     role: str
     demo: bool = False
     token: bool = False  # signed in by an API bearer token (no cookie, no CSRF)
+    scope: str = "act"  # a token's scope: "read" (GET only) or "act"
 
 
 @dataclass(frozen=True)
@@ -619,6 +622,15 @@ class Auth:
         if refused is not None:
             return refused
         g.venuetwin_user = user
+        if user.token and user.scope != "act" and request.method not in _SAFE_METHODS:
+            return self._api_refuse(
+                user,
+                403,
+                "forbidden",
+                path,
+                "This token is read-only (scope read): it may only GET.",
+                reason="read-only token",
+            )
         if not self.page_allowed(path, user.role):
             return self._api_refuse(
                 user,
@@ -644,10 +656,11 @@ class Auth:
                 "Send 'Authorization: Bearer <token>'.",
                 reason="malformed Authorization header",
             )
-        stored = self.users.user_for_token(token.strip())
-        if stored is None:
+        grant = self.users.token_grant(token.strip())
+        if grant is None:
             return None, self._token_failed(path)
-        return SignedInUser(stored.name, stored.role.value, token=True), None
+        stored, scope = grant
+        return SignedInUser(stored.name, stored.role.value, token=True, scope=scope), None
 
     def _api_session_user(self, path: str) -> tuple[SignedInUser, None] | tuple[None, Response]:
         """The user of the session cookie (a CSRF token on writes), or the refusal."""
