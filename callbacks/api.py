@@ -49,6 +49,7 @@ from werkzeug.exceptions import HTTPException
 from callbacks.api_schema import ACTION_KINDS, OPENAPI, SCHEMA_URI, openapi_document
 from callbacks.services import EXTENSION_KEY, who
 from twin.service import permissions
+from twin.service.replay_service import FORKS_FOLDER
 
 if TYPE_CHECKING:
     import dash
@@ -402,11 +403,12 @@ def _recording_path(folder: Path, recording_id: str) -> Path | None:
     """The file of ``recording_id`` among the recordings in ``folder`` (never a path built from it)."""
     if not RECORDING_ID.fullmatch(recording_id):
         return None
-    root = folder.resolve()
-    for path in folder.glob("*.sqlite"):
-        if path.stem == recording_id:
-            real = path.resolve()
-            return real if real.parent == root and real.is_file() else None
+    for where in (folder, folder / FORKS_FOLDER):  # live days, and forks kept apart
+        root = where.resolve()
+        for path in where.glob("*.sqlite"):
+            if path.stem == recording_id:
+                real = path.resolve()
+                return real if real.parent == root and real.is_file() else None
     return None
 
 
@@ -630,7 +632,9 @@ def _list_recordings() -> Response:
     if folder is None or not Path(folder).is_dir():
         return _json({"recording": folder is not None, "recordings": []})
     rows = []
-    for row in list_recordings(folder):
+    forks = Path(folder) / FORKS_FOLDER
+    found = list_recordings(folder) + (list_recordings(forks) if forks.is_dir() else [])
+    for row in found:
         path = Path(row.pop("path"))  # server paths stay on the server
         rows.append({**row, "id": path.stem})
     return _json({"recording": True, "recordings": rows})
