@@ -269,11 +269,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signals-at", default="interior", choices=["interior", "junctions"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS)
-    parser.add_argument("--only", choices=["recording"], help="run one part alone")
+    parser.add_argument("--only", choices=["recording", "forks_load"], help="run one part alone")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
     if args.only == "recording":
         return _write(args.json, {"recording": _bench_recording()})
+    if args.only == "forks_load":  # needs a quiet machine: see bench/forks_load.py
+        from bench.forks_load import bench_forks_load
+
+        print("forks against the live loop (bundled scenario):")
+        path = args.json if args.json != RESULTS else RESULTS.with_name("forks_load.json")
+        return _write(path, {"forks_load": bench_forks_load()})
     print("bundled scenario (forecast 60 min from 18:30):")
     figures["scenario"] = bench_scenario(args.repeats)
     s = figures["scenario"]
