@@ -9,8 +9,11 @@ page; it never imports the web stack.
   forward from where the engine is when that is shorter than from the nearest snapshot (so
   playback steps a minute at a time instead of re-simulating up to five), otherwise it is
   :func:`twin.service.replay.state_at`; both give the same state (the engine is deterministic).
-- Fork runs (:func:`twin.service.replay.fork_day`) go to daemon threads, one at a time, with their
-  progress; when a fork is done its comparison with the original is computed once and kept.
+- Fork runs (:func:`twin.service.replay.fork_day`) are queued by daemon threads and run one at a
+  time, with their progress; when a fork is done its comparison with the original is computed
+  once and kept. For a scenario read from files both run in a worker process (spawned once, its
+  own interpreter), so a fork does not share the live loop's GIL; ``fork_processes=False`` (or
+  ``VENUETWIN_FORK_PROCESSES=0``) runs them in the thread instead.
   The work is bounded (:class:`ForkLimits`): a queue with each job's position, at most
   ``per_user`` queued or running forks per person and ``total`` in all (a refusal names the
   limit: ``too_many_forks``, ``fork_queue_full``); forks are written apart from the live days, in
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing as mp
 import os
 import re
 import shutil
@@ -34,6 +38,8 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -241,10 +247,16 @@ class ReplayService:
         *,
         max_engines: int = 4,
         limits: ForkLimits | None = None,
+        fork_processes: bool | None = None,
     ) -> None:
         if max_engines < 1:
             raise ValueError(f"max_engines must be >= 1, got {max_engines}")
         self.limits = limits or ForkLimits()
+        if fork_processes is None:  # a scenario read from files can be read again by a worker
+            fork_processes = getattr(scenario, "path", None) is not None and os.environ.get(
+                "VENUETWIN_FORK_PROCESSES", "1"
+            ) not in ("0", "")
+        self.fork_processes = bool(fork_processes)
         self.folder = Path(folder) if folder else None
         self.forks_folder = self.folder / FORKS_FOLDER if self.folder else None
         self.scenario = scenario
@@ -521,8 +533,12 @@ class ReplayService:
                 job.state = "running"
                 with self._lock:
                     self._positions()
+                self.forks_folder.mkdir(parents=True, exist_ok=True)
+                if self.fork_processes:
+                    self._fork_in_worker(job, changes)
+                    job.state, job.progress = "done", 1.0
+                    return
                 with Recording.open(self.path_of(job.day)) as original:
-                    self.forks_folder.mkdir(parents=True, exist_ok=True)
                     path = fork_day(
                         original,
                         job.at_s,
@@ -552,6 +568,40 @@ class ReplayService:
             job.finished_wall_s = time.time()
             with self._lock:
                 self._positions()
+
+    def _fork_in_worker(self, job: ForkJob, changes: ForkChanges) -> None:
+        """Run the fork and its comparison in the worker process (its own interpreter: the
+        live loop's GIL is not shared), following its progress through a small file."""
+        progress_path = self.forks_folder / f".progress-{job.id}"
+        future = _worker_pool().submit(
+            run_fork_job,
+            {
+                "scenario": str(self.scenario.path),
+                "folder": str(self.folder),
+                "day_path": str(self.path_of(job.day)),
+                "out_dir": str(self.forks_folder),
+                "at_s": job.at_s,
+                "until_s": job.until_s,
+                "changes": changes,
+                "name": job.name,
+                "user": job.user,
+                "role": job.role,
+                "progress_path": str(progress_path),
+            },
+        )
+        try:
+            while True:
+                try:
+                    fork_id, result = future.result(timeout=0.5)
+                    break
+                except FutureTimeout:
+                    state, fraction = _read_progress(progress_path)
+                    job.state, job.progress = state or job.state, fraction
+        finally:
+            progress_path.unlink(missing_ok=True)
+        job.fork_id = fork_id
+        with self._lock:
+            self._comparisons[fork_id] = result
 
     def job(self, job_id: str) -> ForkJob | None:
         with self._lock:
@@ -740,6 +790,73 @@ class ReplayService:
         else:
             run()
         return status
+
+
+# ---------------------------------------------------------------- the fork worker process
+_POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+_WORKER_SCENARIOS: dict[str, Any] = {}
+"""In the worker process only: scenarios loaded once per folder."""
+
+
+def _worker_pool() -> ProcessPoolExecutor:
+    """The one fork worker process of this process (spawned at the first fork; one fork at a
+    time runs anyway, so one worker: its own interpreter and GIL, one core at most)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+        return _POOL
+
+
+def _write_progress(path: Path, state: str, fraction: float) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(f"{state} {fraction:.4f}")
+    os.replace(partial, path)
+
+
+def _read_progress(path: Path) -> tuple[str | None, float]:
+    try:
+        state, fraction = path.read_text().split()
+        return state, float(fraction)
+    except (OSError, ValueError):
+        return None, 0.0
+
+
+def run_fork_job(args: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """In the worker process: fork the day and compare the fork with it; ``(fork id, the
+    comparison)``. Progress goes to ``args["progress_path"]`` (at most twice a second)."""
+    from twin.scenario import load
+
+    scenario = _WORKER_SCENARIOS.get(args["scenario"])
+    if scenario is None:
+        scenario = _WORKER_SCENARIOS[args["scenario"]] = load(args["scenario"])
+    progress_path = Path(args["progress_path"])
+    at_s, span = args["at_s"], max(args["until_s"] - args["at_s"], 1.0)
+    last = [0.0]
+
+    def report(state: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            _write_progress(progress_path, state, fraction)
+
+    with Recording.open(args["day_path"]) as original:
+        path = fork_day(
+            original,
+            at_s,
+            args["changes"],
+            out_dir=args["out_dir"],
+            until_s=args["until_s"],
+            name=args["name"],
+            scenario=scenario,
+            user=args["user"],
+            role=args["role"],
+            progress=lambda t: report("running", 0.7 * min(1.0, (t - at_s) / span)),
+        )
+    service = ReplayService(args["folder"], scenario, fork_processes=False)
+    result = service.comparison(path.stem, progress=lambda p: report("comparing", 0.7 + 0.3 * p))
+    return path.stem, result
 
 
 def _changes_dict(changes: ForkChanges) -> dict[str, Any]:

@@ -102,3 +102,19 @@ def test_the_clean_up_rule_and_the_quota(day, scenario, tmp_path):  # noqa: F811
 def test_limits_are_checked():
     with pytest.raises(ValueError, match="per_user must be a whole number >= 1, got 0"):
         ForkLimits(per_user=0)
+
+
+def test_forks_of_a_scenario_on_disk_run_in_a_worker_process(day, scenario):  # noqa: F811
+    import os
+
+    from twin.service import replay_service
+
+    folder, day_id = day
+    service = ReplayService(folder, scenario)
+    assert service.fork_processes  # the bundled scenario was read from its folder
+    job = _fork(service, day_id, "wes", 2)
+    _wait([job])
+    workers = list(replay_service._worker_pool()._processes.values())
+    assert workers and all(w.pid != os.getpid() and w.is_alive() for w in workers)
+    assert service.comparison(job.fork_id)["rows"]  # kept from the worker's run
+    assert ReplayService(folder, scenario, fork_processes=False).fork_processes is False
