@@ -241,3 +241,30 @@ def test_a_feed_token_reaches_nothing_but_feeds(room):
     for path in ("/api/v1/state", "/api/v1/recordings", "/api/v1/openapi.json", "/"):
         assert client.get(path, headers=headers).status_code in (302, 401, 403), path
     assert client.get("/replay").status_code == 302  # no session: to the sign-in page
+
+
+def test_the_admin_page_names_recording_damage(room):
+    """A gap found on resume (twin/service/days.py writes a recording.gap row) is shown on the
+    admin page, above the audit table; the other pages do not show it."""
+    from layouts import ids
+
+    audit = get_auth(room["app"]).audit
+    audit.record_security(
+        "recording.gap",
+        target="day-x",
+        result="failed",
+        detail="recording day-x.sqlite had lost 1 acknowledged input(s): audit #41 twin.set_lanes",
+    )
+    body = lambda path: {  # noqa: E731
+        "output": f"{ids.PAGE}.children",
+        "outputs": {"id": ids.PAGE, "property": "children"},
+        "inputs": [{"id": ids.PAGE_URL, "property": "pathname", "value": path}],
+        "changedPropIds": [f"{ids.PAGE_URL}.pathname"],
+        "state": [],
+    }
+    admin, _ = room["sessions"]["admin"]
+    page = admin.post("/_dash-update-component", json=body("/admin/audit"))
+    assert page.status_code == 200 and "audit #41 twin.set_lanes" in page.get_data(as_text=True)
+    operator, _ = room["sessions"]["operator"]
+    wall = operator.post("/_dash-update-component", json=body("/"))
+    assert wall.status_code == 200 and "audit #41" not in wall.get_data(as_text=True)
