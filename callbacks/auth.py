@@ -21,8 +21,12 @@
   endpoints (at their canonical path) and the deck.gl bundle (endpoint ``deck_bundle``)
   are served; pages redirect to the sign-in page, everything else gets ``403``;
   pages a role may not see redirect to its home page; a POST to
-  ``/_dash-update-component`` runs only if the callback's roles include the user's
-  (see :func:`protect`), and its body is read only after the session is checked;
+  ``/_dash-update-component`` runs only if the callback's roles include the user's:
+  the roles of its entry in the one permission table
+  (:data:`twin.service.permissions.CALLBACK_PERMISSIONS`) and of any :func:`protect`
+  entry; a callback with neither runs for nobody. Its body is read only after the
+  session is checked; pages open by ``PAGE_PERMISSIONS`` of the same table; a feed
+  account signs in by token only and reaches only ``/api/v1/feeds``;
   every refusal is written to the security log;
 - security headers on every response (see :func:`content_security_policy`).
 
