@@ -33,6 +33,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twin.actions import action_from_dict, action_to_dict
@@ -485,7 +486,7 @@ class CommandPath:
                 "warning": warning,
                 "input": command.input_kind if command is not None else _input_kind(label),
                 "name": command.name if command is not None else label,
-                "recording": None if recorder is None else recorder.path.stem,
+                "recording": _recording_id(recorder),
             },
             default=repr,
             ensure_ascii=False,
@@ -627,6 +628,12 @@ SHELVE_REASON_MAX_CHARS = 200
 _PERMISSION_KIND = {"unshelve": "shelve"}
 """Label of an input -> its kind in the permission table, where they differ."""
 _RECORDING_KIND = {"clock": "clock", "acknowledge": "ack", "shelve": "shelve", "unshelve": "shelve"}
+
+
+def _recording_id(recorder: Any) -> str | None:
+    """The id of the recording ``recorder`` writes (its file's stem), None without one."""
+    path = getattr(recorder, "path", None)
+    return None if path is None else Path(path).stem
 
 
 def _input_kind(label: str) -> str:
