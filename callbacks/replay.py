@@ -55,7 +55,7 @@ from twin.service.live import wall_kpis
 from twin.service.permissions import LOCAL, roles_for
 from twin.service.recorder import RecordingError
 from twin.service.replay import parse_clock
-from twin.service.replay_service import ReplayService, fork_changes
+from twin.service.replay_service import ForkLimits, ReplayService, fork_changes
 from twin.service.store import Frame
 
 if TYPE_CHECKING:
@@ -233,7 +233,9 @@ def _daydata(info: Mapping[str, Any], t: float | None) -> dict[str, Any]:
 def register_callbacks(app: dash.Dash) -> None:
     svc = services(app)
     config = app.server.config["VENUETWIN"]
-    service = ReplayService(svc.recordings, svc.scenario)
+    service = ReplayService(  # config "fork_limits": ForkLimits fields (per_user, total, ...)
+        svc.recordings, svc.scenario, limits=ForkLimits(**(config.get("fork_limits") or {}))
+    )
     names = _names(svc)
     fork_options = {
         "junctions": junction_options(svc.scene.signals),
