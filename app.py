@@ -524,6 +524,9 @@ def serve(app: dash.Dash, *, host: str, port: int, debug: bool = False) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        from twin.service.replay_service import stop_fork_workers
+
+        stop_fork_workers()  # a fork in its worker process is abandoned, never waited for
         if live is not None:
             live.stop(close_day=True)
             print("VenueTwin stopped; the day is closed", flush=True)

@@ -40,6 +40,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -68,7 +69,15 @@ if TYPE_CHECKING:
     from twin.engine import Engine
     from twin.scenario import Scenario
 
-__all__ = ["BundledDay", "ForkJob", "ReplayService", "advance", "checkpoint_waits"]
+__all__ = [
+    "BundledDay",
+    "ForkJob",
+    "ForkLimits",
+    "ReplayService",
+    "advance",
+    "checkpoint_waits",
+    "stop_fork_workers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -573,7 +582,8 @@ class ReplayService:
         """Run the fork and its comparison in the worker process (its own interpreter: the
         live loop's GIL is not shared), following its progress through a small file."""
         progress_path = self.forks_folder / f".progress-{job.id}"
-        future = _worker_pool().submit(
+        pool = _worker_pool()
+        future = pool.submit(
             run_fork_job,
             {
                 "scenario": str(self.scenario.path),
@@ -597,6 +607,11 @@ class ReplayService:
                 except FutureTimeout:
                     state, fraction = _read_progress(progress_path)
                     job.state, job.progress = state or job.state, fraction
+        except BrokenProcessPool:
+            _drop_pool(pool)  # the worker died (killed, out of memory): the next fork starts one
+            raise TwinError(
+                "the fork's worker process stopped before it finished", code="worker_lost"
+            ) from None
         finally:
             progress_path.unlink(missing_ok=True)
         job.fork_id = fork_id
@@ -807,6 +822,27 @@ def _worker_pool() -> ProcessPoolExecutor:
         if _POOL is None:
             _POOL = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
         return _POOL
+
+
+def stop_fork_workers() -> None:
+    """End the fork worker process now (a running fork is abandoned, its job fails): call it
+    when the app stops, so shutting down never waits for a fork to finish."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is None:
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):  # the executor's own table
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _drop_pool(pool: ProcessPoolExecutor) -> None:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is pool:
+            _POOL = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _write_progress(path: Path, state: str, fraction: float) -> None:

@@ -118,3 +118,23 @@ def test_forks_of_a_scenario_on_disk_run_in_a_worker_process(day, scenario):  # 
     assert workers and all(w.pid != os.getpid() and w.is_alive() for w in workers)
     assert service.comparison(job.fork_id)["rows"]  # kept from the worker's run
     assert ReplayService(folder, scenario, fork_processes=False).fork_processes is False
+
+
+def test_a_lost_worker_fails_its_fork_and_the_next_fork_starts_a_new_one(day, scenario):  # noqa: F811
+    from twin.service.replay_service import stop_fork_workers
+
+    folder, day_id = day
+    service = ReplayService(folder, scenario)
+    job = service.start_fork(day_id, AT_S, _lanes(3), user="zoe", role="planner")
+    deadline = time.monotonic() + 120
+    while job.progress == 0.0 and job.state != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker has reported: it is running the fork
+    assert job.state == "running" and 0.0 < job.progress < 0.7
+    stop_fork_workers()  # as the app does when it stops: the fork is abandoned
+    deadline = time.monotonic() + 60
+    while job.state not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (job.state, job.code) == ("failed", "worker_lost"), job.error
+    assert "worker process stopped" in job.error
+    again = _fork(service, day_id, "zoe", 4)
+    _wait([again])
