@@ -509,7 +509,7 @@ class CommandPath:
         audit_action = (
             command.audit_action
             if command is not None
-            else (label if label in ("clock", "acknowledge") else ACTION_PREFIX + label)
+            else _REFUSED_AUDIT.get(label, ACTION_PREFIX + label)
         )
         audit_id = self._audit(
             user=user,
@@ -628,6 +628,14 @@ SHELVE_REASON_MAX_CHARS = 200
 _PERMISSION_KIND = {"unshelve": "shelve"}
 """Label of an input -> its kind in the permission table, where they differ."""
 _RECORDING_KIND = {"clock": "clock", "acknowledge": "ack", "shelve": "shelve", "unshelve": "shelve"}
+_REFUSED_AUDIT = {
+    "clock": "clock",
+    "acknowledge": "acknowledge",
+    "shelve": "alert.shelve",
+    "unshelve": "alert.unshelve",
+    "feed": "feed",
+}
+"""Audit ``action`` of an input refused before it was built (operator actions: ``twin.<kind>``)."""
 
 
 def _recording_id(recorder: Any) -> str | None:
