@@ -820,8 +820,23 @@ def _worker_pool() -> ProcessPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            _POOL = ProcessPoolExecutor(
+                max_workers=1, mp_context=mp.get_context("spawn"), initializer=_worker_start
+            )
         return _POOL
+
+
+WORKER_NICE = 10
+"""Scheduling niceness added to the fork worker: on shared cores the live loop goes first."""
+
+
+def _worker_start() -> None:
+    """In the worker process, at its start: yield the CPU to the live loop (where supported)."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(WORKER_NICE)
+        except OSError:  # not permitted here: run at the normal priority
+            pass
 
 
 def stop_fork_workers() -> None:

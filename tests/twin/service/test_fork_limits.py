@@ -5,6 +5,7 @@ forks written apart from the live days, a disk quota with a clean-up rule."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -116,6 +117,10 @@ def test_forks_of_a_scenario_on_disk_run_in_a_worker_process(day, scenario):  # 
     _wait([job])
     workers = list(replay_service._worker_pool()._processes.values())
     assert workers and all(w.pid != os.getpid() and w.is_alive() for w in workers)
+    # the worker yields the CPU to the live loop (its niceness, read from /proc, not from us)
+    for worker in workers:
+        fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(fields[16]) >= os.nice(0) + replay_service.WORKER_NICE
     assert service.comparison(job.fork_id)["rows"]  # kept from the worker's run
     assert ReplayService(folder, scenario, fork_processes=False).fork_processes is False
 
