@@ -57,6 +57,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_RECORDINGS = HERE / "var" / "recordings"
 log = logging.getLogger("venuetwin")
 DEFAULT_AUTH_DB = HERE / "instance" / "auth.sqlite"
+DEFAULT_AUDIT = HERE / "var" / "audit.sqlite"  # the audit log when sign-in is off
 DECK_BUNDLE = Path(pydeck.__file__).parent / "nbextension" / "static" / "index.js"
 DECK_ROUTE = f"/_vendor/deckgl/{pydeck.__version__}/index.js"
 HEALTH_ROUTE = "/_venuetwin/health"
@@ -117,17 +118,23 @@ def _live_twin(scenario: Scenario, store: Store, config: dict[str, Any]) -> Live
     if not config["recordings"]:
         engine = config["engine"] if config["engine"] is not None else _engine(scenario, config)
         return LiveTwin(engine, store, settings=settings)
+    from twin.service.audit import AuditLog
     from twin.service.days import open_live_day
 
-    day = open_live_day(
-        config["recordings"],
-        scenario,
-        seed=int(config["seed"]),
-        start_s=config["start_s"],
-        warmup_s=float(config["warmup_s"] or 0),
-        new_day=bool(config["new_day"]),
-        engine=config["engine"],
-    )
+    audit = AuditLog(config.get("auth_db") or config.get("audit_db") or DEFAULT_AUDIT)
+    try:  # the resume settles pending audit rows and cross-checks the recording against them
+        day = open_live_day(
+            config["recordings"],
+            scenario,
+            seed=int(config["seed"]),
+            start_s=config["start_s"],
+            warmup_s=float(config["warmup_s"] or 0),
+            new_day=bool(config["new_day"]),
+            engine=config["engine"],
+            audit=audit,
+        )
+    finally:
+        audit.close()
     for note in day.notes:
         log.warning("%s", note)
     return LiveTwin(
@@ -229,9 +236,7 @@ def create_app(config: dict[str, Any] | None = None) -> dash.Dash:
         sessions=venue_sessions(scenario.schedule, scene.venue_ids),
         scenario=scenario,
         normal_day=_normal_day(scenario, engine, config),
-        commands=operator_callbacks.command_path(
-            live, config, default_db=HERE / "var" / "audit.sqlite"
-        ),
+        commands=operator_callbacks.command_path(live, config, default_db=DEFAULT_AUDIT),
         recordings=Path(config["recordings"]) if config["recordings"] else None,
     )
     for module in (
@@ -350,6 +355,7 @@ def _mount_pages(app: dash.Dash, scenario: Scenario, scene: Scene, config: dict[
                         ],
                         className="admin-header",
                     ),
+                    *_recording_gaps(auth.audit if facets is None else None),
                     audit_page(auth.audit.facets() if facets is None else facets, roles=ALL_ROLES),
                 ],
             )
@@ -372,6 +378,24 @@ def _mount_pages(app: dash.Dash, scenario: Scenario, scene: Scene, config: dict[
     )
     page_callbacks.register_callbacks(app, pages)
     summary_callbacks.register_callbacks(app)
+
+
+def _recording_gaps(audit: Any) -> list[Any]:
+    """The admin page's notice of inputs a damaged recording had lost (named on resume, with
+    what was re-applied), newest first; none when the recordings are whole."""
+    if audit is None:
+        return []
+    from twin.service.audit import AuditFilter
+
+    rows = audit.query(AuditFilter(action="recording.gap", limit=5))
+    return [
+        html.Div(
+            [html.Strong("Recording damage found on resume: "), html.Span(row.detail)],
+            className="admin-alert recording-gap",
+            role="alert",
+        )
+        for row in rows
+    ]
 
 
 def run_engine(config: dict[str, Any]) -> None:
@@ -532,6 +556,9 @@ def serve(app: dash.Dash, *, host: str, port: int, debug: bool = False) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        from twin.service.replay_service import stop_fork_workers
+
+        stop_fork_workers()  # a fork in its worker process is abandoned, never waited for
         if live is not None:
             live.stop(close_day=True)
             print("VenueTwin stopped; the day is closed", flush=True)

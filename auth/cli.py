@@ -1,6 +1,7 @@
 """``python -m twin users ...``: manage sign-in accounts, their sessions and API tokens.
 
-Commands: add, list, disable, enable, token, revoke-tokens, revoke-sessions.
+Commands: add, list, disable, enable, token, tokens, renew-token, revoke-tokens,
+revoke-sessions.
 
 There is no default account and no default password: the first user is made here,
 for example ``python -m twin users add alice --role admin``. The password is asked
@@ -8,8 +9,12 @@ for twice with getpass, or read as one line from stdin with ``--password-stdin``
 (for scripts: ``printf '%s\\n' "$PW" | python -m twin users add ...``). It is
 never taken as an argument, so it stays out of shell history and ``ps``.
 
-``token NAME`` prints a new API bearer token for NAME alone on its last line (it is
-stored hashed and cannot be shown again); ``revoke-tokens NAME`` revokes all of them.
+``token NAME [--scope read|act] [--expires-days N]`` prints a new API bearer token for
+NAME alone on its last line (it is stored hashed and cannot be shown again); it expires
+after N days (default 90, at most 366) and with scope ``read`` may only read.
+``tokens NAME`` lists NAME's tokens (id, scope, created, expires, last used, state);
+``renew-token NAME ID [--expires-days N]`` sets a token to expire N days from now;
+``revoke-tokens NAME`` revokes all of them.
 ``revoke-sessions NAME`` signs NAME out everywhere at once. ``disable NAME`` does both.
 
 Each change is written to the audit log in the same database, as the OS user
@@ -23,8 +28,9 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from auth.users import Role, User, UserError, UserStore
+from auth.users import DEFAULT_TOKEN_TTL_S, TOKEN_SCOPES, Role, User, UserError, UserStore
 from twin.service.audit import AuditLog
 
 __all__ = ["DEFAULT_DB_PATH", "main"]
@@ -59,9 +65,23 @@ def _parser() -> argparse.ArgumentParser:
         "revoke-tokens": "revoke every API token of a user",
         "revoke-sessions": "end every sign-in session of a user",
     }
+    subs = {}
     for command, text in helps.items():
-        sub = commands.add_parser(command, help=text, parents=[common])
+        sub = subs[command] = commands.add_parser(command, help=text, parents=[common])
         sub.add_argument("name")
+    days = DEFAULT_TOKEN_TTL_S / 86400
+    subs["token"].add_argument("--scope", choices=TOKEN_SCOPES, default="act")
+    subs["token"].add_argument(
+        "--expires-days", type=float, default=days, help="lifetime in days (default %(default)g)"
+    )
+    listing = commands.add_parser("tokens", help="list a user's API tokens", parents=[common])
+    listing.add_argument("name")
+    renew = commands.add_parser(
+        "renew-token", help="set an API token to expire N days from now", parents=[common]
+    )
+    renew.add_argument("name")
+    renew.add_argument("token_id", type=int)
+    renew.add_argument("--expires-days", type=float, default=days)
     return parser
 
 
@@ -115,14 +135,54 @@ def _revoke(store: UserStore, args: argparse.Namespace) -> int:
 
 
 def _token(store: UserStore, args: argparse.Namespace) -> int:
-    token = store.issue_token(args.name)
+    token = store.issue_token(args.name, expires_in_s=args.expires_days * 86400.0, scope=args.scope)
     user = store.get(args.name)
-    _audit(args.db, "user.token", user.name, after={"tokens": store.token_count(user.name)})
+    info = store.tokens(user.name)[-1]
+    _audit(
+        args.db,
+        "user.token",
+        user.name,
+        after={
+            "tokens": store.token_count(user.name),
+            "id": info.id,
+            "scope": info.scope,
+            "expires": _when(info.expires_s),
+        },
+    )
     print(
-        f"token: new API token for {user.name} ({user.role.value}); it is shown only once,"
+        f"token: new API token #{info.id} for {user.name} ({user.role.value}), scope"
+        f" {info.scope}, expires {_when(info.expires_s)}; it is shown only once,"
         " send it as 'Authorization: Bearer <token>':"
     )
     print(token)
+    return 0
+
+
+def _when(time_s: float | None) -> str:
+    if time_s is None:
+        return "-"
+    return datetime.fromtimestamp(time_s, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _tokens(store: UserStore, args: argparse.Namespace) -> int:
+    for t in store.tokens(args.name):
+        state = "revoked" if t.revoked_s is not None else ("valid" if t.valid else "expired")
+        print(
+            f"#{t.id:<5} {t.scope:<5} created {_when(t.created_s)}  expires {_when(t.expires_s)}"
+            f"  last used {_when(t.last_used_s)}  {state}"
+        )
+    return 0
+
+
+def _renew(store: UserStore, args: argparse.Namespace) -> int:
+    info = store.renew_token(args.name, args.token_id, expires_in_s=args.expires_days * 86400.0)
+    _audit(
+        args.db,
+        "user.renew-token",
+        info.user,
+        after={"id": info.id, "expires": _when(info.expires_s)},
+    )
+    print(f"renew-token: #{info.id} of {info.user} now expires {_when(info.expires_s)}")
     return 0
 
 
@@ -144,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _revoke(store, args)
         elif args.command == "token":
             return _token(store, args)
+        elif args.command == "tokens":
+            return _tokens(store, args)
+        elif args.command == "renew-token":
+            return _renew(store, args)
         else:
             before_user = store.get(args.name)
             user = getattr(store, args.command)(args.name)

@@ -40,6 +40,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "Role",
     "Session",
+    "TokenInfo",
     "User",
     "UserError",
     "UserStore",
@@ -82,19 +83,32 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 );
 CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens (user);
 """
+# Added after the first release: expiry and scope of API tokens (issue 19). Tokens made before
+# get the default lifetime from their creation and the scope they had (act).
+_TOKEN_COLUMNS = {
+    "expires_s": "ALTER TABLE api_tokens ADD COLUMN expires_s REAL",
+    "scope": "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'act'",
+}
+TOKEN_SCOPES = ("read", "act")
+"""``read``: GET requests only; ``act``: also what the user's role may submit."""
+DEFAULT_TOKEN_TTL_S = 90 * 86400.0
+MAX_TOKEN_TTL_S = 366 * 86400.0
 
 
 class Role(enum.StrEnum):
     """What a signed-in user may do.
 
     operator: live control. planner: replay and forks, no live control.
-    executive: summary and read-only map. admin: users and audit.
+    executive: summary and read-only map. admin: users, audit and the clock.
+    feed: a machine account that posts field feeds (API token only) and nothing else.
+    What each may do is the permission table, :mod:`twin.service.permissions`.
     """
 
     OPERATOR = "operator"
     PLANNER = "planner"
     EXECUTIVE = "executive"
     ADMIN = "admin"
+    FEED = "feed"
 
     @classmethod
     def parse(cls, value: str | Role) -> Role:
@@ -134,6 +148,21 @@ class Session:
     created_s: float
     expires_s: float
     last_seen_s: float
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One API token as listed (never its secret): its scope, times (s since the epoch) and
+    whether it can be used now (``valid``: not revoked, not expired)."""
+
+    id: int
+    user: str
+    scope: str
+    created_s: float
+    expires_s: float
+    last_used_s: float | None
+    revoked_s: float | None
+    valid: bool
 
 
 def validate_name(name: str) -> str:
@@ -180,6 +209,15 @@ class UserStore(SqliteFile):
 
     def __init__(self, path: str | Path, *, clock=time.time) -> None:
         super().__init__(path, _SCHEMA, clock=clock)
+        with self._connect() as conn:
+            have = {row[1] for row in conn.execute("PRAGMA table_info(api_tokens)")}
+            for column, sql in _TOKEN_COLUMNS.items():
+                if column not in have:
+                    conn.execute(sql)
+            conn.execute(
+                "UPDATE api_tokens SET expires_s = created_s + ? WHERE expires_s IS NULL",
+                (DEFAULT_TOKEN_TTL_S,),
+            )
 
     def add(self, name: str, password: str, role: str | Role) -> User:
         """Create an active user; raise UserError on bad input or a taken name."""
@@ -367,22 +405,67 @@ class UserStore(SqliteFile):
         return [Session(n, r, bool(d), c, e, seen) for n, r, d, c, e, seen in rows]
 
     # -- API bearer tokens ---------------------------------------------------------
-    def issue_token(self, name: str) -> str:
+    def issue_token(
+        self, name: str, *, expires_in_s: float = DEFAULT_TOKEN_TTL_S, scope: str = "act"
+    ) -> str:
         """Make a new API token for the active user `name` and return it.
 
         The token (``vt_`` + 43 URL-safe characters) is shown once: only its SHA-256
-        is stored. A user may hold several; each acts with the user's current role.
+        is stored. A user may hold several; each acts with the user's current role,
+        within its `scope` (``read``: GET only; ``act``: also submit what the role may),
+        until `expires_in_s` from now (at most a year; :meth:`renew_token` extends it).
         """
+        _check_ttl(expires_in_s)
+        if scope not in TOKEN_SCOPES:
+            raise UserError(f"'scope' must be one of {', '.join(TOKEN_SCOPES)}, got {scope!r}")
         user = self._require(name)
         if not user.active:
             raise UserError(f"'name' must name an active user, got {name!r}")
         token = TOKEN_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
+        now = self._clock()
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO api_tokens (user, token_hash, created_s) VALUES (?, ?, ?)",
-                (user.name, _digest(token), self._clock()),
+                "INSERT INTO api_tokens (user, token_hash, created_s, expires_s, scope)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user.name, _digest(token), now, now + float(expires_in_s), scope),
             )
         return token
+
+    def tokens(self, name: str) -> list[TokenInfo]:
+        """The API tokens of `name` (never the secrets), oldest first, revoked ones included."""
+        user = self._require(name)
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, user, scope, created_s, expires_s, last_used_s, revoked_s"
+                " FROM api_tokens WHERE user = ? ORDER BY id",
+                (user.name,),
+            ).fetchall()
+        now = self._clock()
+        return [
+            TokenInfo(i, u, sc, c, e, last, rev, rev is None and now < e)
+            for i, u, sc, c, e, last, rev in rows
+        ]
+
+    def renew_token(
+        self, name: str, token_id: int, *, expires_in_s: float = DEFAULT_TOKEN_TTL_S
+    ) -> TokenInfo:
+        """Set the token `token_id` of `name` to expire `expires_in_s` from now (also an
+        expired one; never a revoked one)."""
+        _check_ttl(expires_in_s)
+        user = self._require(name)
+        if not user.active:
+            raise UserError(f"'name' must name an active user, got {name!r}")
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "UPDATE api_tokens SET expires_s = ? WHERE id = ? AND user = ?"
+                " AND revoked_s IS NULL",
+                (self._clock() + float(expires_in_s), int(token_id), user.name),
+            )
+        if cursor.rowcount != 1:
+            raise UserError(
+                f"'token_id' must name an unrevoked token of {user.name}, got {token_id!r}"
+            )
+        return next(t for t in self.tokens(user.name) if t.id == int(token_id))
 
     def revoke_tokens(self, name: str) -> int:
         """Revoke every API token of `name`; return how many were not revoked yet."""
@@ -391,7 +474,13 @@ class UserStore(SqliteFile):
             return self._revoke(conn, "api_tokens", user.name)
 
     def user_for_token(self, token: str) -> User | None:
-        """The active user holding the unrevoked API token `token`, else None."""
+        """The active user holding the unrevoked, unexpired API token `token`, else None."""
+        grant = self.token_grant(token)
+        return None if grant is None else grant[0]
+
+    def token_grant(self, token: str) -> tuple[User, str] | None:
+        """``(user, scope)`` of the unrevoked, unexpired API token `token` of an active user,
+        else None."""
         if (
             not isinstance(token, str)
             or not token.startswith(TOKEN_PREFIX)
@@ -401,17 +490,17 @@ class UserStore(SqliteFile):
         now = self._clock()
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT t.id, t.last_used_s, u.name, u.role, u.active, u.created_s"
-                " FROM api_tokens t JOIN users u ON u.name = t.user"
+                "SELECT t.id, t.last_used_s, t.expires_s, t.scope, u.name, u.role, u.active,"
+                " u.created_s FROM api_tokens t JOIN users u ON u.name = t.user"
                 " WHERE t.token_hash = ? AND t.revoked_s IS NULL",
                 (_digest(token),),
             ).fetchone()
-            if row is None or not row[4]:
+            if row is None or not row[6] or not now < row[2]:
                 return None
             token_id, last_used_s = row[:2]
             if last_used_s is None or now - last_used_s >= 60.0:
                 conn.execute("UPDATE api_tokens SET last_used_s = ? WHERE id = ?", (now, token_id))
-        return _user(row[2:])
+        return _user(row[4:]), row[3]
 
     def token_count(self, name: str) -> int:
         """How many unrevoked API tokens `name` holds."""
@@ -427,6 +516,18 @@ class UserStore(SqliteFile):
             (self._clock(), name),
         )
         return cursor.rowcount
+
+
+def _check_ttl(expires_in_s: float) -> None:
+    if (
+        isinstance(expires_in_s, bool)
+        or not isinstance(expires_in_s, (int, float))
+        or not 0 < expires_in_s <= MAX_TOKEN_TTL_S
+    ):
+        raise UserError(
+            f"'expires_in_s' must be > 0 and at most {MAX_TOKEN_TTL_S / 86400:.0f} days,"
+            f" got {expires_in_s!r}"
+        )
 
 
 def _digest(secret: str) -> str:

@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help=f"default {RESULTS}")
     parser.add_argument(
-        "--only", choices=["recording", "feeds", "skill"], help="run one part alone"
+        "--only", choices=["recording", "feeds", "skill", "forks_load"], help="run one part alone"
     )
     parser.add_argument(
         "--scans",
@@ -305,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
 
         path = args.json if args.json != RESULTS else RESULTS.with_name("feeds_bench.json")
         return _write(path, {"feeds": bench_feeds(args.scans, args.batch)})
+    if args.only == "forks_load":  # needs a quiet machine: see bench/forks_load.py
+        from bench.forks_load import bench_forks_load
+
+        print("forks against the live loop (bundled scenario):")
+        path = args.json if args.json != RESULTS else RESULTS.with_name("forks_load.json")
+        return _write(path, {"forks_load": bench_forks_load()})
     print("bundled scenario (forecast 60 min from 18:30):")
     figures["scenario"] = bench_scenario(args.repeats)
     s = figures["scenario"]

@@ -16,9 +16,10 @@
 - ``GET /api/v1/openapi.json``: the OpenAPI 3.1 document.
 
 Who acts: :func:`callbacks.services.who` (the signed-in user or bearer token's user; without
-sign-in ``local``, an operator). Sign-in itself (401, CSRF for session cookies, tokens) is
-``callbacks.auth``'s guard, which runs before any of this. Every role may read; only
-operators may act (``403`` otherwise, written to the security log).
+sign-in ``local``). Sign-in itself (401, CSRF for session cookies, tokens) is ``callbacks.auth``'s
+guard, which runs before any of this. Who may read what and submit which kind is the one
+permission table (:mod:`twin.service.permissions`): ``403`` otherwise, written to the security
+log, nothing changed (the command path checks the same table again).
 
 Errors are always JSON ``{"error": {"code", "message", ...}}``, never a 5xx for bad input.
 A recording id from a URL is only ever looked up among the files of the recordings folder,
@@ -47,6 +48,8 @@ from werkzeug.exceptions import HTTPException
 
 from callbacks.api_schema import ACTION_KINDS, OPENAPI, SCHEMA_URI, openapi_document
 from callbacks.services import EXTENSION_KEY, who
+from twin.service import permissions
+from twin.service.replay_service import FORKS_FOLDER
 
 if TYPE_CHECKING:
     import dash
@@ -64,7 +67,9 @@ MAX_BODY_BYTES = 64 * 1024
 """An action is a few hundred bytes; anything over this is refused (413) unread."""
 MAX_REPLAY_ENGINES = 2
 """Replay engines kept (one per recording, least recently used dropped): each holds a scenario's state."""
-ACTING_ROLES = frozenset({"operator"})
+INPUT_KIND = {"clock": "clock", "acknowledge": "acknowledge"}
+"""Body kind -> input kind of the permission table (operator actions are their own kind)."""
+_API_INPUTS = tuple(INPUT_KIND.get(kind, kind) for kind in ACTION_KINDS)
 RECORDING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 _STATE_KEY = "venuetwin.api"
 _MAX_LISTED_ERRORS = 20
@@ -398,11 +403,12 @@ def _recording_path(folder: Path, recording_id: str) -> Path | None:
     """The file of ``recording_id`` among the recordings in ``folder`` (never a path built from it)."""
     if not RECORDING_ID.fullmatch(recording_id):
         return None
-    root = folder.resolve()
-    for path in folder.glob("*.sqlite"):
-        if path.stem == recording_id:
-            real = path.resolve()
-            return real if real.parent == root and real.is_file() else None
+    for where in (folder, folder / FORKS_FOLDER):  # live days, and forks kept apart
+        root = where.resolve()
+        for path in where.glob("*.sqlite"):
+            if path.stem == recording_id:
+                real = path.resolve()
+                return real if real.parent == root and real.is_file() else None
     return None
 
 
@@ -465,6 +471,7 @@ STATE_CORRIDOR_KEYS = (
 
 
 def _get_state() -> Response:
+    _require_read("live")
     svc, commands = _services(), _commands()
     state = _twin_call(lambda: commands.query("api_state"))  # one consistent read in the loop
     frame = svc.store.latest()
@@ -490,9 +497,19 @@ def _get_state() -> Response:
     )
 
 
-def _forbidden(user: dict[str, str]) -> ApiError:
+def _require_read(data_kind: str) -> None:
+    """403 unless the request's role may read ``data_kind`` (the permission table)."""
+    user = who()
+    if not permissions.may_read(user["role"], data_kind):
+        raise _forbidden(
+            user,
+            f"role {user['role']} may not read {data_kind} data",
+            f"the role {user['role']} may not read this ({data_kind} data)",
+        )
+
+
+def _forbidden(user: dict[str, str], reason: str, message: str) -> ApiError:
     audit = getattr(_services().commands, "audit", None)
-    reason = f"role {user['role']} may not act (only operators act)"
     log.warning(
         "api.forbidden user=%r role=%r ip=%s %s",
         user["user"],
@@ -509,17 +526,15 @@ def _forbidden(user: dict[str, str]) -> ApiError:
             ip=user["ip"],
             detail=reason,
         )
-    return ApiError(
-        403, "forbidden", f"the role {user['role']} may read but not act; only operators act"
-    )
+    return ApiError(403, "forbidden", message)
 
 
 def _post_action() -> Response:
     user = who()
-    if user["role"] not in ACTING_ROLES:
-        raise _forbidden(user)
+    raw = read_json_object()
+    _require_input(user, raw.get("kind"))  # before the schema: no hints for those refused
+    body = _valid_action_body(raw)
     commands = _commands()
-    body = _valid_action_body()
     result = _run_action(commands, body, user)
     if not result.ok:
         raise ApiError(
@@ -533,9 +548,28 @@ def _post_action() -> Response:
     return _json(_acknowledgement(result))
 
 
-def _valid_action_body() -> dict[str, Any]:
+def _require_input(user: dict[str, str], body_kind: Any) -> None:
+    """403 unless the role may submit ``body_kind`` (the permission table); a kind the API
+    does not know is left to the schema (400) when the role may act at all."""
+    known = isinstance(body_kind, str) and body_kind in ACTION_KINDS
+    kind = INPUT_KIND.get(body_kind, body_kind) if known else None
+    if kind is not None and permissions.may(user["role"], kind):
+        return
+    if kind is None and any(permissions.may(user["role"], k) for k in _API_INPUTS):
+        return
+    allowed = sorted(permissions.roles_for(f"input:{kind}") - {permissions.LOCAL})
+    raise _forbidden(
+        user,
+        f"role {user['role']} may not submit {kind or 'actions'}",
+        f"the role {user['role']} may not submit {body_kind if known else 'actions'}; "
+        f"only {' and '.join(allowed) or 'no one'} may"
+        if known
+        else f"the role {user['role']} may not submit actions",
+    )
+
+
+def _valid_action_body(body: dict[str, Any]) -> dict[str, Any]:
     """The request's action, checked against the schema (400 naming the first error)."""
-    body = read_json_object()
     errors = action_errors(body)
     if errors:
         first = errors[0]
@@ -593,11 +627,14 @@ def _acknowledgement(result: CommandResult) -> dict[str, Any]:
 def _list_recordings() -> Response:
     from twin.service.recorder import list_recordings
 
+    _require_read("replay")
     folder = _services().recordings
     if folder is None or not Path(folder).is_dir():
         return _json({"recording": folder is not None, "recordings": []})
     rows = []
-    for row in list_recordings(folder):
+    forks = Path(folder) / FORKS_FOLDER
+    found = list_recordings(folder) + (list_recordings(forks) if forks.is_dir() else [])
+    for row in found:
         path = Path(row.pop("path"))  # server paths stay on the server
         rows.append({**row, "id": path.stem})
     return _json({"recording": True, "recordings": rows})
@@ -608,6 +645,7 @@ def _recording_state(recording_id: str) -> Response:
     from twin.service.recorder import RecordingError
     from twin.service.replay import parse_clock
 
+    _require_read("replay")
     folder = _services().recordings
     if folder is None:
         raise ApiError(

@@ -464,7 +464,10 @@ OPENAPI: dict[str, Any] = {
             "days. With sign-in on, authenticate with 'Authorization: Bearer <token>' (python -m twin "
             "users token NAME) or the browser session (then state-changing requests carry the session's "
             "CSRF token in X-CSRFToken); with sign-in off the API is open and acts as user 'local', role "
-            "operator. Every role may read; only operators may act. Errors are "
+            "local. Who may read and submit what is the one permission table "
+            "(twin/service/permissions.py): operators act, the clock is the admin's, recorded days "
+            "are for planners, operators and admins, a token of scope 'read' may only GET, and a "
+            "feed account reaches only /feeds. Errors are "
             '{"error": {"code", "message"}}; \'code\' is stable, \'message\' names the field and the rule.'
         ),
     },
@@ -508,7 +511,8 @@ OPENAPI: dict[str, Any] = {
                     ),
                     **_COMMON_ERRORS,
                     "403": _error(
-                        "The role may not act (only operators act), or a missing CSRF token."
+                        "The role may not submit this kind (the permission table: operators act, "
+                        "the clock is the admin's), a read-only token, or a missing CSRF token."
                     ),
                     "413": _error("The body is larger than 64 KiB."),
                     "415": _error("The body is not application/json."),
@@ -517,8 +521,10 @@ OPENAPI: dict[str, Any] = {
                         "not_open, bad_value, malformed, ...); recorded as refused, nothing changed."
                     ),
                     "503": _error(
-                        "The twin did not acknowledge it (stopped, or no answer in time); see "
-                        "GET /state for whether it applied."
+                        "The twin did not acknowledge it: stopped, no answer in time (see GET /state "
+                        "for whether it applied), or code not_recorded: the audit row or the "
+                        "recording could not be written durably, nothing was applied and the audit "
+                        "log says not_recorded."
                     ),
                 },
             }

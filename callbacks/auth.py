@@ -12,15 +12,21 @@
   stops working at once. Idle timeout (server last-use time and cookie age) and an
   absolute one (sign-in time); a changed role also ends the session;
 - API bearer tokens: a request to a path under ``/api/`` with ``Authorization: Bearer
-  <token>`` (``python -m twin users token NAME``) acts as the token's user; without a
-  valid token or session it gets a JSON ``401`` (never a redirect);
+  <token>`` (``python -m twin users token NAME``) acts as the token's user, within the
+  token's scope (``read``: GET only, else ``403``) and until it expires (set at creation,
+  listed by ``users tokens NAME``, extended by ``users renew-token``); without a valid
+  token or session it gets a JSON ``401`` (never a redirect);
 - one ``before_request`` guard that decides from the resolved Flask endpoint and
   denies by default: without a session only the sign-in routes, the static asset
   endpoints (at their canonical path) and the deck.gl bundle (endpoint ``deck_bundle``)
   are served; pages redirect to the sign-in page, everything else gets ``403``;
   pages a role may not see redirect to its home page; a POST to
-  ``/_dash-update-component`` runs only if the callback's roles include the user's
-  (see :func:`protect`), and its body is read only after the session is checked;
+  ``/_dash-update-component`` runs only if the callback's roles include the user's:
+  the roles of its entry in the one permission table
+  (:data:`twin.service.permissions.CALLBACK_PERMISSIONS`) and of any :func:`protect`
+  entry; a callback with neither runs for nobody. Its body is read only after the
+  session is checked; pages open by ``PAGE_PERMISSIONS`` of the same table; a feed
+  account signs in by token only and reaches only ``/api/v1/feeds``;
   every refusal is written to the security log;
 - security headers on every response (see :func:`content_security_policy`).
 
@@ -34,7 +40,10 @@ from up to a minute to up to 15 minutes, never longer). The first time an addres
 exhausts its budget, an ``alert.password_spraying`` entry goes to the security log
 for admins. A browser that has signed in as a user before carries a signed device
 cookie for that name; from it, that user is limited per device only, so an attacker
-sharing the operator's address cannot lock the operator out.
+sharing the operator's address cannot lock the operator out. Guesses at one account spread
+over many addresses meet a budget per account, whatever the address (``login_account_limits``,
+default 10 in 5 minutes and 30 an hour); its first exhaustion writes an
+``alert.account_guessing`` entry for admins. The real user's device cookie bypasses it too.
 
 Callbacks read the signed-in user with :func:`current_user`. Paths assume the app
 is served at ``/`` (Dash's default ``routes_pathname_prefix``).
@@ -73,6 +82,7 @@ from limits import RateLimitItem, parse_many
 
 from auth.users import MAX_PASSWORD_CHARS, Role, UserError, UserStore
 from layouts.signin import signin_page, signout_page
+from twin.service import permissions
 from twin.service.audit import AuditLog
 
 if TYPE_CHECKING:
@@ -95,14 +105,11 @@ __all__ = [
 logger = logging.getLogger("venuetwin.security")
 
 ALL_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
-# Page path prefix -> roles that may open it; the longest matching prefix wins.
+# Page path prefix -> roles that may open it; the longest matching prefix wins. From the one
+# permission table (twin/service/permissions.py).
 DEFAULT_PAGE_ROLES: dict[str, tuple[str, ...]] = {
-    "/": ("operator",),  # live control
-    "/map": ("operator", "planner", "executive"),  # read-only map
-    "/replay": ("planner", "operator", "admin"),  # planners' home; executives read the summary
-    "/summary": ALL_ROLES,
-    "/admin": ("admin",),
-    "/api": ALL_ROLES,  # the HTTP API: each endpoint checks the role of the action itself
+    path: tuple(r for r in ALL_ROLES if r in roles)
+    for path, roles in permissions.PAGE_PERMISSIONS.items()
 }
 DEFAULT_HOME_PAGES: dict[str, str] = {
     "operator": "/",
@@ -117,6 +124,7 @@ _PUBLIC_ENDPOINTS = frozenset({"venuetwin_login", "venuetwin_demo_login"})
 _STATIC_ENDPOINTS = frozenset({"static", "_dash_assets.static", "deck_bundle"})
 _API_PREFIX = "/api/"
 DEFAULT_ADDRESS_LIMITS = "10 per minute; 30 per 15 minutes"
+DEFAULT_ACCOUNT_LIMITS = "10 per 5 minutes; 30 per hour"
 _DEVICE_COOKIE = "venuetwin_device"
 _DEVICE_MAX_AGE_S = 90 * 86400
 _DEVICE_MAX_NAMES = 8
@@ -134,6 +142,7 @@ class SignedInUser:
     role: str
     demo: bool = False
     token: bool = False  # signed in by an API bearer token (no cookie, no CSRF)
+    scope: str = "act"  # a token's scope: "read" (GET only) or "act"
 
 
 @dataclass(frozen=True)
@@ -150,9 +159,10 @@ class AuthSettings:
     login_max_failures: int = 5
     login_window_s: float = 300
     login_address_limits: str = DEFAULT_ADDRESS_LIMITS
+    login_account_limits: str = DEFAULT_ACCOUNT_LIMITS
     rate_limit_storage_uri: str = "memory://"
     callback_roles: Mapping[str, Iterable[str]] = field(default_factory=dict)
-    callback_default_roles: Iterable[str] = ALL_ROLES
+    callback_default_roles: Iterable[str] = ()
     page_roles: Mapping[str, Iterable[str]] = field(default_factory=lambda: DEFAULT_PAGE_ROLES)
     home_pages: Mapping[str, str] = field(default_factory=lambda: DEFAULT_HOME_PAGES)
     csp_allow_eval: bool = False
@@ -178,13 +188,14 @@ class AuthSettings:
             raise ValueError(
                 f"config['login_max_failures'] must be >= 1, got {self.login_max_failures}"
             )
-        try:
-            parse_many(self.login_address_limits)
-        except ValueError:
-            raise ValueError(
-                "config['login_address_limits'] must be rate limits such as"
-                f" '10 per minute; 30 per 15 minutes', got {self.login_address_limits!r}"
-            ) from None
+        for name in ("login_address_limits", "login_account_limits"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ValueError(
+                    f"config[{name!r}] must be rate limits such as"
+                    f" '10 per minute; 30 per 15 minutes', got {getattr(self, name)!r}"
+                ) from None
         for role, home in self.home_pages.items():
             if role not in _match_roles(self.page_roles, home):
                 raise ValueError(
@@ -215,6 +226,7 @@ class LoginLimits:
         *,
         per_name: str,
         per_address: str,
+        per_account: str = DEFAULT_ACCOUNT_LIMITS,
         storage_uri: str = "memory://",
     ) -> None:
         self.extension = Limiter(
@@ -225,6 +237,7 @@ class LoginLimits:
         )
         self.per_name = parse_many(per_name)
         self.per_address = parse_many(per_address)
+        self.per_account = parse_many(per_account)
         longest_s = max(item.get_expiry() for item in self.per_address)
         self._alert = parse_many(f"1 per {longest_s} seconds")
 
@@ -342,6 +355,14 @@ def protect(app: dash.Dash, target: Any, *, roles: Iterable[str] | str) -> None:
         _policy(app)[key] = allowed
 
 
+def callback_name(app: dash.Dash, callback_key: str) -> str:
+    """``module.function`` of the server callback with this key ('' if none): its name in
+    the permission table."""
+    fn = app.callback_map.get(callback_key, {}).get("callback")
+    fn = getattr(fn, "__wrapped__", fn)
+    return f"{fn.__module__}.{fn.__name__}" if fn is not None else ""
+
+
 def current_user() -> SignedInUser | None:
     """The user of the current request (by session cookie, or by API bearer token under
     ``/api/``: then ``token`` is True), or None (also outside requests)."""
@@ -408,10 +429,14 @@ def install_auth(app: dash.Dash, config: Mapping[str, Any]) -> Auth:
     ``login_max_failures`` (5) per ``login_window_s`` (300) per user name and IP;
     ``login_address_limits`` failed sign-ins and API tokens per address across names
     (default :data:`DEFAULT_ADDRESS_LIMITS`, Flask-Limiter notation);
+    ``login_account_limits`` failed sign-ins per user name across all addresses, except from
+    a browser that signed in as that user before (default :data:`DEFAULT_ACCOUNT_LIMITS`);
     ``rate_limit_storage_uri`` where those counts live (default ``memory://``; with
     ``store="redis"`` and a ``redis_url`` the default is that Redis, shared by workers);
     ``callback_roles`` ``{output id, "id.prop" or callback key: roles}``, as :func:`protect`;
-    ``callback_default_roles`` roles for callbacks with no entry (default: every role);
+    ``callback_default_roles`` roles for callbacks with no entry, neither in the permission
+    table (:data:`twin.service.permissions.CALLBACK_PERMISSIONS`) nor by :func:`protect`
+    (default: none, deny);
     ``page_roles`` ``{path prefix: roles}`` and ``home_pages`` ``{role: path}``
     (defaults :data:`DEFAULT_PAGE_ROLES`, :data:`DEFAULT_HOME_PAGES`);
     ``csp_allow_eval`` and ``csp_extra_sources`` see :func:`content_security_policy`.
@@ -450,6 +475,7 @@ class Auth:
             per_name=f"{settings.login_max_failures} per {math.ceil(settings.login_window_s)}"
             " seconds",
             per_address=settings.login_address_limits,
+            per_account=settings.login_account_limits,
         )
         self._page_roles = {p: _roles(r) for p, r in settings.page_roles.items()}
         self._default_roles = _roles(settings.callback_default_roles)
@@ -467,9 +493,14 @@ class Auth:
         protect(self.app, target, roles=roles)
 
     def roles_for_callback(self, callback_key: str) -> frozenset[str]:
-        """Roles allowed to run the callback with this key (``body["output"]``)."""
+        """Roles allowed to run the callback with this key (``body["output"]``): those of its
+        entry in the permission table, and of every :func:`protect` entry naming it; a
+        callback with neither runs for ``callback_default_roles`` (default: nobody)."""
         policy = _policy(self.app)
         matches = [policy[n] for n in {callback_key} | _output_names(callback_key) if n in policy]
+        right = permissions.CALLBACK_PERMISSIONS.get(callback_name(self.app, callback_key))
+        if right is not None:
+            matches.append(permissions.roles_for(right) & frozenset(ALL_ROLES))
         return frozenset.intersection(*matches) if matches else self._default_roles
 
     def unprotected_callbacks(self) -> list[str]:
@@ -478,7 +509,9 @@ class Auth:
         return sorted(
             k
             for k, cb in self.app.callback_map.items()
-            if "callback" in cb and not ({k} | _output_names(k)) & policy.keys()
+            if "callback" in cb
+            and not ({k} | _output_names(k)) & policy.keys()
+            and callback_name(self.app, k) not in permissions.CALLBACK_PERMISSIONS
         )
 
     def page_allowed(self, path: str, role: str | None = None) -> bool:
@@ -593,6 +626,15 @@ class Auth:
         if refused is not None:
             return refused
         g.venuetwin_user = user
+        if user.token and user.scope != "act" and request.method not in _SAFE_METHODS:
+            return self._api_refuse(
+                user,
+                403,
+                "forbidden",
+                path,
+                "This token is read-only (scope read): it may only GET.",
+                reason="read-only token",
+            )
         if not self.page_allowed(path, user.role):
             return self._api_refuse(
                 user,
@@ -618,10 +660,11 @@ class Auth:
                 "Send 'Authorization: Bearer <token>'.",
                 reason="malformed Authorization header",
             )
-        stored = self.users.user_for_token(token.strip())
-        if stored is None:
+        grant = self.users.token_grant(token.strip())
+        if grant is None:
             return None, self._token_failed(path)
-        return SignedInUser(stored.name, stored.role.value, token=True), None
+        stored, scope = grant
+        return SignedInUser(stored.name, stored.role.value, token=True, scope=scope), None
 
     def _api_session_user(self, path: str) -> tuple[SignedInUser, None] | tuple[None, Response]:
         """The user of the session cookie (a CSRF token on writes), or the refusal."""
@@ -771,6 +814,26 @@ class Auth:
                 f" spent the address budget ({budget}); further tries are delayed",
             )
 
+    def _alert_if_account_exhausted(self, username: str, groups: list[Any]) -> None:
+        """Alert the admins (security log) the first time guesses at one account, from any
+        addresses, spend its budget."""
+        key = ("account", _hashed(username))
+        account = [g for g in groups if g[1] == key]
+        if account and self.limits.retry_after_s(account) and self.limits.first_alert(key):
+            name = self._known_name(username)
+            budget = "; ".join(str(item) for item in self.limits.per_account)
+            logger.error("alert.account_guessing user=%r budget=%s", name, budget)
+            self.audit.record_security(
+                "alert.account_guessing",
+                user=name,
+                target=name or "(unknown name)",
+                result="refused",
+                ip=request.remote_addr or "",
+                detail=f"failed sign-ins as {name or 'an unknown name'} from several addresses"
+                f" spent the account budget ({budget}); further tries from new devices are"
+                " delayed (the user's own browser is not)",
+            )
+
     def _security_headers(self, response: Response) -> Response:
         headers = response.headers
         headers.setdefault(
@@ -799,7 +862,7 @@ class Auth:
             next_path=_safe_next(request.values.get("next")),
             username=username,
             error=error,
-            demo_roles=ALL_ROLES if self._demo_request_ok() else (),
+            demo_roles=permissions.HUMAN_ROLES if self._demo_request_ok() else (),
         )
 
     def _login(self) -> Any:
@@ -820,6 +883,12 @@ class Auth:
         user = self.users.verify(username, password)
         if user is None:
             return self._login_failed(username, groups)
+        if user.role.value not in permissions.HUMAN_ROLES:  # a machine account: tokens only
+            self._log("login.refused", None, "", "feed accounts use API tokens", result="refused")
+            html = self._signin_html(
+                error="This is a feed account: it posts feeds with an API token and has no pages."
+            )
+            return html, 403
         self.limits.reset([name_group])  # the address budget is not refunded
         response = self._start_session(user.name, user.role.value, demo=False)
         self._remember_device(response, user.name)
@@ -853,6 +922,7 @@ class Auth:
             name=known,
         )
         self._alert_if_exhausted()
+        self._alert_if_account_exhausted(username, groups)
         return self._signin_html(error="Wrong user name or password.", username=username), 401
 
     def _login_groups(self, username: str) -> tuple[Any, list[Any]]:
@@ -865,7 +935,8 @@ class Auth:
             return name_group, [name_group]
         address = request.remote_addr or ""
         name_group = (self.limits.per_name, ("name", address, _hashed(username)))
-        return name_group, [name_group, (self.limits.per_address, ("address", address))]
+        account = (self.limits.per_account, ("account", _hashed(username)))
+        return name_group, [name_group, (self.limits.per_address, ("address", address)), account]
 
     def _device_serializer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.app.server.secret_key, salt="venuetwin-device")
@@ -908,7 +979,7 @@ class Auth:
         if not self._demo_request_ok():
             return jsonify(error="not found"), 404
         role = request.form.get("role", "")
-        if not self._login_csrf_ok() or role not in ALL_ROLES:
+        if not self._login_csrf_ok() or role not in permissions.HUMAN_ROLES:
             return self._signin_html(error="The sign-in form expired. Please try again."), 400
         return self._start_session(f"demo-{role}", role, demo=True)
 

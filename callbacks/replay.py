@@ -52,9 +52,10 @@ from layouts.replay_fork import change_label, change_list, compare_view, job_lis
 from layouts.signal_panel import junction_options
 from twin.errors import TwinError
 from twin.service.live import wall_kpis
+from twin.service.permissions import LOCAL, roles_for
 from twin.service.recorder import RecordingError
 from twin.service.replay import parse_clock
-from twin.service.replay_service import ReplayService, fork_changes
+from twin.service.replay_service import ForkLimits, ReplayService, fork_changes
 from twin.service.store import Frame
 
 if TYPE_CHECKING:
@@ -65,8 +66,8 @@ if TYPE_CHECKING:
     from callbacks.services import Services
     from layouts.deck import Scene
 
-FORK_ROLES = ("planner", "operator", "admin")
-"""Who may fork a day (the server refuses everyone else: 403)."""
+FORK_ROLES = tuple(sorted(roles_for("data:fork") - {LOCAL}))
+"""Who may fork a day (the permission table; the server refuses everyone else: 403)."""
 EXTENSION_KEY = "venuetwin.replay"
 FRAME_STEP_S = 10.0
 """Frames are served on this grid of simulated times (the page asks for whole minutes while
@@ -232,7 +233,9 @@ def _daydata(info: Mapping[str, Any], t: float | None) -> dict[str, Any]:
 def register_callbacks(app: dash.Dash) -> None:
     svc = services(app)
     config = app.server.config["VENUETWIN"]
-    service = ReplayService(svc.recordings, svc.scenario)
+    service = ReplayService(  # config "fork_limits": ForkLimits fields (per_user, total, ...)
+        svc.recordings, svc.scenario, limits=ForkLimits(**(config.get("fork_limits") or {}))
+    )
     names = _names(svc)
     fork_options = {
         "junctions": junction_options(svc.scene.signals),

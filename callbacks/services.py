@@ -52,13 +52,14 @@ def audit_log(app: dash.Dash) -> AuditLog | None:
 
 def who() -> dict[str, str]:
     """``user``, ``role`` and ``ip`` of the request, for the command path (without sign-in:
-    ``local``, acting as an operator)."""
+    ``local`` with the role ``local``, see :data:`twin.service.permissions.LOCAL`)."""
     from flask import request
 
     from callbacks.auth import current_user
+    from twin.service.permissions import LOCAL
 
     user = current_user()
-    name, role = (user.name, user.role) if user is not None else ("local", "operator")
+    name, role = (user.name, user.role) if user is not None else ("local", LOCAL)
     return {"user": name, "role": role, "ip": request.remote_addr or ""}
 
 

@@ -51,6 +51,16 @@ def _signal_action(node: Any, greens: list[Any], cycle: Any, offset: Any) -> dic
     }
 
 
+def _phase_mismatch(node: Any, shown: int, phases: int) -> ActionError:
+    """The editor shows a different number of phases than the junction has (another junction's
+    editor, or a client sending what no screen offers): nothing is filled in."""
+    return ActionError(
+        f"the editor shows {shown} phase(s) but junction {node} has {phases}: "
+        "open the junction again, then ask for a suggestion",
+        code="phase_count",
+    )
+
+
 def _refused(error: ActionError) -> Any:
     return message(f"Refused: {error}", "refused")
 
@@ -152,11 +162,16 @@ def _register_editing(guarded: Any, cmd: Any) -> None:
         prevent_initial_call=True,
     )
     def suggest(_clicks, node, greens):
-        unchanged = ([no_update] * len(greens), no_update, no_update)
+        # The number of green fields is what the client sent (its screen), not the junction's:
+        # the answer must have exactly that many, or Dash fails the request (a 500).
+        shown = len(ctx.outputs_list[0]) if ctx.outputs_list else len(greens or ())
+        unchanged = ([no_update] * shown, no_update, no_update)
         try:
             plan = cmd.query("suggested_plan", node)
         except ActionError as error:
             return (*unchanged, _refused(error))
+        if len(plan["greens_s"]) != shown:
+            return (*unchanged, _refused(_phase_mismatch(node, shown, len(plan["greens_s"]))))
         text = "Webster's plan filled in: Preview to see its effect, Apply to make it live"
         return plan["greens_s"], plan["cycle_s"], plan["offset_s"], message(text, "ok")
 

@@ -314,6 +314,13 @@ def recorded_options(
     ]
 
 
+def _queue_label(position: int) -> str:
+    """A queued fork's place: how many run or wait before it."""
+    if not position:
+        return "next in the queue"
+    return f"queued: {position} fork{'s' if position > 1 else ''} before this one"
+
+
 def job_list(jobs: Sequence[Mapping[str, Any]]) -> list[Any]:
     """This page's fork runs: progress while running, a link to the result when done."""
     out = []
@@ -329,7 +336,7 @@ def job_list(jobs: Sequence[Mapping[str, Any]]) -> list[Any]:
         )
         if state in ("queued", "running", "comparing"):
             label = {
-                "queued": "waiting for the previous run",
+                "queued": _queue_label(job.get("position", 0)),
                 "running": "running",
                 "comparing": "comparing with the day",
             }[state]

@@ -35,6 +35,7 @@ from callbacks.auth import (
 from layouts.audit import IDS as AUDIT_IDS
 from layouts.audit import audit_page
 from twin.service.audit import AuditFilter
+from twin.service.permissions import HUMAN_ROLES
 
 PASSWORD = "correct horse battery"
 SECRET = "s" * 40
@@ -108,6 +109,7 @@ def make_app(tmp_path, **config):
 
     protect(app, "plan-status", roles=["operator"])
     protect(app, "fork-status", roles="planner")
+    protect(app, route, roles=HUMAN_ROLES)  # a callback with no entry runs for nobody
     audit_callbacks.register_callbacks(app, auth.audit)
     return app
 
@@ -245,9 +247,26 @@ def test_dash_internals_need_a_session(client):
     assert client.get("/_dash-layout").status_code == 200
 
 
-def test_unprotected_callbacks_are_listed(app):
-    # Only read-only ones: the router; the audit table is admin-only.
-    assert get_auth(app).unprotected_callbacks() == ["..page.children...who.children.."]
+def test_unprotected_callbacks_are_listed_and_run_for_nobody(app, client):
+    assert get_auth(app).unprotected_callbacks() == []
+
+    @app.callback(Output("extra", "children"), Input("url", "search"))
+    def extra(_search):
+        return "ran"
+
+    assert get_auth(app).unprotected_callbacks() == ["extra.children"]
+    assert get_auth(app).roles_for_callback("extra.children") == frozenset()
+    for name in USERS:
+        client = app.server.test_client()
+        sign_in(client, name)
+        body = {
+            "output": "extra.children",
+            "outputs": {"id": "extra", "property": "children"},
+            "inputs": [{"id": "url", "property": "search", "value": ""}],
+            "changedPropIds": ["url.search"],
+            "state": [],
+        }
+        assert client.post("/_dash-update-component", json=body).status_code == 403, name
 
 
 # -- pages --------------------------------------------------------------------------
@@ -610,7 +629,7 @@ def test_protect_matches_ids_keys_functions_and_intersects(tmp_path):
     assert auth.roles_for_callback(key_both) == {"operator", "planner"}
     protect(app, "a", roles=["planner", "admin"])
     assert auth.roles_for_callback(key_both) == {"planner"}
-    assert auth.roles_for_callback(key_lanes) == set(ALL_ROLES)
+    assert auth.roles_for_callback(key_lanes) == set()  # deny by default
     protect(app, {"type": "lane", "gate": dash.ALL}, roles="operator")
     assert auth.roles_for_callback(key_lanes) == {"operator"}
     protect(app, no_output, roles="admin")
@@ -624,7 +643,7 @@ def test_protect_matches_ids_keys_functions_and_intersects(tmp_path):
         (
             "a",
             ["boss"],
-            r"^'roles' must be one of operator, planner, executive, admin, got 'boss'$",
+            r"^'roles' must be one of operator, planner, executive, admin, feed, got 'boss'$",
         ),
         (lambda: None, "admin", r"^'target' must be a callback registered on this app"),
         ("", "admin", r"^'target' must be a component id"),
@@ -949,9 +968,11 @@ def test_control_room_clock_for_admins(control_room):
     response = client.post("/_dash-update-component", json=_pause_body(keys["toggle_pause"]))
     assert response.status_code == 200
     assert live.paused is not paused
-    # The live tick (read-only) stays open to every role, so executives see the map.
-    tick = [k for k in get_auth(app).unprotected_callbacks() if "wall-map-update.data" in k]
-    assert len(tick) == 1
+    # The live tick (read-only) is open to every person's role (the map), never to feeds;
+    # every callback of the control room has its entry in the permission table.
+    assert get_auth(app).unprotected_callbacks() == []
+    [tick] = [k for k in app.callback_map if "wall-map-update.data" in k]
+    assert get_auth(app).roles_for_callback(tick) == set(HUMAN_ROLES)
     # Clientside callbacks run in the browser; posting one to the server is refused.
     clientside = next(k for k, cb in app.callback_map.items() if "callback" not in cb)
     body = {**_pause_body(clientside), "output": clientside}

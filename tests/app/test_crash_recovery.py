@@ -90,6 +90,7 @@ class Server:
     token: str
     process: subprocess.Popen | None = None
     base: str = ""
+    admin_token: str = ""  # the clock is the admin's (twin/service/permissions.py)
 
     def start(self, *, bound_s: float) -> dict:
         """Start it and wait until the API answers; the first state."""
@@ -242,9 +243,8 @@ def _submit_all(
         with ledger.lock:
             ledger.in_flight, ledger.sent = True, ledger.sent + 1
         try:
-            status, answer = _request(
-                server.base, "POST", "/actions", server.token, body, timeout_s=30.0
-            )
+            token = server.admin_token if body["kind"] == "clock" else server.token
+            status, answer = _request(server.base, "POST", "/actions", token, body, timeout_s=30.0)
         except (
             OSError,
             ValueError,
@@ -300,21 +300,31 @@ def operator(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("crash")
     db = tmp / "auth.sqlite"
     UserStore(db).add("olga", "correct horse battery", "operator")
-    out = subprocess.run(
-        [sys.executable, "-m", "twin", "users", "token", "olga", "--db", str(db)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return {"tmp": tmp, "db": db, "token": out.stdout.strip().splitlines()[-1]}
+    UserStore(db).add("ada", "correct horse battery", "admin")
+    tokens = {}
+    for name in ("olga", "ada"):
+        out = subprocess.run(
+            [sys.executable, "-m", "twin", "users", "token", name, "--db", str(db)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        tokens[name] = out.stdout.strip().splitlines()[-1]
+    return {"tmp": tmp, "db": db, "token": tokens["olga"], "admin_token": tokens["ada"]}
 
 
 def test_sigkill_loses_no_acknowledged_action_and_damaged_days_are_left_alone(operator):
     rng = random.Random(SEED)
     tmp = operator["tmp"]
-    server = Server(tmp / "recordings", operator["db"], tmp / "app.log", operator["token"])
+    server = Server(
+        tmp / "recordings",
+        operator["db"],
+        tmp / "app.log",
+        operator["token"],
+        admin_token=operator["admin_token"],
+    )
     state = server.start(bound_s=FIRST_START_S)
     ledger = Ledger({key: Target(value) for key, value in _observed(state).items()})
     actions = _actions(random.Random(SEED + 1), state)

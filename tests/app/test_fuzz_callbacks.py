@@ -75,13 +75,28 @@ def _spec_entry(spec: dict, draw) -> object:
     return {"id": cid, "property": spec["property"], "value": draw(JUNK)}
 
 
+def _pattern_outputs(pattern: dict, prop: str, draw) -> object:
+    """A pattern-matching output as a client sends it: for ALL, a list of concrete ids whose
+    length the fuzz varies (0 to 5: the screen may show another junction's phases); for MATCH,
+    one concrete id."""
+    wild = [k for k, v in pattern.items() if isinstance(v, list)]
+    concrete = lambda i: {k: (i if k in wild else v) for k, v in pattern.items()}  # noqa: E731
+    if any(pattern[k] == ["ALL"] for k in wild):
+        return [{"id": concrete(i), "property": prop} for i in range(draw(st.integers(0, 5)))]
+    return {"id": concrete(draw(st.integers(0, 3))), "property": prop}
+
+
 def _body(app, key: str, draw) -> dict:
     cb = app.callback_map[key]
     parts = key[2:-2].split("...") if key.startswith("..") else [key]
     outputs = []
     for part in parts:
         cid, prop = part.rsplit(".", 1)
-        outputs.append({"id": json.loads(cid) if cid.startswith("{") else cid, "property": prop})
+        prop = prop.split("@", 1)[0]
+        if cid.startswith("{"):
+            outputs.append(_pattern_outputs(json.loads(cid), prop, draw))
+        else:
+            outputs.append({"id": cid, "property": prop})
     inputs = [_spec_entry(s, draw) for s in cb["inputs"]]
     first = cb["inputs"][0]
     return {
@@ -133,8 +148,8 @@ def test_no_callback_answers_5xx_and_refusals_change_nothing(room):
     poke()
     assert not server_errors, f"{len(server_errors)} requests got a 5xx, e.g. {server_errors[:3]}"
     # the clock still runs (a speed the screen offers, not paused)
-    svc.commands.clock(paused=False, user="test", role="operator")
-    svc.commands.clock(speed=10.0, user="test", role="operator")
+    svc.commands.clock(paused=False, user="test", role="admin")
+    svc.commands.clock(speed=10.0, user="test", role="admin")
     start = svc.store.latest().time_s
     deadline = time.monotonic() + 60
     while svc.store.latest().time_s < start + 30 and time.monotonic() < deadline:

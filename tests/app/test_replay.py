@@ -306,7 +306,7 @@ def test_fork_with_two_more_lanes_shortens_the_worst_wait_there(
     assert shown["fork"] < shown["original"]
     with (
         Recording.open(folder / f"{day}.sqlite") as original,
-        Recording.open(folder / f"{fork_id}.sqlite") as fork,
+        Recording.open(folder / "forks" / f"{fork_id}.sqlite") as fork,  # apart from the days
     ):
         engine = replay_engine(original)
         at_s, end_s = parse_clock("18:40"), parse_clock(END)

@@ -72,7 +72,7 @@ def test_set_password(store):
             "alice",
             GOOD,
             "boss",
-            r"^'role' must be one of operator, planner, executive, admin, got 'boss'$",
+            r"^'role' must be one of operator, planner, executive, admin, feed, got 'boss'$",
         ),
         ("alice", "", "operator", r"^'password' must not be empty$"),
         ("alice", "short pw", "operator", r"^'password' must be at least 12 characters, got 8$"),

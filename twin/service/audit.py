@@ -7,8 +7,13 @@ One SQLite table holds two categories of entry:
 - ``security``: sign-ins, sign-outs and refused requests (the security log).
 
 Triggers make the table append-only: any UPDATE or DELETE raises
-``sqlite3.IntegrityError`` ("audit_log is append-only"). That guards against
-the application, not against someone with write access to the file.
+``sqlite3.IntegrityError`` ("audit_log is append-only"), with one exception: an
+input on its way through the command path is written ``pending`` first and settled
+once (:meth:`AuditLog.settle`) to its true outcome (``ok``, ``refused``,
+``not_recorded`` or ``error``), only its result changing and its detail growing at
+the end (see docs/recording-format.md, "Audit truth"). A settled row never changes
+again. That guards against the application, not against someone with write access
+to the file.
 
 :meth:`AuditLog.record` returns only after the row is committed with
 ``synchronous=FULL``, so a caller may acknowledge an action once it returns.
@@ -30,7 +35,9 @@ from twin.service._sqlite import SqliteFile
 __all__ = ["CATEGORIES", "RESULTS", "AuditEntry", "AuditError", "AuditFilter", "AuditLog"]
 
 CATEGORIES = ("action", "security")
-RESULTS = ("ok", "refused", "failed", "error")
+RESULTS = ("ok", "refused", "failed", "error", "pending", "not_recorded")
+SETTLED = ("ok", "refused", "not_recorded", "error")
+"""What a ``pending`` row may become (once)."""
 MAX_QUERY_ROWS = 10_000
 
 _SCHEMA = """
@@ -50,7 +57,17 @@ CREATE TABLE IF NOT EXISTS audit_log (
     detail      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (wall_time_s);
-CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+DROP TRIGGER IF EXISTS audit_log_no_update;
+CREATE TRIGGER IF NOT EXISTS audit_log_settle_only BEFORE UPDATE ON audit_log
+WHEN NOT (
+    OLD.result = 'pending'
+    AND NEW.result IN ('ok', 'refused', 'not_recorded', 'error')
+    AND NEW.id = OLD.id AND NEW.wall_time_s = OLD.wall_time_s
+    AND NEW.sim_time_s IS OLD.sim_time_s AND NEW.category = OLD.category
+    AND NEW.user = OLD.user AND NEW.role = OLD.role AND NEW.action = OLD.action
+    AND NEW.target = OLD.target AND NEW.before IS OLD.before AND NEW.after IS OLD.after
+    AND NEW.ip = OLD.ip AND substr(NEW.detail, 1, length(OLD.detail)) = OLD.detail
+)
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
@@ -223,6 +240,42 @@ class AuditLog(SqliteFile):
             ip,
             detail,
         )
+
+    def settle(self, entry_id: int, result: str, *, note: str = "") -> None:
+        """Settle the ``pending`` row ``entry_id`` to its outcome (one of :data:`SETTLED`),
+        ``note`` appended to its detail; returns once committed. A row already settled, or
+        unknown, raises :class:`AuditError` (nothing changes)."""
+        if result not in SETTLED:
+            raise AuditError(f"'result' must be one of {SETTLED}, got {result!r}")
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "UPDATE audit_log SET result = ?, detail = detail || ?"
+                " WHERE id = ? AND result = 'pending'",
+                (result, f" [{note}]" if note else "", int(entry_id)),
+            )
+            if cursor.rowcount != 1:
+                raise AuditError(f"audit row {entry_id} is not pending (already settled or none)")
+
+    def pending(self) -> list[AuditEntry]:
+        """Rows still ``pending`` (a crash or a failed write between the row and its outcome),
+        oldest first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM audit_log WHERE result = 'pending' ORDER BY id"
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def acknowledged_inputs(self, recording_id: str) -> list[AuditEntry]:
+        """The action rows the command path settled ``ok`` for the recording ``recording_id``
+        (its detail names the recording), oldest first: what that recording must hold."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM audit_log WHERE category = 'action' AND result = 'ok'"
+                " AND json_valid(detail) AND json_extract(detail, '$.recording') = ?"
+                " ORDER BY id",
+                (recording_id,),
+            ).fetchall()
+        return [_entry(row) for row in rows]
 
     def record_security(
         self,

@@ -4,13 +4,19 @@ Operator actions (:mod:`twin.actions` kinds), clock changes (pause, resume, spee
 acknowledgements all take the same path, run in the live loop thread (the only writer), so
 nothing can change between the check, the record and the apply:
 
+0. the permission table (:func:`twin.service.permissions.may`): a role that may not submit
+   this kind is refused with the code ``forbidden`` (audited and recorded like any refusal);
 1. build the action from plain data when a dict arrives (unknown kinds or fields are refused);
 2. check it against the live state; a refusal is written to the audit log and to the recording
    with result ``refused`` and the reason, and nothing changes;
 3. compute ``before``/``after`` (for an operator action: by applying it to ``engine.fork()``);
-4. write the audit row (the accountability log), then the recording's input row carrying that
-   audit id (the replay log); each returns only once it is on disk;
-5. apply it and return a :class:`CommandResult` (the acknowledgement).
+4. write the audit row ``pending`` (the accountability log, with its own copy of the input and
+   the recording's id), then the recording's input row carrying that audit id (the replay log);
+   each returns only once it is on disk;
+5. apply it, settle the audit row to ``ok`` and return a :class:`CommandResult` (the
+   acknowledgement). A failed recording write settles the row ``not_recorded`` and raises (the
+   caller answers 503); a failed settle leaves it ``pending``, settled at the next input or, after
+   a crash, from the recording on resume (docs/recording-format.md, "Audit truth").
 
 Two operators acting at once: the last writer wins, but when the value the operator saw
 (``based_on``) is no longer the current value the result carries a ``warning`` naming who
@@ -22,16 +28,19 @@ Readers use :meth:`CommandPath.query` (named read-only queries, :mod:`twin.servi
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twin.actions import action_from_dict, action_to_dict
 from twin.errors import ActionError
 from twin.service.alarms import SHELVE_MAX_S
-from twin.service.audit import AuditFilter
+from twin.service.audit import AuditError, AuditFilter
+from twin.service.permissions import INPUT_PERMISSIONS, OPERATOR_ACTIONS, may
 
 if TYPE_CHECKING:
     from twin.engine import Action, Engine
@@ -40,6 +49,8 @@ if TYPE_CHECKING:
     from twin.service.recorder import Recorder
 
 __all__ = ["CommandPath", "CommandResult"]
+
+log = logging.getLogger(__name__)
 
 ACTION_PREFIX = "twin."
 """Audit ``action`` names of operator actions are ``twin.<kind>`` (``twin.set_signal_plan``);
@@ -82,14 +93,26 @@ class _Command:
 
 class CommandPath:
     """Submit changes to ``live`` (a :class:`twin.service.live.LiveTwin`), writing each to ``audit``
-    (the audit log) and to the live twin's recording (when it records) before applying it."""
+    (the audit log) and to the live twin's recording (when it records) before applying it.
+
+    ``sandbox=True`` is for a fork's headless twin (:func:`twin.service.replay.fork_day`): its
+    inputs are the planner's what-ifs and the recorded day's own, attributed to their authors;
+    the right to run a fork (``data:fork``) is checked where the fork is asked for, so the
+    input permissions are not checked again there."""
 
     def __init__(
-        self, live: LiveTwin, audit: AuditLog | None = None, *, timeout_s: float = 30.0
+        self,
+        live: LiveTwin,
+        audit: AuditLog | None = None,
+        *,
+        timeout_s: float = 30.0,
+        sandbox: bool = False,
     ) -> None:
         self.live = live
         self.audit = audit
         self.timeout_s = timeout_s
+        self.sandbox = sandbox  # a fork's own headless twin: the right to run it was checked
+        self._unsettled: dict[int, tuple[str, str]] = {}  # audit id -> outcome not yet written
 
     @property
     def recorder(self) -> Recorder | None:
@@ -478,6 +501,19 @@ class CommandPath:
         ip: str,
         based_on: Any,
     ) -> CommandResult:
+        self._settle_unsettled()
+        permission = _PERMISSION_KIND.get(label, label)
+        if not self.sandbox and not _permitted(role, permission):
+            return self._refuse(
+                engine,
+                None,
+                label,
+                f"the role {role or 'none'} may not submit {permission}",
+                "forbidden",
+                user,
+                role,
+                ip,
+            )
         command = None
         try:
             command = build(engine)
@@ -498,6 +534,7 @@ class CommandPath:
         warning = ""
         if based_on is not None and not _same(based_on, before):
             warning = self._overwrite_warning(target, user)
+        # 1. the audit row, pending (a failure here: nothing written, nothing applied)
         audit_id = self._audit(
             user=user,
             role=role,
@@ -505,13 +542,25 @@ class CommandPath:
             target=target,
             before=before,
             after=after,
-            result="ok",
+            result="pending",
             sim_time_s=float(engine.time_s),
             ip=ip,
-            detail=json.dumps({"payload": command.payload, "warning": warning}),
+            detail=self._detail(command, warning=warning),
         )
-        seq = self._record(command, engine, user, role, "ok", "", audit_id, before, after)
-        command.apply()  # checked above in this same loop turn: cannot be refused now
+        # 2. the recording row (a failure: the audit row says not_recorded, nothing applied)
+        try:
+            seq = self._record(command, engine, user, role, "ok", "", audit_id, before, after)
+        except Exception as error:
+            self._settle(audit_id, "not_recorded", f"recording write failed: {_short(error, 200)}")
+            raise
+        # 3. apply (checked above in this same loop turn: cannot be refused now)
+        try:
+            command.apply()
+        except Exception as error:
+            self._settle(audit_id, "error", f"recorded but applying failed: {_short(error, 200)}")
+            raise
+        # 4. settle the audit row (a failure: it stays pending, settled later from the recording)
+        self._settle(audit_id, "ok")
         return CommandResult(
             True,
             command.name,
@@ -522,6 +571,22 @@ class CommandPath:
             audit_id=audit_id,
             sim_time_s=float(engine.time_s),
             seq=seq,
+        )
+
+    def _detail(self, command: _Command | None, *, warning: str = "", label: str = "") -> str:
+        """The audit row's detail: the input as submitted (the audit's own copy, from which a
+        gap in the recording is re-applied) and the recording it belongs to."""
+        recorder = self.recorder
+        return json.dumps(
+            {
+                "payload": command.payload if command is not None else {"refused_input": label},
+                "warning": warning,
+                "input": command.input_kind if command is not None else _input_kind(label),
+                "name": command.name if command is not None else label,
+                "recording": _recording_id(recorder),
+            },
+            default=repr,
+            ensure_ascii=False,
         )
 
     def _refuse(
@@ -541,37 +606,40 @@ class CommandPath:
         audit_action = (
             command.audit_action
             if command is not None
-            else (label if label in ("clock", "acknowledge") else ACTION_PREFIX + label)
+            else _REFUSED_AUDIT.get(label, ACTION_PREFIX + label)
         )
         audit_id = self._audit(
             user=user,
             role=role,
             action=audit_action,
             target=target,
-            result="refused",
+            result="pending",
             sim_time_s=sim_time_s,
             ip=ip,
-            detail=reason,
+            detail=reason,  # the reason in the user's words (the admin page shows it)
         )
-        input_kind = (
-            command.input_kind
-            if command is not None
-            else ({"clock": "clock", "acknowledge": "ack"}.get(label, "action"))
-        )
+        input_kind = command.input_kind if command is not None else _input_kind(label)
         seq = None
         if self.recorder is not None:
             payload = command.payload if command is not None else {"refused_input": label}
-            seq = self.recorder.record_input(
-                kind=input_kind,
-                name=name,
-                payload=payload,
-                sim_time_s=sim_time_s,
-                user=user,
-                role=role,
-                result="refused",
-                reason=reason,
-                audit_id=audit_id,
-            )
+            try:
+                seq = self.recorder.record_input(
+                    kind=input_kind,
+                    name=name,
+                    payload=payload,
+                    sim_time_s=sim_time_s,
+                    user=user,
+                    role=role,
+                    result="refused",
+                    reason=reason,
+                    audit_id=audit_id,
+                )
+            except Exception as error:
+                self._settle(
+                    audit_id, "not_recorded", f"recording write failed: {_short(error, 200)}"
+                )
+                raise
+        self._settle(audit_id, "refused")
         return CommandResult(
             False,
             name,
@@ -587,6 +655,28 @@ class CommandPath:
         if self.audit is None:
             return None
         return self.audit.record(**row).id
+
+    def _settle(self, audit_id: int | None, result: str, note: str = "") -> None:
+        """Settle a pending audit row; when that write fails too, keep it to settle at the next
+        input (and on resume, from the recording: see docs/recording-format.md)."""
+        if self.audit is None or audit_id is None:
+            return
+        try:
+            self.audit.settle(audit_id, result, note=note)
+        except Exception:  # noqa: BLE001 - the outcome is kept and settled later
+            log.exception("audit row %s could not be settled to %s now", audit_id, result)
+            self._unsettled[audit_id] = (result, note)
+
+    def _settle_unsettled(self) -> None:
+        for audit_id, (result, note) in list(self._unsettled.items()):
+            try:
+                self.audit.settle(audit_id, result, note=note)
+            except AuditError:  # settled meanwhile (by a resume's reconciliation)
+                pass
+            except Exception:  # noqa: BLE001 - still failing: try again at the next input
+                log.warning("audit row %s still cannot be settled", audit_id)
+                return
+            del self._unsettled[audit_id]
 
     def _record(
         self,
@@ -631,6 +721,37 @@ class CommandPath:
 
 
 SHELVE_REASON_MAX_CHARS = 200
+
+_PERMISSION_KIND = {"unshelve": "shelve"}
+"""Label of an input -> its kind in the permission table, where they differ."""
+_RECORDING_KIND = {"clock": "clock", "acknowledge": "ack", "shelve": "shelve", "unshelve": "shelve"}
+_REFUSED_AUDIT = {
+    "clock": "clock",
+    "acknowledge": "acknowledge",
+    "shelve": "alert.shelve",
+    "unshelve": "alert.unshelve",
+    "feed": "feed",
+}
+"""Audit ``action`` of an input refused before it was built (operator actions: ``twin.<kind>``)."""
+
+
+def _recording_id(recorder: Any) -> str | None:
+    """The id of the recording ``recorder`` writes (its file's stem), None without one."""
+    path = getattr(recorder, "path", None)
+    return None if path is None else Path(path).stem
+
+
+def _input_kind(label: str) -> str:
+    """The recording kind of an input refused before it was built (from its label)."""
+    return _RECORDING_KIND.get(label, label if label in ("feed",) else "action")
+
+
+def _permitted(role: str, kind: str) -> bool:
+    """The permission table's answer; a kind it does not know is an operator action of an
+    unknown kind, refused later as such, when the role may submit operator actions."""
+    if kind in INPUT_PERMISSIONS:
+        return may(role, kind)
+    return any(may(role, action) for action in OPERATOR_ACTIONS)
 
 
 def _check_alert_id(alert_id: Any) -> None:

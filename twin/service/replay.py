@@ -350,7 +350,7 @@ def _run_script(
     through the command path at their times; the command results, in order."""
     from twin.service.commands import CommandPath
 
-    commands = CommandPath(live, audit=None)
+    commands = CommandPath(live, audit=None, sandbox=True)  # a headless day or fork
     results = []
     for item in script:
         if item.at_s > until_s:

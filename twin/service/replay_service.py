@@ -9,8 +9,18 @@ page; it never imports the web stack.
   forward from where the engine is when that is shorter than from the nearest snapshot (so
   playback steps a minute at a time instead of re-simulating up to five), otherwise it is
   :func:`twin.service.replay.state_at`; both give the same state (the engine is deterministic).
-- Fork runs (:func:`twin.service.replay.fork_day`) go to daemon threads, one at a time, with their
-  progress; when a fork is done its comparison with the original is computed once and kept.
+- Fork runs (:func:`twin.service.replay.fork_day`) are queued by daemon threads and run one at a
+  time, with their progress; when a fork is done its comparison with the original is computed
+  once and kept. For a scenario read from files both run in a worker process (spawned once, its
+  own interpreter), so a fork does not share the live loop's GIL; ``fork_processes=False`` (or
+  ``VENUETWIN_FORK_PROCESSES=0``) runs them in the thread instead.
+  The work is bounded (:class:`ForkLimits`): a queue with each job's position, at most
+  ``per_user`` queued or running forks per person and ``total`` in all (a refusal names the
+  limit: ``too_many_forks``, ``fork_queue_full``); forks are written apart from the live days, in
+  ``<recordings>/forks/``, under a disk quota with a clean-up rule (forks older than
+  ``keep_days`` go first, then the oldest until the folder is under ``quota_bytes``; a fork
+  written in the last ``busy_s`` is never removed); when the quota cannot be met the fork is
+  refused (``fork_quota``).
 - The bundled recorded day (a scripted day, :func:`twin.service.replay.record_day`) is generated into
   the recordings folder in the background when it is missing.
 """
@@ -19,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing as mp
 import os
 import re
 import shutil
@@ -27,6 +38,9 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,7 +70,15 @@ if TYPE_CHECKING:
     from twin.engine import Engine
     from twin.scenario import Scenario
 
-__all__ = ["BundledDay", "ForkJob", "ReplayService", "advance", "checkpoint_waits"]
+__all__ = [
+    "BundledDay",
+    "ForkJob",
+    "ForkLimits",
+    "ReplayService",
+    "advance",
+    "checkpoint_waits",
+    "stop_fork_workers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +86,29 @@ DAY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~\-]{0,200}")
 """A recording id as the page may send it: a file stem of the recordings folder, nothing else."""
 LIVE_REFRESH_S = 15.0
 """Wall seconds an unfinished (live) recording's day data is reused before it is read again."""
+FORKS_FOLDER = "forks"
+"""Sub-folder of the recordings folder the forks are written to (apart from the live days)."""
+ACTIVE = ("queued", "running", "comparing")
+
+
+@dataclass(frozen=True)
+class ForkLimits:
+    """Bounds on the planners' fork work (see the module doc). A fork of the bundled day to its
+    end is about 30 MB and takes about a minute of one core."""
+
+    per_user: int = 2
+    total: int = 6
+    quota_bytes: int = 2 * 1024**3
+    keep_days: float = 7.0
+    busy_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        for name in ("per_user", "total", "quota_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ForkLimits.{name} must be a whole number >= 1, got {value!r}")
+        if not self.keep_days > 0 or not self.busy_s >= 0:
+            raise ValueError("ForkLimits.keep_days must be > 0 and busy_s >= 0")
 
 
 # ---------------------------------------------------------------- stepping a replay engine
@@ -165,6 +210,7 @@ class ForkJob:
     code: str = ""
     started_wall_s: float = field(default_factory=time.time)
     finished_wall_s: float | None = None
+    position: int = 0  # queued: how many forks run or wait before this one
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -205,11 +251,24 @@ class ReplayService:
     """
 
     def __init__(
-        self, folder: str | Path | None, scenario: Scenario, *, max_engines: int = 4
+        self,
+        folder: str | Path | None,
+        scenario: Scenario,
+        *,
+        max_engines: int = 4,
+        limits: ForkLimits | None = None,
+        fork_processes: bool | None = None,
     ) -> None:
         if max_engines < 1:
             raise ValueError(f"max_engines must be >= 1, got {max_engines}")
+        self.limits = limits or ForkLimits()
+        if fork_processes is None:  # a scenario read from files can be read again by a worker
+            fork_processes = getattr(scenario, "path", None) is not None and os.environ.get(
+                "VENUETWIN_FORK_PROCESSES", "1"
+            ) not in ("0", "")
+        self.fork_processes = bool(fork_processes)
         self.folder = Path(folder) if folder else None
+        self.forks_folder = self.folder / FORKS_FOLDER if self.folder else None
         self.scenario = scenario
         self.max_engines = max_engines
         self._fingerprint: str | None = None
@@ -241,10 +300,11 @@ class ReplayService:
             raise RecordingError(
                 f"day must be a recording id, got {str(day_id)[:60]!r}", code="unknown_recording"
             )
-        path = self.folder / f"{day_id}.sqlite"
-        if not path.is_file():
-            raise RecordingError(f"there is no recorded day {day_id!r}", code="unknown_recording")
-        return path
+        for folder in (self.folder, self.forks_folder):
+            path = folder / f"{day_id}.sqlite"
+            if path.is_file():
+                return path
+        raise RecordingError(f"there is no recorded day {day_id!r}", code="unknown_recording")
 
     # ------------------------------------------------------------ listing
     def _summary(self, path: Path) -> dict[str, Any]:
@@ -278,7 +338,10 @@ class ReplayService:
         """The recorded days, newest date first, each with its ``forks`` (nested the same way)."""
         if self.folder is None or not self.folder.is_dir():
             return []
-        rows = [self._summary(p) for p in sorted(self.folder.glob("*.sqlite"))]
+        paths = [*self.folder.glob("*.sqlite")]
+        if self.forks_folder.is_dir():
+            paths += self.forks_folder.glob("*.sqlite")
+        rows = [self._summary(p) for p in sorted(paths)]
         by_id = {r["id"]: {**r, "forks": []} for r in rows}
         roots = []
         for row in by_id.values():
@@ -449,8 +512,10 @@ class ReplayService:
         user: str = "planner",
         role: str = "planner",
     ) -> ForkJob:
-        """Check the fork, then run it in a background thread; returns its job at once."""
+        """Check the fork and the limits, then queue it to run in a background thread; returns
+        its job at once (:class:`twin.errors.TwinError` with a code when refused)."""
         until = self.check_fork(day_id, at_s, changes, until_s)
+        self._check_room(str(user))
         name = (str(name).strip() or f"fork at {hhmm(at_s)}")[:80]
         job = ForkJob(
             id=uuid.uuid4().hex[:12],
@@ -463,7 +528,9 @@ class ReplayService:
             changes=_changes_dict(changes),
         )
         with self._lock:
+            self._check_queue(str(user))  # again under the lock: two requests at once
             self._jobs[job.id] = job
+            self._positions()
         threading.Thread(
             target=self._run_fork, args=(job, changes), name=f"fork-{job.id}", daemon=True
         ).start()
@@ -474,11 +541,19 @@ class ReplayService:
         try:
             with self._fork_slot:
                 job.state = "running"
+                with self._lock:
+                    self._positions()
+                self.forks_folder.mkdir(parents=True, exist_ok=True)
+                if self.fork_processes:
+                    self._fork_in_worker(job, changes)
+                    job.state, job.progress = "done", 1.0
+                    return
                 with Recording.open(self.path_of(job.day)) as original:
                     path = fork_day(
                         original,
                         job.at_s,
                         changes,
+                        out_dir=self.forks_folder,
                         until_s=job.until_s,
                         name=job.name,
                         scenario=self.scenario,
@@ -501,6 +576,48 @@ class ReplayService:
             job.state, job.error, job.code = "failed", f"the fork run failed: {error}", "failed"
         finally:
             job.finished_wall_s = time.time()
+            with self._lock:
+                self._positions()
+
+    def _fork_in_worker(self, job: ForkJob, changes: ForkChanges) -> None:
+        """Run the fork and its comparison in the worker process (its own interpreter: the
+        live loop's GIL is not shared), following its progress through a small file."""
+        progress_path = self.forks_folder / f".progress-{job.id}"
+        pool = _worker_pool()
+        future = pool.submit(
+            run_fork_job,
+            {
+                "scenario": str(self.scenario.path),
+                "folder": str(self.folder),
+                "day_path": str(self.path_of(job.day)),
+                "out_dir": str(self.forks_folder),
+                "at_s": job.at_s,
+                "until_s": job.until_s,
+                "changes": changes,
+                "name": job.name,
+                "user": job.user,
+                "role": job.role,
+                "progress_path": str(progress_path),
+            },
+        )
+        try:
+            while True:
+                try:
+                    fork_id, result = future.result(timeout=0.5)
+                    break
+                except FutureTimeout:
+                    state, fraction = _read_progress(progress_path)
+                    job.state, job.progress = state or job.state, fraction
+        except BrokenProcessPool:
+            _drop_pool(pool)  # the worker died (killed, out of memory): the next fork starts one
+            raise TwinError(
+                "the fork's worker process stopped before it finished", code="worker_lost"
+            ) from None
+        finally:
+            progress_path.unlink(missing_ok=True)
+        job.fork_id = fork_id
+        with self._lock:
+            self._comparisons[fork_id] = result
 
     def job(self, job_id: str) -> ForkJob | None:
         with self._lock:
@@ -509,6 +626,79 @@ class ReplayService:
     def jobs(self, day_id: str | None = None) -> list[ForkJob]:
         with self._lock:
             return [j for j in self._jobs.values() if day_id is None or j.day == day_id]
+
+    # ------------------------------------------------------------ bounds
+    def _positions(self) -> None:
+        """Each queued job's place: the active jobs submitted before it (call under the lock)."""
+        ahead = 0
+        for job in self._jobs.values():  # in submission order (the fork slot is FIFO)
+            if job.state in ACTIVE:
+                job.position = ahead if job.state == "queued" else 0
+                ahead += 1
+
+    def _check_queue(self, user: str) -> None:
+        active = [j for j in self._jobs.values() if j.state in ACTIVE]
+        mine = sum(1 for j in active if j.user == user)
+        if mine >= self.limits.per_user:
+            raise TwinError(
+                f"you have {mine} forks queued or running; wait for one to finish "
+                f"(at most {self.limits.per_user} per person)",
+                code="too_many_forks",
+            )
+        if len(active) >= self.limits.total:
+            raise TwinError(
+                f"{len(active)} forks are queued or running, the most this machine takes "
+                f"({self.limits.total}); try again when one has finished",
+                code="fork_queue_full",
+            )
+
+    def _check_room(self, user: str) -> None:
+        with self._lock:
+            self._check_queue(user)
+        used = self.clean_forks()
+        if used >= self.limits.quota_bytes:
+            raise TwinError(
+                f"the forks folder holds {used / 1e6:.0f} MB, its quota is "
+                f"{self.limits.quota_bytes / 1e6:.0f} MB and nothing more can be cleared yet; "
+                "try again later",
+                code="fork_quota",
+            )
+
+    def forks_bytes(self) -> int:
+        """Bytes the forks folder holds (every file: recordings and their -wal files)."""
+        if self.forks_folder is None or not self.forks_folder.is_dir():
+            return 0
+        return sum(p.stat().st_size for p in self.forks_folder.iterdir() if p.is_file())
+
+    def clean_forks(self, *, now_s: float | None = None) -> int:
+        """Apply the clean-up rule (see the module doc); returns the bytes left."""
+        if self.forks_folder is None or not self.forks_folder.is_dir():
+            return 0
+        now_s = time.time() if now_s is None else now_s
+        groups: dict[str, list[Path]] = {}
+        for path in self.forks_folder.iterdir():
+            if path.is_file():
+                groups.setdefault(path.name.split(".sqlite")[0], []).append(path)
+        forks = []
+        for stem, files in groups.items():
+            newest_s = max(p.stat().st_mtime for p in files)
+            size = sum(p.stat().st_size for p in files)
+            forks.append((newest_s, stem, files, size))
+        forks.sort()
+        used = sum(f[3] for f in forks)
+        for newest_s, stem, files, size in forks:
+            age_s = now_s - newest_s
+            if age_s < self.limits.busy_s:
+                continue  # being written (a running fork) or just made
+            if age_s > self.limits.keep_days * 86400 or used > self.limits.quota_bytes:
+                for path in files:
+                    path.unlink(missing_ok=True)
+                used -= size
+                with self._lock:
+                    self._comparisons.pop(stem, None)
+                    self._days.pop(stem, None)
+                log.info("fork %s removed by the clean-up rule (%.0f MB)", stem, size / 1e6)
+        return used
 
     # ------------------------------------------------------------ comparison
     def comparison(
@@ -616,6 +806,109 @@ class ReplayService:
         else:
             run()
         return status
+
+
+# ---------------------------------------------------------------- the fork worker process
+_POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+_WORKER_SCENARIOS: dict[str, Any] = {}
+"""In the worker process only: scenarios loaded once per folder."""
+
+
+def _worker_pool() -> ProcessPoolExecutor:
+    """The one fork worker process of this process (spawned at the first fork; one fork at a
+    time runs anyway, so one worker: its own interpreter and GIL, one core at most)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(
+                max_workers=1, mp_context=mp.get_context("spawn"), initializer=_worker_start
+            )
+        return _POOL
+
+
+WORKER_NICE = 10
+"""Scheduling niceness added to the fork worker: on shared cores the live loop goes first."""
+
+
+def _worker_start() -> None:
+    """In the worker process, at its start: yield the CPU to the live loop (where supported)."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(WORKER_NICE)
+        except OSError:  # not permitted here: run at the normal priority
+            pass
+
+
+def stop_fork_workers() -> None:
+    """End the fork worker process now (a running fork is abandoned, its job fails): call it
+    when the app stops, so shutting down never waits for a fork to finish."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is None:
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):  # the executor's own table
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _drop_pool(pool: ProcessPoolExecutor) -> None:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is pool:
+            _POOL = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _write_progress(path: Path, state: str, fraction: float) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(f"{state} {fraction:.4f}")
+    os.replace(partial, path)
+
+
+def _read_progress(path: Path) -> tuple[str | None, float]:
+    try:
+        state, fraction = path.read_text().split()
+        return state, float(fraction)
+    except (OSError, ValueError):
+        return None, 0.0
+
+
+def run_fork_job(args: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """In the worker process: fork the day and compare the fork with it; ``(fork id, the
+    comparison)``. Progress goes to ``args["progress_path"]`` (at most twice a second)."""
+    from twin.scenario import load
+
+    scenario = _WORKER_SCENARIOS.get(args["scenario"])
+    if scenario is None:
+        scenario = _WORKER_SCENARIOS[args["scenario"]] = load(args["scenario"])
+    progress_path = Path(args["progress_path"])
+    at_s, span = args["at_s"], max(args["until_s"] - args["at_s"], 1.0)
+    last = [0.0]
+
+    def report(state: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            _write_progress(progress_path, state, fraction)
+
+    with Recording.open(args["day_path"]) as original:
+        path = fork_day(
+            original,
+            at_s,
+            args["changes"],
+            out_dir=args["out_dir"],
+            until_s=args["until_s"],
+            name=args["name"],
+            scenario=scenario,
+            user=args["user"],
+            role=args["role"],
+            progress=lambda t: report("running", 0.7 * min(1.0, (t - at_s) / span)),
+        )
+    service = ReplayService(args["folder"], scenario, fork_processes=False)
+    result = service.comparison(path.stem, progress=lambda p: report("comparing", 0.7 + 0.3 * p))
+    return path.stem, result
 
 
 def _changes_dict(changes: ForkChanges) -> dict[str, Any]:

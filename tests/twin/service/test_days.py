@@ -57,8 +57,8 @@ def test_an_interrupted_day_resumes_with_every_acknowledged_input(tmp_path, scen
         START_S + 780,
         [
             (START_S + 420, lambda c: c.submit(lanes, user="kim", role="operator")),
-            (START_S + 600, lambda c: c.clock(speed=30.0, user="kim", role="operator")),
-            (START_S + 700, lambda c: c.clock(paused=True, user="kim", role="operator")),
+            (START_S + 600, lambda c: c.clock(speed=30.0, user="kim", role="admin")),
+            (START_S + 700, lambda c: c.clock(paused=True, user="kim", role="admin")),
         ],
     )
     assert all(r.ok for r in results)

@@ -234,15 +234,15 @@ def test_junk_clock_and_action_inputs_never_stop_the_clock(engine):
         )
         def poke(speed, paused, kind, payload):
             for result in (
-                commands.clock(speed=speed, user="fuzz", role="operator"),
-                commands.clock(paused=paused, user="fuzz", role="operator"),
+                commands.clock(speed=speed, user="fuzz", role="admin"),
+                commands.clock(paused=paused, user="fuzz", role="admin"),
                 commands.submit({"kind": kind, **payload}, user="fuzz", role="operator"),
             ):
                 assert result.ok or result.reason
 
         poke()
-        commands.clock(paused=False, user="kim", role="operator")
-        commands.clock(speed=30.0, user="kim", role="operator")
+        commands.clock(paused=False, user="kim", role="admin")
+        commands.clock(speed=30.0, user="kim", role="admin")
         before = live.store.latest()
         assert _wait(lambda: live.store.latest().time_s >= before.time_s + 60, timeout_s=30)
         assert live.loop_errors == 0 and live.stalls == 0

@@ -156,12 +156,12 @@ def test_live_state_at_random_moments_equals_the_reconstruction(tmp_path):
         for item in inputs:
             time.sleep(float(rng.uniform(0.1, 0.6)))
             if item == "pause":
-                assert commands.clock(paused=True, user="kim", role="operator").ok
+                assert commands.clock(paused=True, user="kim", role="admin").ok
             elif item == "resume":
-                assert commands.clock(paused=False, user="kim", role="operator").ok
+                assert commands.clock(paused=False, user="kim", role="admin").ok
             elif item == "speed":
-                assert commands.clock(speed=float("inf"), user="kim", role="operator").ok is False
-                assert commands.clock(speed=600.0, user="kim", role="operator").ok
+                assert commands.clock(speed=float("inf"), user="kim", role="admin").ok is False
+                assert commands.clock(speed=600.0, user="kim", role="admin").ok
             else:
                 commands.submit(item, user="kim", role="operator")
             if len(captured) < 10:
@@ -271,9 +271,9 @@ def test_refusal_is_recorded_and_changes_nothing(tmp_path):
             user="kim",
             role="operator",
         ),
-        commands.clock(speed="abc", user="kim", role="operator"),
-        commands.clock(speed=1e308, user="kim", role="operator"),
-        commands.clock(paused="yes", user="kim", role="operator"),
+        commands.clock(speed="abc", user="kim", role="admin"),
+        commands.clock(speed=1e308, user="kim", role="admin"),
+        commands.clock(paused="yes", user="kim", role="admin"),
         commands.acknowledge(12345, user="kim", role="operator"),
         commands.submit(
             {"kind": "set_signal_plan", "node_id": "x" * 100_000}, user="kim", role="operator"
@@ -300,7 +300,7 @@ def test_inputs_table_is_append_only(tmp_path):
     recorder = _new_recorder(tmp_path, engine)
     CommandPath(
         LiveTwin(engine, settings=LiveSettings(forecast_period_s=0), recorder=recorder)
-    ).clock(paused=True, user="kim", role="operator")
+    ).clock(paused=True, user="kim", role="admin")
     conn = sqlite3.connect(recorder.path)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("UPDATE inputs SET user = 'mallory'")
@@ -554,9 +554,7 @@ def test_concurrent_submits_get_distinct_sequence_numbers(tmp_path):
     try:
         threads = [
             threading.Thread(
-                target=lambda p=p: seqs.append(
-                    commands.clock(paused=p, user="u", role="operator").seq
-                )
+                target=lambda p=p: seqs.append(commands.clock(paused=p, user="u", role="admin").seq)
             )
             for p in [True, False] * 10
         ]
