@@ -130,6 +130,14 @@ CALLBACK_PERMISSIONS: dict[str, str] = {
     "callbacks.checkpoints.fill_lane_control": "data:operate",
     "callbacks.checkpoints.preview_lanes": "data:operate",
     "callbacks.checkpoints.set_lanes": "input:set_lanes",
+    # the wall's Feeds tab (feed health, forecast error, observed against modelled) and the
+    # congestion legend's forecast error
+    "callbacks.feeds.legend_error": "data:live",
+    "callbacks.feeds.health": "data:operate",
+    "callbacks.feeds.road": "data:operate",
+    "callbacks.feeds.checkpoint": "data:operate",
+    "callbacks.feeds.checkpoint_error": "data:operate",
+    "callbacks.feeds.map_pick": "data:operate",
     # the replay page: recorded data; running a fork is the fork right
     "callbacks.replay.open_day": "data:replay",
     "callbacks.replay.frame": "data:replay",
