@@ -1,10 +1,9 @@
 """``POST /api/v1/feeds/{source}`` and its status, through the HTTP layer (Flask test client) on
 the bundled day with the loop thread not started (time moves only by ``run_until``).
 
-Gap: the ``feed`` role is not yet in ``auth.users.Role`` (another piece of issue 20 adds it), so
-no feed token can be issued here; the tests that post as a feed system stand in for its token by
-replacing :func:`callbacks.services.who` in ``callbacks.api_feeds``. The refusals of every other
-role go through the real sign-in-off path (``local``, an operator).
+Sign-in is off here, so the tests that post as a feed system stand in for a feed token by
+replacing :func:`callbacks.services.who` in ``callbacks.api_feeds``; a real feed token (and an
+operator's refused) is tried in tests/app/test_permission_table.py.
 """
 
 from __future__ import annotations

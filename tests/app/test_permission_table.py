@@ -245,6 +245,18 @@ def test_a_feed_token_reaches_nothing_but_feeds(room):
     for path in ("/api/v1/state", "/api/v1/recordings", "/api/v1/openapi.json", "/"):
         assert client.get(path, headers=headers).status_code in (302, 401, 403), path
     assert client.get("/replay").status_code == 302  # no session: to the sign-in page
+    # its own endpoint: the token passes the table and the batch reaches the feed rules (a
+    # malformed line is named, 400), where an operator's token is stopped at the table (403)
+    post = lambda token: client.post(  # noqa: E731
+        "/api/v1/feeds/loops",
+        data="{not json",
+        content_type="application/x-ndjson",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    reached = post(room["tokens"]["feed"])
+    assert reached.status_code == 400 and reached.get_json()["error"]["code"] == "malformed"
+    stopped = post(room["tokens"]["operator"])
+    assert stopped.status_code == 403
 
 
 def test_the_admin_page_names_recording_damage(room):
