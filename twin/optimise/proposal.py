@@ -38,8 +38,10 @@ from twin.optimise.staffing import (
     StaffingPlan,
     StaffingProblem,
     check_count,
+    feasible,
     move_slots_for,
     optimise,
+    staff_in_use,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +57,10 @@ STAFF_PER_FACE_LANE = 1
 matches)."""
 STAFF_PER_MANUAL_LANE = 2
 """Staff per open manual lane (assumption: one checks tickets and searches bags, one wands)."""
+MIN_LANES_OPEN = 1
+"""A checkpoint whose doors are open keeps at least this many lanes open (staff allowing), as
+today's advice does (``recommended_lanes(min_lanes=1)``): a trickle the forecast missed would
+otherwise wait for ever."""
 WALK_SPEED_MPS = 1.2
 """Staff walking speed between checkpoints (m/s), a brisk pedestrian."""
 DETOUR_FACTOR = 1.3
@@ -112,7 +118,11 @@ class Proposal:
     runs
         ``default``, ``advice``, ``optimised``: :class:`twin.optimise.plan_run.LaneRun`.
     peak_staff
-        Most staff each plan uses in a slot (the advice may exceed the staff given).
+        Most staff each plan uses in a slot, at posts and walking (the advice may exceed the
+        staff given).
+    keeps_staff_rule
+        Whether each plan keeps the lane limits, the budget and the move time
+        (:func:`twin.optimise.staffing.feasible`); the advice opens lanes at once.
     proposal_s
         Wall time to forecast, optimise and judge (s).
     """
@@ -123,6 +133,7 @@ class Proposal:
     plan: StaffingPlan
     runs: Mapping[str, plan_run.LaneRun]
     peak_staff: Mapping[str, int]
+    keeps_staff_rule: Mapping[str, bool]
     proposal_s: float
     names: tuple[str, ...] = field(default=())
 
@@ -293,6 +304,7 @@ def build_problem(
         slot_min=slot_min,
         move_slots=move_slots_for(staff.move_s, slot_min),
         free_start=free_start,
+        min_lanes=MIN_LANES_OPEN,
     )
 
 
@@ -315,11 +327,16 @@ def optimise_in_twin(
         run = plan_run.run_lanes(
             engine, horizon_min, plan_run.slot_plan(plan.lanes_face, plan.lanes_manual, slot_min)
         )
-        key = (round(run.worst_wait_s), run.total_wait_person_s)
+        key = (_whole_s(run.worst_wait_s), run.total_wait_person_s)
         if best is None or key < best[0]:
             best = (key, plan, run)
     assert best is not None
     return best[1], best[2]
+
+
+def _whole_s(wait_s: float) -> float:
+    """A wait rounded to whole seconds for comparing plans (inf stays inf: nobody served)."""
+    return float(round(wait_s)) if math.isfinite(wait_s) else math.inf
 
 
 # ------------------------------------------------------------------------------ answers
@@ -373,18 +390,13 @@ def propose(
         engine, staff, horizon_min, slot_min, rounds=rounds, first_run=default
     )
     runs = {"default": default, "advice": advice, "optimised": optimised}
-    peak = {
-        name: int(
-            (
-                staff.staff_per_face_lane * run.lanes_face
-                + staff.staff_per_manual_lane * run.lanes_manual
-            )
-            .sum(axis=1)
-            .max()
-        )
-        for name, run in runs.items()
-    }
-    peak["optimised"] = plan.peak_staff  # walking staff included
+    problem = build_problem(engine, default, staff, slot_min)
+    peak, keeps = {}, {}
+    for name, run in runs.items():  # lanes change only at slot starts in all three
+        face, manual = run.lanes_face[::slot_min], run.lanes_manual[::slot_min]
+        at_posts, walking, _ = staff_in_use(problem, face, manual)
+        peak[name] = int((at_posts + walking).max(initial=0))
+        keeps[name] = bool(feasible(problem, face, manual))
     return Proposal(
         staff=staff,
         horizon_min=horizon_min,
@@ -392,6 +404,7 @@ def propose(
         plan=plan,
         runs=runs,
         peak_staff=peak,
+        keeps_staff_rule=keeps,
         proposal_s=time.perf_counter() - started,
         names=tuple(s.name for s in engine.pedestrians.specs),
     )
@@ -417,11 +430,15 @@ class FewestStaff:
         target = f"{self.target_wait_s / 60:g} min"
         if self.staff is None:
             return (
-                f"no plan keeps every wait under {target} even with all lanes open "
-                f"({self.all_lanes_staff} staff): the lanes installed are too few"
+                f"no plan keeps every wait under {target} even with every lane staffed "
+                f"({self.all_lanes_staff} staff): the worst wait is still "
+                f"{self.worst_wait_s / 60:.0f} min, so the lanes installed are too few"
             )
         if self.short_by:
-            return f"keeping every wait under {target} needs {self.staff} staff: {self.short_by} more than the {self.given} available"
+            return (
+                f"keeping every wait under {target} needs {self.staff} staff: "
+                f"{self.short_by} more than the {self.given} available"
+            )
         return f"{self.staff} staff keep every wait under {target} ({self.given} available)"
 
 

@@ -100,6 +100,9 @@ class StaffingProblem:
     free_start
         True: staff may be placed anywhere at slot 0 (a planning question, "how many would we
         need?"); False: the lanes open now are where the staff are.
+    min_lanes
+        Lanes kept open at a checkpoint in every slot its doors are open for any part of, as far
+        as the staff allow (a trickle of arrivals the forecast missed then still gets served).
     """
 
     arrival_pps: FloatArray
@@ -118,6 +121,7 @@ class StaffingProblem:
     slot_min: int
     move_slots: int
     free_start: bool = False
+    min_lanes: int = 0
 
     def __post_init__(self) -> None:
         check_problem(self)
@@ -220,6 +224,7 @@ def check_problem(problem: StaffingProblem) -> None:
     check_count("total_staff", problem.total_staff)
     check_count("slot_min", problem.slot_min, minimum=1)
     check_count("move_slots", problem.move_slots)
+    check_count("min_lanes", problem.min_lanes)
     if t % problem.slot_min:
         raise StaffingError(
             f"the horizon ({t} min) must be a whole number of {problem.slot_min}-minute slots",
@@ -359,6 +364,7 @@ def optimise(problem: StaffingProblem) -> StaffingPlan:
     k, n = problem.n_slots, problem.n_checkpoints
     face = np.zeros((k, n), dtype=np.int64)
     manual = np.zeros((k, n), dtype=np.int64)
+    _open_minimum(problem, face, manual)
     for _ in range(MAX_ROUNDS):
         _add_for_worst(problem, face, manual)
         _add_for_total(problem, face, manual)
@@ -384,6 +390,31 @@ def _staff_cost(problem: StaffingProblem, n_slots: int) -> FloatArray:
     """``(2K,)`` staff of candidate ``2 s + kind``; at least a token cost for free lanes."""
     cost = np.array([problem.staff_per_face_lane, problem.staff_per_manual_lane], dtype=float)
     return np.tile(np.maximum(cost, 1e-3), n_slots)
+
+
+def _required(problem: StaffingProblem) -> IntArray:
+    """``(K, N)`` lanes a checkpoint keeps open in a slot (``min_lanes`` while doors open)."""
+    k, n = problem.n_slots, problem.n_checkpoints
+    open_any = problem.open_share.reshape(k, problem.slot_min, n).max(axis=1) > 0
+    return problem.min_lanes * open_any.astype(np.int64)
+
+
+def _open_minimum(problem: StaffingProblem, face: IntArray, manual: IntArray) -> None:
+    """Phase 0: ``min_lanes`` at every checkpoint in every slot its doors are open, the
+    cheaper kind per person served first, as far as the staff rule allows."""
+    required = _required(problem)
+    per_staff_face = problem.face_rate_pps / max(problem.staff_per_face_lane, 1e-3)
+    per_staff_manual = problem.manual_rate_pps / problem.staff_per_manual_lane
+    for slot, j in zip(*np.nonzero(required), strict=True):
+        while face[slot, j] + manual[slot, j] < required[slot, j]:
+            kinds = (face, manual) if per_staff_face[j] >= per_staff_manual[j] else (manual, face)
+            for lanes in kinds:
+                lanes[slot, j] += 1
+                if bool(feasible(problem, face, manual)):
+                    break
+                lanes[slot, j] -= 1
+            else:
+                break
 
 
 def _add_for_worst(problem: StaffingProblem, face: IntArray, manual: IntArray) -> None:
@@ -431,12 +462,17 @@ def _drop_idle(problem: StaffingProblem, face: IntArray, manual: IntArray) -> bo
     """Close lanes whose closing worsens neither wait (their staff go back to the pool): an
     earlier choice may have been made idle by later ones. True if any was closed."""
     worst, total = _columns(problem, face, manual)
+    required = np.repeat(_required(problem), 2, axis=0)  # (2K, N) per candidate
     dropped = False
     for j in range(face.shape[1]):
         while True:
             new_worst, new_total, ok = _candidates(problem, face, manual, j, -1)
+            lanes_after = np.repeat(face[:, j] + manual[:, j], 2) - 1
             idle = (
-                ok & (new_worst <= worst[j] + 1e-9) & (new_total <= total[j] + TOTAL_TOL_PERSON_S)
+                ok
+                & (lanes_after >= required[:, j])
+                & (new_worst <= worst[j] + 1e-9)
+                & (new_total <= total[j] + TOTAL_TOL_PERSON_S)
             )
             if not idle.any():
                 break

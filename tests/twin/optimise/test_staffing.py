@@ -258,3 +258,5 @@ def test_the_proposal_is_run_in_the_twin_within_its_staff(evening):
     assert used.sum(axis=1).max() <= staff.total_staff
     # the default keeps the lanes; no plan makes the worst wait worse than holding them here
     assert run.worst_wait_s <= result.runs["default"].worst_wait_s + 1e-9
+    assert result.keeps_staff_rule["optimised"] and result.keeps_staff_rule["default"]
+    assert result.peak_staff["optimised"] <= staff.total_staff
