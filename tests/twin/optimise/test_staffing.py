@@ -260,3 +260,22 @@ def test_the_proposal_is_run_in_the_twin_within_its_staff(evening):
     assert run.worst_wait_s <= result.runs["default"].worst_wait_s + 1e-9
     assert result.keeps_staff_rule["optimised"] and result.keeps_staff_rule["default"]
     assert result.peak_staff["optimised"] <= staff.total_staff
+
+
+def test_fewest_staff_meet_the_target_and_one_fewer_do_not(evening):
+    target_s = 10 * 60.0
+    fewest = proposal.fewest_staff(evening, target_wait_s=target_s, horizon_min=15, slot_min=5)
+    assert fewest.staff is not None and fewest.staff > 0
+    assert fewest.worst_wait_s <= target_s
+
+    def worst(budget: int) -> float:
+        staff = proposal.staff_for(evening, total_staff=budget)
+        _, run = proposal.optimise_in_twin(evening, staff, 15, 5, free_start=True, rounds=1)
+        return run.worst_wait_s
+
+    assert worst(fewest.staff) <= target_s < worst(fewest.staff - 1)
+    short = proposal.fewest_staff(
+        evening, target_wait_s=target_s, horizon_min=15, slot_min=5, total_staff=fewest.staff - 3
+    )
+    assert short.staff == fewest.staff and short.short_by == 3
+    assert f"{fewest.staff} staff: 3 more than the {fewest.staff - 3} available" in short.message
