@@ -162,6 +162,62 @@ class Proposal:
             )
         return rows
 
+    def changes(self) -> list[dict[str, Any]]:
+        """The plan's lane changes in order: ``at_min`` (minutes from now), ``checkpoint_id``,
+        ``name``, ``lane_type``, ``before`` and ``after`` (open lanes)."""
+        now_face = self.runs["default"].lanes_face[0]
+        now_manual = self.runs["default"].lanes_manual[0]
+        rows = []
+        for lane_type, lanes, now in (
+            ("face", self.plan.lanes_face, now_face),
+            ("manual", self.plan.lanes_manual, now_manual),
+        ):
+            previous = np.vstack([now[None, :], lanes[:-1]])
+            for slot, j in zip(*np.nonzero(lanes != previous), strict=True):
+                rows.append(
+                    {
+                        "at_min": int(slot) * self.slot_min,
+                        "checkpoint_id": int(j),
+                        "name": self.names[j],
+                        "lane_type": lane_type,
+                        "before": int(previous[slot, j]),
+                        "after": int(lanes[slot, j]),
+                    }
+                )
+        return sorted(rows, key=lambda r: (r["at_min"], r["checkpoint_id"], r["lane_type"]))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for queries, the command line and JSON (waits in seconds)."""
+        return {
+            "start_s": self.runs["default"].start_s,
+            "horizon_min": self.horizon_min,
+            "slot_min": self.slot_min,
+            "staff": {
+                "total_staff": self.staff.total_staff,
+                "face_gates": self.staff.face_gates.tolist(),
+                "max_lanes": self.staff.max_lanes.tolist(),
+                "staff_per_face_lane": self.staff.staff_per_face_lane,
+                "staff_per_manual_lane": self.staff.staff_per_manual_lane,
+                "move_s": self.staff.move_s,
+            },
+            "method": "greedy marginal analysis (Fox 1966) on the twin's fluid queue",
+            "plans": {
+                name: {
+                    "worst_wait_s": run.worst_wait_s,
+                    "worst_at_checkpoint": self.names[run.worst_wait_at[1]],
+                    "worst_at_min": run.worst_wait_at[0] + 1,
+                    "total_wait_person_h": run.total_wait_person_s / 3600.0,
+                    "peak_staff": self.peak_staff[name],
+                    "keeps_staff_rule": self.keeps_staff_rule[name],
+                    "wait_s": run.wait_s.T.tolist(),
+                }
+                for name, run in self.runs.items()
+            },
+            "timeline": self.timeline(),
+            "changes": self.changes(),
+            "proposal_s": self.proposal_s,
+        }
+
 
 def _worst(run: plan_run.LaneRun, j: int) -> float:
     return float(np.where(run.doors_open[:, j], run.wait_s[:, j], 0.0).max(initial=0.0))
