@@ -27,13 +27,18 @@ forecast and judges plans in the twin):
 Method: **greedy marginal analysis** (Fox, B. (1966) "Discrete optimization via marginal
 analysis", Management Science 13(3):210-216; applied to staff per period, e.g. Green, Soares,
 Giglio & Green (2006) "Using queueing theory to increase the effectiveness of emergency
-department provider staffing"). Start from no lanes; phase 1 repeatedly gives one more lane, in
-one slot, to the checkpoint with the worst wait (the bottleneck): the (slot, lane type) that most
-reduces that checkpoint's worst wait per staff member, among those the budget rule and the lane
-limits allow; a bottleneck no single lane improves is locked and the next worst one is served.
-Phase 2 spends what is left on the lane, anywhere, that most reduces the total wait per staff
-member. Finally the plan is compared with keeping today's lanes (always feasible when the budget
-covers them) and the better is returned. A heuristic: it gives no optimality certificate; on a
+department provider staffing"). Start from no lanes (phase 0 opens ``min_lanes`` where doors are
+open); phase 1 repeatedly gives one more lane, in one slot, to the checkpoint with the worst
+wait (the bottleneck): the (slot, lane type) that most reduces that checkpoint's worst wait per
+staff member, among those the budget rule and the lane limits allow; a bottleneck no single lane
+improves is locked and the next worst one is served. Phase 1 runs first on the waits from the
+first minute a move ordered now can land (earlier waits only the staff already in place can
+change, and would otherwise lock their checkpoint), then on all minutes. Phase 2 spends what
+is left on the lane, anywhere, that most reduces the total wait per staff member. Phase 3
+closes lanes that later choices left idle (closing worsens neither wait) and the phases run
+again (an add/drop heuristic), at most :data:`MAX_ROUNDS` times. Finally the plan is compared
+with keeping today's lanes (always feasible when the budget covers them) and the better is
+returned. A heuristic: it gives no optimality certificate; on a
 small case the tests compare it with a full enumeration.
 """
 
@@ -133,6 +138,15 @@ class StaffingProblem:
     @property
     def n_checkpoints(self) -> int:
         return self.arrival_pps.shape[1]
+
+    @property
+    def first_move_min(self) -> int:
+        """First minute a move ordered now can change (0 with ``free_start``)."""
+        return (
+            0
+            if self.free_start
+            else min(self.move_slots * self.slot_min, len(self.arrival_pps) - 1)
+        )
 
     @property
     def staff0(self) -> IntArray:
@@ -366,7 +380,8 @@ def optimise(problem: StaffingProblem) -> StaffingPlan:
     manual = np.zeros((k, n), dtype=np.int64)
     _open_minimum(problem, face, manual)
     for _ in range(MAX_ROUNDS):
-        _add_for_worst(problem, face, manual)
+        _add_for_worst(problem, face, manual, problem.first_move_min)
+        _add_for_worst(problem, face, manual, 0)
         _add_for_total(problem, face, manual)
         if not _drop_idle(problem, face, manual):
             break
@@ -417,16 +432,19 @@ def _open_minimum(problem: StaffingProblem, face: IntArray, manual: IntArray) ->
                 break
 
 
-def _add_for_worst(problem: StaffingProblem, face: IntArray, manual: IntArray) -> None:
-    """Phase 1: one lane at a time to the bottleneck, most worst-wait reduction per staff."""
+def _add_for_worst(
+    problem: StaffingProblem, face: IntArray, manual: IntArray, from_min: int
+) -> None:
+    """Phase 1: one lane at a time to the bottleneck, most worst-wait reduction per staff; the
+    worst wait from minute ``from_min`` on (first where moves can change it, then all)."""
     cost = _staff_cost(problem, face.shape[0])
-    worst, _ = _columns(problem, face, manual)
+    worst, _ = _columns(problem, face, manual, from_min)
     locked = np.zeros(face.shape[1], dtype=bool)
     while not locked.all():
         j = int(np.argmax(np.where(locked, -1.0, worst)))
         if worst[j] <= WAIT_TOL_S:
             break
-        new_worst, new_total, ok = _candidates(problem, face, manual, j, +1)
+        new_worst, new_total, ok = _candidates(problem, face, manual, j, +1, from_min)
         gain = np.where(ok & (worst[j] - new_worst > WAIT_TOL_S), worst[j] - new_worst, 0.0)
         if not gain.any():
             locked[j] = True
@@ -484,18 +502,24 @@ def _drop_idle(problem: StaffingProblem, face: IntArray, manual: IntArray) -> bo
 
 
 def _columns(
-    problem: StaffingProblem, face: IntArray, manual: IntArray
+    problem: StaffingProblem, face: IntArray, manual: IntArray, from_min: int = 0
 ) -> tuple[FloatArray, FloatArray]:
-    """``(worst wait (N,), total wait (N,))`` of a plan per checkpoint."""
+    """``(worst wait (N,) from minute from_min on, total wait (N,))`` per checkpoint."""
     wait, queue = plan_waits(problem, face, manual)
-    return wait.max(axis=0, initial=0.0), queue.sum(axis=0) * STEP_S
+    return wait[from_min:].max(axis=0, initial=0.0), queue.sum(axis=0) * STEP_S
 
 
 def _candidates(
-    problem: StaffingProblem, face: IntArray, manual: IntArray, j: int, delta: int
+    problem: StaffingProblem,
+    face: IntArray,
+    manual: IntArray,
+    j: int,
+    delta: int,
+    from_min: int = 0,
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
     """``delta`` lanes more at checkpoint ``j`` in one slot: candidate ``2 s + kind`` (kind 0
-    face, 1 manual) for slot ``s``. Returns its worst wait, total wait and feasibility, ``(2K,)``."""
+    face, 1 manual) for slot ``s``. Returns its worst wait (from minute ``from_min`` on), total
+    wait and feasibility, ``(2K,)``."""
     k, n = face.shape
     eye = delta * np.repeat(
         np.eye(k, dtype=np.int64), 2, axis=0
@@ -508,7 +532,7 @@ def _candidates(
     batch_manual = np.broadcast_to(manual, (2 * k, k, n)).copy()
     batch_face[:, :, j], batch_manual[:, :, j] = col_face, col_manual
     ok = feasible(problem, batch_face, batch_manual)
-    return wait.max(axis=0, initial=0.0), queue.sum(axis=0) * STEP_S, ok
+    return wait[from_min:].max(axis=0, initial=0.0), queue.sum(axis=0) * STEP_S, ok
 
 
 def _best(ratio: FloatArray, new_total: FloatArray) -> int:
