@@ -65,6 +65,10 @@ class LaneRun:
         """Largest wait at any checkpoint and minute while its doors are open."""
         return float(np.where(self.doors_open, self.wait_s, 0.0).max(initial=0.0))
 
+    def worst_wait_from_s(self, minute: int) -> float:
+        """Largest wait (doors open) from ``minute`` on (e.g. once a move ordered now lands)."""
+        return float(np.where(self.doors_open, self.wait_s, 0.0)[minute:].max(initial=0.0))
+
     @property
     def worst_wait_at(self) -> tuple[int, int]:
         """``(minute, checkpoint)`` of the worst wait."""
