@@ -30,6 +30,12 @@ def add_staffing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help="minutes to move staff between checkpoints (default: farthest walk)",
     )
+    cmd.add_argument(
+        "--target",
+        type=float,
+        default=None,
+        help="also find the fewest staff keeping every wait under this many minutes",
+    )
     cmd.set_defaults(run=run_staffing)
 
 
@@ -61,6 +67,17 @@ def run_staffing(args: argparse.Namespace, _rest: list[str]) -> int:
             f"peak {figures['peak_staff']} staff{rule}"
         )
     _print_timeline(plain, clock)
+    if args.target is not None:
+        fewest = proposal.fewest_staff(
+            engine,
+            target_wait_s=args.target * 60.0,
+            horizon_min=args.horizon,
+            slot_min=args.slot,
+            total_staff=args.staff,
+            move_s=None if args.move is None else args.move * 60.0,
+        )
+        print(f"target: {fewest.message} (staff placed freely now)")
+        plain["fewest_staff"] = {**vars(fewest), "message": fewest.message}
     write_json(args.json, plain)
     return 0
 

@@ -279,3 +279,33 @@ def test_fewest_staff_meet_the_target_and_one_fewer_do_not(evening):
     )
     assert short.staff == fewest.staff and short.short_by == 3
     assert f"{fewest.staff} staff: 3 more than the {fewest.staff - 3} available" in short.message
+
+
+def test_open_doors_keep_one_lane_and_shut_doors_none():
+    # A has doors open only in slot 1 and nobody arriving; B is open throughout with nobody
+    # either. With min_lanes=1 and staff to spare: A opens one lane in slot 1 only, B one lane in
+    # both slots; e-gates first (20/min for 1 staff beats 5/min for 1), and nothing more.
+    arrivals = np.zeros((20, 2))
+    open_share = np.ones((20, 2))
+    open_share[:10, 0] = 0.0
+    problem = StaffingProblem(
+        arrival_pps=arrivals,
+        open_share=open_share,
+        wait_counts=open_share > 0,
+        queue0_persons=np.zeros(2),
+        face_rate_pps=np.full(2, 20.0 / 60.0),
+        manual_rate_pps=np.full(2, RATE_PPS),
+        face_gates=np.array([1, 0]),
+        max_lanes=np.full(2, 4),
+        lanes0_face=np.zeros(2, dtype=np.int64),
+        lanes0_manual=np.zeros(2, dtype=np.int64),
+        staff_per_face_lane=1,
+        staff_per_manual_lane=1,
+        total_staff=10,
+        slot_min=10,
+        move_slots=0,
+        min_lanes=1,
+    )
+    plan = optimise(problem)
+    assert plan.lanes_face.tolist() == [[0, 0], [1, 0]]
+    assert plan.lanes_manual.tolist() == [[0, 1], [0, 1]]
