@@ -22,6 +22,10 @@ never asserted in tests; it is measured here. Wall times are the best of ``--rep
 7. ``--only skill``: forecast skill against a truth the twin did not see (SUMO micro on the 10x10
    grid with a surge and a lane closure; :mod:`bench.skill`), open loop against assimilated;
    writes ``bench/results/skill.json`` unless ``--json`` says otherwise.
+8. ``--only staffing`` (``bench/staffing_bench.py``, written to
+   ``bench/results/staffing_bench.json``): checkpoint staffing on the bundled day from 17:00 and
+   18:00, the worst wait under the default lanes, today's advice and the optimised plan, and the
+   fewest staff keeping every wait under 15 minutes.
 """
 
 from __future__ import annotations
@@ -276,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help=f"default {RESULTS}")
     parser.add_argument(
-        "--only", choices=["recording", "feeds", "skill", "forks_load"], help="run one part alone"
+        "--only",
+        choices=["recording", "feeds", "skill", "forks_load", "staffing"],
+        help="run one part alone",
     )
     parser.add_argument(
         "--scans",
@@ -300,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     args.json = args.json or RESULTS
     if args.only == "recording":
         return _write(args.json, {"recording": _bench_recording()})
+    if args.only == "staffing":
+        from bench.staffing_bench import bench_staffing
+
+        print("checkpoint staffing on the bundled day (90 min, 5-min slots):")
+        path = args.json if args.json != RESULTS else RESULTS.with_name("staffing_bench.json")
+        return _write(path, {"staffing": bench_staffing()})
     if args.only == "feeds":
         from bench.feeds_bench import bench_feeds
 

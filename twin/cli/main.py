@@ -43,8 +43,9 @@ def _extra_commands() -> list[
     """Commands of the operations and users modules (registered here to keep one entry)."""
     from twin.cli import days as cli_days
     from twin.cli import ops as cli_ops
+    from twin.cli import staffing as cli_staffing
 
-    return [*cli_ops.COMMANDS, *cli_days.COMMANDS, _add_users]
+    return [*cli_ops.COMMANDS, *cli_days.COMMANDS, *cli_staffing.COMMANDS, _add_users]
 
 
 # ------------------------------------------------------------------ import-osm

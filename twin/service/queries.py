@@ -557,6 +557,37 @@ def observed_vs_modelled_checkpoint(engine: Engine, checkpoint_id: Any) -> dict[
     }
 
 
+def staffing_proposal(
+    engine: Engine,
+    *,
+    horizon_min: Any = 90,
+    slot_min: Any = 5,
+    total_staff: Any = None,
+    move_s: Any = None,
+) -> dict[str, Any]:
+    """A staffing plan for every checkpoint over the next ``horizon_min`` minutes
+    (:func:`twin.optimise.proposal.propose`): lanes per slot and checkpoint (``timeline``), the
+    lane changes in order (``changes``), and the twin's waits under the lanes kept, today's
+    advice and the plan (``plans``), each with its peak staff and whether it keeps the staff
+    rule. ``total_staff`` defaults to the staff the open lanes need now, ``move_s`` to the walk
+    between the two farthest checkpoints. Runs in forks; nothing changes. A bad argument raises
+    :class:`ActionError` with the refusal's code (``bad_staff``, ``out_of_range``,
+    ``no_checkpoints``) and its message."""
+    from twin.optimise import proposal
+
+    try:
+        result = proposal.propose(
+            engine,
+            horizon_min=horizon_min,
+            slot_min=slot_min,
+            total_staff=total_staff,
+            move_s=move_s,
+        )
+    except proposal.StaffingError as refused:
+        raise ActionError(str(refused), code=refused.code) from None
+    return result.as_dict()
+
+
 QUERIES: dict[str, Callable[..., Any]] = {
     fn.__name__: fn
     for fn in (
@@ -578,6 +609,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
         detector_roads,
         observed_vs_modelled_link,
         observed_vs_modelled_checkpoint,
+        staffing_proposal,
     )
 }
 """The queries :meth:`twin.service.live.LiveTwin.query` runs, by name."""
