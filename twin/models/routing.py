@@ -75,7 +75,7 @@ class ReverseGraph:
         return cost[:, : self.n_links]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _dijkstra_from(indptr, indices, weight, sources):  # pragma: no cover - compiled
     """(len(sources), V) shortest distances from each source over the CSR graph (arc ``e`` from
     row ``u`` to ``indices[e]``, ``weight[e]`` seconds); ``inf`` where unreachable.
@@ -173,7 +173,7 @@ def next_hop_split(
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _next_hop_split(
     link_time_s, cost_by_link, mv_to_link, order, start, old_split, exit_mask, smoothing
 ):  # pragma: no cover - compiled

@@ -16,7 +16,9 @@ Every flow is taken from one cell and added to another, so vehicles are conserve
 (to floating-point rounding).
 
 The whole step (entering vehicles, flows, the smoothed readings and the delay tally) is one
-compiled function: per step the engine makes one call, whatever the network size.
+compiled function: per step the engine makes one call, whatever the network size. It releases
+the GIL (``nogil``), as the crowd and routing kernels do: a forecast or a fork running in a thread
+of the live process computes beside the live loop instead of taking turns with it.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ class Kernel:
         return new, StepTally(tally[0], tally[1], tally[2], tally[3])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ctm_step(
     vehicles,
     new,
