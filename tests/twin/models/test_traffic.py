@@ -31,13 +31,14 @@ def reference_step(kernel, vehicles, split, green, entering, readings, blend):
     send = [
         min(total[c] * net.cell_send_factor[c], net.cell_capacity_veh[c]) for c in range(n_cells)
     ]
-    receive = [
-        min(
-            net.cell_capacity_veh[c],
-            net.cell_receive_factor[c] * max(net.cell_jam_veh[c] - total[c], 0.0),
-        )
-        for c in range(n_cells)
-    ]
+    with np.errstate(invalid="ignore"):  # waiting queues: an infinite factor times 0 space
+        receive = [
+            min(
+                net.cell_capacity_veh[c],
+                net.cell_receive_factor[c] * max(net.cell_jam_veh[c] - total[c], 0.0),
+            )
+            for c in range(n_cells)
+        ]
     share = [send[c] / total[c] if total[c] > 0 else 0.0 for c in range(n_cells)]
     new = vehicles.copy()
     outflow = [0.0] * n_cells
