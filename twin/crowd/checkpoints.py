@@ -42,10 +42,13 @@ count over the whole wait. :func:`recommended_lanes` judges only the part lanes 
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -200,10 +203,32 @@ def merge_windows(windows_s: Sequence[tuple[float, float]]) -> tuple[tuple[float
 
 
 def _windows(spec: CheckpointSpec) -> FloatArray:
-    """``(K, 2)`` open windows of a day; all day for a checkpoint without windows."""
-    return np.array(
-        spec.open_windows_s if spec.open_windows_s is not None else ((0.0, DAY_S),), dtype=float
+    """``(K, 2)`` open windows of a day; all day for a checkpoint without windows (read-only,
+    built once per distinct set of windows)."""
+    return _door_table(spec.open_windows_s).windows
+
+
+class _DoorTable(NamedTuple):
+    """One set of open windows in the forms the door arithmetic reads, built once."""
+
+    windows: FloatArray  # (K, 2), read-only
+    length: FloatArray  # (K,) window lengths (s), read-only
+    per_day_s: float  # open seconds per day: ``length.sum()``
+    pairs: tuple[tuple[float, float, float], ...]  # (open_s, close_s, length_s) as floats
+    open_end_s: tuple[float, ...]  # open seconds of the day at each window's end: cumsum(length)
+
+
+@functools.lru_cache(maxsize=256)
+def _door_table(open_windows_s: tuple[tuple[float, float], ...] | None) -> _DoorTable:
+    windows = np.array(
+        open_windows_s if open_windows_s is not None else ((0.0, DAY_S),), dtype=float
     )
+    length = windows[:, 1] - windows[:, 0]
+    windows.setflags(write=False)
+    length.setflags(write=False)
+    pairs = tuple((float(a), float(b), float(n)) for (a, b), n in zip(windows, length, strict=True))
+    open_end = tuple(float(x) for x in np.cumsum(length))
+    return _DoorTable(windows, length, float(length.sum()), pairs, open_end)
 
 
 def _open_until_s(windows: FloatArray, time_s: FloatArray) -> FloatArray:
@@ -212,6 +237,20 @@ def _open_until_s(windows: FloatArray, time_s: FloatArray) -> FloatArray:
     of_day = time_s - day * DAY_S
     length = windows[:, 1] - windows[:, 0]
     return day * length.sum() + np.clip(of_day[..., None] - windows[:, 0], 0.0, length).sum(axis=-1)
+
+
+def _open_until_one_s(table: _DoorTable, time_s: float) -> float:
+    """:func:`_open_until_s` at one time, in plain floats and the same operations in the same
+    order, so the same result to the bit: numpy sums fewer than 8 values one after the other
+    (more windows go to numpy itself)."""
+    if len(table.pairs) >= 8:
+        return float(_open_until_s(table.windows, np.asarray(time_s, dtype=float)))
+    day = float(math.floor(time_s / DAY_S))
+    of_day = time_s - day * DAY_S
+    summed = 0.0
+    for open_at, _, length in table.pairs:
+        summed += min(max(of_day - open_at, 0.0), length)
+    return day * table.per_day_s + summed
 
 
 def open_s(specs: Sequence[CheckpointSpec], start_s: npt.ArrayLike, dt_s: float) -> FloatArray:
@@ -232,6 +271,18 @@ def open_s(specs: Sequence[CheckpointSpec], start_s: npt.ArrayLike, dt_s: float)
         ``(N,)`` for a scalar start, ``(T, N)`` for ``T`` starts; exactly ``dt_s`` for a
         checkpoint open all day.
     """
+    if np.ndim(start_s) == 0:  # one step (every crowd step): plain floats, no small arrays
+        start_one = float(start_s)
+        return np.array(
+            [
+                float(dt_s)
+                if s.open_windows_s is None
+                else _open_until_one_s(table := _door_table(s.open_windows_s), start_one + dt_s)
+                - _open_until_one_s(table, start_one)
+                for s in specs
+            ],
+            dtype=float,
+        )
     start = np.asarray(start_s, dtype=float)
     columns = [
         np.full(start.shape, float(dt_s))
@@ -248,10 +299,10 @@ def until_open_s(specs: Sequence[CheckpointSpec], time_s: float) -> FloatArray:
     of_day = time_s % DAY_S
     until = np.zeros(len(specs))
     for i, spec in enumerate(specs):
-        windows = _windows(spec)
-        if not np.any((windows[:, 0] <= of_day) & (of_day < windows[:, 1])):
-            later = windows[windows[:, 0] > of_day, 0]
-            until[i] = (later.min() if len(later) else windows[0, 0] + DAY_S) - of_day
+        pairs = _door_table(spec.open_windows_s).pairs
+        if not any(a <= of_day < b for a, b, _ in pairs):
+            later = [a for a, _, _ in pairs if a > of_day]
+            until[i] = (min(later) if later else pairs[0][0] + DAY_S) - of_day
     return until
 
 
@@ -264,6 +315,17 @@ def _serve_time_s(windows: FloatArray, time_s: FloatArray, work_s: FloatArray) -
     rest = target - day * per_day  # in (0, per_day]
     k = np.minimum(np.searchsorted(open_end, rest, side="left"), len(length) - 1)
     return day * DAY_S + windows[k, 0] + rest - (open_end[k] - length[k]) - time_s
+
+
+def _serve_time_one_s(table: _DoorTable, time_s: float, work_s: float) -> float:
+    """:func:`_serve_time_s` at one time, in plain floats (the same operations in the same
+    order, so the same result to the bit)."""
+    target = _open_until_one_s(table, time_s) + work_s
+    day = float(math.ceil(target / table.per_day_s)) - 1.0
+    rest = target - day * table.per_day_s
+    k = min(bisect.bisect_left(table.open_end_s, rest), len(table.pairs) - 1)
+    open_at, _, length = table.pairs[k]
+    return day * DAY_S + open_at + rest - (table.open_end_s[k] - length) - time_s
 
 
 def _door_wait_s(
@@ -519,13 +581,13 @@ def mean_wait_now_s(specs: Sequence[CheckpointSpec], state: CheckpointState) -> 
 
     ``inf`` where persons queue and no lane is open; 0 for an empty queue.
     """
-    wait = _door_wait_s(
-        specs,
-        state.queue_persons[None, :],
-        capacity_pps(specs, state)[None, :],
-        np.array([state.time_s]),
-    )
-    return wait[0]
+    work = _wait_s(state.queue_persons, capacity_pps(specs, state))  # open seconds needed
+    wait = work.copy()
+    time_s = float(state.time_s)
+    for i, spec in enumerate(specs):  # as _door_wait_s at one time, in plain floats
+        if spec.open_windows_s is not None and math.isfinite(work[i]) and work[i] > 0:
+            wait[i] = _serve_time_one_s(_door_table(spec.open_windows_s), time_s, float(work[i]))
+    return wait
 
 
 def _check_state(specs: Sequence[CheckpointSpec], state: CheckpointState) -> None:

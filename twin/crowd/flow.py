@@ -552,7 +552,7 @@ def _moves(transfer: sp.csr_matrix, n_cells: int) -> _Moves:
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _advance(
     persons,
     backlog,

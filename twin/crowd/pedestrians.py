@@ -85,6 +85,7 @@ and venues) + inside venues + gone (tested). Spectators on site are offered minu
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -416,7 +417,26 @@ def _gate_on_the_way(
     return best if detour[best] <= (1.0 + GATE_DETOUR_SHARE) * station.distance(venue) else None
 
 
+_GRIDS: dict[tuple[int, str, tuple[str, ...]], walkable.CrowdGrid] = {}
+"""Walkable grids built, by (id of the scenario, CRS, places): every engine of one scenario
+(live, each replay, fork and comparison) shares one; an entry goes when its scenario does."""
+
+
 def _grid(
+    scenario: Scenario, crs: str, points: gpd.GeoSeries, ids: list[str]
+) -> walkable.CrowdGrid:
+    """The walkable grid round ``ids`` (built once per scenario object: the polygon union
+    takes most of an engine's start-up; a grid is immutable, so engines share it)."""
+    key = (id(scenario), crs, tuple(ids))
+    grid = _GRIDS.get(key)
+    if grid is None:
+        grid = _build_grid(scenario, crs, points, ids)
+        _GRIDS[key] = grid
+        weakref.finalize(scenario, _GRIDS.pop, key, None)
+    return grid
+
+
+def _build_grid(
     scenario: Scenario, crs: str, points: gpd.GeoSeries, ids: list[str]
 ) -> walkable.CrowdGrid:
     polygon = walkable.scenario_walkable_polygon(

@@ -16,7 +16,9 @@ Every flow is taken from one cell and added to another, so vehicles are conserve
 (to floating-point rounding).
 
 The whole step (entering vehicles, flows, the smoothed readings and the delay tally) is one
-compiled function: per step the engine makes one call, whatever the network size.
+compiled function: per step the engine makes one call, whatever the network size. It releases
+the GIL (``nogil``), as the crowd and routing kernels do: a forecast or a fork running in a thread
+of the live process computes beside the live loop instead of taking turns with it.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ class Kernel:
         return new, StepTally(tally[0], tally[1], tally[2], tally[3])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ctm_step(
     vehicles,
     new,
@@ -164,21 +166,36 @@ def _ctm_step(
         acc = 0.0
         for d in range(n_dest):
             acc += vehicles[c, d]
-            new[c, d] = vehicles[c, d]
         total[c] = acc
         send[c] = min(acc * send_factor[c], capacity[c])
         receive[c] = min(capacity[c], receive_factor[c] * max(jam[c] - acc, 0.0))
         sent_share[c] = send[c] / acc if acc > 0.0 else 0.0
+    # inside links cell i passes min(send_i, receive_{i+1}) to i + 1, a share of its content
     outflow = np.zeros(n_cells)
+    pass_share = np.zeros(n_cells)  # 0 for a link's last cell and a cell that passes nothing
     for i in interior:
         passed = min(send[i], receive[i + 1])
         if passed > 0.0:
-            share = passed / total[i]
-            for d in range(n_dest):
-                q = vehicles[i, d] * share
-                new[i, d] -= q
-                new[i + 1, d] += q
+            pass_share[i] = passed / total[i]
             outflow[i] = passed
+    # ``new`` = content + what came from upstream - what went downstream, in one pass; the same
+    # operations in the same order as "copy, then for each interior i in order take q from i
+    # and add it to i + 1" (interior cells ascend), so the same result to the bit
+    for c in range(n_cells):
+        up = pass_share[c - 1] if c > 0 else 0.0
+        down = pass_share[c]
+        if up > 0.0 and down > 0.0:
+            for d in range(n_dest):
+                new[c, d] = (vehicles[c, d] + vehicles[c - 1, d] * up) - vehicles[c, d] * down
+        elif up > 0.0:
+            for d in range(n_dest):
+                new[c, d] = vehicles[c, d] + vehicles[c - 1, d] * up
+        elif down > 0.0:
+            for d in range(n_dest):
+                new[c, d] = vehicles[c, d] - vehicles[c, d] * down
+        else:
+            for d in range(n_dest):
+                new[c, d] = vehicles[c, d]
     exited = 0.0
     for k in range(len(exit_cell)):
         c, d = exit_cell[k], exit_dest[k]
@@ -207,13 +224,17 @@ def _ctm_step(
             ratio = receive[link_first_cell[to]] / link_demand[to]
         c, target = mv_last_cell[m], mv_first_cell[m]
         scale = sent_share[c] * ratio
+        flow = 0.0
         for d in range(n_dest):
+            if split[m, d] == 0.0:  # nothing for d this way (taking and adding 0 changes nothing)
+                continue
             q = vehicles[c, d] * split[m, d] * scale
             # split shares may sum to 1 + 1e-16: never leave a rounding residue below zero
             new[c, d] = max(new[c, d] - q, 0.0)
             new[target, d] += q
-            movement_flow[m] += q
-        outflow[c] += movement_flow[m]
+            flow += q
+        movement_flow[m] = flow
+        outflow[c] += flow
     # smoothed readings and the step's vehicle-seconds
     delay = 0.0
     vehicle_s = 0.0

@@ -435,3 +435,63 @@ def test_bad_door_windows_are_refused(windows):
         r"\(\(open_s, close_s\), \.\.\.\) with 0 <= open_s < close_s <= 86400",
     ):
         door_spec(windows=windows)
+
+
+# ---------------------------------------------------------------- one-time fast paths
+def windowed(windows, *, face=1, manual=0, checkpoint_id=0):
+    return cp.CheckpointSpec(
+        checkpoint_id=checkpoint_id,
+        name="Door",
+        venue_id="v0",
+        x_m=0.0,
+        y_m=0.0,
+        lanes_face=face,
+        lanes_manual=manual,
+        max_lanes=10,
+        face_rate_pps=1.0,
+        manual_rate_pps=MANUAL,
+        open_windows_s=windows,
+    )
+
+
+def test_open_seconds_and_waits_in_a_step_match_a_hand_count():
+    doors = windowed(((100.0, 200.0), (300.0, 500.0)))
+    # [150, 350): 50 s of the first window and 50 s of the second
+    assert cp.open_s([doors], 150.0, 200.0).tolist() == [100.0]
+    assert cp.open_s([doors], 86400.0 + 150.0, 200.0).tolist() == [100.0]  # every day alike
+    state = cp.new_state([doors], time_s=50.0)
+    state.queue_persons[:] = 30.0  # 30 open seconds of work at 1 person/s
+    assert cp.mean_wait_now_s([doors], state).tolist() == [80.0]  # 50 s shut, then 30 s
+    state.time_s = 180.0  # 20 s left in the first window, 10 s into the second (from 300 s)
+    assert cp.mean_wait_now_s([doors], state).tolist() == [130.0]
+
+
+door_windows = (
+    st.lists(st.integers(0, 86400 * 4), min_size=2, max_size=18, unique=True)
+    .map(sorted)
+    .map(lambda e: tuple((e[i] / 4.0, e[i + 1] / 4.0) for i in range(0, len(e) - 1, 2)))
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    windows=door_windows,
+    time_s=st.floats(0.0, 3 * 86400.0),
+    dt_s=st.sampled_from([0.5, 2.0, 10.0, 3600.0]),
+    queue=st.sampled_from([0.0, 0.3, 17.0, 5000.0]),
+    lanes=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+)
+def test_one_step_paths_equal_the_array_formulation_to_the_bit(windows, time_s, dt_s, queue, lanes):
+    specs = [windowed(windows, face=lanes[0], manual=lanes[1]), spec(1)]
+    one = cp.open_s(specs, time_s, dt_s)
+    many = cp.open_s(specs, np.array([time_s, time_s + dt_s]), dt_s)[0]
+    assert one.tobytes() == many.tobytes()
+    state = cp.new_state(specs, time_s=time_s)
+    state.queue_persons[:] = queue
+    array_wait = cp._door_wait_s(
+        specs,
+        state.queue_persons[None, :],
+        cp.capacity_pps(specs, state)[None, :],
+        np.array([time_s]),
+    )[0]
+    assert cp.mean_wait_now_s(specs, state).tobytes() == array_wait.tobytes()

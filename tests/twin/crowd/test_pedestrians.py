@@ -678,3 +678,22 @@ def test_the_table_says_when_shut_doors_open_instead_of_a_wait_status(scenario):
         "over",
     )
     assert rows[NORTH_2]["doors_open_at_s"] is None
+
+
+def test_engines_of_one_scenario_share_one_walkable_grid_equal_to_a_fresh_build():
+    import gc
+
+    scenario = load("data/seoul_olympic_park")
+    first, second = Engine(scenario, start_s=START_S), Engine(scenario, start_s=START_S + 60)
+    grid = first.pedestrians.network.grid
+    assert second.pedestrians.network.grid is grid
+    other = dataclasses.replace(scenario)  # another scenario object: its own grid, built anew
+    third = Engine(other, start_s=START_S)
+    assert third.pedestrians.network.grid is not grid
+    assert np.array_equal(third.pedestrians.network.grid.walkable, grid.walkable)
+    assert third.pedestrians.network.grid.origin_x_m == grid.origin_x_m
+    keys = [k for k in pedestrians._GRIDS if k[0] == id(other)]
+    assert keys
+    del third, other
+    gc.collect()
+    assert not any(k in pedestrians._GRIDS for k in keys)  # gone with its scenario

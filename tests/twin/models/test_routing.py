@@ -86,3 +86,21 @@ def test_vehicles_leaving_at_the_end_of_a_link_get_no_split(diamond):
     groups = np.unique(net.mv_from_link[~into_3])
     for link in groups:  # every other group sums to one
         assert new[net.mv_from_link == link, 0].sum() == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- the compiled Dijkstra
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_dijkstra_equals_scipy_to_the_bit(seed):
+    from twin.io.synthetic import grid_scenario
+
+    scenario = grid_scenario(6, 7, block_m=200.0, dt_s=4.0, zones_at="boundary", n_zones=8)
+    net = compile_network(scenario.links, scenario.movements, scenario.zones, dt_s=4.0)
+    dest = np.unique(net.zone_node)
+    graph = routing.ReverseGraph(net, dest)
+    rng = np.random.default_rng(seed)
+    times = rng.choice([0.0, 1.0, 7.5, 1e-3, 1 / 3], net.n_links) * rng.uniform(1, 100, net.n_links)
+    times[rng.integers(0, net.n_links, 3)] = np.inf  # closed links
+    times[net.link_to_node == dest[0]] = np.inf  # every way into the first destination closed
+    ours, scipys = graph.cost(times), graph.cost_scipy(times)
+    assert np.isfinite(ours).any() and np.isinf(ours).any()
+    assert ours.tobytes() == scipys.tobytes()
