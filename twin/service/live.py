@@ -510,9 +510,7 @@ class LiveTwin:
 
         return self.call(advance).result(timeout=timeout_s)
 
-    def _step_to(
-        self, until_s: float, *, progress: Callable[[float], None] | None = None
-    ) -> None:
+    def _step_to(self, until_s: float, *, progress: Callable[[float], None] | None = None) -> None:
         dt = float(self.engine.dt_s)
         while self.engine.time_s < until_s - 1e-9:
             self.engine.step(dt)
