@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from layouts.signal_panel import junction_options
-from tests.app.conftest import open_page, serve, wall_config
+from tests.app.conftest import open_page, serve_at
 from tests.waiting import wait_for
 from twin.service.audit import AuditFilter
 
@@ -25,12 +25,12 @@ FLOOR_VPS = 1 / 300  # approaches below 12 veh/h weigh as 12 veh/h
 
 @pytest.fixture(scope="module")
 def room(tmp_path_factory):
-    """A live control room of its own (its refusals must not reach other tests' audit logs)."""
-    from app import create_app
-
+    """A control room of its own (its refusals must not reach other tests' audit logs), paused
+    at 18:00 so the junction table and plans hold still while a test reads them."""
     db = tmp_path_factory.mktemp("audit") / "audit.sqlite"
-    config = wall_config(normal_day=False, audit_db=str(db), speed=10.0, forecast_period_s=0)
-    served = serve(create_app(config))  # no forecasts: nothing here needs them
+    served = serve_at(  # no forecasts: nothing here needs them
+        18 * 3600, normal_day=False, audit_db=str(db), speed=10.0, forecast_period_s=0
+    )
     yield served
     served.stop()
 
