@@ -63,6 +63,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(root(keys[0])))
 
 
+class _GroupSuffix:
+    """Runs :func:`_suffix_groups` after every other collection hook (xdist's included)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]):
+        _suffix_groups(config, items)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_GroupSuffix(), "venuetwin-xdist-group-suffix")
+
+
+def _suffix_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker with ``--dist loadgroup``: give each grouped test the ``@group`` suffix
+    that xdist's scheduler reads, where xdist could not set it. pytest-xdist 3.8 assigns
+    ``item._nodeid``, which pytest 9 no longer reads (the id lives in ``item._id``), so without
+    this every group would be ignored and shared fixtures built once per worker."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None or "@" in item.nodeid.rsplit("]", 1)[-1]:
+            continue
+        names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+        suffixed = f"{item.nodeid}@{'_'.join(names)}"
+        node_id = getattr(item, "_id", None)
+        if node_id is not None and hasattr(type(node_id), "parse"):
+            item._id = type(node_id).parse(suffixed)
+        else:
+            item._nodeid = suffixed
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real ``redis-server`` on a free loopback port (no persistence), stopped afterwards.
