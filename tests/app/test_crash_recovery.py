@@ -311,6 +311,7 @@ def operator(tmp_path_factory):
     return {"tmp": tmp, "db": db, "token": out.stdout.strip().splitlines()[-1]}
 
 
+@pytest.mark.slow  # twenty real SIGKILLs and restarts of app.py: minutes
 def test_sigkill_loses_no_acknowledged_action_and_damaged_days_are_left_alone(operator):
     rng = random.Random(SEED)
     tmp = operator["tmp"]

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.app.conftest import BUNDLED, open_page, serve
+from tests.app.conftest import BUNDLED, open_page, serve_at
 from tests.waiting import wait_for
 
 RAW_NAME = re.compile(r"unnamed|Junction \d+|#\d+|[a-z]+_[a-z_]+")
@@ -55,18 +55,16 @@ CUT_WITHOUT_TOOLTIP = """() => {
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
-    """The bundled day's control room, live, with its own audit database."""
-    from app import create_app
-
-    config = {
-        "scenario": BUNDLED,
-        "speed": 30.0,
-        "forecast_period_s": 20.0,
-        "warmup_s": 1800.0,
-        "normal_day": False,
-        "audit_db": str(tmp_path_factory.mktemp("audit") / "audit.sqlite"),
-    }
-    served = serve(create_app(config))
+    """The bundled day's control room with its own audit database, paused at 19:40 (stepped
+    there by its loop): the evening peak, with alerts open whatever the machine's speed."""
+    served = serve_at(
+        19 * 3600 + 40 * 60,
+        scenario=BUNDLED,
+        forecast_period_s=20.0,
+        warmup_s=1800.0,
+        normal_day=False,
+        audit_db=str(tmp_path_factory.mktemp("audit") / "audit.sqlite"),
+    )
     yield served
     served.stop()
 
