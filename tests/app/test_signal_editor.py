@@ -52,7 +52,7 @@ def _text(page, selector: str) -> str:
     return element.inner_text() if element is not None else ""
 
 
-def _wait_text(page, selector: str, text: str, timeout_s: float = 30.0) -> str:
+def _wait_text(page, selector: str, text: str, timeout_s: float = 120.0) -> str:
     shown = wait_for(lambda: text in _text(page, selector) and _text(page, selector), timeout_s)
     assert shown, f"{selector} never showed {text!r}; shows {_text(page, selector)!r}"
     return shown
@@ -72,8 +72,8 @@ def _choose(page, room, node: int) -> None:
     page.click("#sig-node")
     page.keyboard.type(label)
     page.locator(".dash-dropdown-content").get_by_text(label, exact=True).first.click()
-    page.wait_for_selector("#sig-editor .sig-phase", timeout=30_000)
-    page.wait_for_selector("#sig-approaches .junction-row", timeout=30_000)
+    page.wait_for_selector("#sig-editor .sig-phase", timeout=60_000)
+    page.wait_for_selector("#sig-approaches .junction-row", timeout=60_000)
 
 
 def _type(page, selector: str, value: str) -> None:
@@ -131,7 +131,7 @@ def test_before_a_junction_is_chosen_a_prompt_not_empty_boxes(room, browser, art
     for width, height, name in ((3840, 2160, "4k"), (1920, 1080, "1080p")):
         page.set_viewport_size({"width": width, "height": height})
         prompt = page.locator("#sig-prompt")
-        prompt.wait_for(state="visible", timeout=20_000)
+        prompt.wait_for(state="visible", timeout=60_000)
         assert prompt.inner_text().strip() == PROMPT
         assert not page.locator("#sig-cycle").is_visible()
         assert not page.locator("#sig-offset").is_visible()

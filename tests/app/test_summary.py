@@ -228,7 +228,7 @@ def test_browser_roles(room, browser, artifacts):
         page.wait_for_function(
             "(t) => document.querySelector('#wall-clock-msg').innerText.startsWith(t)",
             arg="Pause" if expected else "Resume",
-            timeout=30_000,
+            timeout=60_000,
         )
         assert live.paused is expected
     page.screenshot(path=str(artifacts / "admin-audit-1080p.png"))

@@ -76,7 +76,7 @@ def _summary(browser, room, width, height):
     page.on("pageerror", lambda e: log.errors.append(f"pageerror: {e}"))
     page.goto(room.url + "/summary")
     page.wait_for_selector(".sum-figure[data-figure='worst_wait']", timeout=60_000)
-    page.wait_for_selector(".sum-trend .sum-plot-dot", timeout=30_000)
+    page.wait_for_selector(".sum-trend .sum-plot-dot", timeout=60_000)
     page.wait_for_function(
         "!document.querySelector(\".sum-figure[data-figure='delay_index'] .sum-value\")"
         ".innerText.includes('…')",
@@ -144,7 +144,7 @@ def test_summary_says_what_is_true_and_decisions_link_to_the_map(room, browser):
         owners = page.locator(".sum-decision .sum-owner").all_inner_texts()
         assert set(owners) <= {"YOUR DECISION", "OPERATORS ACTING"}, owners
         page.locator(".sum-decision a").first.click()
-        page.wait_for_url("**/map*", timeout=30_000)
+        page.wait_for_url("**/map*", timeout=60_000)
     finally:
         page.context.close()
 
@@ -167,7 +167,7 @@ def test_trends_have_axes_and_show_the_day_so_far_or_the_last_hour(room, browser
         page.click(".sum-span label:has-text('Last hour')")
         page.wait_for_function(
             "document.querySelector('#summary-trends-title').innerText === 'Trends, last hour'",
-            timeout=15_000,
+            timeout=60_000,
         )
         ticks = page.locator(".sum-trend").first.locator(".sum-xtick").all_inner_texts()
         now = svc.store.latest().time_s

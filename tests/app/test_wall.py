@@ -26,7 +26,7 @@ def _wait_for(predicate, timeout_s: float, step_s: float = 0.5):
     return wait_for(predicate, timeout_s, step_s)
 
 
-def _wait_for_values(page, timeout_s: float = 60.0) -> None:
+def _wait_for_values(page, timeout_s: float = 180.0) -> None:
     """Until the first refresh reached the map and the KPI strip."""
     page.wait_for_selector("[data-kpi='vehicles_in_network']", timeout=timeout_s * 1000)
     _wait_for(lambda: page.evaluate("window.vtDeck.stats().applied") > 0, timeout_s)
@@ -139,12 +139,12 @@ def test_click_on_a_road_opens_its_panel_while_the_map_updates(wall, browser):
         same_road = re.compile(r"\bRoad (" + "|".join(map(str, ids)) + r")\b")
         applied = page.evaluate("window.vtDeck.stats().applied")
         page.mouse.click(x, y)
-        page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=30_000)
+        page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=60_000)
         _wait_for(lambda: same_road.search(page.inner_text("#wall-detail")), timeout_s=20)  # noqa: B023 - called at once
         opened.append(bool(same_road.search(page.inner_text("#wall-detail"))))
         assert page.evaluate("window.vtDeck.stats().applied") >= applied
         page.click("#wall-detail-close")
-        page.wait_for_selector("#wall-detail[hidden]", state="attached", timeout=30_000)
+        page.wait_for_selector("#wall-detail[hidden]", state="attached", timeout=60_000)
     updates = page.evaluate("window.vtDeck.stats().applied")
     page.context.close()
     assert all(opened), f"clicks that opened the right panel: {opened}"
@@ -179,7 +179,7 @@ def test_kiosk_mode_hides_the_chrome(wall, browser, artifacts, size):
     width, height = SIZES[size]
     page, log = open_page(browser, wall.url + "/?kiosk=1", width=width, height=height)
     _wait_for_values(page)
-    page.wait_for_selector("html.vt-kiosk", state="attached", timeout=10_000)
+    page.wait_for_selector("html.vt-kiosk", state="attached", timeout=60_000)
     time.sleep(2)
     for selector in ("#wall-header", ".layer-panel", "#wall-pause", ".alert-ack"):
         for element in page.query_selector_all(selector):
@@ -211,7 +211,7 @@ def test_hover_shows_a_tooltip_with_the_numbers(wall, browser):
     x, y, _link_id = _road_points(page, 1)[0]
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)
-    page.wait_for_selector(".deck-tooltip", state="visible", timeout=30_000)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=60_000)
     _wait_for(lambda: "km/h" in page.inner_text(".deck-tooltip"), timeout_s=20)
     text = page.inner_text(".deck-tooltip")
     page.context.close()
