@@ -414,7 +414,12 @@ def _follow_a_corridor(ops, svc, browser, artifacts):
     assert counted, "the ETA did not count down"
     assert "en route" in page.inner_text(f"tr[data-corridor='{corridor_id}']")
     page.screenshot(path=str(artifacts / "ops-corridor-dispatched-1080p.png"))
-    page.click(f"tr[data-corridor='{corridor_id}'] button:has-text('Cancel')")
+    cancel = page.locator(f"tr[data-corridor='{corridor_id}'] button:has-text('Cancel')")
+    for _attempt in range(5):  # the list is redrawn every tick, which can swallow a click
+        if cancel.count():
+            cancel.first.click()
+        if _wait_until(lambda: f"Cancelled {corridor_id}" in page.inner_text("#cor-msg"), 20.0):
+            break
     _wait_text(page, "#cor-msg", f"Cancelled {corridor_id}")
     _wait_text(page, f"tr[data-corridor='{corridor_id}']", "cancelled")
     page.context.close()
