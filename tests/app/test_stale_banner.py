@@ -26,7 +26,7 @@ def test_banner_appears_when_the_loop_stops_and_goes_when_it_runs(small_room, br
     assert banner.is_hidden()
     gate = threading.Event()
     try:
-        live.call(lambda engine: gate.wait(60))  # the loop thread stops: no frames
+        live.call(lambda engine: gate.wait(300))  # the loop thread stops until released below
         banner.wait_for(state="visible", timeout=60_000)
         text = banner.inner_text()
         assert text.startswith("Twin not updating since ") and "figures are old" in text
