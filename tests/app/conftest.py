@@ -4,6 +4,11 @@ Debian Chromium driven by Playwright (never a downloaded browser).
 The wall runs the bundled scenario when its network is present (what ships), else a small
 signalised grid with the same columns (tests/app/geo_scenario.py); ``VT_WALL_SCENARIO=grid``
 or ``=bundled`` chooses explicitly.
+
+A test that needs the twin at a moment of the day never waits for a running clock: it builds a
+control room paused there with :func:`serve_at` and moves it on with :meth:`Served.step_to`
+(the loop thread steps the engine, publishing a frame every simulated minute), then waits,
+with a generous bound, for the page to show what the twin holds.
 """
 
 from __future__ import annotations
