@@ -73,6 +73,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "engine": None,  # an Engine to run instead of building one from the scenario
     "run_engine": True,  # False: a web worker reading a store another process fills
     "start": True,  # start the live loop now (tests may build an app without it)
+    "paused": False,  # start the live clock paused (LiveTwin.step_to then moves it by hand)
     "store": "memory",  # or "redis"
     "redis_url": None,
     "tick_ms": 1000,
@@ -117,7 +118,7 @@ def _live_twin(scenario: Scenario, store: Store, config: dict[str, Any]) -> Live
     )
     if not config["recordings"]:
         engine = config["engine"] if config["engine"] is not None else _engine(scenario, config)
-        return LiveTwin(engine, store, settings=settings)
+        return LiveTwin(engine, store, settings=settings, paused=bool(config["paused"]))
     from twin.service.audit import AuditLog
     from twin.service.days import open_live_day
 
@@ -142,7 +143,7 @@ def _live_twin(scenario: Scenario, store: Store, config: dict[str, Any]) -> Live
         store,
         settings=settings,
         recorder=day.recorder,
-        paused=day.paused,
+        paused=day.paused or bool(config["paused"]),
         speed=day.speed,
         clock_change=day.clock_change,
     )

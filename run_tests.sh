@@ -4,8 +4,9 @@
 # installed by hand cannot hide a missing declaration).
 #   - Debian packages: chromium (browser tests, headless), redis-server (scaled-mode store tests),
 #     fonts-nanum (Korean road names in screenshots; without it they render as empty boxes)
-#   - Python packages: requirements-test.txt (the app's requirements plus pytest, hypothesis,
-#     playwright, pillow) in .venv-test/, rebuilt from scratch whenever a requirements file changes
+#   - Python packages: requirements-test.txt (the app's requirements plus pytest, pytest-xdist,
+#     hypothesis, playwright, pillow) in .venv-test/, rebuilt from scratch whenever a
+#     requirements file changes
 # No browser download: Playwright drives Debian's /usr/bin/chromium.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,4 +32,9 @@ if [ "$(cat "$VENV/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" > "$VENV/.requirements-stamp"
 fi
 
-exec "$VENV/bin/python" -m pytest "$@"
+# Several pytest-xdist workers: most tests wait (on a browser's software WebGL, a server, a
+# subprocess), so more workers than cores pays. Tests that share a module's fixture run on one
+# worker (tests/conftest.py groups them; --dist loadgroup). VT_TEST_WORKERS=0 runs in-process;
+# arguments after run_tests.sh come last and win (for example `-n 0`, `-m "not slow"`).
+workers="${VT_TEST_WORKERS:-4}"
+exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadgroup "$@"

@@ -4,6 +4,11 @@ Debian Chromium driven by Playwright (never a downloaded browser).
 The wall runs the bundled scenario when its network is present (what ships), else a small
 signalised grid with the same columns (tests/app/geo_scenario.py); ``VT_WALL_SCENARIO=grid``
 or ``=bundled`` chooses explicitly.
+
+A test that needs the twin at a moment of the day never waits for a running clock: it builds a
+control room paused there with :func:`serve_at` and moves it on with :meth:`Served.step_to`
+(the loop thread steps the engine, publishing a frame every simulated minute), then waits,
+with a generous bound, for the page to show what the twin holds.
 """
 
 from __future__ import annotations
@@ -79,6 +84,16 @@ class Served:
     _server: object = field(repr=False, default=None)
     _thread: threading.Thread | None = field(repr=False, default=None)
 
+    @property
+    def live(self):
+        """The app's :class:`twin.service.live.LiveTwin` (``None`` for a web-only worker)."""
+        return self.app.server.extensions["venuetwin"].live
+
+    def step_to(self, time_s: float) -> float:
+        """Advance the twin to simulated ``time_s`` inside its loop thread (deterministic: what
+        a test then reads does not depend on the machine's speed); the time reached."""
+        return self.live.step_to(time_s, timeout_s=STEP_BOUND_S)
+
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(5)
@@ -98,9 +113,38 @@ def serve(app) -> Served:
     )
 
 
+STEP_BOUND_S = 600.0
+"""Safety net on one :meth:`Served.step_to` (a few simulated hours take seconds)."""
+
+
+def serve_at(time_s: float, **overrides) -> Served:
+    """The control room of :func:`wall_config` (``overrides`` on top) with its clock paused at
+    simulated ``time_s``: built paused, then stepped there by its own loop thread
+    (:meth:`twin.service.live.LiveTwin.step_to`), alerts and KPI history included, so what a test
+    reads is the same on any machine, however loaded. Move it on with ``step_to``; stop it."""
+    from app import create_app
+
+    served = serve(create_app(wall_config(**{**overrides, "paused": True})))
+    try:
+        served.step_to(time_s)
+    except BaseException:
+        served.stop()
+        raise
+    return served
+
+
+def clock_text(time_s: float) -> str:
+    """``HH:MM:SS`` of a simulated time of day, as the wall's clock shows it (worked out here)."""
+    seconds = int(round(time_s)) % 86400
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
 @pytest.fixture(scope="session")
 def wall() -> Iterator[Served]:
-    """The control room, live, for the whole session."""
+    """The control room, live (its clock runs at x30), for the whole session (of an xdist worker).
+
+    For tests of the page that do not depend on the moment of the day; a test that needs the
+    twin at a moment builds its own with :func:`serve_at` (or pauses and steps this one)."""
     from app import create_app
 
     served = serve(create_app(wall_config()))

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from layouts.alerts import alert_item, alert_stats, countdown, critical_strip, shelve_reason
-from tests.app.conftest import open_page, serve, wall_config
+from tests.app.conftest import open_page, serve_at
 from tests.waiting import wait_for
 from twin.service import live as live_module
 from twin.service.alarms import Condition
@@ -85,10 +85,14 @@ def _drills(roads, places):
     ]
 
 
+DRILL_AT_S = 18 * 3600
+"""18:00: the drills have been raised (their conditions held past the on-delay on the way)."""
+
+
 @pytest.fixture(scope="module")
 def drill_wall():
-    from app import create_app
-
+    """The wall with drill alerts at real places, paused at 18:00 (stepped there by its loop,
+    so the drills are raised whatever the machine's speed); tests move its clock themselves."""
     real = live_module.alarm_conditions
 
     def with_drills(roads, view, forecasts, base_s, active, places=None):
@@ -96,7 +100,7 @@ def drill_wall():
 
     patch = pytest.MonkeyPatch()
     patch.setattr(live_module, "alarm_conditions", with_drills)
-    served = serve(create_app(wall_config()))
+    served = serve_at(DRILL_AT_S, normal_day=False)
     yield served
     served.stop()
     patch.undo()
@@ -117,7 +121,7 @@ def _alert(wall, key):
 
 def _open(browser, wall, *, width=1920, height=1080):
     page, log = open_page(browser, wall.url, width=width, height=height)
-    page.wait_for_selector("[data-kpi='open_alerts']", timeout=60_000)
+    page.wait_for_selector("[data-kpi='open_alerts']", timeout=120_000)
     assert _wait_for(lambda: _alert(wall, GATE_SHELVE) and _alert(wall, CRUSH), 60), (
         "the drills were not raised"
     )
@@ -245,7 +249,7 @@ def test_acknowledge_is_shown_with_feedback(drill_wall, browser, artifacts):
     page, log = _open(browser, drill_wall)
     alert = _alert(drill_wall, GATE_ACK)
     entry = _entry(page, alert["id"])
-    entry.wait_for(timeout=20_000)
+    entry.wait_for(timeout=60_000)
     assert "ACK" in entry.locator(".alert-ack").inner_text()
     entry.locator(".alert-ack").click()
     # the button says it worked at once; the entry then shows who acknowledged it and when
@@ -277,23 +281,23 @@ def test_shelve_with_a_reason_moves_it_to_the_shelf(drill_wall, browser, artifac
     page, log = _open(browser, drill_wall)
     alert = _alert(drill_wall, GATE_SHELVE)
     entry = _entry(page, alert["id"])
-    entry.wait_for(timeout=20_000)
+    entry.wait_for(timeout=60_000)
     entry.locator(".alert-shelve").click()
-    page.wait_for_selector("#alert-shelve-form:not([hidden])", timeout=10_000)
+    page.wait_for_selector("#alert-shelve-form:not([hidden])", timeout=60_000)
     assert "Drill: gate B" in page.inner_text("#alert-shelve-title")
     page.click("#alert-shelve-confirm")  # no reason yet: refused, in words
-    page.wait_for_selector("#alert-shelve-msg .note-refused", timeout=10_000)
+    page.wait_for_selector("#alert-shelve-msg .note-refused", timeout=60_000)
     assert "give a reason" in page.inner_text("#alert-shelve-msg")
     page.click("#alert-shelve-reason label:has-text('Known cause')")
     page.fill("#alert-shelve-note", "stewards re-routing the queue")
     page.click("#alert-shelve-minutes label:has-text('1 h')")
     page.click("#alert-shelve-confirm")
-    page.wait_for_selector("#alert-shelve-msg .note-ok", timeout=10_000)
+    page.wait_for_selector("#alert-shelve-msg .note-ok", timeout=60_000)
     assert page.inner_text("#alert-shelve-msg").startswith("Shelved until ")
     assert page.inner_text("#alert-shelve-msg").endswith(": Drill: gate B")
     assert page.is_hidden("#alert-shelve-form")
     row = page.locator(f"#alert-shelf .shelf-item[data-alert-id='{alert['id']}']")
-    row.wait_for(timeout=20_000)
+    row.wait_for(timeout=60_000)
     assert (
         "stewards re-routing the queue" in row.inner_text() and "Drill: gate B" in row.inner_text()
     )
@@ -312,7 +316,7 @@ def test_shelve_with_a_reason_moves_it_to_the_shelf(drill_wall, browser, artifac
     page.set_viewport_size({"width": 1920, "height": 1080})
     row.locator("button").click()  # unshelve: back on the list, to be acknowledged again
     page.wait_for_selector(
-        "#alert-shelve-msg:has-text('Back on the list: Drill: gate B')", timeout=10_000
+        "#alert-shelve-msg:has-text('Back on the list: Drill: gate B')", timeout=60_000
     )
     assert _wait_for(lambda: _entry(page, alert["id"]).count() == 1, 20)
     page.context.close()
@@ -345,9 +349,9 @@ def test_a_critical_alert_is_shown_while_the_signals_tab_is_open(drill_wall, bro
         page, log = _open(browser, drill_wall, width=width, height=height)
         assert page.is_hidden("#alert-crit-strip")  # the Alerts tab lists it first
         page.click(".ops-tabs label:has-text('Signals')")
-        page.wait_for_selector("#ops-alerts-pane[hidden]", state="attached", timeout=10_000)
+        page.wait_for_selector("#ops-alerts-pane[hidden]", state="attached", timeout=60_000)
         strip = page.locator("#alert-crit-strip")
-        strip.wait_for(state="visible", timeout=20_000)
+        strip.wait_for(state="visible", timeout=60_000)
         assert (
             "Drill: crowd near" in strip.inner_text()
             and "NEW CRITICAL" in strip.inner_text().upper()
@@ -367,27 +371,34 @@ def test_a_forecast_counts_down_and_says_when_its_time_has_passed(drill_wall, br
     page, log = _open(browser, drill_wall)
     FORECAST_ON["on"] = True  # from now on every tick says "in 10 min"
     try:
-        alert = _wait_for(lambda: _alert(drill_wall, FORECAST), 60)
+        on_s = drill_wall.live.engine.time_s
+        drill_wall.step_to(on_s + 240)  # past the on-delay (180 s): raised
+        alert = _alert(drill_wall, FORECAST)
         assert alert, "the forecast drill was not raised"
         at = f"{int(alert['predicted_s']) // 3600:02d}:{int(alert['predicted_s']) % 3600 // 60:02d}"
         eta = _entry(page, alert["id"]).locator(".alert-eta")
-        eta.wait_for(timeout=20_000)
+        eta.wait_for(timeout=120_000)
+        shown = _wait_for(
+            lambda: re.fullmatch(r"in (\d+) min · (\d\d:\d\d)", eta.inner_text()), 120
+        )
         first = re.fullmatch(r"in (\d+) min · (\d\d:\d\d)", eta.inner_text())
-        assert first and first.group(2) == at and int(first.group(1)) <= 8, (
+        assert shown and first and first.group(2) == at and int(first.group(1)) <= 8, (
             eta.inner_text()
         )  # raised 3 min late
-        # the page counts down between redraws, and never back up to "in 10 min"
+        # the page counts down as the clock moves, and never back up to "in 10 min"
+        drill_wall.step_to(on_s + 240 + 120)
         assert _wait_for(
             lambda: (
                 (m := re.fullmatch(r"in (\d+) min · .*", eta.inner_text()))
                 and int(m.group(1)) < int(first.group(1))
             ),
-            20,
+            120,
         ), eta.inner_text()
-        seen = _wait_for(lambda: eta.inner_text() == f"due {at} · not seen yet", 40)
+        drill_wall.step_to(alert["predicted_s"] + 60)  # its time has passed
+        seen = _wait_for(lambda: eta.inner_text() == f"due {at} · not seen yet", 120)
         assert seen, eta.inner_text()
         entry = _entry(page, alert["id"])
-        assert _wait_for(lambda: "(still forecast)" in entry.locator(".alert-msg").inner_text(), 20)
+        assert _wait_for(lambda: "(still forecast)" in entry.locator(".alert-msg").inner_text(), 60)
         assert _alert(drill_wall, FORECAST)["overdue"] is True
     finally:
         FORECAST_ON["on"] = False

@@ -315,6 +315,7 @@ def operator(tmp_path_factory):
     return {"tmp": tmp, "db": db, "token": tokens["olga"], "admin_token": tokens["ada"]}
 
 
+@pytest.mark.slow  # twenty real SIGKILLs and restarts of app.py: minutes
 def test_sigkill_loses_no_acknowledged_action_and_damaged_days_are_left_alone(operator):
     rng = random.Random(SEED)
     tmp = operator["tmp"]

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.app.conftest import BUNDLED, open_page, serve
+from tests.app.conftest import BUNDLED, open_page, serve_at
 from tests.waiting import wait_for
 
 RAW_NAME = re.compile(r"unnamed|Junction \d+|#\d+|[a-z]+_[a-z_]+")
@@ -55,18 +55,16 @@ CUT_WITHOUT_TOOLTIP = """() => {
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
-    """The bundled day's control room, live, with its own audit database."""
-    from app import create_app
-
-    config = {
-        "scenario": BUNDLED,
-        "speed": 30.0,
-        "forecast_period_s": 20.0,
-        "warmup_s": 1800.0,
-        "normal_day": False,
-        "audit_db": str(tmp_path_factory.mktemp("audit") / "audit.sqlite"),
-    }
-    served = serve(create_app(config))
+    """The bundled day's control room with its own audit database, paused at 19:40 (stepped
+    there by its loop): the evening peak, with alerts open whatever the machine's speed."""
+    served = serve_at(
+        19 * 3600 + 40 * 60,
+        scenario=BUNDLED,
+        forecast_period_s=20.0,
+        warmup_s=1800.0,
+        normal_day=False,
+        audit_db=str(tmp_path_factory.mktemp("audit") / "audit.sqlite"),
+    )
     yield served
     served.stop()
 
@@ -113,7 +111,7 @@ def test_wall_alerts_and_map_use_human_names(day, browser, artifacts, size):
     page.screenshot(path=str(artifacts / f"names-wall-hover-{size[0]}.png"))
     problems += [f"hover: {hover!r}"] if RAW_NAME.search(hover) else []
     page.mouse.click(*_first_road_point(page)[:2])
-    page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=30_000)
+    page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=60_000)
     problems += _check_page(page)
     detail = page.inner_text("#wall-detail h3")
     page.context.close()
@@ -147,7 +145,7 @@ def _hover_a_road(page) -> str:
     x, y = _first_road_point(page)
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)
-    page.wait_for_selector(".deck-tooltip", state="visible", timeout=30_000)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=60_000)
     assert wait_for(lambda: "km/h" in page.inner_text(".deck-tooltip"), 20)
     return page.inner_text(".deck-tooltip")
 
@@ -156,12 +154,12 @@ def test_signal_panel_lists_junctions_by_their_streets(day, browser, artifacts):
     page, _ = _open_wall(browser, day.url, SIZES["1080p"])
     _tab(page, "Signals")
     page.click("#sig-node")
-    page.wait_for_selector(".dash-dropdown-content", timeout=20_000)
+    page.wait_for_selector(".dash-dropdown-content", timeout=60_000)
     options = page.locator(".dash-dropdown-content").inner_text().splitlines()
     page.screenshot(path=str(artifacts / "names-signals-list-1920.png"))
     named = [o for o in options if " × " in o]
     page.locator(".dash-dropdown-content").get_by_text(named[0], exact=True).click()
-    page.wait_for_selector("#sig-approaches table tr >> nth=1", timeout=30_000)
+    page.wait_for_selector("#sig-approaches table tr >> nth=1", timeout=60_000)
     problems = _check_page(page)
     page.screenshot(path=str(artifacts / "names-signals-1920.png"))
     page.context.close()
@@ -187,7 +185,7 @@ def test_corridor_and_checkpoint_panels_use_display_names(day, browser, artifact
     plan = page.inner_text("#cor-plan")
     page.screenshot(path=str(artifacts / "names-corridor-1920.png"))
     _tab(page, "Checkpoints")
-    page.wait_for_selector("#cp-table tr.cp-row >> nth=0", timeout=30_000)
+    page.wait_for_selector("#cp-table tr.cp-row >> nth=0", timeout=60_000)
     problems += _check_page(page)
     page.screenshot(path=str(artifacts / "names-checkpoints-1920.png"))
     page.context.close()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from layouts.signal_panel import junction_options
-from tests.app.conftest import open_page, serve, wall_config
+from tests.app.conftest import open_page, serve_at
 from tests.waiting import wait_for
 from twin.service.audit import AuditFilter
 
@@ -25,12 +25,12 @@ FLOOR_VPS = 1 / 300  # approaches below 12 veh/h weigh as 12 veh/h
 
 @pytest.fixture(scope="module")
 def room(tmp_path_factory):
-    """A live control room of its own (its refusals must not reach other tests' audit logs)."""
-    from app import create_app
-
+    """A control room of its own (its refusals must not reach other tests' audit logs), paused
+    at 18:00 so the junction table and plans hold still while a test reads them."""
     db = tmp_path_factory.mktemp("audit") / "audit.sqlite"
-    config = wall_config(normal_day=False, audit_db=str(db), speed=10.0, forecast_period_s=0)
-    served = serve(create_app(config))  # no forecasts: nothing here needs them
+    served = serve_at(  # no forecasts: nothing here needs them
+        18 * 3600, normal_day=False, audit_db=str(db), speed=10.0, forecast_period_s=0
+    )
     yield served
     served.stop()
 
@@ -52,7 +52,7 @@ def _text(page, selector: str) -> str:
     return element.inner_text() if element is not None else ""
 
 
-def _wait_text(page, selector: str, text: str, timeout_s: float = 30.0) -> str:
+def _wait_text(page, selector: str, text: str, timeout_s: float = 120.0) -> str:
     shown = wait_for(lambda: text in _text(page, selector) and _text(page, selector), timeout_s)
     assert shown, f"{selector} never showed {text!r}; shows {_text(page, selector)!r}"
     return shown
@@ -72,8 +72,8 @@ def _choose(page, room, node: int) -> None:
     page.click("#sig-node")
     page.keyboard.type(label)
     page.locator(".dash-dropdown-content").get_by_text(label, exact=True).first.click()
-    page.wait_for_selector("#sig-editor .sig-phase", timeout=30_000)
-    page.wait_for_selector("#sig-approaches .junction-row", timeout=30_000)
+    page.wait_for_selector("#sig-editor .sig-phase", timeout=60_000)
+    page.wait_for_selector("#sig-approaches .junction-row", timeout=60_000)
 
 
 def _type(page, selector: str, value: str) -> None:
@@ -131,7 +131,7 @@ def test_before_a_junction_is_chosen_a_prompt_not_empty_boxes(room, browser, art
     for width, height, name in ((3840, 2160, "4k"), (1920, 1080, "1080p")):
         page.set_viewport_size({"width": width, "height": height})
         prompt = page.locator("#sig-prompt")
-        prompt.wait_for(state="visible", timeout=20_000)
+        prompt.wait_for(state="visible", timeout=60_000)
         assert prompt.inner_text().strip() == PROMPT
         assert not page.locator("#sig-cycle").is_visible()
         assert not page.locator("#sig-offset").is_visible()

@@ -492,6 +492,29 @@ class LiveTwin:
         if self._seq < 0:
             self._publish()
             self._begin_recording()
+        self._step_to(until_s, progress=progress)
+
+    def step_to(self, until_s: float, *, timeout_s: float = 600.0) -> float:
+        """Advance a started (usually paused) twin to simulated ``until_s`` inside the loop
+        thread, as :meth:`run_until` does (recording, alarms and a frame every simulated
+        minute), then publish a frame at ``until_s``; the simulated time reached.
+
+        Puts the twin at a moment of the day whatever the machine's speed (tests, and a paused
+        demonstration moved on by hand); a paused clock stays there afterwards. Like
+        :meth:`call`, it runs in the caller's thread when the loop thread is not running.
+        """
+
+        def advance(_engine: Engine) -> float:
+            if self._seq < 0:
+                self._publish()
+                self._begin_recording()
+            self._step_to(until_s)
+            self._publish()
+            return float(self.engine.time_s)
+
+        return self.call(advance).result(timeout=timeout_s)
+
+    def _step_to(self, until_s: float, *, progress: Callable[[float], None] | None = None) -> None:
         dt = float(self.engine.dt_s)
         while self.engine.time_s < until_s - 1e-9:
             self.engine.step(dt)
