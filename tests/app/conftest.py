@@ -152,6 +152,10 @@ def wall() -> Iterator[Served]:
     served.stop()
 
 
+BROWSER_BOUND_MS = 180_000
+"""Default bound of every Playwright call in the browser tests (ms)."""
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright import sync_api
@@ -164,6 +168,17 @@ def browser():
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
+        new_context = browser.new_context
+
+        def generous_context(*args, **kwargs):
+            """Every page's clicks and waits time out only after BROWSER_BOUND_MS: a safety net
+            against hangs, not a speed limit (a 2-core machine running the suite on 4 workers
+            has been seen at a load of 25, where software WebGL takes many seconds a frame)."""
+            context = new_context(*args, **kwargs)
+            context.set_default_timeout(BROWSER_BOUND_MS)
+            return context
+
+        browser.new_context = generous_context
         yield browser
         browser.close()
 

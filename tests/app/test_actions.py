@@ -320,21 +320,21 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     _set(page, "#sig-editor input >> nth=0", before["greens_s"][0] + 10)
     page.wait_for_function(
         f"document.querySelector('#sig-cycle').value == '{before['cycle_s'] + 10:g}'",
-        timeout=60_000,
+        timeout=180_000,
     )
     page.click("#sig-suggest")
     _wait_text(page, "#sig-msg", "Webster")
     page.click("#sig-preview")
-    page.wait_for_selector(".whatif-diff", timeout=60_000)
+    page.wait_for_selector(".whatif-diff", timeout=180_000)
     assert "+60 min" in page.inner_text("#sig-result")
     page.wait_for_selector(
-        "#sig-result .js-plotly-plot", timeout=60_000
+        "#sig-result .js-plotly-plot", timeout=180_000
     )  # plotly draws after the table
     # the map colours the roads whose delay the candidate changes
-    page.wait_for_function("(window.vtDeck.rows('whatif') || []).length > 0", timeout=60_000)
+    page.wait_for_function("(window.vtDeck.rows('whatif') || []).length > 0", timeout=180_000)
     # a preview is visibly a preview: a banner over the map names it and carries its colour key
     banner = page.locator("#wall-preview-banner")
-    banner.wait_for(state="visible", timeout=60_000)
+    banner.wait_for(state="visible", timeout=180_000)
     assert (
         banner.inner_text().startswith(f"Preview: {node['n']}")
         and "much more" in banner.inner_text()
@@ -347,7 +347,7 @@ def test_signal_preview_apply_revert(ops, browser, artifacts):
     assert "warning" not in applied
     assert all("more delay in the next hour" in text for text in dialogs)
     banner.wait_for(
-        state="hidden", timeout=60_000
+        state="hidden", timeout=180_000
     )  # Apply ends the preview: banner, table, colours
     assert page.inner_text("#sig-result").strip() == ""
     after = _read(ops.app, lambda e: e.state.plans.plan_of(node["i"]))
@@ -390,13 +390,13 @@ def _follow_a_corridor(ops, svc, browser, artifacts):
     eta = _wait_text(page, "#cor-plan", "ETA with corridor", timeout_s=180)
     assert "signals to pre-empt" in eta.lower() and "Time saved" in eta
     page.wait_for_function(
-        "(window.vtDeck.rows('route') || []).length === 1", timeout=60_000
+        "(window.vtDeck.rows('route') || []).length === 1", timeout=180_000
     )  # route drawn
     page.screenshot(path=str(artifacts / "ops-corridor-preview-1080p.png"))
     page.dblclick("#cor-dispatch")  # double-click: one corridor only
     _wait_text(page, "#cor-msg", "ispatched")
     page.wait_for_function(
-        "(window.vtDeck.rows('route') || []).length === 0", timeout=60_000
+        "(window.vtDeck.rows('route') || []).length === 0", timeout=180_000
     )  # live layer takes over
     row = _wait_text(page, "#cor-list", "en route")
     active = svc.live.call(lambda e: list(e.state.extras["ambulances"].values())).result(30)
@@ -429,10 +429,10 @@ def _follow_a_corridor(ops, svc, browser, artifacts):
 def test_checkpoint_lane_change_moves_the_predicted_wait(ops, browser, artifacts):
     page, log = open_page(browser, ops.url)
     _tab(page, "Checkpoints")
-    page.wait_for_selector("#cp-table tr.cp-row >> nth=0", timeout=60_000)
+    page.wait_for_selector("#cp-table tr.cp-row >> nth=0", timeout=180_000)
     rows = page.query_selector_all("#cp-table tr.cp-row")
     assert len(rows) >= 2
-    page.wait_for_selector("#cp-chart .js-plotly-plot", timeout=60_000)
+    page.wait_for_selector("#cp-chart .js-plotly-plot", timeout=180_000)
     lanes = page.inner_text("tr[data-cp='0'] .cp-lanes")
     face = int(lanes.split("/")[0])
     page.wait_for_function("document.querySelector('#cp-count').value !== ''")

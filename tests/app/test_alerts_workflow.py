@@ -249,7 +249,7 @@ def test_acknowledge_is_shown_with_feedback(drill_wall, browser, artifacts):
     page, log = _open(browser, drill_wall)
     alert = _alert(drill_wall, GATE_ACK)
     entry = _entry(page, alert["id"])
-    entry.wait_for(timeout=60_000)
+    entry.wait_for(timeout=180_000)
     assert "ACK" in entry.locator(".alert-ack").inner_text()
     entry.locator(".alert-ack").click()
     # the button says it worked at once; the entry then shows who acknowledged it and when
@@ -281,23 +281,23 @@ def test_shelve_with_a_reason_moves_it_to_the_shelf(drill_wall, browser, artifac
     page, log = _open(browser, drill_wall)
     alert = _alert(drill_wall, GATE_SHELVE)
     entry = _entry(page, alert["id"])
-    entry.wait_for(timeout=60_000)
+    entry.wait_for(timeout=180_000)
     entry.locator(".alert-shelve").click()
-    page.wait_for_selector("#alert-shelve-form:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#alert-shelve-form:not([hidden])", timeout=180_000)
     assert "Drill: gate B" in page.inner_text("#alert-shelve-title")
     page.click("#alert-shelve-confirm")  # no reason yet: refused, in words
-    page.wait_for_selector("#alert-shelve-msg .note-refused", timeout=60_000)
+    page.wait_for_selector("#alert-shelve-msg .note-refused", timeout=180_000)
     assert "give a reason" in page.inner_text("#alert-shelve-msg")
     page.click("#alert-shelve-reason label:has-text('Known cause')")
     page.fill("#alert-shelve-note", "stewards re-routing the queue")
     page.click("#alert-shelve-minutes label:has-text('1 h')")
     page.click("#alert-shelve-confirm")
-    page.wait_for_selector("#alert-shelve-msg .note-ok", timeout=60_000)
+    page.wait_for_selector("#alert-shelve-msg .note-ok", timeout=180_000)
     assert page.inner_text("#alert-shelve-msg").startswith("Shelved until ")
     assert page.inner_text("#alert-shelve-msg").endswith(": Drill: gate B")
     assert page.is_hidden("#alert-shelve-form")
     row = page.locator(f"#alert-shelf .shelf-item[data-alert-id='{alert['id']}']")
-    row.wait_for(timeout=60_000)
+    row.wait_for(timeout=180_000)
     assert (
         "stewards re-routing the queue" in row.inner_text() and "Drill: gate B" in row.inner_text()
     )
@@ -316,7 +316,7 @@ def test_shelve_with_a_reason_moves_it_to_the_shelf(drill_wall, browser, artifac
     page.set_viewport_size({"width": 1920, "height": 1080})
     row.locator("button").click()  # unshelve: back on the list, to be acknowledged again
     page.wait_for_selector(
-        "#alert-shelve-msg:has-text('Back on the list: Drill: gate B')", timeout=60_000
+        "#alert-shelve-msg:has-text('Back on the list: Drill: gate B')", timeout=180_000
     )
     assert _wait_for(lambda: _entry(page, alert["id"]).count() == 1, 20)
     page.context.close()
@@ -349,9 +349,9 @@ def test_a_critical_alert_is_shown_while_the_signals_tab_is_open(drill_wall, bro
         page, log = _open(browser, drill_wall, width=width, height=height)
         assert page.is_hidden("#alert-crit-strip")  # the Alerts tab lists it first
         page.click(".ops-tabs label:has-text('Signals')")
-        page.wait_for_selector("#ops-alerts-pane[hidden]", state="attached", timeout=60_000)
+        page.wait_for_selector("#ops-alerts-pane[hidden]", state="attached", timeout=180_000)
         strip = page.locator("#alert-crit-strip")
-        strip.wait_for(state="visible", timeout=60_000)
+        strip.wait_for(state="visible", timeout=180_000)
         assert (
             "Drill: crowd near" in strip.inner_text()
             and "NEW CRITICAL" in strip.inner_text().upper()

@@ -995,7 +995,7 @@ def test_browser_control_room_under_the_csp(control_room, browser):
         page.fill("#username", "olga")
         page.fill("#password", PASSWORD)
         page.click("#signin")
-        page.wait_for_selector("[data-deck-ready='1']", timeout=60_000)
+        page.wait_for_selector("[data-deck-ready='1']", timeout=180_000)
         assert _path(page) == "/"
         assert problems == []
     finally:

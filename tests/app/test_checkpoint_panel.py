@@ -75,9 +75,9 @@ def _wait_text(page, selector: str, text: str, timeout_s: float = 120.0) -> str:
 def _open_checkpoints(browser, served, index: int, **size):
     """The operator wall on the Checkpoints tab with checkpoint ``index`` chosen (by its link)."""
     page, log = open_page(browser, served.url + f"/?tab=checkpoints&checkpoint={index}", **size)
-    page.wait_for_selector(f"#cp-table tr[data-cp='{index}']", timeout=60_000)
+    page.wait_for_selector(f"#cp-table tr[data-cp='{index}']", timeout=180_000)
     page.wait_for_function(
-        "document.querySelector('#cp-count').value !== ''", timeout=60_000
+        "document.querySelector('#cp-count').value !== ''", timeout=180_000
     )  # the lanes open now fill the control
     return page, log
 
@@ -239,7 +239,7 @@ def test_checkpoint_panel_screenshots(cp_app, browser, artifacts, width, height)
     page, log = _open_checkpoints(browser, cp_app, index, width=width, height=height)
     _type_count(page, face + 2)
     _wait_text(page, "#cp-preview", f"With {face + 2}")
-    page.wait_for_selector("#cp-chart .js-plotly-plot", timeout=60_000)
+    page.wait_for_selector("#cp-chart .js-plotly-plot", timeout=180_000)
     tag = "1080p" if width == 1920 else "4k"
     page.screenshot(path=str(artifacts / f"cp-panel-{tag}.png"))
     box = page.locator("#cp-preview").bounding_box()

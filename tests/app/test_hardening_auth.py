@@ -624,7 +624,7 @@ def test_browser_control_room_with_request_limits(tmp_path, users_db, browser):
         page.fill("#username", "olga")
         page.fill("#password", PASSWORD)
         page.click("#signin")
-        page.wait_for_selector("[data-deck-ready='1']", timeout=60_000)
+        page.wait_for_selector("[data-deck-ready='1']", timeout=180_000)
         for _ in range(120):  # bounded wait for the interval callbacks to run a few times
             if len(statuses) >= 8:
                 break

@@ -161,7 +161,7 @@ def test_a_worsening_kpi_arrow_is_orange_with_its_tooltip(crafted, browser, arti
     speed = "[data-kpi='mean_speed_kph'] .kpi-trend"
     page.wait_for_function(
         f"(document.querySelector(\"{speed}\") || {{}}).title?.startsWith('worse')",
-        timeout=60_000,
+        timeout=180_000,
     )
     colour = page.eval_on_selector(speed, "e => getComputedStyle(e).color")
     assert colour == WORSE_RGB

@@ -266,7 +266,7 @@ def test_a_click_on_empty_ground_says_what_can_be_clicked(wall, browser, path):
             const r = note.getBoundingClientRect();
             return {text: note.textContent, x: r.left, y: r.top};
         }""",
-        timeout=60_000,
+        timeout=180_000,
     )
     note = shown.json_value()
     text = note["text"]
@@ -300,13 +300,13 @@ def test_the_detail_card_and_tooltip_leave_the_side_panel_uncovered(wall, browse
     page, log = open_page(browser, wall.url, width=width, height=height)
     _wait_for_values(page)
     page.click(".ops-tabs label:has-text('Signals')")
-    page.wait_for_selector("#wall-side.side-wide", timeout=60_000)
+    page.wait_for_selector("#wall-side.side-wide", timeout=180_000)
     page.wait_for_timeout(1500)  # the refit after the resize
     points = sorted(_road_points(page, 8), key=lambda p: -p[0])
     assert points, "no clickable road found"
     x, y, _ = points[0]  # the road nearest the side panel
     page.mouse.click(x, y)
-    page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=60_000)
+    page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=180_000)
     card = page.locator("#wall-detail").bounding_box()
     side = page.locator("#wall-side").bounding_box()
     wrap = page.locator(".map-wrap").bounding_box()
@@ -315,7 +315,7 @@ def test_the_detail_card_and_tooltip_leave_the_side_panel_uncovered(wall, browse
     page.click("#wall-detail-close")
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)
-    page.wait_for_selector(".deck-tooltip", state="visible", timeout=60_000)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=180_000)
     tooltip_covers = page.evaluate(COVERED_JS, [".deck-tooltip"])
     tooltip = page.locator(".deck-tooltip").bounding_box()
     page.context.close()

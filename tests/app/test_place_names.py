@@ -86,7 +86,7 @@ def _check_page(page) -> list[str]:
 
 def _open_wall(browser, url: str, size: tuple[int, int]):
     page, log = open_page(browser, url, width=size[0], height=size[1])
-    page.wait_for_selector("[data-kpi='vehicles_in_network']", timeout=60_000)
+    page.wait_for_selector("[data-kpi='vehicles_in_network']", timeout=180_000)
     assert wait_for(lambda: page.evaluate("window.vtDeck.stats().applied") > 0, 60)
     return page, log
 
@@ -111,7 +111,7 @@ def test_wall_alerts_and_map_use_human_names(day, browser, artifacts, size):
     page.screenshot(path=str(artifacts / f"names-wall-hover-{size[0]}.png"))
     problems += [f"hover: {hover!r}"] if RAW_NAME.search(hover) else []
     page.mouse.click(*_first_road_point(page)[:2])
-    page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=60_000)
+    page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=180_000)
     problems += _check_page(page)
     detail = page.inner_text("#wall-detail h3")
     page.context.close()
@@ -145,7 +145,7 @@ def _hover_a_road(page) -> str:
     x, y = _first_road_point(page)
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)
-    page.wait_for_selector(".deck-tooltip", state="visible", timeout=60_000)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=180_000)
     assert wait_for(lambda: "km/h" in page.inner_text(".deck-tooltip"), 20)
     return page.inner_text(".deck-tooltip")
 
@@ -154,12 +154,12 @@ def test_signal_panel_lists_junctions_by_their_streets(day, browser, artifacts):
     page, _ = _open_wall(browser, day.url, SIZES["1080p"])
     _tab(page, "Signals")
     page.click("#sig-node")
-    page.wait_for_selector(".dash-dropdown-content", timeout=60_000)
+    page.wait_for_selector(".dash-dropdown-content", timeout=180_000)
     options = page.locator(".dash-dropdown-content").inner_text().splitlines()
     page.screenshot(path=str(artifacts / "names-signals-list-1920.png"))
     named = [o for o in options if " × " in o]
     page.locator(".dash-dropdown-content").get_by_text(named[0], exact=True).click()
-    page.wait_for_selector("#sig-approaches table tr >> nth=1", timeout=60_000)
+    page.wait_for_selector("#sig-approaches table tr >> nth=1", timeout=180_000)
     problems = _check_page(page)
     page.screenshot(path=str(artifacts / "names-signals-1920.png"))
     page.context.close()
@@ -179,13 +179,13 @@ def test_corridor_and_checkpoint_panels_use_display_names(day, browser, artifact
     page.click("#cor-preview")
     page.wait_for_function(
         "document.querySelector('#cor-plan').innerText.includes('ETA with corridor')",
-        timeout=60_000,
+        timeout=180_000,
     )
     problems = _check_page(page)
     plan = page.inner_text("#cor-plan")
     page.screenshot(path=str(artifacts / "names-corridor-1920.png"))
     _tab(page, "Checkpoints")
-    page.wait_for_selector("#cp-table tr.cp-row >> nth=0", timeout=60_000)
+    page.wait_for_selector("#cp-table tr.cp-row >> nth=0", timeout=180_000)
     problems += _check_page(page)
     page.screenshot(path=str(artifacts / "names-checkpoints-1920.png"))
     page.context.close()
@@ -197,7 +197,7 @@ def test_corridor_and_checkpoint_panels_use_display_names(day, browser, artifact
 def test_summary_uses_human_names(day, browser, artifacts, size):
     page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
     page.goto(day.url + "/summary")
-    page.wait_for_selector(".sum-figure", timeout=60_000)
+    page.wait_for_selector(".sum-figure", timeout=180_000)
     problems = _check_page(page)
     page.screenshot(path=str(artifacts / f"names-summary-{size[0]}.png"))
     page.context.close()

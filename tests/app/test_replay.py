@@ -84,7 +84,7 @@ def replay(recorded):
 def _open(browser, replay, recorded, query: str = "", **size):
     page, log = open_page(browser, f"{replay.url}/replay{query}", **size)
     page.wait_for_function(
-        "window.vtReplay && window.vtReplay.state().day !== null", timeout=60_000
+        "window.vtReplay && window.vtReplay.state().day !== null", timeout=180_000
     )
     _wait_for(lambda: page.evaluate("window.vtReplay.state().frames") > 0, 60)
     return page, log

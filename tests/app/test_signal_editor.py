@@ -61,7 +61,7 @@ def _wait_text(page, selector: str, text: str, timeout_s: float = 120.0) -> str:
 def _open(browser, room, **size):
     """The wall with the Signals tab open (the tab is in the URL: no click, no navigation)."""
     page, log = open_page(browser, f"{room.url}/?tab=signals", **size)
-    page.wait_for_selector("#sig-pane:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#sig-pane:not([hidden])", timeout=180_000)
     return page, log
 
 
@@ -72,8 +72,8 @@ def _choose(page, room, node: int) -> None:
     page.click("#sig-node")
     page.keyboard.type(label)
     page.locator(".dash-dropdown-content").get_by_text(label, exact=True).first.click()
-    page.wait_for_selector("#sig-editor .sig-phase", timeout=60_000)
-    page.wait_for_selector("#sig-approaches .junction-row", timeout=60_000)
+    page.wait_for_selector("#sig-editor .sig-phase", timeout=180_000)
+    page.wait_for_selector("#sig-approaches .junction-row", timeout=180_000)
 
 
 def _type(page, selector: str, value: str) -> None:
@@ -131,7 +131,7 @@ def test_before_a_junction_is_chosen_a_prompt_not_empty_boxes(room, browser, art
     for width, height, name in ((3840, 2160, "4k"), (1920, 1080, "1080p")):
         page.set_viewport_size({"width": width, "height": height})
         prompt = page.locator("#sig-prompt")
-        prompt.wait_for(state="visible", timeout=60_000)
+        prompt.wait_for(state="visible", timeout=180_000)
         assert prompt.inner_text().strip() == PROMPT
         assert not page.locator("#sig-cycle").is_visible()
         assert not page.locator("#sig-offset").is_visible()

@@ -27,7 +27,7 @@ def test_banner_appears_when_the_loop_stops_and_goes_when_it_runs(small_room, br
     gate = threading.Event()
     try:
         live.call(lambda engine: gate.wait(300))  # the loop thread stops until released below
-        banner.wait_for(state="visible", timeout=60_000)
+        banner.wait_for(state="visible", timeout=180_000)
         text = banner.inner_text()
         assert text.startswith("Twin not updating since ") and "figures are old" in text
         page.screenshot(path=str(artifacts / "stale_banner_1920.png"))
@@ -40,6 +40,6 @@ def test_banner_appears_when_the_loop_stops_and_goes_when_it_runs(small_room, br
             page.wait_for_timeout(100)
     finally:
         gate.set()
-    banner.wait_for(state="hidden", timeout=60_000)
+    banner.wait_for(state="hidden", timeout=180_000)
     assert live.health()["stalls"] == 1
     assert not log.foreign

@@ -75,12 +75,12 @@ def _summary(browser, room, width, height):
     page.on("console", lambda m: m.type == "error" and log.errors.append(m.text))
     page.on("pageerror", lambda e: log.errors.append(f"pageerror: {e}"))
     page.goto(room.url + "/summary")
-    page.wait_for_selector(".sum-figure[data-figure='worst_wait']", timeout=60_000)
-    page.wait_for_selector(".sum-trend .sum-plot-dot", timeout=60_000)
+    page.wait_for_selector(".sum-figure[data-figure='worst_wait']", timeout=180_000)
+    page.wait_for_selector(".sum-trend .sum-plot-dot", timeout=180_000)
     page.wait_for_function(
         "!document.querySelector(\".sum-figure[data-figure='delay_index'] .sum-value\")"
         ".innerText.includes('…')",
-        timeout=60_000,
+        timeout=180_000,
     )
     page.wait_for_timeout(300)
     return page, log
@@ -145,7 +145,7 @@ def test_summary_says_what_is_true_and_decisions_link_to_the_map(room, browser):
         # upper case is the stylesheet's (text-transform), which a loaded page may apply late
         assert {o.upper() for o in owners} <= {"YOUR DECISION", "OPERATORS ACTING"}, owners
         page.locator(".sum-decision a").first.click()
-        page.wait_for_url("**/map*", timeout=60_000)
+        page.wait_for_url("**/map*", timeout=180_000)
     finally:
         page.context.close()
 
@@ -168,7 +168,7 @@ def test_trends_have_axes_and_show_the_day_so_far_or_the_last_hour(room, browser
         page.click(".sum-span label:has-text('Last hour')")
         page.wait_for_function(
             "document.querySelector('#summary-trends-title').innerText === 'Trends, last hour'",
-            timeout=60_000,
+            timeout=180_000,
         )
         ticks = page.locator(".sum-trend").first.locator(".sum-xtick").all_inner_texts()
         now = svc.store.latest().time_s
@@ -374,7 +374,7 @@ def test_audit_filters_are_readable_and_dates_whole(browser, tmp_path, artifacts
         page.fill("#username", "ada")
         page.fill("#password", PASSWORD)
         page.click("#signin")
-        page.wait_for_selector("#audit-table td", timeout=60_000)
+        page.wait_for_selector("#audit-table td", timeout=180_000)
         for menu in ("#audit-filter-user", "#audit-filter-role", "#audit-filter-action"):
             assert page.eval_on_selector(f"{menu} .dash-dropdown-value", CONTRAST) >= 4.5, menu
         page.click("#audit-filter-role")

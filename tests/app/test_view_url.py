@@ -50,20 +50,20 @@ def small_wall():
 def test_a_link_opens_the_view_and_back_returns(small_wall, browser, artifacts):
     node = small_wall.app.server.extensions["venuetwin"].scene.signals[0]["i"]
     page, log = open_page(browser, small_wall.url + f"/?tab=signals&junction={node}&horizon=3600")
-    page.wait_for_selector("#sig-pane:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#sig-pane:not([hidden])", timeout=180_000)
     page.wait_for_function(
-        "document.querySelector('#sig-plan').innerText.includes('cycle')", timeout=60_000
+        "document.querySelector('#sig-plan').innerText.includes('cycle')", timeout=180_000
     )
     assert page.locator("#wall-horizon input[value='3600']").is_checked()
     page.screenshot(path=str(artifacts / "view-url-signals-1080p.png"))
     page.click("#ops-tab label:has-text('Checkpoints')")
-    page.wait_for_function("location.search.includes('tab=checkpoints')", timeout=60_000)
+    page.wait_for_function("location.search.includes('tab=checkpoints')", timeout=180_000)
     assert f"junction={node}" in page.evaluate("location.search")  # the rest of the view stays
     page.go_back()
-    page.wait_for_selector("#sig-pane:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#sig-pane:not([hidden])", timeout=180_000)
     assert "tab=signals" in page.evaluate("location.search")
     page.click("#wall-horizon label:has-text('+15')")  # the map's keys join the side panel's
-    page.wait_for_function("location.search.includes('horizon=900')", timeout=60_000)
+    page.wait_for_function("location.search.includes('horizon=900')", timeout=180_000)
     assert "tab=signals" in page.evaluate("location.search")
     assert not log.foreign and not log.errors, log.errors
 
@@ -71,6 +71,6 @@ def test_a_link_opens_the_view_and_back_returns(small_wall, browser, artifacts):
 def test_the_read_only_map_keeps_its_layers_in_the_url(small_wall, browser):
     page, log = open_page(browser, small_wall.url + "/map?horizon=1800&layers=roads")
     page.wait_for_function(
-        "document.querySelector(\"#wall-horizon input[value='1800']\").checked", timeout=60_000
+        "document.querySelector(\"#wall-horizon input[value='1800']\").checked", timeout=180_000
     )
     assert not log.errors, log.errors

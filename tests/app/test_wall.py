@@ -142,12 +142,12 @@ def test_click_on_a_road_opens_its_panel_while_the_map_updates(wall, browser):
             page.mouse.click(x, y)
             if _wait_for(lambda: page.is_visible("#wall-detail h3"), timeout_s=30):
                 break
-        page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=60_000)
+        page.wait_for_selector("#wall-detail:not([hidden]) h3", timeout=180_000)
         _wait_for(lambda: same_road.search(page.inner_text("#wall-detail")), timeout_s=20)  # noqa: B023 - called at once
         opened.append(bool(same_road.search(page.inner_text("#wall-detail"))))
         assert page.evaluate("window.vtDeck.stats().applied") >= applied
         page.click("#wall-detail-close")
-        page.wait_for_selector("#wall-detail[hidden]", state="attached", timeout=60_000)
+        page.wait_for_selector("#wall-detail[hidden]", state="attached", timeout=180_000)
     updates = page.evaluate("window.vtDeck.stats().applied")
     page.context.close()
     assert all(opened), f"clicks that opened the right panel: {opened}"
@@ -182,7 +182,7 @@ def test_kiosk_mode_hides_the_chrome(wall, browser, artifacts, size):
     width, height = SIZES[size]
     page, log = open_page(browser, wall.url + "/?kiosk=1", width=width, height=height)
     _wait_for_values(page)
-    page.wait_for_selector("html.vt-kiosk", state="attached", timeout=60_000)
+    page.wait_for_selector("html.vt-kiosk", state="attached", timeout=180_000)
     time.sleep(2)
     for selector in ("#wall-header", ".layer-panel", "#wall-pause", ".alert-ack"):
         for element in page.query_selector_all(selector):
@@ -214,7 +214,7 @@ def test_hover_shows_a_tooltip_with_the_numbers(wall, browser):
     x, y, _link_id = _road_points(page, 1)[0]
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)
-    page.wait_for_selector(".deck-tooltip", state="visible", timeout=60_000)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=180_000)
     _wait_for(lambda: "km/h" in page.inner_text(".deck-tooltip"), timeout_s=20)
     text = page.inner_text(".deck-tooltip")
     page.context.close()
@@ -239,7 +239,7 @@ def test_alert_click_flies_the_map_and_ack_is_recorded(evening_wall, browser):
     wall = evening_wall
     page, _ = open_page(browser, wall.url)
     _wait_for_values(page)
-    page.wait_for_selector(".alert-body", timeout=60_000)
+    page.wait_for_selector(".alert-body", timeout=180_000)
     where = list(_first_alert_lonlat(wall))
     before = page.evaluate("(lonLat) => window.vtDeck.project(lonLat)", where)
     page.click(".alert-body >> nth=0")
