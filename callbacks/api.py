@@ -700,22 +700,25 @@ def _http_error(error: HTTPException) -> Response:
     return _error_response(ApiError(error.code or 500, code, error.description or error.name))
 
 
+def guarded(fn: Callable[..., Response]) -> Callable[..., Response]:
+    """An API view that answers an :class:`ApiError` as its JSON error response."""
+
+    def view(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return fn(*args, **kwargs)
+        except ApiError as error:
+            return _error_response(error)
+
+    view.__name__ = fn.__name__.lstrip("_")
+    return view
+
+
 def register_api(app: dash.Dash) -> Blueprint:
     """Register the ``/api/v1`` blueprint on ``app.server`` (a Dash app made by ``create_app``)."""
     server = app.server
     services = server.extensions[EXTENSION_KEY]
     server.extensions[_STATE_KEY] = _Replays(services.scenario)
     blueprint = Blueprint("venuetwin_api", __name__, url_prefix=PREFIX)
-
-    def guarded(fn: Callable[..., Response]) -> Callable[..., Response]:
-        def view(*args: Any, **kwargs: Any) -> Response:
-            try:
-                return fn(*args, **kwargs)
-            except ApiError as error:
-                return _error_response(error)
-
-        view.__name__ = fn.__name__.lstrip("_")
-        return view
 
     blueprint.add_url_rule("/state", view_func=guarded(_get_state), methods=["GET"])
     blueprint.add_url_rule("/actions", view_func=guarded(_post_action), methods=["POST"])

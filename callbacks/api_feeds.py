@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
-from callbacks.api import PREFIX, ApiError, _commands, _error_response, _json, _twin_call
+from callbacks.api import PREFIX, ApiError, _commands, _json, _twin_call, guarded
 from callbacks.services import who
 from twin.feeds.refusal import RULES
 from twin.service.permissions import may
@@ -123,16 +123,6 @@ def _feed_status(source: str) -> Response:
 def register_feed_api(app: dash.Dash) -> Blueprint:
     """Register the feed routes on ``app.server`` (beside :func:`callbacks.api.register_api`)."""
     blueprint = Blueprint("venuetwin_api_feeds", __name__, url_prefix=PREFIX)
-
-    def guarded(fn):
-        def view(*args: Any, **kwargs: Any) -> Response:
-            try:
-                return fn(*args, **kwargs)
-            except ApiError as error:
-                return _error_response(error)
-
-        view.__name__ = fn.__name__.lstrip("_")
-        return view
 
     blueprint.add_url_rule("/feeds/<source>", view_func=guarded(_post_feed), methods=["POST"])
     blueprint.add_url_rule(
