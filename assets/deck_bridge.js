@@ -549,7 +549,8 @@
     },
     stats: function () {
       return {applied: S.applied, ready: !!S.deck, version: Object.assign({}, S.version), timing: S.timing,
-              metrics: S.deck ? Object.assign({}, S.deck.metrics) : null};
+              metrics: S.deck ? Object.assign({}, S.deck.metrics) : null,
+              fit: S.fit && S.fit.mode, size: S.size, zoom: S.view ? S.view.zoom : null};
     },
     rows: function (key) { return VT[key]; },
     deck: function () { return S.deck; },  // for tests: deck.gl's own viewport and layers

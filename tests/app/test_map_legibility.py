@@ -70,7 +70,14 @@ GEOMETRY_JS = """(markerLayers) => {
         return r && r.width > 0 && r.height > 0
             ? [r.left - map.left, r.top - map.top, r.right - map.left, r.bottom - map.top] : null;
     };
-    return {names, markers, zoom: viewport.zoom, width: map.width, height: map.height,
+    // synced: the bridge has refitted to the container's present size and deck.gl drew that
+    // view (under load the resize observer and deck's next frame can each lag by seconds)
+    const stats = window.vtDeck.stats();
+    const synced = !!stats.size && Math.abs(stats.size[0] - map.width) < 1
+        && Math.abs(stats.size[1] - map.height) < 1
+        && Math.abs(viewport.width - map.width) < 1 && Math.abs(viewport.height - map.height) < 1
+        && Math.abs(viewport.zoom - stats.zoom) < 1e-3;
+    return {names, markers, zoom: viewport.zoom, width: map.width, height: map.height, synced,
             overlays: ['.map-side', '.map-home', '.attribution'].map(rectOf).filter(Boolean),
             corners: [viewport.project([%s]), viewport.project([%s])]};
 }"""
@@ -120,17 +127,20 @@ def _problems(geometry: dict) -> list[str]:
 
 
 def _settled(page, bounds) -> dict:
-    """The geometry once two reads a second apart agree (the view and the names settled)."""
+    """The geometry once the bridge has refitted to the map's present size, deck.gl has drawn
+    that view, and two reads a second apart agree (the view and the names settled)."""
     last = {}
 
     def same() -> dict | None:
         nonlocal last
         now = _geometry(page, bounds)
-        stable = now == last
+        stable = now["synced"] and now == last
         last = now
         return now if stable else None
 
-    return wait_for(same, timeout_s=30, step_s=1.0) or last
+    settled = wait_for(same, timeout_s=120, step_s=1.0)
+    assert settled, f"the map never settled on its size within the hang guard: {last.get('synced')}"
+    return settled
 
 
 def _bounds(wall) -> list[float]:
