@@ -96,8 +96,8 @@ def register_callbacks(app) -> None:
     )
     def refresh(_tick, horizon_s, heat_horizon_s, toggles, seq, digests, alert_digest):
         frame = svc.store.latest()
-        if frame is None or (frame.seq == seq and ctx.triggered_id == ids.TICK):
-            raise PreventUpdate  # nothing new: a slow or background page never stacks work
+        if frame is None or (frame.version == seq and ctx.triggered_id == ids.TICK):
+            raise PreventUpdate  # nothing new (a paused twin's heartbeat included): no redraw
         map_message, new_digests = _map_update(
             svc, frame, (horizon_s, heat_horizon_s), toggles, digests
         )
@@ -105,7 +105,7 @@ def register_callbacks(app) -> None:
         return (
             map_message,
             new_digests,
-            frame.seq,
+            frame.version,
             *_kpis_and_clock(svc, frame, day),
             feed,
             digest,

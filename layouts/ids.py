@@ -11,7 +11,7 @@ SCENARIO_NAME = "wall-scenario"
 
 # live loop
 TICK = "wall-tick"  # dcc.Interval
-FRAME_SEQ = "wall-frame-seq"  # dcc.Store: seq of the last frame this page showed
+FRAME_SEQ = "wall-frame-seq"  # dcc.Store: version of the last frame this page showed
 PAUSE = "wall-pause"
 SPEED = "wall-speed"
 PAUSE_CONFIRM = (

@@ -141,13 +141,17 @@ def clock_text(time_s: float) -> str:
 
 @pytest.fixture(scope="session")
 def wall() -> Iterator[Served]:
-    """The control room, live (its clock runs at x30), for the whole session (of an xdist worker).
+    """The control room for the whole session (of an xdist worker), its clock paused a minute
+    after its start: the map, KPIs and forecasts are there, and nothing redraws unless a test
+    moves the twin (``wall.step_to``). A page on a running clock redraws its map every second,
+    which costs a software-WebGL browser about a core: the suite's main cost when it did.
 
     For tests of the page that do not depend on the moment of the day; a test that needs the
-    twin at a moment builds its own with :func:`serve_at` (or pauses and steps this one)."""
+    twin at a moment builds its own with :func:`serve_at`."""
     from app import create_app
 
-    served = serve(create_app(wall_config()))
+    served = serve(create_app(wall_config(paused=True)))
+    served.step_to(served.live.engine.time_s + 60.0)
     yield served
     served.stop()
 

@@ -267,11 +267,12 @@ def test_valid_apply_is_audited_and_stale_view_warns(still):
 # ---------------------------------------------------------------- browser flows
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory):
-    """A live control room of its own (actions here must not disturb the wall tests)."""
+    """A control room of its own (actions here must not disturb the wall tests), its clock
+    paused: actions apply, and only a test that steps it moves the twin."""
     from app import create_app
 
     db = tmp_path_factory.mktemp("audit") / "audit.sqlite"
-    served = serve(create_app(wall_config(normal_day=False, audit_db=str(db))))
+    served = serve(create_app(wall_config(normal_day=False, audit_db=str(db), paused=True)))
     yield served
     served.stop()
 
@@ -373,11 +374,8 @@ def _wait_until(predicate, timeout_s: float) -> bool:
 
 def test_corridor_preview_dispatch_follow_cancel(ops, browser, artifacts):
     svc = ops.app.server.extensions["venuetwin"]
-    svc.live.apply_clock(paused=True, by="test")  # the test moves the clock: the trip is followed
-    try:
-        _follow_a_corridor(ops, svc, browser, artifacts)
-    finally:
-        svc.live.apply_clock(paused=False, by="test")
+    assert svc.live.paused  # the test moves the clock: the trip is followed
+    _follow_a_corridor(ops, svc, browser, artifacts)
 
 
 def _follow_a_corridor(ops, svc, browser, artifacts):

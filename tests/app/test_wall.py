@@ -138,6 +138,7 @@ def test_click_on_a_road_opens_its_panel_while_the_map_updates(wall, browser):
         ids = [link_id] + ([int(reverse[link_id])] if reverse[link_id] >= 0 else [])
         same_road = re.compile(r"\bRoad (" + "|".join(map(str, ids)) + r")\b")
         applied = page.evaluate("window.vtDeck.stats().applied")
+        wall.step_to(wall.live.engine.time_s + 60.0)  # the map updates while the panel opens
         for _attempt in range(3):  # deck.gl under software WebGL can miss a click mid-redraw
             page.mouse.click(x, y)
             if _wait_for(lambda: page.is_visible("#wall-detail h3"), timeout_s=30):

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -276,6 +276,10 @@ class LiveTwin:
         self._places = alarms.places_of(engine)
         self.forecast_skill = ForecastSkill.of(engine)
         self._seq = -1
+        self._changes = 0  # commands and clock changes applied so far (content may have changed)
+        self._content_key: tuple | None = None  # what the last frame showed (see _publish)
+        self._forecast_key: tuple | None = None  # the state the last forecast started from
+        self._forecast_runs = 0  # forecasts finished so far
         self.loop_errors = 0
         self.stalls = 0
         self.loop_restarts = 0
@@ -313,6 +317,7 @@ class LiveTwin:
         if paused is not None:
             self._paused = bool(paused)
         action = "speed" if speed is not None else ("pause" if paused else "resume")
+        self._changes += 1
         self.clock_change = {
             "user": by,
             "action": action,
@@ -382,6 +387,7 @@ class LiveTwin:
             except queue.Empty:
                 return ran
             ran = True
+            self._changes += 1
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -565,6 +571,10 @@ class LiveTwin:
     def _offer_fork(self) -> None:
         if self._forks.full():
             return  # the previous forecast is still running: skip this period
+        key = (float(self.engine.time_s), self._changes)
+        if key == self._forecast_key:
+            return  # a paused twin, untouched since the last forecast: it would say the same
+        self._forecast_key = key
         self._forks.put(self.engine.fork())
 
     def _forecast_worker(self) -> None:
@@ -582,6 +592,7 @@ class LiveTwin:
                 continue
             with self._forecast_lock:
                 self._forecasts = (float(base), dict(views))
+                self._forecast_runs += 1
             self.forecast_skill.note_fork(fork, views)  # never raises
 
     def forecasts(self) -> tuple[float, dict[int, Any]]:
@@ -590,8 +601,22 @@ class LiveTwin:
             return self._forecasts
 
     def _publish(self, view: TwinView | None = None) -> Frame:
+        with self._forecast_lock:
+            forecast_run, runs = self._forecasts, self._forecast_runs
+        key = (float(self.engine.time_s), self._changes, runs)
+        last = self.store.latest() if view is None and key == self._content_key else None
+        if last is not None:
+            # a heartbeat: nothing a screen shows changed (a paused clock, no command, no new
+            # forecast), so the last frame's content goes out again under a new seq and wall
+            # time, keeping its version: pages see the twin alive and redraw nothing
+            self._seq += 1
+            frame = replace(last, seq=self._seq, wall_s=time.time())
+            self.store.publish(frame)
+            self._last_frame_wall_s = frame.wall_s
+            return frame
+        self._content_key = key
         view = view if view is not None else self.engine.view()
-        base_s, forecasts = self.forecasts()
+        base_s, forecasts = forecast_run
         book = self.alarm_book
         book.update(
             view.time_s,
@@ -617,6 +642,7 @@ class LiveTwin:
             mode=self.settings.mode,
             clock_change=MappingProxyType(dict(self.clock_change)) if self.clock_change else None,
             forecast_skill=MappingProxyType(self.forecast_skill.update(view)),
+            version=self._seq,
         )
         self.store.publish(frame)
         self._last_frame_wall_s = frame.wall_s

@@ -69,6 +69,10 @@ class Frame:
     forecast_skill
         Each forecast's recent error against the feeds
         (:meth:`twin.service.forecast_skill.ForecastSkill.summary`); empty before any.
+    version
+        What the frame shows, numbered: it changes when the simulated time, a command's effect
+        or a forecast changes, and stays the same on a paused twin's heartbeat frames (new
+        ``seq`` and ``wall_s``, same content), so a screen redraws only when there is news.
     """
 
     seq: int
@@ -85,6 +89,7 @@ class Frame:
     mode: str = "simulation"
     clock_change: MappingProxyType | None = None
     forecast_skill: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    version: int = 0
 
     @property
     def time_s(self) -> float:
