@@ -35,6 +35,7 @@ from twin.service.recorder import (
     RecordingError,
     hhmm,
     new_recording_path,
+    read_shown,
     scenario_fingerprint,
 )
 from twin.service.replay import day_header, state_at
@@ -218,8 +219,12 @@ def _resume(path: Path, scenario: Scenario, audit: AuditLog | None, notes: list[
     with Recording.open(path) as recording:
         if audit is not None:
             notes.extend(reconcile_pending(audit, recording))
-        end_s = recording.time_range()[1]
-        resumed = state_at(recording, end_s, scenario=scenario)
+        recorded_end_s = recording.time_range()[1]
+        shown_s = read_shown(path, recorded_end_s)
+        # on from the last moment any screen showed (a SIGKILL can fall between two samples):
+        # the recording holds every input up to it, so the run there is the same as lived
+        end_s = recorded_end_s if shown_s is None else shown_s
+        resumed = state_at(recording, end_s, scenario=scenario, past_end=shown_s is not None)
         missing = [] if audit is None else missing_inputs(audit, recording)
     recorder = Recorder.reopen(path)
     gaps = _reapply(resumed, recorder, missing) if missing else []

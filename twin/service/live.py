@@ -646,6 +646,8 @@ class LiveTwin:
         )
         self.store.publish(frame)
         self._last_frame_wall_s = frame.wall_s
+        if self.recorder is not None and self._thread is not None:
+            self.recorder.mark_shown(view.time_s)  # a resume never goes back before this
         return frame
 
 

@@ -28,9 +28,11 @@ import io
 import json
 import logging
 import math
+import os
 import pickle
 import queue
 import sqlite3
+import struct
 import threading
 import time
 import zlib
@@ -265,6 +267,36 @@ def _feed_payload_json(payload: Any) -> str:
     return json.dumps(payload, allow_nan=False, separators=(",", ":"))
 
 
+# ---------------------------------------------------------------- the moment on screen
+def shown_path(recording: Path) -> Path:
+    """The file beside ``recording`` holding the last simulated time shown on screens
+    (:meth:`Recorder.mark_shown`): a little-endian float64, seconds since local midnight."""
+    return recording.with_name(recording.name + ".shown")
+
+
+SHOWN_AHEAD_MAX_S = 3600.0
+"""A shown mark more than this ahead of the recording's own last time is not believed."""
+
+
+def read_shown(recording: Path, recorded_end_s: float) -> float | None:
+    """The last simulated time screens showed for ``recording``, when its mark beside it is
+    readable and plausible (finite, at or after ``recorded_end_s`` and at most
+    :data:`SHOWN_AHEAD_MAX_S` after it); ``None`` otherwise."""
+    try:
+        raw = shown_path(recording).read_bytes()
+    except OSError:
+        return None
+    if len(raw) != 8:
+        return None
+    (value,) = struct.unpack("<d", raw)
+    if (
+        not math.isfinite(value)
+        or not recorded_end_s <= value <= recorded_end_s + SHOWN_AHEAD_MAX_S
+    ):
+        return None
+    return value
+
+
 # ---------------------------------------------------------------- writing
 class Recorder:
     """Writes one recording file; safe to call from several threads.
@@ -285,6 +317,8 @@ class Recorder:
         )
         self._writer.start()
         self.closed = False
+        self._shown_fd: int | None = None
+        self._shown_failed = False
 
     @classmethod
     def create(cls, path: str | Path, header: Mapping[str, Any], *, clock=time.time) -> Recorder:
@@ -362,6 +396,22 @@ class Recorder:
             self.last_seq = seq
         return seq
 
+    # -------------------------------------------------------- the moment on screen
+    def mark_shown(self, time_s: float) -> None:
+        """Note that screens now show simulated ``time_s``: eight bytes written in place to the
+        file beside the recording (:func:`shown_path`), without waiting for the disk. The kernel
+        keeps them through a SIGKILL of this process, so a resumed day never starts before a
+        moment the operators already saw (samples are written once a simulated minute). A
+        failure to write is logged once and otherwise ignored: the mark is a refinement."""
+        try:
+            if self._shown_fd is None:
+                self._shown_fd = os.open(shown_path(self.path), os.O_WRONLY | os.O_CREAT, 0o644)
+            os.pwrite(self._shown_fd, struct.pack("<d", float(time_s)), 0)
+        except OSError as error:
+            if not self._shown_failed:
+                log.warning("cannot mark the time shown beside %s: %s", self.path.name, error)
+            self._shown_failed = True
+
     # -------------------------------------------------------- snapshots and samples (writer thread)
     def record_snapshot(self, state: EngineState, time_s: float) -> None:
         """Queue a snapshot of ``state`` (an ``EngineState``; pickled now, compressed and written
@@ -396,6 +446,9 @@ class Recorder:
                     )
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
+            if self._shown_fd is not None:
+                os.close(self._shown_fd)
+                self._shown_fd = None
         self.closed = True
 
     def _write_loop(self) -> None:

@@ -141,19 +141,21 @@ def state_at(
     *,
     engine: Engine | None = None,
     scenario: Scenario | None = None,
+    past_end: bool = False,
 ) -> Engine:
     """The engine as it was at ``time_s`` (rounded up to the engine's step) in ``recording``.
 
     ``engine`` (from :func:`replay_engine`) is reused when given, its state replaced.
-    Raises :class:`RecordingError` for a time outside the recorded day.
+    ``past_end``: ``time_s`` may lie after the recording's last time (a resumed day going on to
+    the moment its screens last showed: every input up to it is recorded, so the run is the
+    one lived). Raises :class:`RecordingError` for a time outside the recorded day.
     """
     from twin.engine import Snapshot
 
     start, end = recording.time_range()
-    if (
-        not (isinstance(time_s, (int, float)) and math.isfinite(time_s))
-        or not start - 1e-6 <= time_s <= end + 1e-6
-    ):
+    if not (
+        isinstance(time_s, (int, float)) and math.isfinite(time_s)
+    ) or not start - 1e-6 <= time_s <= (math.inf if past_end else end + 1e-6):
         raise RecordingError(
             f"{hhmm(time_s) if isinstance(time_s, (int, float)) else repr(time_s)[:20]} is outside "
             f"recording {recording.recording_id}, which runs {hhmm(start)}–{hhmm(end)}",

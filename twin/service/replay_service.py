@@ -583,23 +583,13 @@ class ReplayService:
         """Run the fork and its comparison in the worker process (its own interpreter: the
         live loop's GIL is not shared), following its progress through a small file."""
         progress_path = self.forks_folder / f".progress-{job.id}"
-        pool = _worker_pool()
-        future = pool.submit(
-            run_fork_job,
-            {
-                "scenario": str(self.scenario.path),
-                "folder": str(self.folder),
-                "day_path": str(self.path_of(job.day)),
-                "out_dir": str(self.forks_folder),
-                "at_s": job.at_s,
-                "until_s": job.until_s,
-                "changes": changes,
-                "name": job.name,
-                "user": job.user,
-                "role": job.role,
-                "progress_path": str(progress_path),
-            },
-        )
+        try:
+            pool = _worker_pool()
+            future = self._submit(pool, job, changes, progress_path)
+        except RuntimeError:  # the pool was shut down: the app is stopping
+            raise TwinError(
+                "the fork was not run: the control room is shutting down", code="stopping"
+            ) from None
         try:
             while True:
                 try:
@@ -618,6 +608,25 @@ class ReplayService:
         job.fork_id = fork_id
         with self._lock:
             self._comparisons[fork_id] = result
+
+    def _submit(self, pool, job: ForkJob, changes: ForkChanges, progress_path: Path):
+        """The fork job handed to the worker process (a future of its id and comparison)."""
+        return pool.submit(
+            run_fork_job,
+            {
+                "scenario": str(self.scenario.path),
+                "folder": str(self.folder),
+                "day_path": str(self.path_of(job.day)),
+                "out_dir": str(self.forks_folder),
+                "at_s": job.at_s,
+                "until_s": job.until_s,
+                "changes": changes,
+                "name": job.name,
+                "user": job.user,
+                "role": job.role,
+                "progress_path": str(progress_path),
+            },
+        )
 
     def job(self, job_id: str) -> ForkJob | None:
         with self._lock:
@@ -811,6 +820,7 @@ class ReplayService:
 # ---------------------------------------------------------------- the fork worker process
 _POOL: ProcessPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
+_POOL_STOPPED = False  # set by stop_fork_workers: the app is shutting down, no new worker
 _WORKER_SCENARIOS: dict[str, Any] = {}
 """In the worker process only: scenarios loaded once per folder."""
 
@@ -820,6 +830,8 @@ def _worker_pool() -> ProcessPoolExecutor:
     time runs anyway, so one worker: its own interpreter and GIL, one core at most)."""
     global _POOL
     with _POOL_LOCK:
+        if _POOL_STOPPED:
+            raise RuntimeError("the fork workers were stopped: the app is shutting down")
         if _POOL is None:
             _POOL = ProcessPoolExecutor(
                 max_workers=1, mp_context=mp.get_context("spawn"), initializer=_worker_start
@@ -827,12 +839,20 @@ def _worker_pool() -> ProcessPoolExecutor:
         return _POOL
 
 
-WORKER_NICE = 10
-"""Scheduling niceness added to the fork worker: on shared cores the live loop goes first."""
+WORKER_NICE = 19
+"""Scheduling niceness of the fork worker where the idle class is not available."""
 
 
 def _worker_start() -> None:
-    """In the worker process, at its start: yield the CPU to the live loop (where supported)."""
+    """In the worker process, at its start: yield the CPU to the live loop. On Linux the worker
+    joins the idle scheduling class (``SCHED_IDLE``: it runs only on a core nothing else wants,
+    and a woken live thread preempts it at once); elsewhere it takes the lowest niceness."""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except OSError:  # not permitted here: fall back to niceness
+            pass
     if hasattr(os, "nice"):
         try:
             os.nice(WORKER_NICE)
@@ -842,10 +862,11 @@ def _worker_start() -> None:
 
 def stop_fork_workers() -> None:
     """End the fork worker process now (a running fork is abandoned, its job fails): call it
-    when the app stops, so shutting down never waits for a fork to finish."""
-    global _POOL
+    when the app stops, so shutting down never waits for a fork to finish; a fork still queued
+    then fails with "shutting down" instead of starting a new worker."""
+    global _POOL, _POOL_STOPPED
     with _POOL_LOCK:
-        pool, _POOL = _POOL, None
+        pool, _POOL, _POOL_STOPPED = _POOL, None, True
     if pool is None:
         return
     for process in list(getattr(pool, "_processes", {}).values()):  # the executor's own table

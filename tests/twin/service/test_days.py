@@ -5,6 +5,7 @@ tests/app/test_crash_recovery.py.)"""
 from __future__ import annotations
 
 import hashlib
+import struct
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,48 @@ def test_an_interrupted_day_resumes_with_every_acknowledged_input(tmp_path, scen
     fresh = open_live_day(tmp_path, scenario, start_s=START_S)
     assert fresh.resumed_from is None and fresh.recorder.path != first.recorder.path
     assert fresh.engine.time_s == START_S
+
+
+def test_a_resumed_day_never_starts_before_the_moment_its_screens_showed(tmp_path, scenario):
+    """Samples are written once a simulated minute; a kill between two of them must not send
+    the clock back: the day resumes at the last time a frame showed, with the state a run
+    without the crash has there (the recording holds every input up to it)."""
+    first = open_live_day(tmp_path, scenario, start_s=START_S)
+    live = LiveTwin(
+        first.engine,
+        settings=LiveSettings(forecast_period_s=0),
+        recorder=first.recorder,
+        paused=True,
+    )
+    live.start()
+    lanes = {"kind": "set_lanes", "checkpoint_id": 1, "lane_type": "face", "count": 4}
+    live.step_to(START_S + 300)
+    assert CommandPath(live).submit(lanes, user="kim", role="operator").ok
+    shown_s = live.step_to(START_S + 345)  # 45 s past the last whole-minute sample
+    assert live.store.latest().time_s == shown_s
+    crashed = live.engine.snapshot()
+    live._stop.set()  # the loop ends without closing the day: as after kill -9
+    live._thread.join(10)
+    first.recorder.flush()
+    with Recording.open(first.recorder.path) as recording:
+        assert recording.time_range()[1] < shown_s  # what the recording alone would resume at
+
+    resumed = open_live_day(tmp_path, scenario, start_s=START_S)
+    assert resumed.resumed_from == first.recorder.path.stem
+    assert resumed.engine.time_s == shown_s
+    assert_same_state(crashed.state, resumed.engine.state)
+
+
+def test_a_garbled_shown_mark_is_not_believed(tmp_path, scenario):
+    from twin.service.recorder import shown_path
+
+    first = open_live_day(tmp_path, scenario, start_s=START_S)
+    _run_day(first, START_S + 120)
+    for garbage in (b"\xff" * 8, b"abc", struct.pack("<d", START_S + 99 * 3600)):
+        shown_path(first.recorder.path).write_bytes(garbage)
+        resumed = open_live_day(tmp_path, scenario, start_s=START_S)
+        assert resumed.engine.time_s == START_S + 120, garbage
+        resumed.recorder.close(None)
 
 
 def test_new_day_closes_the_interrupted_one(tmp_path, scenario):

@@ -4,6 +4,8 @@ forks written apart from the live days, a disk quota with a clean-up rule."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -106,7 +108,6 @@ def test_limits_are_checked():
 
 
 def test_forks_of_a_scenario_on_disk_run_in_a_worker_process(day, scenario):  # noqa: F811
-    import os
 
     from twin.service import replay_service
 
@@ -117,16 +118,18 @@ def test_forks_of_a_scenario_on_disk_run_in_a_worker_process(day, scenario):  # 
     _wait([job])
     workers = list(replay_service._worker_pool()._processes.values())
     assert workers and all(w.pid != os.getpid() and w.is_alive() for w in workers)
-    # the worker yields the CPU to the live loop (its niceness, read from /proc, not from us)
+    # the worker yields the CPU to the live loop: the idle scheduling class (Linux, field 41
+    # of /proc/PID/stat), else the lowest niceness (field 19), read from /proc, not from us
     for worker in workers:
         fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        assert int(fields[16]) >= os.nice(0) + replay_service.WORKER_NICE
+        policy, nice = int(fields[41 - 3]), int(fields[19 - 3])
+        assert policy == os.SCHED_IDLE or nice >= os.nice(0) + replay_service.WORKER_NICE
     assert service.comparison(job.fork_id)["rows"]  # kept from the worker's run
     assert ReplayService(folder, scenario, fork_processes=False).fork_processes is False
 
 
 def test_a_lost_worker_fails_its_fork_and_the_next_fork_starts_a_new_one(day, scenario):  # noqa: F811
-    from twin.service.replay_service import stop_fork_workers
+    from twin.service import replay_service
 
     folder, day_id = day
     service = ReplayService(folder, scenario)
@@ -135,7 +138,8 @@ def test_a_lost_worker_fails_its_fork_and_the_next_fork_starts_a_new_one(day, sc
     while job.progress == 0.0 and job.state != "done" and time.monotonic() < deadline:
         time.sleep(0.05)  # the worker has reported: it is running the fork
     assert job.state == "running" and 0.0 < job.progress < 0.7
-    stop_fork_workers()  # as the app does when it stops: the fork is abandoned
+    for worker in list(replay_service._worker_pool()._processes.values()):
+        os.kill(worker.pid, signal.SIGKILL)  # the worker dies (out of memory, killed by hand)
     deadline = time.monotonic() + 60
     while job.state not in ("done", "failed") and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -143,3 +147,26 @@ def test_a_lost_worker_fails_its_fork_and_the_next_fork_starts_a_new_one(day, sc
     assert "worker process stopped" in job.error
     again = _fork(service, day_id, "zoe", 4)
     _wait([again])
+
+
+def test_a_fork_queued_when_the_app_stops_fails_with_a_message_and_no_traceback(
+    day,  # noqa: F811
+    scenario,  # noqa: F811
+    caplog,
+):
+    from twin.service import replay_service
+
+    folder, day_id = day
+    service = ReplayService(folder, scenario)
+    replay_service.stop_fork_workers()  # as app.py does when it stops
+    try:
+        job = _fork(service, day_id, "una")
+        deadline = time.monotonic() + 60
+        while job.state not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (job.state, job.code) == ("failed", "stopping"), job.error
+        assert "shutting down" in job.error
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+        assert replay_service._POOL is None  # no worker was started after the stop
+    finally:
+        replay_service._POOL_STOPPED = False  # the next tests of this process fork again
