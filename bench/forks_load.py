@@ -13,9 +13,10 @@ prints and writes, on the bundled scenario:
 
 Paired: each round restores the same snapshot twice and runs the same simulated minutes with
 the same requests, once alone and once while a fork runs (in turn first and second), so the
-evening's growing traffic does not pass for a slowdown; a minute counts as loaded only while the fork is still running. The
-slowdown is the median over minutes of (loaded / alone) - 1, and the total time of the loaded
-minutes over the same minutes alone, - 1; the goal holds when both (and the commands') do.
+evening's growing traffic does not pass for a slowdown; a minute counts as loaded only while
+the fork is still running. The slowdown is the median over minutes of (loaded / alone) - 1, and
+the total time of the loaded minutes over the same minutes alone, - 1; the goal holds when both
+(and the commands') do.
 
 Needs a quiet machine: every figure is wall time on shared cores.
 """
