@@ -24,6 +24,9 @@ settings.register_profile("venuetwin", deadline=None)  # no per-example time lim
 settings.load_profile("venuetwin")  # machine must not fail a property (DeadlineExceeded)
 
 SHARED_SCOPES = ("module", "class", "package")
+LONGEST_FIRST = ("tests/app/test_crash_recovery.py", "tests/app/test_wal_damage_process.py")
+"""Modules whose tests take minutes on their own (real processes killed and restarted): they are
+scheduled first, so the suite does not end waiting for one of them started last."""
 SLOW_FIXTURES = ("browser",)
 """Fixtures whose tests are ``slow`` without a mark of their own (a real Chromium)."""
 
@@ -65,6 +68,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item, keys in keyed:
         if keys:
             item.add_marker(pytest.mark.xdist_group(root(keys[0])))
+    items.sort(key=_schedule_rank)  # stable: a group's tests keep their file order
+
+
+def _schedule_rank(item: pytest.Item) -> int:
+    """Longest first (xdist hands out work in collection order): the process trials, then the
+    browser tests, then the quick ones that fill the gaps at the end."""
+    if item.nodeid.split("::", 1)[0] in LONGEST_FIRST:
+        return 0
+    return 1 if item.get_closest_marker("slow") is not None else 2
 
 
 class _GroupSuffix:
