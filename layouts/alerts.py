@@ -12,6 +12,7 @@ from typing import Any
 from dash import dcc, html
 
 from layouts import ids
+from twin.clock_text import hhmm
 from twin.service.alarms import (
     COUNTING_RULE,  # the KPI tile, the feed's header and the summary count alike
 )
@@ -23,15 +24,6 @@ SHELVE_REASONS = (
     ("other", "Other (say what)"),
 )
 SHELVE_MINUTES = ((15, "15 min"), (30, "30 min"), (60, "1 h"), (120, "2 h"), (240, "4 h"))
-
-
-def clock(time_s: float, *, seconds: bool = False) -> str:
-    """``HH:MM`` (or ``HH:MM:SS``) of seconds since midnight."""
-    if time_s is None or not math.isfinite(time_s):
-        return "--:--"
-    total = int(time_s) % 86400
-    hours, minutes, secs = total // 3600, total % 3600 // 60, total % 60
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}" if seconds else f"{hours:02d}:{minutes:02d}"
 
 
 def clock_state(paused: bool, speed: float) -> str:
@@ -50,7 +42,7 @@ def countdown(
     minutes = math.ceil(eta_s / 60.0 - 1e-9)
     if predicted_s is None:  # an item without its predicted time (older recordings)
         return f"in {minutes} min" if minutes >= 1 else "due now"
-    at = clock(predicted_s)
+    at = hhmm(predicted_s)
     if overdue:
         return f"due {at} · not seen yet"
     return f"in {minutes} min · {at}" if minutes >= 1 else f"due now · {at}"
@@ -60,13 +52,13 @@ def _status(alert: Mapping[str, Any]) -> str | None:
     """The acknowledged state in words: who and when, or how many of a group are new."""
     count, new = alert.get("count", 1), alert.get("new", 0 if alert.get("acked") else 1)
     by = alert.get("acked_by") or ""
-    when = f" {clock(alert['acked_s'])}" if alert.get("acked_s") is not None else ""
+    when = f" {hhmm(alert['acked_s'])}" if alert.get("acked_s") is not None else ""
     if count > 1 and 0 < new < count:
         return f"{count - new} acknowledged · {new} new since{when}"
     if alert.get("acked"):
         return f"✓ Acknowledged{' by ' + by if by else ''}{when}"
     if alert.get("returned_s") is not None:
-        return f"Back from the shelf at {clock(alert['returned_s'])}"
+        return f"Back from the shelf at {hhmm(alert['returned_s'])}"
     return None
 
 
@@ -121,7 +113,7 @@ def alert_item(alert: Mapping[str, Any], *, can_ack: bool = True) -> html.Div:
                         children=[
                             html.Span(alert["severity"].upper(), className="alert-sev"),
                             html.Span(
-                                clock(alert["raised_s"]), className="alert-time", title="raised at"
+                                hhmm(alert["raised_s"]), className="alert-time", title="raised at"
                             ),
                             html.Span(when, className="alert-eta", **_countdown_data(alert))
                             if when
@@ -253,7 +245,7 @@ def shelve_note(result, *, place: str = "", unshelve: bool = False) -> html.Span
     what = f"{count} alerts ({place})" if count > 1 else place
     if unshelve:
         return note(f"Back on the list: {what}, to be acknowledged again", True)
-    return note(f"Shelved until {clock(result.after['until_s'])}: {what}", True)
+    return note(f"Shelved until {hhmm(result.after['until_s'])}: {what}", True)
 
 
 # ------------------------------------------------------------------ critical strip
@@ -282,7 +274,7 @@ def critical_strip(alerts: Sequence[Mapping[str, Any]]) -> list[Any]:
             className="crit-item",
             title=f"{a['place']}: {a['message']} (show on the map, open Alerts)",
             children=[
-                html.Span(clock(a["raised_s"]), className="crit-time"),
+                html.Span(hhmm(a["raised_s"]), className="crit-time"),
                 html.Span(a["place"], className="crit-place"),
                 html.Span(a["message"], className="crit-msg"),
             ],
@@ -352,10 +344,10 @@ def shelved_section(items: Sequence[Mapping[str, Any]], *, can_act: bool = True)
                                 ]
                             ),
                             html.Div(
-                                f"until {clock(item['shelved_until_s'])} · {by + ': ' if by else ''}{reason}",
+                                f"until {hhmm(item['shelved_until_s'])} · {by + ': ' if by else ''}{reason}",
                                 className="shelf-why",
                                 title=f"{item['message']}\nShelved at "
-                                f"{clock(item['shelved_s'])}{' by ' + by if by else ''}: {reason}",
+                                f"{hhmm(item['shelved_s'])}{' by ' + by if by else ''}: {reason}",
                             ),
                         ],
                     ),

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
-from layouts.alerts import clock
+from twin.clock_text import hhmm
 
 
 def checkpoint_pane(options: list[dict[str, Any]]) -> html.Div:
@@ -171,7 +171,7 @@ def _row(r: Mapping[str, Any]) -> html.Tr:
 def _status_text(r: Mapping[str, Any]) -> str:
     """The status word, or the time a shut entrance's doors open ("doors 18:30")."""
     return (
-        f"doors {clock(r['doors_open_at_s'])}"
+        f"doors {hhmm(r['doors_open_at_s'])}"
         if r.get("doors_open_at_s") is not None
         else r["status"]
     )
@@ -232,7 +232,7 @@ def checkpoint_figure(
         plot_bgcolor="rgba(0,0,0,0)",
         font={"size": 11},
         title={"text": _short(name), "font": {"size": 12}},
-        xaxis={"tickvals": list(ticks), "ticktext": [clock(t * 60) for t in ticks]},
+        xaxis={"tickvals": list(ticks), "ticktext": [hhmm(t * 60) for t in ticks]},
         yaxis={"title": "persons / min"},
         yaxis2={
             "title": "wait min",

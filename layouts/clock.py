@@ -21,7 +21,7 @@ from typing import Any
 from dash import dcc, html
 
 from layouts import ids
-from layouts.alerts import clock
+from twin.clock_text import hhmm
 
 SPEEDS = (1.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -42,7 +42,7 @@ def clock_state_text(
     if mode == "live":
         return "LIVE"
     who = (
-        f" by {change['user']} at {clock(change['sim_time_s'], seconds=True)}"
+        f" by {change['user']} at {hhmm(change['sim_time_s'], seconds=True)}"
         if change and change.get("user")
         else ""
     )
@@ -99,7 +99,7 @@ def day_clock(
     last, the alert countdowns read it); once the day is over, the event's date and when it
     ended (``Sat 21 Nov · ended 01:00``) instead of a running time."""
     when = day_date(day, 0.0 if over else time_s)
-    shown = f"ended {clock(day['end_s'])}" if over else clock(time_s, seconds=seconds)
+    shown = f"ended {hhmm(day['end_s'])}" if over else hhmm(time_s, seconds=seconds)
     return f"{when:%a} {when.day} {when:%b} · {shown}" if when is not None else shown
 
 
@@ -109,15 +109,15 @@ def kiosk_clock(day: Mapping[str, Any], time_s: float, *, over: bool = False) ->
         return "Day over"
     when = day_date(day, time_s)
     after_midnight = time_s is not None and math.isfinite(time_s) and time_s >= DAY_S
-    return f"{when:%a} {clock(time_s)}" if when is not None and after_midnight else clock(time_s)
+    return f"{when:%a} {hhmm(time_s)}" if when is not None and after_midnight else hhmm(time_s)
 
 
 def day_over_banner(day: Mapping[str, Any]) -> html.Div:
     """Across the KPI strip once the day is over: which day, when its last session and the day
     ended; the figures below are the day's final ones."""
-    last = f"last session ended {clock(day['last_end_s'])}, " if day.get("last_end_s") else ""
+    last = f"last session ended {hhmm(day['last_end_s'])}, " if day.get("last_end_s") else ""
     ended = day_date(day, day["end_s"])
-    when = f"{clock(day['end_s'])} {ended:%a %d %b}" if ended is not None else clock(day["end_s"])
+    when = f"{hhmm(day['end_s'])} {ended:%a %d %b}" if ended is not None else hhmm(day["end_s"])
     return html.Div(
         id=ids.DAY_OVER,
         className="day-over",

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
-from layouts.alerts import clock
+from twin.clock_text import hhmm
 
 NEAREST = "nearest"
 
@@ -234,7 +234,7 @@ def space_time_figure(amb: Mapping[str, Any], link_length_m: np.ndarray, now_s: 
         xaxis={
             "title": "time",
             "tickvals": list(ticks / 60),
-            "ticktext": [clock(t, seconds=True) for t in ticks],
+            "ticktext": [hhmm(t, seconds=True) for t in ticks],
         },
         yaxis={"title": "m along route"},
         showlegend=False,

@@ -783,7 +783,7 @@ def corridor_links(view: Any, n_links: int) -> npt.NDArray[np.bool_]:
 
 def ambulance_rows(view: Any) -> list[dict[str, Any]]:
     """Position, destination and ETA of each ambulance en route."""
-    from layouts.alerts import clock
+    from twin.clock_text import hhmm
 
     return [
         {
@@ -793,7 +793,7 @@ def ambulance_rows(view: Any) -> list[dict[str, Any]]:
             ],
             "n": f"Ambulance {amb['corridor_id']}",
             "dest": str(amb.get("hospital_id", "")),
-            "eta": clock(amb["eta_s"]) if amb.get("eta_s") is not None else "—",
+            "eta": hhmm(amb["eta_s"]) if amb.get("eta_s") is not None else "—",
         }
         for amb in view_extra(view, "ambulances") or ()
         if amb.get("state") == "en route"

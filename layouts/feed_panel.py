@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
-from layouts.alerts import clock
+from twin.clock_text import hhmm
 
 OBSERVED_COLOUR = "#e6edf3"
 MODELLED_COLOUR = "#58a6ff"
@@ -95,7 +95,7 @@ def _source_row(source: Mapping[str, Any], now_s: float, stale_after_s: float) -
     last = None if last is None or last != last else last  # None or nan: nothing yet
     silent_s = None if last is None else now_s - float(last)
     stale = bool(source.get("stale")) or (silent_s is not None and silent_s >= stale_after_s)
-    age = "never" if silent_s is None else f"{clock(float(last))} ({_ago(silent_s)})"
+    age = "never" if silent_s is None else f"{hhmm(float(last))} ({_ago(silent_s)})"
     rejected = source.get("rejected") or {}
     name = str(source.get("source", "?"))
     label = (
@@ -248,7 +248,7 @@ def _figure(title: str, height: int = 210) -> go.Figure:
 def _time_axis(fig: go.Figure, now_s: float, window_s: float) -> None:
     ticks = [now_s - window_s + k * window_s / 4 for k in range(5)]
     fig.update_xaxes(
-        range=[now_s - window_s, now_s], tickvals=ticks, ticktext=[clock(t) for t in ticks]
+        range=[now_s - window_s, now_s], tickvals=ticks, ticktext=[hhmm(t) for t in ticks]
     )
 
 

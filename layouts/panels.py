@@ -10,9 +10,9 @@ import numpy as np
 from dash import html
 
 from layouts import theme
-from layouts.alerts import clock
 from layouts.deck import Scene, venue_occupancy
 from layouts.kpis import format_value
+from twin.clock_text import hhmm
 from twin.service.live import view_extra
 
 
@@ -178,7 +178,7 @@ def venue_sessions(schedule: Any, venue_ids: tuple[str, ...]) -> list[dict[str, 
         if k is None:
             continue
         start, end = (
-            clock(v) if isinstance(v, (int, float, np.number)) else str(v)
+            hhmm(v) if isinstance(v, (int, float, np.number)) else str(v)
             for v in (row.start, row.end)
         )
         out.append(

@@ -17,6 +17,7 @@ from dash import dcc, html
 from plotly.subplots import make_subplots
 
 from layouts.kpis import KPIS
+from twin.clock_text import hhmm
 
 CATEGORIES = {
     "set_lanes": "lanes",
@@ -40,15 +41,6 @@ CATEGORY_LABELS = {
 }
 LINE_DAY = "#56b6d6"
 LINE_ORIGINAL = "#8b98a8"
-
-
-def hhmm(time_s: float | None, *, seconds: bool = False) -> str:
-    """``HH:MM`` (``HH:MM:SS``) of seconds since midnight; past midnight wraps; ``--:--`` for none."""
-    if time_s is None or not math.isfinite(time_s):
-        return "--:--"
-    total = int(time_s) % 86400
-    text = f"{total // 3600:02d}:{total % 3600 // 60:02d}"
-    return f"{text}:{total % 60:02d}" if seconds else text
 
 
 def category(item: Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.kpis import KPIS, format_value
+from twin.clock_text import hhmm
 
 SPANS = (("day", "Day so far"), ("hour", "Last hour"))
 SEVERITY_ORDER = ("critical", "warning", "advisory")
@@ -59,14 +60,6 @@ LABELS = {
     "alerts": WALL["open_alerts"].label,
 }
 OWNERS = {"decide": "Your decision", "acting": "Operators acting"}
-
-
-def hhmm(time_s: float | None) -> str:
-    """``HH:MM`` of seconds since midnight (``""`` when there is no time)."""
-    if time_s is None or not math.isfinite(time_s):
-        return ""
-    total = int(time_s) % 86400
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}"
 
 
 def minutes(value_s: float | None, digits: int = 1) -> str:

@@ -7,10 +7,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from layouts.alerts import alert_feed, clock, feed_digest
+from layouts.alerts import alert_feed, feed_digest
 from layouts.deck import band, build_scene, deck_spec, encode_update, fit_view, layer_values
 from layouts.kpis import KPIS, format_value, level_of, sparkline_svg, trend
 from tests.app.geo_scenario import geo_grid_scenario
+from twin.clock_text import hhmm
 
 
 def test_band_levels():
@@ -128,7 +129,7 @@ def test_alert_feed_and_digest():
         "acked": False,
         "count": 1,
     }
-    assert clock(64800.0) == "18:00" and clock(math.nan) == "--:--"
+    assert hhmm(64800.0) == "18:00" and hhmm(math.nan) == "--:--"
     item = alert_feed([alert])[0]
     assert "sev-warning" in item.className
     assert feed_digest([alert]) != feed_digest([{**alert, "acked": True}])

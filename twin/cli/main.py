@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from twin.clock_text import hhmm
 from twin.errors import ScenarioError, TwinError
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def report_row(engine: Engine, view: TwinView | None = None) -> dict[str, Any]:
     delay = view.links["delay_rate_veh"]
     worst = delay.argsort()[::-1][:5]
     return {
-        "time": clock(view.time_s),
+        "time": hhmm(view.time_s),
         "time_s": view.time_s,
         **{k: round(float(v), 3) for k, v in view.kpis.items()},
         "worst_roads": [
@@ -202,11 +203,6 @@ def road_name(names: pd.Series | None, link_id: int) -> str:
 def link_columns(engine: Engine) -> dict[str, list[float]]:
     view = engine.view()
     return {k: [round(float(x), 3) for x in v] for k, v in view.links.items()}
-
-
-def clock(time_s: float) -> str:
-    minutes = int(round(time_s / 60.0))
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 HEADER = f"{'time':>5}  {'vehicles':>8}  {'waiting':>7}  {'speed km/h':>10}  {'delay veh·h':>11}  worst roads by delay"

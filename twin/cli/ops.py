@@ -195,10 +195,10 @@ def run_checkpoints(args: argparse.Namespace, _rest: list[str]) -> int:
 
 def _status_text(row: dict[str, Any]) -> str:
     """The status word, or when a shut entrance's doors open ("doors 18:30")."""
-    from twin.cli.main import clock
+    from twin.clock_text import hhmm
 
     return (
-        f"doors {clock(row['doors_open_at_s'])}"
+        f"doors {hhmm(row['doors_open_at_s'])}"
         if row["doors_open_at_s"] is not None
         else row["status"]
     )

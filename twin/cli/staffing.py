@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from twin.clock_text import hhmm
+
 PLAN_NAMES = {"default": "lanes kept", "advice": "today's advice", "optimised": "this plan"}
 
 
@@ -40,7 +42,7 @@ def add_staffing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_staffing(args: argparse.Namespace, _rest: list[str]) -> int:
-    from twin.cli.main import clock, write_json
+    from twin.cli.main import write_json
     from twin.cli.ops import engine_at
     from twin.optimise import proposal
 
@@ -63,10 +65,10 @@ def run_staffing(args: argparse.Namespace, _rest: list[str]) -> int:
         rule = "" if figures["keeps_staff_rule"] else "  (opens lanes faster than staff can move)"
         print(
             f"  {PLAN_NAMES[name]:<15} worst wait {_minutes(figures['worst_wait_s'])} at "
-            f"{figures['worst_at_checkpoint']} ({clock(plain['start_s'] + 60 * figures['worst_at_min'])}), "
+            f"{figures['worst_at_checkpoint']} ({hhmm(plain['start_s'] + 60 * figures['worst_at_min'])}), "
             f"peak {figures['peak_staff']} staff{rule}"
         )
-    _print_timeline(plain, clock)
+    _print_timeline(plain)
     if args.target is not None:
         fewest = proposal.fewest_staff(
             engine,
@@ -82,12 +84,10 @@ def run_staffing(args: argparse.Namespace, _rest: list[str]) -> int:
     return 0
 
 
-def _print_timeline(plain: dict[str, Any], clock: Any) -> None:
+def _print_timeline(plain: dict[str, Any]) -> None:
     slots = plain["timeline"][0]["slot_start_min"] if plain["timeline"] else []
     print("lanes open (e-gates+manual) from each slot's start; worst wait kept -> planned")
-    print(
-        f"{'checkpoint':<40} " + " ".join(f"{clock(plain['start_s'] + 60 * m):>5}" for m in slots)
-    )
+    print(f"{'checkpoint':<40} " + " ".join(f"{hhmm(plain['start_s'] + 60 * m):>5}" for m in slots))
     for row in plain["timeline"]:
         lanes = " ".join(
             f"{f'{f}+{m}':>5}" for f, m in zip(row["lanes_face"], row["lanes_manual"], strict=True)

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.clock_text import hhmm
 from twin.errors import TwinError
 
 if TYPE_CHECKING:
@@ -764,11 +765,3 @@ def new_recording_path(
         n += 1
         path = Path(folder) / f"{stem}-{n}.sqlite"
     return path
-
-
-def hhmm(time_s: float | None) -> str:
-    """Seconds since midnight as ``HH:MM`` (``--:--`` for none)."""
-    if time_s is None or not math.isfinite(time_s):
-        return "--:--"
-    minutes = int(time_s // 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
