@@ -839,11 +839,11 @@ def _worker_pool() -> ProcessPoolExecutor:
         return _POOL
 
 
-WORKER_NICE = 19
-"""Scheduling niceness added to the fork worker (the lowest priority): where cores are contended
-the live loop gets about 98 % of a core against it. (Not the idle class, ``SCHED_IDLE``: on a
-machine busy with other work a fork would then never run at all; measured with
-``python -m bench --only forks_load``.)"""
+WORKER_NICE = 10
+"""Scheduling niceness added to the fork worker: where cores are contended the live loop gets
+about nine tenths of a core against it. Not lower: at 19 (about 2 %) and in the idle class
+(``SCHED_IDLE``: nothing) a fork all but stops on a machine busy with other work (seen with both
+CPUs saturated); measured with ``python -m bench --only forks_load``."""
 
 
 def _worker_start() -> None:
